@@ -1,0 +1,47 @@
+# unitrack developer entry points. Every target creates/uses the local virtual environment $(VENV).
+#   make demo   - build everything and run the main job on the built-in default
+#   make test   - build everything and run the test suite
+#   make bench  - pytest-benchmark suites (benchmarks/)
+#   make ctest  - C++ tests through CMake (+ make asan for the sanitizer build)
+#   make cuda-check - compile every .cu file with nvcc for sm_80 and sm_90 (no CUDA torch needed)
+PY ?= python3
+VENV ?= .venv
+VPY := $(VENV)/bin/python
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= test,plot,ray
+
+.PHONY: venv build demo test bench ctest asan cuda-check clean
+
+$(VENV)/.installed: setup.py pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q "$(TORCH_SPEC)"
+	$(VPY) -m pip install -q "setuptools>=64" wheel ninja
+	$(VPY) -m pip install --no-build-isolation -e ".[$(EXTRAS)]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Rebuild the extension after C++ changes (ninja only recompiles what changed).
+build: venv
+	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
+
+demo: build
+	$(VENV)/bin/unitrack env
+
+test: build
+	$(VPY) -m pytest -q tests
+
+bench: build
+	$(VPY) -m pytest -q benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds
+
+ctest: venv
+	scripts/ctest.sh build-cmake
+
+asan: venv
+	scripts/ctest.sh build-asan -DUNITRACK_SANITIZE=ON
+
+cuda-check:
+	scripts/cuda_compile_check.sh
+
+clean:
+	rm -rf build build-cmake build-asan unitrack_ext/_C*.so *.egg-info

@@ -1,0 +1,5 @@
+import sys
+
+from unitrack.cli import main
+
+sys.exit(main())

@@ -1,0 +1,34 @@
+"""Command line interface: ``unitrack <command>``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_env(args: argparse.Namespace) -> int:
+    from unitrack_ext.collect_env import get_env_info
+
+    print(get_env_info())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="unitrack", description="UniTrack: one appearance model, five tracking tasks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_env = sub.add_parser("env", help="print torch/CUDA/compiler/build information (paste it into bug reports)")
+    p_env.set_defaults(func=_cmd_env)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"unitrack {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""unitrack.propagation"""

@@ -1,0 +1,76 @@
+"""unitrack_ext.ops.xcorr against its reference (F.conv2d), opcheck, torch.compile, and bad input."""
+import pytest
+import torch
+
+import unitrack_ext
+from unitrack_ext import ops, reference
+
+CASES = [
+    # S, C, H, W, h, w, per_scale
+    (3, 16, 33, 33, 7, 7, False),
+    (1, 1, 5, 5, 5, 5, False),  # template == search: one output
+    (2, 5, 12, 17, 1, 1, True),  # 1x1 template
+    (3, 8, 20, 11, 6, 3, True),
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_matches_reference(case, device, dtype):
+    S, C, H, W, h, w, per_scale = case
+    search = torch.randn(S, C, H, W, device=device, dtype=dtype)
+    templ = torch.randn(*((S,) if per_scale else ()), C, h, w, device=device, dtype=dtype)
+    out = ops.xcorr(search, templ)
+    ref = reference.xcorr(search, templ)
+    assert out.shape == (S, H - h + 1, W - w + 1)
+    tol = 1e-4 if dtype == torch.float32 else 1e-10
+    torch.testing.assert_close(out, ref, rtol=tol, atol=tol * max(1.0, ref.abs().max().item()))
+
+
+def test_non_contiguous_inputs(device):
+    search = torch.randn(3, 20, 20, 8, device=device).permute(0, 3, 1, 2)
+    templ = torch.randn(5, 5, 8, device=device).permute(2, 0, 1)
+    assert not search.is_contiguous() and not templ.is_contiguous()
+    torch.testing.assert_close(ops.xcorr(search, templ), reference.xcorr(search, templ), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="needs the compiled extension")
+def test_opcheck(device):
+    search = torch.randn(2, 4, 10, 12, device=device)
+    for templ in (torch.randn(4, 3, 5, device=device), torch.randn(2, 4, 3, 5, device=device)):
+        torch.library.opcheck(torch.ops.unitrack.xcorr.default, (search, templ))
+
+
+def test_compile_fullgraph(device):
+    search = torch.randn(3, 4, 12, 12, device=device)
+    templ = torch.randn(4, 5, 5, device=device)
+    fn = torch.compile(ops.xcorr, fullgraph=True, backend="eager")
+    torch.testing.assert_close(fn(search, templ), reference.xcorr(search, templ), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "search_shape,templ_shape,exc,match",
+    [
+        ((3, 4, 10, 10), (4, 11, 3), ValueError, "larger than the search map"),
+        ((3, 4, 10, 10), (5, 3, 3), ValueError, "channels"),
+        ((3, 4, 10, 10), (2, 4, 3, 3), ValueError, "scales"),
+        ((4, 10, 10), (4, 3, 3), ValueError, "search must be 4-D"),
+        ((3, 4, 10, 10), (3, 3), ValueError, "template must be 3-D or 4-D"),
+    ],
+)
+def test_bad_input(search_shape, templ_shape, exc, match):
+    with pytest.raises(exc, match=match):
+        ops.xcorr(torch.randn(*search_shape), torch.randn(*templ_shape))
+
+
+def test_bad_dtype_and_mixed_dtypes():
+    with pytest.raises(TypeError, match="search must be float32 or float64"):
+        ops.xcorr(torch.ones(1, 2, 5, 5, dtype=torch.int32), torch.ones(2, 3, 3, dtype=torch.int32))
+    with pytest.raises(TypeError, match="share one dtype"):
+        ops.xcorr(torch.randn(1, 2, 5, 5), torch.randn(2, 3, 3, dtype=torch.float64))
+
+
+@pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="needs the compiled extension")
+def test_kernel_level_checks_name_the_argument():
+    # The C++ kernel validates too (users may call torch.ops.unitrack.xcorr directly).
+    with pytest.raises(RuntimeError, match="templ .* must not be larger than search"):
+        torch.ops.unitrack.xcorr(torch.randn(1, 2, 4, 4), torch.randn(2, 5, 5))

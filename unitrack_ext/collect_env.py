@@ -1,0 +1,43 @@
+"""Environment report for bug reports: ``python -m unitrack_ext.collect_env`` (also ``unitrack env``)."""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+
+def get_env_info() -> str:
+    import torch
+
+    import unitrack_ext
+
+    lines = [
+        f"python        : {sys.version.split()[0]} ({platform.platform()})",
+        f"torch         : {torch.__version__} (built with cuda {torch.version.cuda}, "
+        f"cuda available: {torch.cuda.is_available()})",
+        f"torch threads : {torch.get_num_threads()}",
+        f"unitrack_ext  : {os.path.dirname(unitrack_ext.__file__)}",
+        f"compiled _C   : {'yes' if unitrack_ext.HAS_EXT else 'NO (' + str(unitrack_ext.EXT_ERROR) + ')'}",
+    ]
+    if unitrack_ext.HAS_EXT:
+        lines.append(f"_C file       : {unitrack_ext._C.__file__}")
+        cv = int(torch.ops.unitrack._cuda_version())
+        lines.append(f"_C cuda       : {'cpu-only build' if cv < 0 else cv}")
+        lines.append("_C build info :")
+        lines += ["    " + ln for ln in str(torch.ops.unitrack._build_info()).splitlines()]
+    lines.append("kernels (compiled; otherwise the pure-PyTorch reference runs):")
+    for op, devs in unitrack_ext.compiled_kernels.items():
+        lines.append(f"    {op:16s} cpu: {'yes' if devs['cpu'] else 'reference'}   "
+                     f"cuda: {'yes' if devs['cuda'] else 'reference'}")
+    for var in ("UNITRACK_FORCE_REFERENCE", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
+        if var in os.environ:
+            lines.append(f"{var}={os.environ[var]}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    print(get_env_info())
+
+
+if __name__ == "__main__":
+    main()
