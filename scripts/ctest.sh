@@ -8,7 +8,9 @@ shift || true
 py=${VPY:-.venv/bin/python}
 [ -x "$py" ] || py=python3
 prefix=$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_MAKE_PROGRAM="$(dirname "$py")/ninja" "$@" \
+ninja_bin="$(cd "$(dirname "$py")" && pwd)/ninja"
+[ -x "$ninja_bin" ] || ninja_bin=$(command -v ninja)
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_MAKE_PROGRAM="$ninja_bin" "$@" \
   > "$build_dir.configure.log" 2>&1 || { cat "$build_dir.configure.log"; exit 1; }
 cmake --build "$build_dir" -j"${MAX_JOBS:-2}"
 ctest --test-dir "$build_dir" --output-on-failure
