@@ -402,3 +402,70 @@ def test_cli_main_and_subcommand(tmp_path, capsys):
 def test_bad_arguments(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         generate_benchmark(tmp_path, progress=False, **kwargs)
+
+
+# ------------------------------------------------------------------------------------- motion-ambiguous crossings
+def test_mot_has_meet_and_turn_pairs(bench):
+    """Every MOT sequence has two pedestrians whose boxes nearly coincide at some frame and that both reverse their
+    horizontal direction there (constant-velocity prediction is then useless, appearance must decide)."""
+    out, _, _ = bench
+    root = out / "mot"
+    for seq in (root / "seqmaps" / "SYNTH-train.txt").read_text().split()[1:]:
+        gt = np.loadtxt(root / "train" / seq / "gt" / "gt.txt", delimiter=",", ndmin=2)
+        gt = gt[gt[:, 7] == 1]
+        tracks = {int(i): {int(r[0]): r[2:6] for r in gt[gt[:, 1] == i]} for i in np.unique(gt[:, 1])}
+        found = False
+        for a in tracks:
+            for b in tracks:
+                if a >= b:
+                    continue
+                common = sorted(set(tracks[a]) & set(tracks[b]))
+                if len(common) < 5:
+                    continue
+                ious = [_iou(tracks[a][f], tracks[b][f]) for f in common]
+                fm = common[int(np.argmax(ious))]
+                if max(ious) < 0.5:
+                    continue
+
+                def slope(i, frames):  # least-squares horizontal speed of the box centre (robust to gait jitter)
+                    fr = [f for f in frames if f in tracks[i]]
+                    if len(fr) < 2:
+                        return 0.0
+                    return float(np.polyfit(fr, [tracks[i][f][0] + tracks[i][f][2] / 2 for f in fr], 1)[0])
+
+                turn = [slope(i, range(fm - 5, fm + 1)) * slope(i, range(fm, fm + 6)) for i in (a, b)]
+                found |= all(s < 0 for s in turn)
+        assert found, seq
+
+
+# ----------------------------------------------------------------------------------------------- TrackEval
+def test_trackeval_accepts_mot_and_mots_gt(bench, tmp_path):
+    """The official evaluator reads the layouts: GT submitted as tracker output scores HOTA = MOTA = IDF1 = 1."""
+    trackeval = pytest.importorskip("trackeval")
+    out, _, _ = bench
+    ev = trackeval.Evaluator({**trackeval.Evaluator.get_default_eval_config(), "PRINT_RESULTS": False,
+                              "PRINT_CONFIG": False, "TIME_PROGRESS": False, "OUTPUT_SUMMARY": False,
+                              "OUTPUT_DETAILED": False, "PLOT_CURVES": False, "USE_PARALLEL": False})
+    metrics = [trackeval.metrics.HOTA({"PRINT_CONFIG": False}), trackeval.metrics.CLEAR({"PRINT_CONFIG": False}),
+               trackeval.metrics.Identity({"PRINT_CONFIG": False})]
+    for task, seqmap, cls in (("mot", "SYNTH-train", trackeval.datasets.MotChallenge2DBox),
+                              ("mots", "SYNTH-MOTS-train", trackeval.datasets.MOTSChallenge)):
+        root = out / task
+        seqs = (root / "seqmaps" / f"{seqmap}.txt").read_text().split()[1:]
+        data = tmp_path / task / "gtcopy" / "data"
+        data.mkdir(parents=True)
+        for s in seqs:
+            lines = (root / "train" / s / "gt" / "gt.txt").read_text().splitlines()
+            if task == "mot":  # pedestrians only, tracker format
+                lines = [",".join(ln.split(",")[:6] + ["1", "-1", "-1", "-1"]) for ln in lines
+                         if ln.split(",")[7] == "1"]
+            (data / f"{s}.txt").write_text("\n".join(lines) + "\n")
+        cfg = {**cls.get_default_dataset_config(), "GT_FOLDER": str(root / "train"),
+               "TRACKERS_FOLDER": str(tmp_path / task), "SEQMAP_FILE": str(root / "seqmaps" / f"{seqmap}.txt"),
+               "SKIP_SPLIT_FOL": True, "TRACKERS_TO_EVAL": ["gtcopy"], "PRINT_CONFIG": False}
+        if task == "mot":
+            cfg["BENCHMARK"] = "SYNTH"
+        res, _ = ev.evaluate([cls(cfg)], metrics)
+        r = res[cls.get_class_name()]["gtcopy"]["COMBINED_SEQ"]["pedestrian"]
+        assert r["HOTA"]["HOTA"].mean() == pytest.approx(1.0)
+        assert r["CLEAR"]["MOTA"] == pytest.approx(1.0) and r["Identity"]["IDF1"] == pytest.approx(1.0)

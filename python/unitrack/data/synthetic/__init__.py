@@ -36,8 +36,8 @@ What it contains
   (yaw), under camera panning, with a distractor passing behind (sometimes in front of) it.
 * **MOT** (MOT17 layout): walking figures (class 1) with perspective scaling, entering and leaving the frame;
   a static person (class 7) and a frozen mannequin-like figure (class 8), both ``conf = 0``; crossing pairs
-  that meet at the same point and frame and then either pass or *both turn back* (a constant-velocity model is
-  wrong half the time, only appearance disambiguates); ``visibility`` = visible / full mask area (occlusion by
+  that meet at the same point and frame and then alternately pass or *both turn back* (after a turn the motion
+  model cannot tell them apart, only appearance can); ``visibility`` = visible / full mask area (occlusion by
   other objects and the frame border). ``det.txt``: GT boxes with ~5 % jitter, ~6 % misses (more under
   occlusion, none below 15 % visibility), false positives (Poisson 0.6 per frame, mostly low scores).
 * **MOTS** (MOTSChallenge layout): the same kind of scene with exact, disjoint visible masks (id 2000+k, class 2);

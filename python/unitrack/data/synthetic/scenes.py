@@ -399,9 +399,9 @@ def make_poseprop_sequence(rng: np.random.Generator, name: str, T: int, H: int, 
 def _pedestrians(rng: np.random.Generator, T: int, H: int, W: int, n: int, *, h_range: tuple[float, float],
                  n_cross: int) -> tuple[list, list]:
     """``n`` walking figures (people) with perspective (lower on the image = bigger and nearer) entering, leaving
-    and crossing; the first ``2 * n_cross`` form meet-and-turn or meet-and-pass pairs: both reach the same point
-    at the same frame (one hides the other) and then either continue or both turn back, so that a constant-velocity
-    motion model is wrong half of the time and only appearance tells them apart. Returns (actors, kinds) where kind
+    and crossing; the first ``2 * n_cross`` form meet-and-turn or meet-and-pass pairs (alternately, starting with
+    a turn): both reach the same point at the same frame (one hides the other) and then either continue or both
+    turn back; after a turn the motion model cannot tell which is which, only appearance can. Returns (actors, kinds) where kind
     is "walk" or "cross"."""
     actors, kinds = [], []
 
@@ -411,13 +411,16 @@ def _pedestrians(rng: np.random.Generator, T: int, H: int, W: int, n: int, *, h_
     for c in range(n_cross):
         tm = int(rng.integers(int(0.3 * T), max(int(0.7 * T), int(0.3 * T) + 1)))
         meet = np.array([rng.uniform(0.3, 0.7) * W, rng.uniform(0.7, 0.95) * H])
-        speed = rng.uniform(0.004, 0.008) * W
-        bounce = bool(rng.random() < 0.5)
+        speed = rng.uniform(0.006, 0.01) * W
+        bounce = c % 2 == 0  # the first pair of every scene turns back, the next passes, ...
+        u = np.arange(T, dtype=np.float64) - tm
         for side in (-1, 1):
-            start = meet + np.array([side * speed * tm, rng.uniform(-0.04, 0.04) * H])
-            after = np.array([(side if bounce else -side) * speed * (T - 1 - tm), rng.uniform(-0.04, 0.04) * H])
-            feet = spline_path(np.array([start, meet + [0, side * 0.005 * H], meet + after]),
-                               np.array([0, tm, T - 1]), T)
+            if bounce:  # approach, slow down, turn back exactly at tm
+                dx = side * speed * (np.sqrt(u * u + 4.0) - 2.0)
+            else:  # pass through
+                dx = -side * speed * u
+            dy = side * 0.005 * H + rng.uniform(-0.04, 0.04) * H * u / T
+            feet = np.stack([meet[0] + dx, meet[1] + dy], 1)
             vx = np.gradient(feet[:, 0])
             yaw = np.where(vx >= 0, 1.2, -1.2) + 0.1 * smooth_noise(rng, T)
             actors.append(figure_actor(rng, feet, height_at(feet[:, 1]), "walk", yaw=yaw,
