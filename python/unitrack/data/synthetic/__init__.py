@@ -187,6 +187,8 @@ def generate_benchmark(out_dir, *, seed: int = 0, size: str = "small", tasks=Non
         raise ValueError(f"generate_benchmark: out_dir {out} exists and is not a directory")
     for t in tasks:
         d = out / TASK_ROOTS[t]
+        if d.exists() and not d.is_dir():
+            raise ValueError(f"generate_benchmark: {d} exists and is not a directory")
         if d.exists() and any(d.iterdir()):
             if not overwrite:
                 raise FileExistsError(f"generate_benchmark: {d} is not empty (pass overwrite=True / --overwrite)")

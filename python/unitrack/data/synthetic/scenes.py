@@ -401,8 +401,8 @@ def _pedestrians(rng: np.random.Generator, T: int, H: int, W: int, n: int, *, h_
     """``n`` walking figures (people) with perspective (lower on the image = bigger and nearer) entering, leaving
     and crossing; the first ``2 * n_cross`` form meet-and-turn or meet-and-pass pairs (alternately, starting with
     a turn): both reach the same point at the same frame (one hides the other) and then either continue or both
-    turn back; after a turn the motion model cannot tell which is which, only appearance can. Returns (actors, kinds) where kind
-    is "walk" or "cross"."""
+    turn back; after a turn the motion model cannot tell which is which, only appearance can.
+    Returns (actors, kinds) where kind is "walk", "turn" or "pass"."""
     actors, kinds = [], []
 
     def height_at(y: np.ndarray) -> np.ndarray:
@@ -425,7 +425,7 @@ def _pedestrians(rng: np.random.Generator, T: int, H: int, W: int, n: int, *, h_
             yaw = np.where(vx >= 0, 1.2, -1.2) + 0.1 * smooth_noise(rng, T)
             actors.append(figure_actor(rng, feet, height_at(feet[:, 1]), "walk", yaw=yaw,
                                        gait_hz=1.0 + 0.15 * speed))
-            kinds.append("cross")
+            kinds.append("turn" if bounce else "pass")
     for _ in range(n - 2 * n_cross):
         y = rng.uniform(0.6, 1.0) * H
         direction = rng.choice([-1.0, 1.0])

@@ -56,7 +56,7 @@ def write_jpeg(path: Path, rgb: np.ndarray) -> None:
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> None:
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 6]):
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 3]):
         raise RuntimeError(f"could not write {path}")
 
 
