@@ -126,6 +126,7 @@ setup(
         "unitrack.association",
         "unitrack.heads",
         "unitrack.data",
+        "unitrack.data.synthetic",
         "unitrack.metrics",
         "unitrack.evaluation",
     ],
