@@ -17,6 +17,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p_env = sub.add_parser("env", help="print torch/CUDA/compiler/build information (paste it into bug reports)")
     p_env.set_defaults(func=_cmd_env)
+    from unitrack.data.synthetic import add_parser as add_synth
+    from unitrack.evaluation.cli_eval import add_parser as add_eval
+
+    add_eval(sub)
+    add_synth(sub)
     return parser
 
 

@@ -32,19 +32,40 @@ def parse_tasks(text: str) -> List[str]:
     return list(dict.fromkeys(tasks))
 
 
+def synthetic_roots(out_dir: str, tasks: Sequence[str], *, size: str = "small", seed: int = 0,
+                    progress: bool = True) -> Dict[str, str]:
+    """Dataset roots of the built-in synthetic benchmark under ``out_dir``, generated once and then reused
+    (regenerated when the recorded seed/size/generator version differ or a task is missing)."""
+    from unitrack.data import synthetic
+
+    manifest_path = os.path.join(out_dir, "MANIFEST.json")
+    try:
+        with open(manifest_path, encoding="utf-8") as f:
+            man = json.load(f)
+    except (OSError, ValueError):
+        man = None
+    version = getattr(synthetic, "GENERATOR_VERSION", None)
+    if (man and man.get("seed") == seed and man.get("size") == size
+            and (version is None or man.get("version") == version)
+            and all(t in man.get("tasks", {}) for t in tasks)):
+        return {t: os.path.join(out_dir, man["tasks"][t]["root"]) for t in tasks}
+    paths = synthetic.generate_benchmark(out_dir, seed=seed, size=size, tasks=list(tasks), overwrite=True,
+                                         progress=progress)
+    return {t: str(paths[t]) for t in tasks}
+
+
 def resolve_data(tasks: Sequence[str], data: str, roots: Optional[Dict[str, str]], cache_dir: str,
                  progress: bool = True) -> Dict[str, str]:
     """Dataset root per task. ``data="synthetic"`` generates the built-in benchmark under ``cache_dir`` once."""
     roots = dict(roots or {})
-    if data == "synthetic":
-        from unitrack.data.synthetic import generate_benchmark
-
-        synth_dir = os.path.join(cache_dir, "synthetic")
-        paths = generate_benchmark(synth_dir, seed=0, size="small", progress=progress)
+    if data in ("synthetic", "synthetic-tiny"):
+        size = "tiny" if data == "synthetic-tiny" else "small"
+        paths = synthetic_roots(os.path.join(cache_dir, f"synthetic-{size}"), tasks, size=size, progress=progress)
         for t in tasks:
             roots.setdefault(t, paths[t])
     elif data != "custom":
-        raise ValueError(f"--data must be 'synthetic' or 'custom' (with --otb/--davis/... folders), got {data!r}")
+        raise ValueError(f"--data must be 'synthetic', 'synthetic-tiny' or 'custom' (with --otb/--davis/... "
+                         f"folders), got {data!r}")
     missing = [t for t in tasks if t not in roots]
     if missing:
         raise ValueError(f"no dataset given for task(s) {', '.join(missing)}: pass --data synthetic or the "

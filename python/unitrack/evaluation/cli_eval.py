@@ -1,0 +1,106 @@
+"""``unitrack eval``: run representations on the five tasks and print one Table-1-style table."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .platform import ALL_TASKS, parse_tasks
+
+DATASET_OPTIONS = {"sot": "otb", "vos": "davis", "poseprop": "jhmdb", "mot": "mot", "mots": "mots",
+                   "posetrack": "posetrack"}
+
+
+def default_models() -> list[str]:
+    """The built-in comparison: ImageNet ResNet-18 when its weights are in the torch hub cache, a random-init
+    ResNet-18, and the training-free texture baseline -- all without any download."""
+    from unitrack.model import imagenet_weights_available
+
+    models = ["resnet18:random", "texture"]
+    if imagenet_weights_available("resnet18"):
+        models.insert(0, "resnet18")
+    return models
+
+
+def model_specs(args: argparse.Namespace) -> list[str]:
+    from unitrack.model import compose_spec
+
+    if not args.model:
+        if args.weights or args.format != "auto" or args.layer is not None:
+            raise ValueError("--weights/--format/--layer need a --model architecture (e.g. --model resnet50)")
+        return default_models()
+    specs = []
+    for m in args.model:
+        specs += [s.strip() for s in m.split(",") if s.strip()]
+    if args.weights or args.format != "auto" or args.layer is not None:
+        if len(specs) != 1:
+            raise ValueError("--weights/--format/--layer apply to exactly one --model")
+        specs = [compose_spec(specs[0], weights=args.weights, weights_format=args.format, layer=args.layer)]
+    return specs
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .platform import evaluate
+
+    tasks = parse_tasks(args.tasks)
+    roots = {t: getattr(args, opt) for t, opt in DATASET_OPTIONS.items() if getattr(args, opt)}
+    data = args.data or ("custom" if roots else "synthetic")
+    out = evaluate(model_specs(args), tasks, data=data, roots=roots, out_root=args.out, runner=args.runner,
+                   address=args.address, force=args.force, progress=not args.no_progress, device=args.device,
+                   imagenet_acc=args.imagenet_acc, max_sequences=args.max_sequences)
+    print()
+    print(out["table"])
+    timings = out["timings"]
+    if timings:
+        print("\nper-stage timings (ms per frame, mean over sequences):")
+        for m, per_task in timings.items():
+            for t, stages in per_task.items():
+                if stages:
+                    print(f"  {m:24s} {t:10s} " + "  ".join(f"{k}={v:.1f}" for k, v in sorted(stages.items())))
+    if out["correlations"]:
+        print("\ncorrelation with ImageNet accuracy:")
+        for c in out["correlations"]:
+            p = "-" if c["pearson"] is None else f"{c['pearson']:+.2f}"
+            s = "-" if c["spearman"] is None else f"{c['spearman']:+.2f}"
+            print(f"  {c['metric']:20s} pearson {p}  spearman {s}  (n={c['n']})")
+    for e in out["errors"]:
+        print(f"error: {e}", file=sys.stderr)
+    print(f"\nresults: {os.path.abspath(args.out)} ({', '.join(sorted(out['paths']))}); "
+          f"{out['meta']['n_items']} work items, {out['meta']['n_skipped']} reused, "
+          f"{out['meta']['wall_seconds']:.1f} s")
+    return 1 if out["errors"] else 0
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "eval", help="evaluate representations on the five tracking tasks (Table 1)",
+        description="Run every requested task for each representation and print one table like the paper's Table 1. "
+                    "With no dataset options the built-in synthetic benchmark is generated and used (no download).")
+    p.add_argument("--model", action="append", help="representation spec (repeatable or comma-separated): "
+                   "resnet18, resnet50, resnet18:random, texture, color, or ARCH:/path/to/checkpoint.pth. "
+                   "Default: the built-in representations (random-init ResNet-18 and the texture baseline, plus "
+                   "ImageNet ResNet-18 when its weights are in the torch hub cache)")
+    p.add_argument("--weights", help="checkpoint for --model (a local file; nothing is downloaded)")
+    p.add_argument("--format", default="auto", help="checkpoint layout: auto, torchvision, crw, mocov2, ssib, uvc, "
+                   "timecycle, ssl (default: auto-detect)")
+    p.add_argument("--layer", type=int, choices=(3, 4), help="output layer (3 = layer3, 4 = layer4; both stride 8)")
+    p.add_argument("--tasks", default=",".join(ALL_TASKS), help=f"comma-separated subset of {','.join(ALL_TASKS)}")
+    p.add_argument("--data", choices=("synthetic", "synthetic-tiny", "custom"),
+                   help="synthetic (default without dataset folders) or custom (use the folders below)")
+    p.add_argument("--otb", help="OTB-2015 root (folder layout or with OTB2015.json) for sot")
+    p.add_argument("--davis", help="DAVIS-2017 root for vos")
+    p.add_argument("--jhmdb", help="JHMDB root (or file list) for poseprop")
+    p.add_argument("--mot", help="MOTChallenge root for mot")
+    p.add_argument("--mots", help="MOTS root for mots")
+    p.add_argument("--posetrack", help="PoseTrack root for posetrack")
+    p.add_argument("--out", default="results/eval", help="results folder (default: results/eval)")
+    p.add_argument("--runner", choices=("local", "ray"), default="local", help="where work items run")
+    p.add_argument("--address", help="Ray cluster address for --runner ray (default: start a local Ray)")
+    p.add_argument("--device", default="cpu", help="torch device for the models (cpu, cuda, cuda:1, ...)")
+    p.add_argument("--force", action="store_true", help="re-run work items that are already done")
+    p.add_argument("--max-sequences", type=int, help="use only the first N sequences of each task (quick runs)")
+    p.add_argument("--imagenet-acc", help="file of ImageNet linear-probe accuracies (name,acc lines or JSON) for "
+                   "Pearson/Spearman correlations (paper Fig. 6)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(func=_run)
+    return p
