@@ -155,3 +155,76 @@ def test_generator_known_counts_consistent():
     assert c.expected["IDSW"] == 1 and c.expected["Frag"] == 1
     assert not np.any(c.gt[:, 0] == 11) and not np.any(c.tracker[:, 0] == 11)
     assert not np.any(c.tracker[:, 0] == 15)
+
+
+# ----------------------------------------------------------------------------------------------- MOTS
+def make_mots_case(seed: int = 0, num_frames: int = 12, im_size=(120, 200), switches=(), gaps=(), fps: int = 1,
+                   ignore: bool = True, shrink: int = 2, empty_frames=()):
+    """MOTS gt/tracker object lists (pedestrian ids 2001.., class 2) built from lane boxes as masks.
+
+    Tracker masks are the gt mask eroded by ``shrink`` pixels (IoU < 1, > 0.5), optionally with id switches,
+    gaps, ``fps`` false positives per frame (half of them inside an ignore region, which TrackEval removes).
+    """
+    from unitrack.data.mots import MOTSObject
+
+    rng = np.random.default_rng(seed)
+    H, W = im_size
+    n_obj = 3
+    gt, tr = [], []
+    cur = {o: 2001 + o for o in range(n_obj)}
+    nxt = 2100
+    sw = {}
+    for o, f in switches:
+        sw.setdefault(f, []).append(o)
+    gap = {(o, f) for o, a, b in gaps for f in range(a, b)}
+    x0 = rng.integers(5, W - 60, n_obj)
+    for f in range(1, num_frames + 1):
+        for o in sw.get(f, []):
+            cur[o] = nxt
+            nxt += 1
+        if f in empty_frames:
+            continue
+        for o in range(n_obj):
+            x = int(np.clip(x0[o] + (f * (o + 1)) % 20, 0, W - 40))
+            y = 5 + 30 * o
+            m = np.zeros((H, W), bool)
+            m[y:y + 25, x:x + 30] = True
+            gt.append(MOTSObject.from_mask(f, 2001 + o, 2, m))
+            if (o, f) in gap:
+                continue
+            mt = np.zeros((H, W), bool)
+            mt[y + shrink:y + 25 - shrink, x + shrink // 2:x + 30 - shrink // 2] = True
+            tr.append(MOTSObject.from_mask(f, cur[o], 2, mt))
+        if ignore:
+            ig = np.zeros((H, W), bool)
+            ig[H - 20:H, 0:60] = True
+            gt.append(MOTSObject.from_mask(f, 10000, 10, ig))
+        for k in range(fps):
+            m = np.zeros((H, W), bool)
+            if k % 2 == 0:
+                m[H - 18:H - 4, 5 + 10 * k:12 + 10 * k] = True   # inside the ignore region
+            else:
+                m[H - 18:H - 4, 100 + 12 * k:110 + 12 * k] = True  # a plain false positive
+            tr.append(MOTSObject.from_mask(f, 2500 + k, 2, m))
+    return gt, tr, num_frames
+
+
+def write_trackeval_mots_layout(root, seqs: dict, split: str = "train", tracker: str = "ours"):
+    """Write ``{name: (gt_objs, tr_objs, num_frames)}`` in TrackEval's MOTSChallenge layout."""
+    from pathlib import Path
+
+    from unitrack.data.mots import write_mots_txt
+
+    root = Path(root)
+    gt_fol, tr_fol = root / "gt", root / "trackers"
+    bs = f"MOTS-{split}"
+    (gt_fol / "seqmaps").mkdir(parents=True, exist_ok=True)
+    (gt_fol / "seqmaps" / f"{bs}.txt").write_text("name\n" + "".join(f"{n}\n" for n in seqs))
+    for name, (g, t, n) in seqs.items():
+        d = gt_fol / bs / name
+        (d / "gt").mkdir(parents=True, exist_ok=True)
+        (d / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nimDir=img1\nframeRate=30\nseqLength={n}\n"
+                                       f"imWidth=200\nimHeight=120\nimExt=.jpg\n")
+        write_mots_txt(d / "gt" / "gt.txt", g)
+        write_mots_txt(tr_fol / bs / tracker / "data" / f"{name}.txt", t)
+    return gt_fol, tr_fol
