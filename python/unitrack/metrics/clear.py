@@ -28,12 +28,27 @@ CLEAR_FLOAT_FIELDS = ("MOTA", "MOTP", "MODA", "CLR_Re", "CLR_Pr", "MTR", "PTR", 
                       "CLR_F1", "FP_per_frame", "MOTAL", "MOTP_sum")
 
 
+def _first_duplicate(ids: Sequence[np.ndarray]) -> tuple[int, int] | None:
+    """(frame index, id) of the first id repeated inside a frame, or None. Vectorised over all frames."""
+    lens = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+    if lens.sum() == 0:
+        return None
+    cat = np.concatenate([np.asarray(i, dtype=np.int64).reshape(-1) for i in ids])
+    fr = np.repeat(np.arange(len(ids)), lens)
+    order = np.lexsort((cat, fr))
+    c, f = cat[order], fr[order]
+    dup = np.flatnonzero((c[1:] == c[:-1]) & (f[1:] == f[:-1]))
+    if len(dup) == 0:
+        return None
+    return int(f[dup[0]]), int(c[dup[0]])
+
+
 def check_frames(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray],
                  similarity: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """Validate the per-frame input lists and return them as numpy arrays.
+    """Validate the per-frame input lists and return them as numpy arrays (int64 ids, float64 similarity).
 
     Raises ValueError naming the frame (1-based) when lengths or shapes disagree, ids repeat inside a frame,
-    or similarities are not finite / outside [0, 1] (a small tolerance is allowed).
+    ids are not integers, or similarities are not finite / outside [0, 1] (a small tolerance is allowed).
     """
     if not (len(gt_ids) == len(tracker_ids) == len(similarity)):
         raise ValueError(f"gt_ids, tracker_ids and similarity must have one entry per frame; got lengths "
@@ -42,29 +57,27 @@ def check_frames(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray]
     for t, (g, tr, s) in enumerate(zip(gt_ids, tracker_ids, similarity)):
         g = np.asarray(g).reshape(-1)
         tr = np.asarray(tr).reshape(-1)
-        if g.size and not np.issubdtype(g.dtype, np.integer):
-            if not np.all(np.equal(np.mod(g, 1), 0)):
-                raise ValueError(f"gt_ids[{t}] (frame {t + 1}) must be integers, got {g.dtype}")
-        if tr.size and not np.issubdtype(tr.dtype, np.integer):
-            if not np.all(np.equal(np.mod(tr, 1), 0)):
-                raise ValueError(f"tracker_ids[{t}] (frame {t + 1}) must be integers, got {tr.dtype}")
-        g = g.astype(np.int64)
-        tr = tr.astype(np.int64)
+        for name, arr in (("gt_ids", g), ("tracker_ids", tr)):
+            if arr.size and not np.issubdtype(arr.dtype, np.integer) and not np.all(np.mod(arr, 1) == 0):
+                raise ValueError(f"{name}[{t}] (frame {t + 1}) must be integers, got {arr.dtype}")
         s = np.asarray(s, dtype=np.float64)
         if s.size == 0:
             s = s.reshape(len(g), len(tr))
         if s.shape != (len(g), len(tr)):
             raise ValueError(f"similarity[{t}] (frame {t + 1}) must have shape [{len(g)}, {len(tr)}] "
                              f"(gt x tracker), got {list(s.shape)}")
-        if s.size and (not np.all(np.isfinite(s)) or s.min() < -1e-9 or s.max() > 1 + 1e-9):
-            raise ValueError(f"similarity[{t}] (frame {t + 1}) must be finite and in [0, 1]")
-        if len(np.unique(g)) != len(g):
-            raise ValueError(f"gt_ids[{t}]: the same gt id appears more than once in frame {t + 1}")
-        if len(np.unique(tr)) != len(tr):
-            raise ValueError(f"tracker_ids[{t}]: the same tracker id appears more than once in frame {t + 1}")
-        g_out.append(g)
-        t_out.append(tr)
+        g_out.append(g.astype(np.int64, copy=False))
+        t_out.append(tr.astype(np.int64, copy=False))
         s_out.append(s)
+    flat = np.concatenate([s.reshape(-1) for s in s_out]) if s_out else np.zeros(0)
+    if flat.size and (not np.all(np.isfinite(flat)) or flat.min() < -1e-9 or flat.max() > 1 + 1e-9):
+        bad = next(t for t, s in enumerate(s_out)
+                   if s.size and (not np.all(np.isfinite(s)) or s.min() < -1e-9 or s.max() > 1 + 1e-9))
+        raise ValueError(f"similarity[{bad}] (frame {bad + 1}) must be finite and in [0, 1]")
+    for name, ids in (("gt_ids", g_out), ("tracker_ids", t_out)):
+        d = _first_duplicate(ids)
+        if d is not None:
+            raise ValueError(f"{name}[{d[0]}]: id {d[1]} appears more than once in frame {d[0] + 1}")
     return g_out, t_out, s_out
 
 
@@ -108,7 +121,7 @@ def _final_fields(res: dict) -> dict:
 
 
 def clear_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray],
-                  similarity: Sequence[np.ndarray], threshold: float = 0.5) -> dict:
+                  similarity: Sequence[np.ndarray], threshold: float = 0.5, validate: bool = True) -> dict:
     """CLEAR metrics of one sequence.
 
     Args:
@@ -116,13 +129,15 @@ def clear_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray
         tracker_ids: per frame, int array [T_t] of tracker ids.
         similarity: per frame, float array [G_t, T_t] (IoU) between gt and tracker objects.
         threshold: minimum similarity of a true positive (TrackEval default 0.5).
+        validate: check the inputs (:func:`check_frames`); False only for inputs already checked.
 
     Returns:
         dict with the TrackEval CLEAR fields (ints: CLR_TP, CLR_FN, CLR_FP, IDSW, MT, PT, ML, Frag,
         CLR_Frames; floats: MOTA, MOTP, MODA, CLR_Re, CLR_Pr, MTR, PTR, MLR, sMOTA, CLR_F1, FP_per_frame,
         MOTAL, MOTP_sum).
     """
-    gt_ids, tracker_ids, similarity = check_frames(gt_ids, tracker_ids, similarity)
+    if validate:
+        gt_ids, tracker_ids, similarity = check_frames(gt_ids, tracker_ids, similarity)
     gt_ids, num_gt_ids = relabel(gt_ids)
     tracker_ids, _ = relabel(tracker_ids)
     res: dict = {k: 0 for k in CLEAR_INT_FIELDS + CLEAR_FLOAT_FIELDS}

@@ -37,7 +37,7 @@ def _final_fields(res: dict) -> dict:
 
 
 def hota_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray],
-                 similarity: Sequence[np.ndarray]) -> dict:
+                 similarity: Sequence[np.ndarray], validate: bool = True) -> dict:
     """HOTA metrics of one sequence.
 
     Args:
@@ -49,7 +49,8 @@ def hota_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray]
         dict: float arrays [19] for HOTA, DetA, AssA, DetRe, DetPr, AssRe, AssPr, LocA, OWTA and the counts
         HOTA_TP/FN/FP (float arrays [19], as TrackEval), floats HOTA(0), LocA(0), HOTALocA(0).
     """
-    gt_ids, tracker_ids, similarity = check_frames(gt_ids, tracker_ids, similarity)
+    if validate:
+        gt_ids, tracker_ids, similarity = check_frames(gt_ids, tracker_ids, similarity)
     gt_ids, n_g = relabel(gt_ids)
     tracker_ids, n_t = relabel(tracker_ids)
     n_a = len(ALPHAS)
@@ -109,9 +110,9 @@ def hota_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray]
     # dense [G, T] matches_count per alpha; zero pairs contribute nothing).
     pair_key = mg * n_t + mt
     uniq, inv = np.unique(pair_key, return_inverse=True)
-    counts = np.zeros((n_a, len(uniq)))
     a_idx, k_idx = np.nonzero(ok)
-    np.add.at(counts, (a_idx, inv[k_idx]), 1)
+    n_p = len(uniq)
+    counts = np.bincount(a_idx * n_p + inv.reshape(-1)[k_idx], minlength=n_a * n_p).reshape(n_a, n_p).astype(np.float64)
     pg, pt = uniq // n_t, uniq % n_t
     gc = gt_count[pg, 0][None, :]
     tc = tr_count[0, pt][None, :]

@@ -29,7 +29,7 @@ def _final_fields(res: dict) -> dict:
 
 
 def identity_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray],
-                     similarity: Sequence[np.ndarray], threshold: float = 0.5) -> dict:
+                     similarity: Sequence[np.ndarray], threshold: float = 0.5, validate: bool = True) -> dict:
     """IDF1/IDP/IDR (+ IDTP/IDFN/IDFP counts) of one sequence.
 
     Args:
@@ -38,7 +38,8 @@ def identity_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndar
         similarity: per frame, float array [G_t, T_t].
         threshold: minimum similarity for two detections to count as the same object (0.5).
     """
-    gt_ids, tracker_ids, similarity = check_frames(gt_ids, tracker_ids, similarity)
+    if validate:
+        gt_ids, tracker_ids, similarity = check_frames(gt_ids, tracker_ids, similarity)
     gt_ids, n_g = relabel(gt_ids)
     tracker_ids, n_t = relabel(tracker_ids)
     res: dict = {k: 0 for k in IDENTITY_INT_FIELDS + IDENTITY_FLOAT_FIELDS}
@@ -59,7 +60,8 @@ def identity_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndar
             cols_all.append(tr[c])
     potential = np.zeros((n_g, n_t))
     if rows_all:
-        np.add.at(potential, (np.concatenate(rows_all), np.concatenate(cols_all)), 1)
+        flat = np.concatenate(rows_all) * n_t + np.concatenate(cols_all)
+        potential = np.bincount(flat, minlength=n_g * n_t).reshape(n_g, n_t).astype(np.float64)
     gt_count = np.bincount(np.concatenate(gt_ids), minlength=n_g).astype(np.float64)
     tr_count = np.bincount(np.concatenate(tracker_ids), minlength=n_t).astype(np.float64)
 

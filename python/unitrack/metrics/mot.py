@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..data.motchallenge import list_sequences, read_mot_txt, read_seqinfo, split_by_frame
-from .clear import clear_metrics, combine_clear
+from .clear import _first_duplicate, check_frames, clear_metrics, combine_clear
 from .hota import combine_hota, hota_metrics
 from .identity import combine_identity, identity_metrics
 
@@ -42,10 +42,9 @@ def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    a1, a2 = a[:, :2], a[:, :2] + a[:, 2:]
-    b1, b2 = b[:, :2], b[:, :2] + b[:, 2:]
-    wh = np.maximum(np.minimum(a2[:, None], b2[None]) - np.maximum(a1[:, None], b1[None]), 0)
-    inter = wh[..., 0] * wh[..., 1]
+    iw = np.minimum((a[:, 0] + a[:, 2])[:, None], (b[:, 0] + b[:, 2])[None]) - np.maximum(a[:, 0:1], b[None, :, 0])
+    ih = np.minimum((a[:, 1] + a[:, 3])[:, None], (b[:, 1] + b[:, 3])[None]) - np.maximum(a[:, 1:2], b[None, :, 1])
+    inter = np.maximum(iw, 0) * np.maximum(ih, 0)
     area_a = a[:, 2] * a[:, 3]
     area_b = b[:, 2] * b[:, 3]
     union = area_a[:, None] + area_b[None, :] - inter
@@ -86,16 +85,18 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
         sim = box_iou_xywh(g[:, 2:6], r[:, 2:6])
         keep_r = np.ones(len(r), bool)
         if do_pre and len(g) and len(r):
-            bad = np.setdiff1d(np.unique(g_class), _VALID_CLASSES)
-            if len(bad):
+            if g_class.min() < 1 or g_class.max() > 13:
+                bad = np.setdiff1d(np.unique(g_class), _VALID_CLASSES)
                 raise ValueError(f"{gt_name}: frame {t + 1}: invalid gt class(es) {bad.tolist()} (expected "
                                  f"1..13); disable preprocessing to evaluate such gt")
-            ms = sim.copy()
-            ms[ms < 0.5 - _EPS] = 0
-            rows, cols = linear_sum_assignment(-ms)
-            ok = ms[rows, cols] > 0 + _EPS
-            rows, cols = rows[ok], cols[ok]
-            keep_r[cols[np.isin(g_class[rows], distractors)]] = False
+            is_distractor = np.isin(g_class, distractors)
+            if is_distractor.any():  # without distractor gt in the frame nothing can be removed
+                ms = sim.copy()
+                ms[ms < 0.5 - _EPS] = 0
+                rows, cols = linear_sum_assignment(-ms)
+                ok = ms[rows, cols] > 0 + _EPS
+                rows, cols = rows[ok], cols[ok]
+                keep_r[cols[is_distractor[rows]]] = False
         keep_g = g_active != 0
         if do_pre:
             keep_g &= g_class == 1
@@ -103,11 +104,9 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
         tr_ids.append(r[keep_r, 1].astype(np.int64))
         sims.append(sim[keep_g][:, keep_r])
     for name, ids in ((gt_name, [g[:, 1] for g in gt_f]), (tr_name, [r[:, 1] for r in tr_f])):
-        for t, i in enumerate(ids):
-            if len(np.unique(i)) != len(i):
-                u, c = np.unique(i, return_counts=True)
-                raise ValueError(f"{name}: frame {t + 1}: id(s) {u[c > 1].astype(int).tolist()} appear more "
-                                 f"than once in the same frame")
+        d = _first_duplicate(ids)
+        if d is not None:
+            raise ValueError(f"{name}: frame {d[0] + 1}: id {d[1]} appears more than once in the same frame")
     return gt_ids, tr_ids, sims
 
 
@@ -116,14 +115,15 @@ def evaluate_frames(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarr
                     threshold: float = 0.5) -> dict:
     """Run the requested metric families on per-frame ids and similarities (see :mod:`clear`)."""
     metrics = tuple(metrics)
+    gt_ids, tracker_ids, similarity = check_frames(gt_ids, tracker_ids, similarity)
     out: dict = {}
     for m in metrics:
         if m == "HOTA":
-            out["HOTA"] = hota_metrics(gt_ids, tracker_ids, similarity)
+            out["HOTA"] = hota_metrics(gt_ids, tracker_ids, similarity, validate=False)
         elif m == "CLEAR":
-            out["CLEAR"] = clear_metrics(gt_ids, tracker_ids, similarity, threshold)
+            out["CLEAR"] = clear_metrics(gt_ids, tracker_ids, similarity, threshold, validate=False)
         elif m == "Identity":
-            out["Identity"] = identity_metrics(gt_ids, tracker_ids, similarity, threshold)
+            out["Identity"] = identity_metrics(gt_ids, tracker_ids, similarity, threshold, validate=False)
         elif m == "Count":
             cat_g = np.concatenate([np.asarray(g) for g in gt_ids]) if len(gt_ids) else np.zeros(0)
             cat_t = np.concatenate([np.asarray(t) for t in tracker_ids]) if len(tracker_ids) else np.zeros(0)
