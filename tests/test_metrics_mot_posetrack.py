@@ -121,3 +121,28 @@ def test_errors():
         posetrack_mota([_seq([[_p(0, 0, 1)]] * 2)], [_seq([[_p(0, 0, None)]] * 2)], poseval_quirks=False)
     with pytest.raises(ValueError, match="lacks"):
         posetrack_mota({"a": gt}, {"b": pr})
+
+
+def test_directory_evaluation_and_cli(tmp_path, capsys):
+    from unitrack.data.posetrack import write_posetrack
+    from unitrack.metrics.cli_mot import main
+    from unitrack.metrics.posetrack import evaluate_posetrack_dirs
+
+    gt = _seq([[_p(0, 0, 1), _p(0, 300, 2)] for _ in range(4)])
+    pr = _seq([[_p(0, 0, 5), _p(0, 300, 6)], [_p(0, 0, 6), _p(0, 300, 5)], [_p(0, 0, 6), _p(0, 300, 5)], []])
+    write_posetrack(tmp_path / "gt" / "000001_mpii_test.json", gt, "2017")
+    write_posetrack(tmp_path / "pr" / "000001_mpii_test.json", pr, "2018")
+    r = evaluate_posetrack_dirs(tmp_path / "gt", tmp_path / "pr", progress=False)
+    direct = posetrack_mota([gt], [pr])
+    np.testing.assert_allclose(r["MOTA"], direct["MOTA"])
+    np.testing.assert_allclose(r["num_switches"], 2)   # both people swap ids at frame 1
+    rc = main(["eval-mot", "--format", "posetrack", "--gt", str(tmp_path / "gt"), "--results", str(tmp_path / "pr"),
+               "--no-progress"])
+    assert rc == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "MOTA Total" in out[0]
+    total = float(out[1].split()[7])
+    assert total == pytest.approx(direct["MOTA"][-1], abs=0.05)
+    (tmp_path / "pr" / "000001_mpii_test.json").unlink()
+    with pytest.raises(FileNotFoundError, match="000001_mpii_test.json"):
+        evaluate_posetrack_dirs(tmp_path / "gt", tmp_path / "pr", progress=False)

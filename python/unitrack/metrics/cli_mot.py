@@ -26,6 +26,17 @@ def run(args: argparse.Namespace) -> int:
     from .mot import evaluate_mot_benchmark, format_table
 
     seqs = args.seqs.split(",") if args.seqs else None
+    if args.format == "posetrack":
+        from .posetrack import evaluate_posetrack_dirs, format_posetrack_table
+
+        res = evaluate_posetrack_dirs(args.gt, args.results, poseval_quirks=not args.no_poseval_quirks,
+                                      progress=not args.no_progress)
+        print(format_posetrack_table(res))
+        if args.json:
+            from ..data._atomic import atomic_write_text
+
+            atomic_write_text(args.json, json.dumps(_jsonable(res), indent=1))
+        return 0
     if args.format == "mots":
         from .mots import evaluate_mots_benchmark
 
@@ -59,7 +70,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="MOTChallenge preprocessing: drop tracker boxes on distractors, keep pedestrian gt "
                         "(default on)")
     p.add_argument("--no-preproc", dest="preproc", action="store_false", help="disable the preprocessing")
-    p.add_argument("--format", default="mot", choices=["mot", "mots"], help="box txt (mot) or RLE mask txt (mots)")
+    p.add_argument("--format", default="mot", choices=["mot", "mots", "posetrack"],
+                   help="box txt (mot), RLE mask txt (mots) or PoseTrack json folders (posetrack: --gt and "
+                        "--results are folders of per-sequence json files, poseval MOTA)")
+    p.add_argument("--no-poseval-quirks", action="store_true",
+                   help="posetrack: keep the last frame and count empty frames correctly (see metrics/posetrack)")
     p.add_argument("--first-frame", type=int, default=1, help="MOTS: number of the first frame (0 for KITTI-MOTS)")
     p.add_argument("--seqs", default="", help="comma-separated subset of sequences")
     p.add_argument("--json", default="", help="also write all fields of all sequences to this json file")

@@ -31,6 +31,8 @@ switch events; we sum each matched distance once.
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -38,7 +40,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..data.posetrack import POSETRACK_JOINTS, PosePerson, PoseSequence
 
-__all__ = ["posetrack_mota", "head_size", "JOINT_GROUPS"]
+__all__ = ["posetrack_mota", "evaluate_posetrack_dirs", "format_posetrack_table", "head_size", "JOINT_GROUPS"]
 
 J = len(POSETRACK_JOINTS)
 #: poseval's printed groups (joint ids).
@@ -188,7 +190,7 @@ def _finalise(c: dict) -> dict:
 
 def posetrack_mota(gt: Mapping[str, PoseSequence] | Sequence[PoseSequence],
                    pred: Mapping[str, PoseSequence] | Sequence[PoseSequence], dist_thresh: float = 0.5,
-                   poseval_quirks: bool = True) -> dict:
+                   poseval_quirks: bool = True, progress: bool = False) -> dict:
     """PoseTrack MOTA / MOTP / precision / recall per joint and in total (poseval definition).
 
     Args:
@@ -196,6 +198,7 @@ def posetrack_mota(gt: Mapping[str, PoseSequence] | Sequence[PoseSequence],
         pred: predicted sequences with ``track_id`` on every person; same number of frames as the gt.
         dist_thresh: PCKh threshold (0.5).
         poseval_quirks: reproduce poseval's quirks (module docstring); False gives the corrected counts.
+        progress: show a tqdm progress bar over sequences.
 
     Returns:
         dict with arrays ``[16]`` (15 joints + total) ``MOTA``, ``MOTP``, ``Precision``, ``Recall`` (percent),
@@ -218,7 +221,9 @@ def posetrack_mota(gt: Mapping[str, PoseSequence] | Sequence[PoseSequence],
         raise ValueError(f"dist_thresh must be > 0, got {dist_thresh}")
     total = {k: np.zeros(J) for k in _COUNTS}
     per_seq = {}
-    for name, g, p in pairs:
+    from tqdm import tqdm
+
+    for name, g, p in tqdm(pairs, desc="PoseTrack MOTA", disable=not progress):
         if len(g.frames) != len(p.frames):
             raise ValueError(f"sequence {name!r}: prediction has {len(p.frames)} frames, gt has {len(g.frames)}")
         frames = []
@@ -250,3 +255,35 @@ def _frame_excluded(gt_frame, quirks: bool) -> bool:
     if quirks:
         return len(gt_frame.people) == 0
     return len(gt_frame.people) == 0 and not gt_frame.is_labeled
+
+
+def evaluate_posetrack_dirs(gt_dir: str | os.PathLike, pred_dir: str | os.PathLike, dist_thresh: float = 0.5,
+                            poseval_quirks: bool = True, progress: bool = True) -> dict:
+    """poseval-style evaluation of folders: every ``gt_dir/*.json`` needs ``pred_dir/<same name>`` (2017 or
+    2018 format, detected per file). Returns :func:`posetrack_mota`'s dict."""
+    from ..data.posetrack import read_posetrack
+
+    gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
+    for d in (gt_dir, pred_dir):
+        if not d.is_dir():
+            raise FileNotFoundError(f"folder not found: {d}")
+    files = sorted(gt_dir.glob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"no *.json ground-truth files in {gt_dir}")
+    gt, pr = {}, {}
+    for f in files:
+        pf = pred_dir / f.name
+        if not pf.is_file():
+            raise FileNotFoundError(f"prediction file {pf} does not exist (one per gt file, same name)")
+        gt[f.stem] = read_posetrack(f)
+        pr[f.stem] = read_posetrack(pf)
+    return posetrack_mota(gt, pr, dist_thresh, poseval_quirks, progress)
+
+
+def format_posetrack_table(res: dict) -> str:
+    """poseval's tracking table: MOTA per joint group + total MOTA, MOTP, precision, recall (percent)."""
+    groups = list(JOINT_GROUPS) + ["Total"]
+    head = "".join(f"{'MOTA ' + g:>11}" for g in groups) + f"{'MOTP':>9}{'Prec':>9}{'Rec':>9}"
+    vals = "".join(f"{res['MOTA_groups'][g]:11.1f}" for g in groups)
+    vals += "".join(f"{res[k][-1]:9.1f}" for k in ("MOTP", "Precision", "Recall"))
+    return head + "\n" + vals
