@@ -93,11 +93,15 @@ def test_2017_accepts_scalars_and_lists():
     assert to_posetrack17(s)["annolist"][0]["annorect"][0]["annopoints"][0]["point"][0]["id"] == [0]
 
 
+def _one_point(pt):
+    return {"annolist": [{"image": [{"name": "x"}], "annorect": [{"annopoints": [{"point": [pt]}]}]}]}
+
+
 @pytest.mark.parametrize("data,match", [
     ({"foo": 1}, "expected key 'annolist'"),
-    ({"annolist": [{"image": [{"name": "x"}], "annorect": [{"annopoints": [{"point": [{"id": [20], "x": [1], "y": [1]}]}]}]}]},
+    (_one_point({"id": [20], "x": [1], "y": [1]}),
      r"annolist\[0\]\.annorect\[0\]\.annopoints\[0\]\.point\[0\]\.id: expected a joint id"),
-    ({"annolist": [{"image": [{"name": "x"}], "annorect": [{"annopoints": [{"point": [{"id": [1], "x": ["a"], "y": [1]}]}]}]}]},
+    (_one_point({"id": [1], "x": ["a"], "y": [1]}),
      r"point\[0\]\.x: expected a number"),
     ({"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [{"image_id": 1, "keypoints": [1, 2, 3]}]},
      r"annotations\[0\]\.keypoints: expected 51 numbers"),
