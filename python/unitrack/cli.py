@@ -20,7 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
     from unitrack.data.synthetic import add_parser as add_synth
     from unitrack.evaluation.cli_eval import add_parser as add_eval
 
+    from unitrack.metrics.cli_mot import add_parser as add_eval_mot
+
     add_eval(sub)
+    add_eval_mot(sub)
     add_synth(sub)
     return parser
 
