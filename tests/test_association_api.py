@@ -8,6 +8,16 @@ from unitrack.association import KalmanFilter, fuse_motion, rsm_cost, tlwh_to_xy
 from unitrack_ext import reference
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny ops: one intra-op thread avoids oversubscription on shared CI machines (restored afterwards)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+
 def _sets(n, P=6, C=8, seed=0, protos=None):
     g = torch.Generator().manual_seed(seed)
     if protos is None:
@@ -25,6 +35,14 @@ def test_appearance_only_matches_reference_rsm():
     assert sorted(map(tuple, m.tolist())) == [(0, 1), (1, 3), (2, 0), (3, 2)]
     assert ut.tolist() == [] and ud.tolist() == [4]
     assert m.dtype == ut.dtype == ud.dtype == np.int64
+
+
+def test_features_on_device(device):
+    t, protos = _sets(3, seed=8)
+    d, _ = _sets(2, seed=9, protos=protos[[2, 0]])
+    m, ut, ud, cost = unitrack.associate(t.to(device), d.to(device))
+    assert isinstance(cost, np.ndarray) and m.tolist() == [[0, 1], [2, 0]] and ut.tolist() == [1]
+    np.testing.assert_allclose(cost, unitrack.associate(t, d)[3], rtol=1e-4, atol=1e-5)
 
 
 def test_input_forms_agree():

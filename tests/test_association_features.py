@@ -13,6 +13,16 @@ from unitrack.association import (mask2box, mask_features, pose_to_box, pose_to_
 from unitrack.association.features import EMPTY_MASK_BOX
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny ops: one intra-op thread avoids oversubscription on shared CI machines (restored afterwards)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+
 def naive_roi_align(feat, boxes, ph, pw, scale=1.0, sampling_ratio=-1, aligned=False):
     """torchvision's RoIAlign, one bilinear sample at a time."""
     C, H, W = feat.shape

@@ -10,6 +10,16 @@ from unitrack.association.tracker import remove_duplicate_tracks
 C, H, W = 8, 240, 320  # image pixels; the feature map is 30 x 40 cells
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny ops: one intra-op thread avoids oversubscription on shared CI machines (restored afterwards)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+
 def frame(objs):
     """Feature map with every object painted as a one-hot channel over its box; objs: [(tlwh, channel)]."""
     f = torch.zeros(C, H // 8, W // 8)
@@ -163,6 +173,10 @@ def test_tracker_bad_input():
         tr.update(torch.zeros(3, 3), np.ones((1, 4)), np.ones(1))
     with pytest.raises(ValueError, match="NaN"):
         tr.update(f, np.array([[0.0, 0.0, np.nan, 10.0]]), np.ones(1))
+    g = f.clone()
+    g[0, 3, 3] = float("nan")
+    with pytest.raises(ValueError, match="feat_map contains NaN"):
+        tr.update(g, np.array([A[0]]), np.ones(1))
     with pytest.raises(ValueError, match="image_size"):
         AssociationTracker(posetrack_config()).update(f, poses=[np.zeros((15, 2))])
     with pytest.raises(ValueError, match="masks must have shape"):

@@ -248,6 +248,8 @@ class AssociationTracker:
         """
         cfg = self.config
         feat = _feature_map(feat_map)
+        if not bool(torch.isfinite(feat).all()):
+            raise ValueError("feat_map contains NaN or inf values")
         given = {"boxes": boxes is not None, "masks": masks is not None, "poses": poses is not None}
         for k, v in given.items():
             if v and k != cfg.obs_type:
