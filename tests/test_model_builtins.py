@@ -119,3 +119,45 @@ def test_texture_orientation_selectivity(texture):
     hog_v, hog_h = fv[24:32], fh[24:32]
     assert int(hog_v.argmax()) == 0 and int(hog_h.argmax()) == 4  # gradient orientation 0 vs 90 deg
     assert float(hog_v.norm()) > 0.5
+
+
+def test_cli_models(tmp_path, capsys):
+    import argparse
+
+    from unitrack.model.cli import add_parser
+
+    parser = argparse.ArgumentParser(prog="unitrack")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["models"])
+    assert args.func(args) == 0
+    assert "resnet18:random" in capsys.readouterr().out
+    src = AppearanceModel("resnet18", seed=2)
+    torch.save({"model": {"encoder.model." + k: v for k, v in src.backbone.state_dict().items()}},
+               tmp_path / "crw.pth")
+    args = parser.parse_args(["models", f"crw:{tmp_path / 'crw.pth'}", "--size", "20x30"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "format crw (given)" in out and "(1, 256, 3, 4)" in out and "0.4914" in out
+    with pytest.raises(SystemExit):
+        parser.parse_args(["models", "texture", "--size", "20by30"])
+
+
+def test_compose_spec_and_availability(tmp_path, monkeypatch):
+    from unitrack.model import compose_spec, imagenet_weights_available
+
+    assert compose_spec("resnet50", weights="/c/swav.pth", layer=4) == "resnet50:/c/swav.pth@layer4"
+    assert compose_spec("resnet18", weights="/c/x.pth", weights_format="crw") == "resnet18:/c/x.pth@format=crw"
+    assert compose_spec("resnet18:random@layer4", layer=3) == "resnet18:random@layer3"
+    assert compose_spec("texture") == "texture"
+    assert parse_model_spec(compose_spec("ssib", weights="/c/s.pth", layer=4)).kwargs["layer"] == 4
+    with pytest.raises(ValueError, match="already names its weights"):
+        compose_spec("resnet18:/a.pth", weights="/b.pth")
+    with pytest.raises(ValueError, match="takes no source"):
+        compose_spec("texture", layer=4)
+    with pytest.raises(ValueError, match="format="):
+        compose_spec("resnet18", weights="/a.pth", weights_format="vince")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert not imagenet_weights_available("resnet18")
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "hub" / "checkpoints" / "resnet50-0676ba61.pth").write_bytes(b"x")
+    assert imagenet_weights_available("resnet50") and not imagenet_weights_available("resnet18")
