@@ -7,7 +7,14 @@ from typing import Optional, Sequence, Union
 import torch
 
 from .base import NORMALIZATION_PRESETS, FeatureExtractor
-from .checkpoints import FORMATS, LoadReport, find_imagenet_weights, load_backbone_weights, read_checkpoint
+from .checkpoints import (
+    FORMATS,
+    LoadReport,
+    extract_backbone_state,
+    find_imagenet_weights,
+    load_backbone_weights,
+    read_checkpoint,
+)
 from .resnet import ARCHS, ResNetStride8, infer_resnet_structure, init_resnet_weights, resnet_arch_for_structure
 
 __all__ = ["AppearanceModel"]
@@ -98,8 +105,6 @@ class AppearanceModel(FeatureExtractor):
             raise ValueError("arch='auto' takes the architecture from a checkpoint: pass weights=<path>")
 
         if arch == "auto":
-            from .checkpoints import extract_backbone_state
-
             state, _, _ = extract_backbone_state(ckpt, weights_format)
             structure = infer_resnet_structure(state)
             found = resnet_arch_for_structure(structure) if structure else None
