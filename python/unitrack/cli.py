@@ -21,9 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
     from unitrack.evaluation.cli_eval import add_parser as add_eval
 
     from unitrack.metrics.cli_mot import add_parser as add_eval_mot
+    from unitrack.model.cli import add_parser as add_models
 
     add_eval(sub)
     add_eval_mot(sub)
+    add_models(sub)
     add_synth(sub)
     return parser
 
