@@ -1,0 +1,275 @@
+"""MOTChallenge evaluation facade: HOTA + CLEAR + Identity (+ Count) per sequence and combined.
+
+Numbers agree with TrackEval 1.3.0 ``MotChallenge2DBox`` (tested live against it):
+
+* similarity = box IoU on (x, y, w, h) without the +1 pixel convention;
+* preprocessing (``preproc=True``, MOT16/17/20 only, never MOT15): tracker boxes matched (IoU >= 0.5,
+  Hungarian) to gt boxes of a distractor class (person_on_vehicle 2, static_person 7, distractor 8,
+  reflection 12, and non_mot_vehicle 6 for MOT20) are removed; then only pedestrian (class 1) gt is kept;
+* gt lines with ``active == 0`` ("zero marked") are always removed (also for MOT15 / without preproc,
+  as TrackEval does);
+* combined results sum the counts over sequences and recompute the ratios (HOTA's AssA/AssRe/AssPr and
+  LocA are HOTA_TP-weighted averages), exactly as ``combine_sequences`` in TrackEval.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..data.motchallenge import list_sequences, read_mot_txt, read_seqinfo, split_by_frame
+from .clear import _first_duplicate, check_frames, clear_metrics, combine_clear
+from .hota import combine_hota, hota_metrics
+from .identity import combine_identity, identity_metrics
+
+__all__ = ["box_iou_xywh", "evaluate_mot_sequence", "evaluate_mot_benchmark", "evaluate_frames",
+           "combine_results", "format_table", "MOT_BENCHMARKS", "DEFAULT_METRICS"]
+
+_EPS = float(np.finfo("float").eps)
+MOT_BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
+DEFAULT_METRICS = ("HOTA", "CLEAR", "Identity", "Count")
+_VALID_CLASSES = np.arange(1, 14)
+_DISTRACTORS = (2, 7, 8, 12)
+
+
+def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between boxes ``a [N, 4]`` and ``b [M, 4]`` in (x, y, w, h) -> ``[N, M]``.
+
+    Continuous coordinates (no +1). Zero-area boxes have IoU 0 with everything (TrackEval convention).
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    iw = np.minimum((a[:, 0] + a[:, 2])[:, None], (b[:, 0] + b[:, 2])[None]) - np.maximum(a[:, 0:1], b[None, :, 0])
+    ih = np.minimum((a[:, 1] + a[:, 3])[:, None], (b[:, 1] + b[:, 3])[None]) - np.maximum(a[:, 1:2], b[None, :, 1])
+    inter = np.maximum(iw, 0) * np.maximum(ih, 0)
+    area_a = a[:, 2] * a[:, 3]
+    area_b = b[:, 2] * b[:, 3]
+    union = area_a[:, None] + area_b[None, :] - inter
+    inter[area_a <= 0 + _EPS, :] = 0
+    inter[:, area_b <= 0 + _EPS] = 0
+    inter[union <= 0 + _EPS] = 0
+    union[union <= 0 + _EPS] = 1
+    return inter / union
+
+
+def _as_rows(x: str | os.PathLike | np.ndarray, what: str) -> np.ndarray:
+    if isinstance(x, (str, os.PathLike)):
+        return read_mot_txt(x)
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.size == 0:
+        return np.zeros((0, 10))
+    if arr.ndim != 2 or arr.shape[1] < 6:
+        raise ValueError(f"{what} must be a MOT txt path or an array [N, >=6] (frame,id,x,y,w,h,...), "
+                         f"got shape {list(arr.shape)}")
+    return arr
+
+
+def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmark: str, preproc: bool,
+             gt_name: str, tr_name: str) -> tuple[list, list, list]:
+    if benchmark not in MOT_BENCHMARKS:
+        raise ValueError(f"benchmark must be one of {MOT_BENCHMARKS}, got {benchmark!r}")
+    gt_f = split_by_frame(gt_rows, num_frames, gt_name)
+    tr_f = split_by_frame(tr_rows, num_frames, tr_name)
+    do_pre = preproc and benchmark != "MOT15"
+    distractors = _DISTRACTORS + ((6,) if benchmark == "MOT20" else ())
+    gt_ids, tr_ids, sims = [], [], []
+    for t, (g, r) in enumerate(zip(gt_f, tr_f)):
+        g_active = g[:, 6] if g.shape[1] >= 7 else np.ones(len(g))
+        g_class = g[:, 7].astype(np.int64) if g.shape[1] >= 8 else np.ones(len(g), np.int64)
+        if r.shape[1] >= 8 and len(r) and r[:, 7].max() > 1:
+            raise ValueError(f"{tr_name}: frame {t + 1}: tracker class column (8) must be <= 1 "
+                             f"(pedestrian / -1), found {int(r[:, 7].max())}")
+        sim = box_iou_xywh(g[:, 2:6], r[:, 2:6])
+        keep_r = np.ones(len(r), bool)
+        if do_pre and len(g) and len(r):
+            if g_class.min() < 1 or g_class.max() > 13:
+                bad = np.setdiff1d(np.unique(g_class), _VALID_CLASSES)
+                raise ValueError(f"{gt_name}: frame {t + 1}: invalid gt class(es) {bad.tolist()} (expected "
+                                 f"1..13); disable preprocessing to evaluate such gt")
+            is_distractor = np.isin(g_class, distractors)
+            if is_distractor.any():  # without distractor gt in the frame nothing can be removed
+                ms = sim.copy()
+                ms[ms < 0.5 - _EPS] = 0
+                rows, cols = linear_sum_assignment(-ms)
+                ok = ms[rows, cols] > 0 + _EPS
+                rows, cols = rows[ok], cols[ok]
+                keep_r[cols[is_distractor[rows]]] = False
+        keep_g = g_active != 0
+        if do_pre:
+            keep_g &= g_class == 1
+        gt_ids.append(g[keep_g, 1].astype(np.int64))
+        tr_ids.append(r[keep_r, 1].astype(np.int64))
+        sims.append(sim[keep_g][:, keep_r])
+    for name, ids in ((gt_name, [g[:, 1] for g in gt_f]), (tr_name, [r[:, 1] for r in tr_f])):
+        d = _first_duplicate(ids)
+        if d is not None:
+            raise ValueError(f"{name}: frame {d[0] + 1}: id {d[1]} appears more than once in the same frame")
+    return gt_ids, tr_ids, sims
+
+
+def evaluate_frames(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray],
+                    similarity: Sequence[np.ndarray], metrics: Iterable[str] = DEFAULT_METRICS,
+                    threshold: float = 0.5) -> dict:
+    """Run the requested metric families on per-frame ids and similarities (see :mod:`clear`)."""
+    metrics = tuple(metrics)
+    gt_ids, tracker_ids, similarity = check_frames(gt_ids, tracker_ids, similarity)
+    out: dict = {}
+    for m in metrics:
+        if m == "HOTA":
+            out["HOTA"] = hota_metrics(gt_ids, tracker_ids, similarity, validate=False)
+        elif m == "CLEAR":
+            out["CLEAR"] = clear_metrics(gt_ids, tracker_ids, similarity, threshold, validate=False)
+        elif m == "Identity":
+            out["Identity"] = identity_metrics(gt_ids, tracker_ids, similarity, threshold, validate=False)
+        elif m == "Count":
+            cat_g = np.concatenate([np.asarray(g) for g in gt_ids]) if len(gt_ids) else np.zeros(0)
+            cat_t = np.concatenate([np.asarray(t) for t in tracker_ids]) if len(tracker_ids) else np.zeros(0)
+            out["Count"] = {"Dets": int(len(cat_t)), "GT_Dets": int(len(cat_g)),
+                            "IDs": int(len(np.unique(cat_t))), "GT_IDs": int(len(np.unique(cat_g))),
+                            "Frames": int(len(gt_ids))}
+        else:
+            raise ValueError(f"unknown metric family {m!r}; expected one of {DEFAULT_METRICS}")
+    return out
+
+
+def evaluate_mot_sequence(gt: str | os.PathLike | np.ndarray, results: str | os.PathLike | np.ndarray,
+                          num_frames: int | None = None, benchmark: str = "MOT17", preproc: bool = True,
+                          metrics: Iterable[str] = DEFAULT_METRICS, threshold: float = 0.5) -> dict:
+    """Evaluate one MOTChallenge sequence.
+
+    Args:
+        gt: ``gt.txt`` path or array ``[N, >=6]`` (frame, id, x, y, w, h[, active, class, visibility]).
+        results: tracker txt path or array ``[M, >=6]`` (frame, id, x, y, w, h, ...).
+        num_frames: sequence length (``seqLength``); default: the largest frame in gt/results.
+        benchmark: MOT15 | MOT16 | MOT17 | MOT20 (decides preprocessing).
+        preproc: apply the MOTChallenge preprocessing (ignored for MOT15).
+        metrics: metric families to compute.
+        threshold: IoU threshold of CLEAR and Identity (0.5).
+
+    Returns:
+        ``{"HOTA": {...}, "CLEAR": {...}, "Identity": {...}, "Count": {...}}`` with TrackEval field names.
+    """
+    gt_name = str(gt) if isinstance(gt, (str, os.PathLike)) else "gt"
+    tr_name = str(results) if isinstance(results, (str, os.PathLike)) else "results"
+    g = _as_rows(gt, "gt")
+    r = _as_rows(results, "results")
+    if num_frames is None:
+        num_frames = int(max(g[:, 0].max() if len(g) else 0, r[:, 0].max() if len(r) else 0))
+    gt_ids, tr_ids, sims = _prepare(g, r, int(num_frames), benchmark, preproc, gt_name, tr_name)
+    return evaluate_frames(gt_ids, tr_ids, sims, metrics, threshold)
+
+
+def combine_results(per_sequence: Mapping[str, dict]) -> dict:
+    """Combine per-sequence result dicts (as returned by :func:`evaluate_mot_sequence`) like TrackEval."""
+    items = [v for k, v in per_sequence.items() if k != "COMBINED_SEQ"]
+    out: dict = {}
+    if not items:
+        return out
+    fams = items[0].keys()
+    for fam in fams:
+        vals = [i[fam] for i in items]
+        if fam == "HOTA":
+            out[fam] = combine_hota(vals)
+        elif fam in ("CLEAR",):
+            out[fam] = combine_clear(vals)
+        elif fam == "Identity":
+            out[fam] = combine_identity(vals)
+        elif fam == "Count":
+            out[fam] = {k: int(sum(v[k] for v in vals)) for k in vals[0]}
+        elif fam == "MOTS":
+            from .mots import _mots_fields
+            out[fam] = _mots_fields(out["CLEAR"]) if "CLEAR" in out else {}
+    return out
+
+
+def _find_gt_dir(gt_root: Path, benchmark: str, split: str | None) -> Path:
+    cands = []
+    if split:
+        cands += [gt_root / split, gt_root / f"{benchmark}-{split}"]
+    cands.append(gt_root)
+    for c in cands:
+        if c.is_dir() and any((p / "seqinfo.ini").is_file() for p in c.iterdir() if p.is_dir()):
+            return c
+    raise FileNotFoundError(f"no sequence folders with seqinfo.ini found under any of "
+                            f"{[str(c) for c in cands]}")
+
+
+def _result_file(results_dir: Path, seq: str) -> Path:
+    for c in (results_dir / f"{seq}.txt", results_dir / "data" / f"{seq}.txt"):
+        if c.is_file():
+            return c
+    raise FileNotFoundError(f"no result file for sequence {seq!r}: expected {results_dir / (seq + '.txt')}")
+
+
+def evaluate_mot_benchmark(gt_root: str | os.PathLike, results_dir: str | os.PathLike, benchmark: str = "MOT17",
+                           split: str | None = "train", preproc: bool = True, seqs: Sequence[str] | None = None,
+                           metrics: Iterable[str] = DEFAULT_METRICS, progress: bool = True) -> dict:
+    """Evaluate every sequence of a split and combine them.
+
+    Args:
+        gt_root: folder holding ``<split>/<seq>/{seqinfo.ini, gt/gt.txt}`` (also accepted:
+            ``<BENCH>-<split>/<seq>`` as TrackEval lays it out, or ``<seq>`` directly).
+        results_dir: folder with ``<seq>.txt`` (or ``data/<seq>.txt``) per sequence.
+        benchmark, preproc, metrics: see :func:`evaluate_mot_sequence`.
+        seqs: restrict to these sequence names (default: all found).
+        progress: show a tqdm progress bar.
+
+    Returns:
+        ``{seq: {family: {...}}, ..., "COMBINED_SEQ": {family: {...}}}``.
+    """
+    gt_dir = _find_gt_dir(Path(gt_root), benchmark, split)
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise FileNotFoundError(f"results folder not found: {results_dir}")
+    seq_dirs = list_sequences(gt_dir)
+    if seqs is not None:
+        names = {p.name: p for p in seq_dirs}
+        missing = [s for s in seqs if s not in names]
+        if missing:
+            raise FileNotFoundError(f"sequences {missing} not found under {gt_dir}")
+        seq_dirs = [names[s] for s in seqs]
+    from tqdm import tqdm
+
+    out: dict = {}
+    for sd in tqdm(seq_dirs, desc=f"eval {benchmark}", disable=not progress):
+        info = read_seqinfo(sd / "seqinfo.ini")
+        gt_file = sd / "gt" / "gt.txt"
+        if not gt_file.is_file():
+            raise FileNotFoundError(f"gt file not found: {gt_file}")
+        out[sd.name] = evaluate_mot_sequence(gt_file, _result_file(results_dir, sd.name), info["seq_length"],
+                                             benchmark, preproc, metrics)
+    out["COMBINED_SEQ"] = combine_results(out)
+    return out
+
+
+_TABLE = (("HOTA", "HOTA"), ("DetA", "HOTA"), ("AssA", "HOTA"), ("LocA", "HOTA"), ("MOTA", "CLEAR"),
+          ("MOTP", "CLEAR"), ("IDF1", "Identity"), ("IDSW", "CLEAR"), ("Frag", "CLEAR"), ("FP", "CLEAR"),
+          ("FN", "CLEAR"), ("MT", "CLEAR"), ("ML", "CLEAR"), ("sMOTSA", "MOTS"))
+_ALIASES = {"FP": "CLR_FP", "FN": "CLR_FN"}
+
+
+def format_table(results: Mapping[str, dict]) -> str:
+    """Plain-text table (one row per sequence + COMBINED) of the headline metrics, percentages for ratios."""
+    fams = set()
+    for v in results.values():
+        fams |= set(v)
+    cols = [(n, f) for n, f in _TABLE if f in fams]
+    names = [k for k in results if k != "COMBINED_SEQ"] + (["COMBINED_SEQ"] if "COMBINED_SEQ" in results else [])
+    w = max([len("sequence")] + [len(n) for n in names]) + 2
+    lines = ["sequence".ljust(w) + "".join(n.rjust(9) for n, _ in cols)]
+    for name in names:
+        r = results[name]
+        cells = []
+        for n, f in cols:
+            v = r.get(f, {}).get(_ALIASES.get(n, n))
+            if v is None:
+                cells.append("-".rjust(9))
+            elif isinstance(v, (int, np.integer)):
+                cells.append(f"{int(v):9d}")
+            else:
+                cells.append(f"{100 * float(np.mean(v)):9.3f}")
+        lines.append(("COMBINED" if name == "COMBINED_SEQ" else name).ljust(w) + "".join(cells))
+    return "\n".join(lines)
