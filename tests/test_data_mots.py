@@ -8,6 +8,9 @@ from pycocotools import mask as mask_utils
 from unitrack.data.mots import (MOTSObject, check_rle, decode_rle, encode_mask, make_disjoint, mots_by_frame,
                                 read_mots_txt, rle_counts, write_mots_txt)
 
+# pycocotools' decode triggers a numpy-2 DeprecationWarning (copy keyword); not ours
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 
 def test_rle_counts_match_pycocotools_for_random_masks():
     rng = np.random.default_rng(1)

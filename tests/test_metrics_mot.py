@@ -188,3 +188,32 @@ def test_benchmark_layout_and_combined(tmp_path):
     assert comb["IDSW"] == sum(res[s]["CLEAR"]["IDSW"] for s in seqs)
     with pytest.raises(FileNotFoundError, match="MOT17-09"):
         evaluate_mot_benchmark(tmp_path / "gt", tmp_path / "res", seqs=["MOT17-09"], progress=False)
+
+
+def test_trackeval_random_crowded_scenes(trackeval, tmp_path):
+    """Heavily overlapping random boxes, random id changes, duplicated boxes (ties in the assignments)."""
+    rng = np.random.default_rng(123)
+    seqs = {}
+    for s in range(3):
+        n_f, n_obj = 25, 8
+        gt, tr = [], []
+        pos = rng.uniform(0, 200, (n_obj, 2))
+        tid = np.arange(n_obj) + 1
+        for f in range(1, n_f + 1):
+            pos += rng.normal(0, 4, pos.shape)
+            alive = rng.random(n_obj) < 0.85
+            for o in np.flatnonzero(alive):
+                gt.append([f, o + 1, *pos[o], 40, 80, 1, 1, 1])
+            if rng.random() < 0.2:
+                a, b = rng.choice(n_obj, 2, replace=False)
+                tid[[a, b]] = tid[[b, a]]
+            for o in np.flatnonzero(rng.random(n_obj) < 0.8):
+                box = pos[o] + rng.normal(0, 6, 2) if rng.random() < 0.9 else pos[o]  # exact copies -> ties
+                tr.append([f, tid[o], *box, 40, 80, 1, -1, -1, -1])
+            for k in range(rng.integers(0, 3)):
+                tr.append([f, 900 + k, *rng.uniform(0, 200, 2), 40, 80, 1, -1, -1, -1])
+        seqs[f"RND-{s}"] = (np.array(gt, float), np.array(tr, float), n_f)
+    theirs = _trackeval_mot(trackeval, tmp_path, seqs)
+    ours = _ours(seqs)
+    for k in theirs:
+        assert_metrics_match(ours[k], theirs[k])

@@ -50,6 +50,41 @@ def read_mot_txt(path: str | os.PathLike, min_columns: int = 6) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"MOT txt file not found: {path}")
+    arr = _read_fast(path)
+    if arr is not None and arr.shape[1] >= min_columns and _rows_valid(arr):
+        return arr
+    return _read_checked(path, min_columns)
+
+
+def _read_fast(path: Path) -> np.ndarray | None:
+    """C-speed parse with np.loadtxt; None when the file needs the line-by-line parser (for its errors)."""
+    import warnings as _w
+
+    with open(path, encoding="utf-8", errors="replace") as f:
+        head = f.readline()
+        while head and not head.strip():
+            head = f.readline()
+    if not head:
+        return np.zeros((0, 10))
+    try:
+        with _w.catch_warnings():
+            _w.simplefilter("ignore")
+            arr = np.loadtxt(path, delimiter="," if "," in head else None, comments=None, ndmin=2,
+                             dtype=np.float64)
+    except (ValueError, IndexError):
+        return None
+    return arr
+
+
+def _rows_valid(a: np.ndarray) -> bool:
+    if a.size == 0:
+        return True
+    b = a[:, :6]
+    return bool(np.isfinite(b).all() and (a[:, 0] >= 1).all() and (a[:, 0] == np.round(a[:, 0])).all()
+                and (a[:, 1] == np.round(a[:, 1])).all() and (a[:, 4] >= 0).all() and (a[:, 5] >= 0).all())
+
+
+def _read_checked(path: Path, min_columns: int) -> np.ndarray:
     rows: list[list[float]] = []
     ncols = None
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -125,9 +160,9 @@ def write_mot_results(path: str | os.PathLike, rows: np.ndarray | Iterable[Seque
     if np.any(arr[:, 1] != np.round(arr[:, 1])):
         raise ValueError("rows[:, 1] (id) must be integers")
     conf = arr[:, 6] if arr.shape[1] >= 7 else np.ones(len(arr))
+    out = np.column_stack([arr[:, :6], conf]).tolist()
     with atomic_open(path, "w") as f:
-        for r, c in zip(arr, conf):
-            f.write(f"{int(r[0])},{int(r[1])},{r[2]:.3f},{r[3]:.3f},{r[4]:.3f},{r[5]:.3f},{c:.6g},-1,-1,-1\n")
+        f.write("".join(["%d,%d,%.3f,%.3f,%.3f,%.3f,%.6g,-1,-1,-1\n" % tuple(r) for r in out]))
 
 
 def read_seqinfo(path: str | os.PathLike) -> dict:

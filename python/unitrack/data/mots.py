@@ -13,6 +13,7 @@ strings into garbage): every count must decode, be non-negative and the counts m
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -92,7 +93,9 @@ def decode_rle(counts: str | bytes, height: int, width: int, validate: bool = Tr
     if validate:
         check_rle(counts, height, width)
     c = counts.encode("ascii") if isinstance(counts, str) else bytes(counts)
-    return mask_utils.decode({"size": [int(height), int(width)], "counts": c}).astype(bool)
+    with warnings.catch_warnings():  # pycocotools' numpy-2 copy-keyword DeprecationWarning
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return mask_utils.decode({"size": [int(height), int(width)], "counts": c}).astype(bool)
 
 
 @dataclass

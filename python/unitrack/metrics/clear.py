@@ -9,6 +9,12 @@ tracker id different from the one it was *last* matched to (any number of frames
 MOTP is the mean IoU of the matches (TrackEval convention, higher is better; py-motmetrics reports
 ``1 - IoU`` instead).
 
+TrackEval details kept for exact parity (documented deviations from a textbook reading): a frame where the
+tracker outputs nothing (or the gt is empty) does not interrupt "currently tracked", so it adds no Frag and
+the previous-frame bonus survives it; a sequence without any gt or any tracker output returns only the
+counts (MOTA, MOTP, ... stay 0 and MLR = 1 in the per-sequence dict; combined results recompute all ratios
+from the summed counts).
+
 Input convention shared by :mod:`clear`, :mod:`identity` and :mod:`hota`: three lists with one entry per
 frame: ``gt_ids[t]`` int array ``[G_t]``, ``tracker_ids[t]`` int array ``[T_t]`` and ``similarity[t]``
 float array ``[G_t, T_t]`` (values in [0, 1]). Ids may be any non-negative or negative integers; they are

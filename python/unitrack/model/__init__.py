@@ -21,7 +21,14 @@ from .base import (
     to_tensor_batch,
     wrap_module,
 )
-from .builder import ModelSpec, build_model, list_builtin_models, parse_model_spec
+from .builder import (
+    ModelSpec,
+    build_model,
+    compose_spec,
+    imagenet_weights_available,
+    list_builtin_models,
+    parse_model_spec,
+)
 from .checkpoints import (
     FORMATS,
     HUB_FILES,
@@ -37,7 +44,8 @@ from .texture import TextureModel
 __all__ = [
     "CRW_MEAN", "CRW_STD", "IMAGENET_MEAN", "IMAGENET_STD", "NORMALIZATION_PRESETS",
     "ColorStatsModel", "FeatureExtractor", "WrappedModule", "feature_size", "to_tensor_batch", "wrap_module",
-    "AppearanceModel", "ModelSpec", "build_model", "list_builtin_models", "parse_model_spec",
+    "AppearanceModel", "ModelSpec", "build_model", "compose_spec", "imagenet_weights_available",
+    "list_builtin_models", "parse_model_spec",
     "FORMATS", "HUB_FILES", "LoadReport", "detect_format", "find_imagenet_weights", "hub_checkpoint_dir",
     "read_checkpoint", "ARCHS", "ResNetStride8", "TextureModel",
 ]

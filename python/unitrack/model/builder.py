@@ -32,7 +32,8 @@ from .checkpoints import FORMATS, HUB_FILES, hub_checkpoint_dir
 from .resnet import ARCHS
 from .texture import TextureModel
 
-__all__ = ["ModelSpec", "build_model", "list_builtin_models", "parse_model_spec"]
+__all__ = ["ModelSpec", "build_model", "compose_spec", "imagenet_weights_available", "list_builtin_models",
+           "parse_model_spec"]
 
 # family -> (arch, weights_format)
 _FAMILIES = {
@@ -128,6 +129,49 @@ def parse_model_spec(spec: str) -> ModelSpec:
     if fmt != "auto" and fmt not in FORMATS:
         raise ValueError(f"model spec {spec!r}: format={fmt!r} is not one of {sorted(FORMATS)}")
     return ModelSpec("resnet", kwargs)
+
+
+def compose_spec(
+    base: str,
+    *,
+    weights: Union[str, os.PathLike, None] = None,
+    weights_format: str = "auto",
+    layer: Union[int, None] = None,
+) -> str:
+    """Combine a base spec with separate ``--weights/--format/--layer`` style arguments into one spec string.
+
+    ``compose_spec("resnet50", weights="/c/swav.pth", layer=4) == "resnet50:/c/swav.pth@layer4"``. The result is
+    validated with :func:`parse_model_spec`. Raises ValueError when ``base`` already names a source and ``weights``
+    is given, when options are given for a training-free model, or for a bad format/layer.
+    """
+    if not isinstance(base, str) or not base.strip():
+        raise ValueError(f"base: expected a model spec like 'resnet50', got {base!r}")
+    base = base.strip()
+    head, sep, tail = base.rpartition("@")
+    options: list[str] = []
+    if sep and _parse_options(tail) is not None:
+        base, options = head, [o.strip() for o in tail.split(",")]
+    if weights is not None:
+        if ":" in base:
+            raise ValueError(f"weights: spec {base!r} already names its weights; give either ARCH:PATH or --weights")
+        base = f"{base}:{os.fspath(weights)}"
+    if layer is not None:
+        if layer not in (3, 4):
+            raise ValueError(f"layer: expected 3 or 4, got {layer!r}")
+        options = [o for o in options if o.lower() not in ("layer3", "layer4", "l3", "l4")] + [f"layer{layer}"]
+    if weights_format != "auto":
+        options = [o for o in options if not o.startswith("format=")] + [f"format={weights_format}"]
+    spec = f"{base}@{','.join(options)}" if options else base
+    parse_model_spec(spec)
+    return spec
+
+
+def imagenet_weights_available(arch: str = "resnet18") -> bool:
+    """Whether torchvision ImageNet weights for ``arch`` are in the torch hub cache (nothing is downloaded)."""
+    if arch not in HUB_FILES:
+        raise ValueError(f"arch: expected one of {sorted(HUB_FILES)}, got {arch!r}")
+    cache = hub_checkpoint_dir()
+    return any((cache / f).is_file() for f in HUB_FILES[arch])
 
 
 def build_model(spec: Union[str, nn.Module], device: Union[str, torch.device] = "cpu") -> FeatureExtractor:

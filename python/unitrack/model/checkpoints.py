@@ -188,7 +188,9 @@ def _stem_prefixes(sd: Mapping[str, Any]) -> list[str]:
 def _describe(ckpt: Any, limit: int = 12) -> str:
     if isinstance(ckpt, Mapping):
         top = list(ckpt.keys())
-        parts = [f"top-level entries {[str(k) for k in top[:limit]]}" + (" ..." if len(top) > limit else "")]
+        parts = []
+        if not _is_tensor_dict(ckpt):
+            parts.append(f"top-level entries {[str(k) for k in top[:limit]]}" + (" ..." if len(top) > limit else ""))
         for name, sd in _candidates(ckpt):
             keys = [str(k) for k in sd.keys()]
             where = f"ckpt['{name}']" if name else "top level"
@@ -213,13 +215,12 @@ def detect_format(ckpt: Any) -> tuple[str, Optional[str], str]:
             p = known[0]
             return _PREFIX_TO_FORMAT[p], name, p
         unknown += [f"'{p}'" + (f" in ckpt['{name}']" if name else "") for p in prefixes]
-    hint = (f"; found a ResNet stem under prefix {', '.join(unknown)}, which no known format uses" if unknown
-            else "; no ResNet stem (keys '<prefix>conv1.weight' and '<prefix>layer1.0.conv1.weight') was found")
+    hint = (f"a ResNet stem under prefix {', '.join(unknown)}, which no known format uses" if unknown
+            else "no ResNet stem (keys '<prefix>conv1.weight' and '<prefix>layer1.0.conv1.weight')")
     raise ValueError(
-        "weights: unrecognised checkpoint layout (known: "
+        f"weights: unrecognised checkpoint layout: found {hint}; {_describe(ckpt)}. Known layouts: "
         + ", ".join(f"{f} ('{p}' keys)" for p, f in _PREFIX_TO_FORMAT.items() if p != "module.")
-        + f"). Found {_describe(ckpt)}{hint}. Pass weights_format= explicitly or convert the file to a torchvision "
-        "state dict."
+        + ". Pass weights_format= explicitly or convert the file to a torchvision state dict."
     )
 
 
@@ -348,17 +349,19 @@ def load_backbone_weights(
 
     structure = infer_resnet_structure(state)
     if structure is not None and arch in ARCHS:
+        # Wrong architecture: another block type, more blocks in a stage than the model has, or exactly the block
+        # structure of another known ResNet. Fewer blocks alone is a partial checkpoint (reported as missing keys).
         block, layers = ARCHS[arch]
         want_kind = "bottleneck" if block.expansion == 4 else "basic"
-        n = len(structure[1])
-        if structure[0] != want_kind or tuple(layers[:n]) != structure[1]:
-            found = resnet_arch_for_structure(structure) or "an unknown ResNet"
+        kind, stages = structure
+        found = resnet_arch_for_structure(structure) if len(stages) >= 3 else None
+        if (kind != want_kind or any(n > m for n, m in zip(stages, layers))
+                or (found is not None and found != arch and tuple(ARCHS[found][1][: len(stages)]) == stages
+                    and tuple(layers[: len(stages)]) != stages)):
+            what = f"a {found} backbone" if found else "an unknown ResNet"
             raise ValueError(
-                f"weights: {where} holds a {found} backbone ({structure[0]} blocks, {list(structure[1])} per stage), "
-                f"but arch={arch!r} ({want_kind} blocks, {list(layers)}); pass arch={found!r}"
-                if found in ARCHS else
-                f"weights: {where} holds {found} ({structure[0]} blocks, {list(structure[1])} per stage), which does "
-                f"not match arch={arch!r} ({want_kind} blocks, {list(layers)})"
+                f"weights: {where} holds {what} ({kind} blocks, {list(stages)} per stage), but arch={arch!r} has "
+                f"{want_kind} blocks, {list(layers)} per stage" + (f"; pass arch={found!r}" if found else "")
             )
 
     target = backbone.state_dict()
