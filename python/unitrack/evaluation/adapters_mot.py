@@ -143,7 +143,8 @@ def posetrack_idf1(gt, pred, dist_thresh: float = 0.5) -> dict[str, Any]:
     """Per-joint IDF1 of PoseTrack sequences (see the module docstring), summed over sequences per joint.
 
     Args:
-        gt, pred: dicts name -> :class:`~unitrack.data.posetrack.PoseSequence` (gt people without ``head_box`` are skipped).
+        gt, pred: dicts name -> :class:`~unitrack.data.posetrack.PoseSequence` (gt people without ``head_box`` are
+            skipped).
     Returns:
         ``{"IDF1": [15] fractions (NaN for joints never annotated), "mean": float fraction}``.
     """
@@ -161,7 +162,8 @@ def posetrack_idf1(gt, pred, dist_thresh: float = 0.5) -> dict[str, Any]:
             for t, (gf, pf) in enumerate(zip(g.frames, p.frames)):
                 gp = [q for q in gf.people if q.present[j] and q.head_box is not None]
                 pp = [q for q in pf.people if q.present[j] and q.track_id is not None]
-                gi = np.array([q.track_id if q.track_id is not None else 10**9 + k for k, q in enumerate(gp)], np.int64)
+                gi = np.array([q.track_id if q.track_id is not None else 10**9 + k for k, q in enumerate(gp)],
+                              np.int64)
                 ti = np.array([q.track_id for q in pp], np.int64)
                 s = np.zeros((len(gp), len(pp)))
                 for a, q in enumerate(gp):
