@@ -5,7 +5,9 @@
 * The training-free texture baseline at 480x854 for comparison.
 
 Targets (2-core CPU, loose: they catch pathological regressions, e.g. a lost oneDNN path or an accidental
-float64/grad graph, not noise): R18-layer3 480x854 < 2.5 s, 608x1088 < 4 s, 3x520x520 < 5 s per forward.
+float64/grad graph, not noise): R18-layer3 480x854 < 1.5 s, 608x1088 < 2 s, 3x520x520 < 2.5 s per forward; texture
+480x854 < 0.5 s. Seen with 2 threads on an H200 host's CPU (torch 2.11): 0.26 / 0.29 / 0.33 s channels-last,
+0.19 / 0.32 / 0.48 s NCHW; texture 0.05 s.
 Run: ``PYTHONPATH=.:python python -m pytest -q benchmarks/bench_model.py --benchmark-only``.
 """
 from __future__ import annotations
@@ -15,8 +17,8 @@ import torch
 
 from unitrack.model import AppearanceModel, TextureModel
 
-CASES = {"vos_480x854": ((1, 3, 480, 854), 2.5), "mot_608x1088": ((1, 3, 608, 1088), 4.0),
-         "sot_3x520x520": ((3, 3, 520, 520), 5.0)}
+CASES = {"vos_480x854": ((1, 3, 480, 854), 1.5), "mot_608x1088": ((1, 3, 608, 1088), 2.0),
+         "sot_3x520x520": ((3, 3, 520, 520), 2.5)}
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["channels_last", "nchw"])
@@ -53,4 +55,4 @@ def test_texture_forward_cpu(benchmark):
     run()
     out = benchmark.pedantic(run, rounds=3, iterations=1)
     assert tuple(out.shape) == (1, 32, 60, 107)
-    assert benchmark.stats.stats.median < 1.0
+    assert benchmark.stats.stats.median < 0.5
