@@ -1,1 +1,2 @@
 """Built-in task adapters (registered on first use of :func:`unitrack.evaluation.tasks.get_task`)."""
+from . import adapters_mot  # noqa: F401  (mot, mots, posetrack)
