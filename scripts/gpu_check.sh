@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# One-shot GPU verification (used with a lent GPU machine): build the CUDA kernels, run every CUDA test and the CUDA
+# benchmarks, and save logs under $OUT (or ./gpu-check-out). Usage: scripts/gpu_check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-gpu-check-out}
+mkdir -p "$OUT"
+PY=${PY:-python3}
+export PYTHONUNBUFFERED=1 MAX_JOBS=${MAX_JOBS:-16} TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
+export PYTHONPATH=$PWD:$PWD/python
+nvidia-smi -L || true
+$PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0))"
+t0=$(date +%s)
+$PY setup.py build_ext --inplace > "$OUT/build.log" 2>&1; rc=$?
+echo "build rc=$rc in $(( $(date +%s) - t0 )) s"; tail -n 25 "$OUT/build.log"
+[ $rc -eq 0 ] || exit $rc
+$PY -m unitrack_ext.collect_env | tee "$OUT/env.txt"
+# Op tests on every device (CPU + CUDA parametrisations) and the CUDA cases of the rest of the suite.
+$PY -m pytest -q -p no:cacheprovider tests/test_xcorr_op.py tests/test_topk_propagate_op.py tests/test_rsm_op.py \
+  tests/test_ext_plumbing.py 2>&1 | tee "$OUT/op_tests.log" | tail -n 30
+$PY -m pytest -q -p no:cacheprovider --continue-on-collection-errors -k cuda tests 2>&1 | tee "$OUT/cuda_tests.log" | tail -n 25
+# CUDA benchmarks (fused vs reference on the GPU).
+$PY -m pytest -q -p no:cacheprovider benchmarks/bench_topk_propagate.py benchmarks/bench_rsm.py benchmarks/bench_xcorr.py \
+  -k cuda --benchmark-only --benchmark-columns=min,median,mean,rounds 2>&1 | tee "$OUT/cuda_bench.log" | tail -n 40
