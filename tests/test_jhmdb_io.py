@@ -85,7 +85,7 @@ def test_run_jhmdb_end_to_end(tmp_path):
     assert len(preds) == 1 and preds[0].shape == gts[0].shape == (2, 15, 3)
     np.testing.assert_allclose(gts[0], pos - 1)
     g = gts[0][:, :, 0]
-    vis = (preds[0][0, :, 0] >= 0) & (g[0] >= 16) & (g[0] <= 48) & (g[1] >= 12) & (g[1] <= 36)
+    vis = (preds[0][0, :, 0] >= 0) & (g[0] >= 16) & (g[0] <= 48) & (g[1] >= 8) & (g[1] <= 40)
     assert vis.sum() >= 3
     # frame 0 is the read-out of its own belief maps: joints well inside are within one feature cell of the GT
     assert np.abs(preds[0][0, vis, 0] - gts[0][0, vis, 0]).max() <= 8 * 64 / 64
