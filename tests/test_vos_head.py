@@ -85,16 +85,18 @@ def _reference_loop(model, frames, first_mask, cfg: VOSConfig):
 
 
 @pytest.mark.parametrize("n_frames", [7])
-def test_equals_reference_padded_protocol(model, n_frames):
+def test_equals_reference_padded_protocol(model, n_frames, device):
+    """The head (on ``device``) equals the reference loop computed on CPU."""
     frames, masks = square_sequence(n_frames=n_frames, seed=3, ids=(1, 2), step=(4, 3))
     cfg = VOSConfig()
     softs, hards = _reference_loop(model, frames, masks[0], cfg)
-    tr = VOSTracker(model, VOSConfig())
+    tr = VOSTracker(ColorStatsModel().to(device), VOSConfig())
     tr.init(frames[0], masks[0])
-    torch.testing.assert_close(tr.soft, softs[0], atol=1e-5, rtol=0)
+    assert tr.soft.device.type == device.type
+    torch.testing.assert_close(tr.soft.cpu(), softs[0], atol=1e-5, rtol=0)
     for t in range(1, n_frames):  # more frames than n_context: covers the padded and the filled memory
         out = tr.track(frames[t])
-        torch.testing.assert_close(tr.soft, softs[t], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(tr.soft.cpu(), softs[t], atol=1e-5, rtol=1e-5)
         agree = np.mean(out == hards[t - 1])
         assert agree > 0.999, (t, agree)
 

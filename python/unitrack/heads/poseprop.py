@@ -189,7 +189,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``poseprop`` (JHMDB pose propagation + PCK) to an argparse subparsers object."""
     p = subparsers.add_parser("poseprop", help="JHMDB pose propagation and PCK@0.1..0.5")
     p.add_argument("--filelist", required=True, help="text file, one '<joint_positions.mat> <frames dir>' per line")
-    p.add_argument("--model", default="resnet18:layer3", help="model spec for unitrack.model.build_model")
+    p.add_argument("--model", default="resnet18", help="model spec for unitrack.model.build_model (e.g. resnet18, crw:/ckpt/crw.pth, color)")
     p.add_argument("--device", default="")
     p.add_argument("--crop-size", type=int, default=320)
     p.add_argument("--limit", type=int, default=None, help="only the first N videos")

@@ -272,7 +272,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("vos", help="DAVIS-2017 semi-supervised VOS by mask propagation (writes indexed PNGs)")
     p.add_argument("--davis-root", required=True, help="DAVIS folder with JPEGImages/480p, Annotations/480p, ImageSets")
     p.add_argument("--out", required=True, help="output folder: <out>/<seq>/%%05d.png")
-    p.add_argument("--model", default="resnet18:layer3", help="model spec for unitrack.model.build_model")
+    p.add_argument("--model", default="resnet18", help="model spec for unitrack.model.build_model (e.g. resnet18, crw:/ckpt/crw.pth, color)")
     p.add_argument("--split", default="val", help="ImageSets/2017/<split>.txt (default val)")
     p.add_argument("--sequences", default="", help="comma-separated subset of sequences")
     p.add_argument("--device", default="", help="torch device (default: the model's)")
