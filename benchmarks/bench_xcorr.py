@@ -40,6 +40,12 @@ def _reference(search, templ):
     return F.conv2d(search, templ.unsqueeze(0))[:, 0]
 
 
+def _check(out, search, templ):
+    # float64 oracle: on CUDA, F.conv2d in float32 may use TF32 (cuDNN default) and is then not an exact reference
+    ref = _reference(search.double(), templ.double())
+    torch.testing.assert_close(out.double(), ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item())
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("impl", ["fused", "conv2d"])
 def test_xcorr_sot(benchmark, impl, device):
@@ -53,7 +59,8 @@ def test_xcorr_sot(benchmark, impl, device):
         return out
 
     out = benchmark.pedantic(run, rounds=10, warmup_rounds=2, iterations=1)
-    torch.testing.assert_close(out, _reference(search, templ), rtol=1e-4, atol=1e-3)
+    if impl == "fused":
+        _check(out, search, templ)
 
 
 @pytest.mark.parametrize("variant", ["channels_last", "direct", "fft"])
@@ -64,7 +71,7 @@ def test_xcorr_sot_variants(benchmark, variant, monkeypatch):
     if variant in ("direct", "fft"):
         monkeypatch.setenv("UNITRACK_XCORR_METHOD", variant)
     out = benchmark.pedantic(lambda: ops.xcorr(search, templ), rounds=10, warmup_rounds=2, iterations=1)
-    torch.testing.assert_close(out, _reference(search, templ), rtol=1e-4, atol=1e-3)
+    _check(out, search, templ)
 
 
 @pytest.mark.parametrize("impl", ["fused", "conv2d"])
@@ -74,7 +81,7 @@ def test_xcorr_large_template(benchmark, impl):
     search, templ = _inputs("cpu", S=3, C=64, H=96, W=96, h=32, w=32)
     fn = ops.xcorr if impl == "fused" else _reference
     out = benchmark.pedantic(lambda: fn(search, templ), rounds=5, warmup_rounds=1, iterations=1)
-    torch.testing.assert_close(out, _reference(search, templ), rtol=1e-4, atol=1e-2)
+    _check(out, search, templ)
 
 
 def _median_times(fns, rounds):
