@@ -14,8 +14,15 @@ CASES = [
 ]
 
 
+@pytest.fixture(params=["auto", "direct", "fft"])
+def cpu_method(request, monkeypatch):
+    """The CPU kernel has two exact methods (direct tiled dot products, FFT); force each so both are tested."""
+    monkeypatch.setenv("UNITRACK_XCORR_METHOD", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_matches_reference(case, device, dtype):
+def test_matches_reference(case, device, dtype, cpu_method):
     S, C, H, W, h, w, per_scale = case
     search = torch.randn(S, C, H, W, device=device, dtype=dtype)
     templ = torch.randn(*((S,) if per_scale else ()), C, h, w, device=device, dtype=dtype)
@@ -24,6 +31,35 @@ def test_matches_reference(case, device, dtype):
     assert out.shape == (S, H - h + 1, W - w + 1)
     tol = 1e-4 if dtype == torch.float32 else 1e-10
     torch.testing.assert_close(out, ref, rtol=tol, atol=tol * max(1.0, ref.abs().max().item()))
+
+
+@pytest.mark.parametrize("per_scale", [False, True])
+def test_sot_configuration_both_methods(per_scale, cpu_method):
+    # The UniTrack SOT shape (3 scales x 256 x 65x65, 14x14 template), with odd channel counts and widths around it.
+    for C, W in ((48, 65), (13, 37)):
+        search = torch.randn(3, C, 65, W, dtype=torch.float64)
+        templ = torch.randn(*((3,) if per_scale else ()), C, 14, 14, dtype=torch.float64)
+        torch.testing.assert_close(ops.xcorr(search, templ), reference.xcorr(search, templ), rtol=1e-10, atol=1e-9)
+
+
+def test_channels_last_search(cpu_method):
+    search = torch.randn(3, 24, 30, 31).contiguous(memory_format=torch.channels_last)
+    templ = torch.randn(24, 9, 5)
+    torch.testing.assert_close(ops.xcorr(search, templ), reference.xcorr(search, templ), rtol=1e-4, atol=1e-4)
+
+
+def test_large_template_uses_exact_result():
+    # A large template (where the cost model picks the FFT) against the float64 reference.
+    search = torch.randn(2, 8, 64, 64, dtype=torch.float64)
+    templ = torch.randn(8, 40, 33, dtype=torch.float64)
+    torch.testing.assert_close(ops.xcorr(search, templ), reference.xcorr(search, templ), rtol=1e-10, atol=1e-9)
+
+
+@pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="needs the compiled extension")
+def test_bad_method_env(monkeypatch):
+    monkeypatch.setenv("UNITRACK_XCORR_METHOD", "winograd")
+    with pytest.raises(RuntimeError, match="UNITRACK_XCORR_METHOD"):
+        torch.ops.unitrack.xcorr(torch.randn(1, 2, 8, 8), torch.randn(2, 3, 3))
 
 
 def test_non_contiguous_inputs(device):
@@ -55,6 +91,7 @@ def test_compile_fullgraph(device):
         ((3, 4, 10, 10), (2, 4, 3, 3), ValueError, "scales"),
         ((4, 10, 10), (4, 3, 3), ValueError, "search must be 4-D"),
         ((3, 4, 10, 10), (3, 3), ValueError, "template must be 3-D or 4-D"),
+        ((3, 4, 10, 10), (4, 0, 3), ValueError, "positive spatial size"),
     ],
 )
 def test_bad_input(search_shape, templ_shape, exc, match):

@@ -16,6 +16,10 @@ def xcorr(search: torch.Tensor, template: torch.Tensor) -> torch.Tensor:
             ``w <= W``.
     Returns:
         ``Tensor[S, H-h+1, W-w+1]``.
+
+    The CPU kernel picks the cheaper exact method for the shape: tiled dot products over channels-last data (small
+    templates, e.g. the SOT 14x14) or an FFT through ATen (large templates). ``UNITRACK_XCORR_METHOD=direct|fft``
+    forces one (tests and benchmarks). A search map that is already channels-last in memory avoids a transpose.
     """
     check_tensor(search, "search", dims=(4,))
     check_tensor(template, "template", dims=(3, 4))
@@ -26,6 +30,8 @@ def xcorr(search: torch.Tensor, template: torch.Tensor) -> torch.Tensor:
     if template.shape[-3] != C:
         raise ValueError(f"template has {template.shape[-3]} channels but search has {C}")
     h, w = template.shape[-2:]
+    if h < 1 or w < 1:
+        raise ValueError(f"template must have a positive spatial size, got {h}x{w}")
     if h > H or w > W:
         raise ValueError(f"template ({h}x{w}) must not be larger than the search map ({H}x{W})")
     if HAS_EXT:

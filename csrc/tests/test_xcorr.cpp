@@ -3,10 +3,15 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 int main() {
   auto op = c10::Dispatcher::singleton().findSchemaOrThrow("unitrack::xcorr", "").typed<at::Tensor(const at::Tensor&, const at::Tensor&)>();
   int failures = 0;
+  // Both exact CPU methods (direct tiled dot products, FFT) and the automatic choice.
+  for (const char* method : {"auto", "direct", "fft"}) {
+  setenv("UNITRACK_XCORR_METHOD", method, 1);
   for (auto dtype : {at::kFloat, at::kDouble}) {
     at::manual_seed(0);
     auto search = at::randn({3, 7, 19, 23}, at::TensorOptions().dtype(dtype));
@@ -17,8 +22,16 @@ int main() {
     if (!at::allclose(out, ref, 1e-4, 1e-4)) { std::printf("xcorr shared template mismatch\n"); ++failures; }
     auto out2 = op.call(search, per_scale);
     auto ref2 = at::conv2d(search.reshape({1, 21, 19, 23}), per_scale, std::nullopt, at::IntArrayRef{1}, at::IntArrayRef{0}, at::IntArrayRef{1}, 3).squeeze(0);
-    if (!at::allclose(out2, ref2, 1e-4, 1e-4)) { std::printf("xcorr per-scale template mismatch\n"); ++failures; }
+    if (!at::allclose(out2, ref2, 1e-4, 1e-4)) { std::printf("xcorr per-scale template mismatch (%s)\n", method); ++failures; }
+    // SOT-like shape (odd width, channel count not a multiple of the SIMD width) and a channels-last search map.
+    auto big = at::randn({3, 37, 33, 29}, at::TensorOptions().dtype(dtype));
+    auto bt = at::randn({37, 14, 14}, at::TensorOptions().dtype(dtype));
+    auto ref3 = at::conv2d(big, bt.unsqueeze(0)).squeeze(1);
+    auto out3 = op.call(big.contiguous(at::MemoryFormat::ChannelsLast), bt);
+    if (!at::allclose(out3, ref3, 1e-4, 1e-3)) { std::printf("xcorr SOT-like/channels-last mismatch (%s)\n", method); ++failures; }
   }
+  }
+  unsetenv("UNITRACK_XCORR_METHOD");
   // A bad argument must raise a c10::Error naming the argument, not crash.
   bool raised = false;
   try {

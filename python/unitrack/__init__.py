@@ -5,4 +5,6 @@ Levels (each only looks down): task heads (:mod:`unitrack.heads`) -> primitives 
 """
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from .association.api import associate  # noqa: E402
+
+__all__ = ["__version__", "associate"]

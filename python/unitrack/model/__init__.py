@@ -1,4 +1,13 @@
-"""Level 1: the appearance model (ResNet at stride 8, checkpoint loaders, input normalisation)."""
+"""Level 1: the appearance model (ResNet at stride 8, checkpoint loaders, input normalisation).
+
+* :class:`AppearanceModel` -- ResNet-18/50 up to layer3/layer4 at output stride 8 (SPEC §1), torchvision keys,
+  checkpoint formats of SPEC §1.2 with a :class:`LoadReport`.
+* :func:`build_model` -- the same from a spec string (``"resnet18"``, ``"resnet18:random"``, ``"crw:/ckpt.pth"``,
+  ``"resnet50:/ckpt.pth@layer4"``, ``"color"``, ``"texture"``); :func:`list_builtin_models`.
+* :class:`ColorStatsModel`, :class:`TextureModel` -- training-free baselines; :func:`wrap_module` -- any stride-8
+  ``nn.Module``.
+"""
+from .appearance import AppearanceModel
 from .base import (
     CRW_MEAN,
     CRW_STD,
@@ -12,8 +21,31 @@ from .base import (
     to_tensor_batch,
     wrap_module,
 )
+from .builder import (
+    ModelSpec,
+    build_model,
+    compose_spec,
+    imagenet_weights_available,
+    list_builtin_models,
+    parse_model_spec,
+)
+from .checkpoints import (
+    FORMATS,
+    HUB_FILES,
+    LoadReport,
+    detect_format,
+    find_imagenet_weights,
+    hub_checkpoint_dir,
+    read_checkpoint,
+)
+from .resnet import ARCHS, ResNetStride8
+from .texture import TextureModel
 
 __all__ = [
     "CRW_MEAN", "CRW_STD", "IMAGENET_MEAN", "IMAGENET_STD", "NORMALIZATION_PRESETS",
     "ColorStatsModel", "FeatureExtractor", "WrappedModule", "feature_size", "to_tensor_batch", "wrap_module",
+    "AppearanceModel", "ModelSpec", "build_model", "compose_spec", "imagenet_weights_available",
+    "list_builtin_models", "parse_model_spec",
+    "FORMATS", "HUB_FILES", "LoadReport", "detect_format", "find_imagenet_weights", "hub_checkpoint_dir",
+    "read_checkpoint", "ARCHS", "ResNetStride8", "TextureModel",
 ]

@@ -1,0 +1,139 @@
+"""Association costs and assignment: IoU (+1-pixel convention), Kalman motion fusion, lap with a cost limit.
+
+All functions take numpy arrays (or anything ``np.asarray`` accepts) and return numpy arrays.
+"""
+from __future__ import annotations
+
+import lap
+import numpy as np
+
+from .kalman import KalmanFilter, chi2inv95
+
+
+def _boxes(x, name: str) -> np.ndarray:
+    b = np.asarray(x, dtype=np.float64)
+    if b.size == 0:
+        return b.reshape(0, 4)
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise ValueError(f"{name} must have shape [K, 4] (x1, y1, x2, y2), got {tuple(b.shape)}")
+    if not np.isfinite(b).all():
+        raise ValueError(f"{name} contains NaN or inf values")
+    bad = np.nonzero((b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1]))[0]
+    if bad.size:
+        raise ValueError(f"{name}[{int(bad[0])}] = {b[bad[0]].tolist()} has x2 < x1 or y2 < y1 (negative size)")
+    return b
+
+
+def iou(atlbrs, btlbrs) -> np.ndarray:
+    """Pairwise IoU of ``atlbrs [N, 4]`` and ``btlbrs [M, 4]`` (x1, y1, x2, y2) with the +1-pixel convention.
+
+    As cython_bbox (used by the reference's ``iou_distance``): ``w = x2 - x1 + 1``, ``h = y2 - y1 + 1``, and the
+    intersection ``iw = min(x2) - max(x1) + 1`` counts only if ``iw > 0`` and ``ih > 0``. The degenerate box
+    ``[10, 10, 10, 10]`` therefore has area 1. Returns ``[N, M]`` float64.
+    """
+    a, b = _boxes(atlbrs, "atlbrs"), _boxes(btlbrs, "btlbrs")
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        return np.zeros((a.shape[0], b.shape[0]))
+    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
+    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1
+    inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
+
+
+def iou_distance(atlbrs, btlbrs) -> np.ndarray:
+    """``1 - iou(atlbrs, btlbrs)`` ``[N, M]`` (the cost of the IoU and confirmation stages)."""
+    return 1.0 - iou(atlbrs, btlbrs)
+
+
+def box_iou(a, b) -> np.ndarray:
+    """Pairwise IoU *without* the +1 convention (torchvision's ``box_iou``; used by mask duplicate removal)."""
+    a, b = _boxes(a, "a"), _boxes(b, "b")
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    union = area_a[:, None] + area_b[None, :] - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+    return out
+
+
+def fuse_motion(cost, track_means, track_covs, det_xyah, *, motion_lambda: float = 0.98, gate: bool = True,
+                only_position: bool = False, kf: KalmanFilter | None = None) -> np.ndarray:
+    """Fuse an appearance cost with Kalman motion (appendix c), returning a new array of ``cost``'s dtype.
+
+    For every track ``i`` the squared Mahalanobis distances ``d2[i, j]`` of the detections' ``(x, y, a, h)`` to the
+    projected track are computed (4 dof, or 2 with ``only_position``); if ``gate``, ``cost[i, j] = inf`` where
+    ``d2 > chi2inv95[dof]`` (9.4877 for 4 dof); then ``cost = motion_lambda * cost + (1 - motion_lambda) * d2``.
+
+    Args:
+        cost: ``[N, M]`` appearance cost.
+        track_means: ``[N, 8]``; track_covs: ``[N, 8, 8]``: Kalman states already predicted to this frame.
+        det_xyah: ``[M, 4]`` detections as (centre x, centre y, w/(h+1e-6), h).
+    """
+    c = np.asarray(cost)
+    dtype = c.dtype if np.issubdtype(c.dtype, np.floating) else np.float64
+    c = c.astype(np.float64)
+    if c.ndim != 2:
+        raise ValueError(f"cost must be 2-D [N, M], got shape {tuple(c.shape)}")
+    if c.size == 0:
+        return c.astype(dtype)
+    kf = kf or KalmanFilter()
+    d2 = kf.gating_distance(track_means, track_covs, det_xyah, only_position=only_position, metric="maha")
+    d2 = np.asarray(d2).reshape(c.shape)
+    if gate:
+        c = np.where(d2 > chi2inv95[2 if only_position else 4], np.inf, c)
+    out = motion_lambda * c + (1.0 - motion_lambda) * d2
+    return out.astype(dtype)
+
+
+def linear_assignment(cost, thresh: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Optimal assignment with a cost limit, exactly ``lap.lapjv(cost, extend_cost=True, cost_limit=thresh)``.
+
+    Semantics (appendix d): the solution of the square ``(N+M) x (N+M)`` problem with ``cost`` top-left, ``thresh/2``
+    in the two off-diagonal blocks and 0 bottom-right; i.e. a pair ``(i, j)`` is kept only if it lowers the total
+    compared with leaving both unmatched (which costs ``thresh``). This is *not* "Hungarian, then drop pairs above
+    ``thresh``". ``inf`` entries (gated) are never chosen; lapjv gets them as a finite value larger than any
+    achievable total so no lap version can reject or choose them.
+
+    Args:
+        cost: ``[N, M]`` float, ``+inf`` allowed, NaN not.
+        thresh: the cost limit (> 0).
+    Returns:
+        ``matches [K, 2]`` int64 (row, col) in ascending row order, ``unmatched_rows [N-K]`` and
+        ``unmatched_cols [M-K]`` int64 (ascending).
+    """
+    c = np.asarray(cost, dtype=np.float64)
+    if c.ndim != 2:
+        raise ValueError(f"cost must be 2-D [N, M], got shape {tuple(c.shape)}")
+    if not np.isfinite(thresh) or thresh <= 0:
+        raise ValueError(f"thresh must be a finite positive number, got {thresh}")
+    n, m = c.shape
+    if n == 0 or m == 0:
+        return np.zeros((0, 2), np.int64), np.arange(n, dtype=np.int64), np.arange(m, dtype=np.int64)
+    if np.isnan(c).any():
+        raise ValueError("cost contains NaN values")
+    if np.isneginf(c).any():
+        raise ValueError("cost contains -inf values")
+    blocked = ~np.isfinite(c)
+    if blocked.any():
+        finite = c[~blocked]
+        span = (np.abs(finite).max() if finite.size else 0.0) + thresh
+        # Any solution using a blocked entry costs more than leaving that row and column unmatched.
+        c = np.where(blocked, (n + m + 1) * (span + 1.0), c)
+    _, x, _ = lap.lapjv(np.ascontiguousarray(c), extend_cost=True, cost_limit=float(thresh))
+    x = np.asarray(x, dtype=np.int64)
+    rows = np.nonzero(x >= 0)[0]
+    cols = x[rows]
+    keep = ~blocked[rows, cols]  # defensive: never report a blocked pair
+    rows, cols = rows[keep], cols[keep]
+    matches = np.stack([rows, cols], axis=1).astype(np.int64) if rows.size else np.zeros((0, 2), np.int64)
+    matched_c = np.zeros(m, bool)
+    matched_c[cols] = True
+    matched_r = np.zeros(n, bool)
+    matched_r[rows] = True
+    return matches, np.nonzero(~matched_r)[0].astype(np.int64), np.nonzero(~matched_c)[0].astype(np.int64)
+

@@ -1,0 +1,226 @@
+"""Shared plumbing of the association heads (MOT / MOTS / PoseTrack): frame loading, letterboxing, per-stage timing.
+
+Per-stage timings are measured by :class:`TimedTracker`, an :class:`~unitrack.association.AssociationTracker`
+whose observation-feature and RSM steps are timed; the rest of ``update`` (Kalman filter, motion fusion, IoU stages,
+lapjv assignment, bookkeeping) is reported as ``"assoc"``. Heads add ``"io"`` (image decoding) and ``"backbone"``
+(the appearance model's forward pass, including letterboxing / normalisation).
+"""
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from ..association import AssociationTracker
+
+#: Stage names of :attr:`StageTimer.means`, in report order.
+STAGES = ("io", "backbone", "features", "rsm", "assoc", "total")
+
+
+def _sync(t: torch.Tensor | None = None) -> None:
+    if t is not None and t.is_cuda:
+        torch.cuda.synchronize(t.device)
+
+
+class StageTimer:
+    """Accumulates wall-clock milliseconds per stage; :attr:`means` gives mean ms per frame."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.totals: dict[str, float] = {k: 0.0 for k in STAGES}
+        self.frames = 0
+
+    def add(self, stage: str, ms: float) -> None:
+        self.totals[stage] = self.totals.get(stage, 0.0) + ms
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, (time.perf_counter() - t0) * 1e3)
+
+    @property
+    def means(self) -> dict[str, float]:
+        """Mean milliseconds per frame of every stage (``{}`` before the first frame)."""
+        if self.frames == 0:
+            return {}
+        return {k: v / self.frames for k, v in self.totals.items()}
+
+
+class TimedTracker(AssociationTracker):
+    """:class:`AssociationTracker` that records the time of its feature and RSM steps into a :class:`StageTimer`.
+
+    ``features`` = RoIAlign / mask / pose feature extraction (``make_detections``); ``rsm`` = the appearance cost;
+    everything else in ``update`` is accounted by the caller as ``assoc`` (= update time - features - rsm).
+    """
+
+    def __init__(self, config, timer: StageTimer):
+        self.timer = timer
+        super().__init__(config)
+
+    def make_detections(self, feat_map, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return super().make_detections(feat_map, *args, **kwargs)
+        finally:
+            _sync(feat_map if isinstance(feat_map, torch.Tensor) else None)
+            self.timer.add("features", (time.perf_counter() - t0) * 1e3)
+
+    def _appearance_cost(self, pool, detections):
+        t0 = time.perf_counter()
+        try:
+            return super()._appearance_cost(pool, detections)
+        finally:
+            self.timer.add("rsm", (time.perf_counter() - t0) * 1e3)
+
+    def timed_update(self, *args, **kwargs):
+        """``update`` that also books the non-feature, non-RSM remainder as ``assoc``."""
+        f0, r0 = self.timer.totals["features"], self.timer.totals["rsm"]
+        t0 = time.perf_counter()
+        out = self.update(*args, **kwargs)
+        dt = (time.perf_counter() - t0) * 1e3
+        inner = (self.timer.totals["features"] - f0) + (self.timer.totals["rsm"] - r0)
+        self.timer.add("assoc", max(dt - inner, 0.0))
+        return out
+
+
+def load_frame(frame, name: str = "frame") -> np.ndarray:
+    """A frame as a uint8 RGB array ``[H, W, 3]``.
+
+    Accepts a path (decoded with OpenCV, BGR -> RGB), a uint8 ``[H, W, 3]`` RGB array or a grey ``[H, W]`` array.
+    """
+    if isinstance(frame, (str, os.PathLike)):
+        import cv2
+
+        p = Path(frame)
+        if not p.is_file():
+            raise FileNotFoundError(f"{name}: image not found: {p}")
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ValueError(f"{name}: could not decode the image {p}")
+        return np.ascontiguousarray(img[:, :, ::-1])
+    if isinstance(frame, torch.Tensor):
+        frame = frame.detach().cpu().numpy()
+    if not isinstance(frame, np.ndarray):
+        raise TypeError(f"{name} must be an image path or a uint8 RGB array [H, W, 3], got {type(frame).__name__}")
+    if frame.ndim == 2:
+        frame = np.repeat(frame[:, :, None], 3, axis=2)
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(f"{name} must be a uint8 RGB array [H, W, 3], got shape {list(frame.shape)}")
+    if frame.dtype != np.uint8:
+        raise TypeError(f"{name} must have dtype uint8 (RGB 0..255), got {frame.dtype}")
+    return frame
+
+
+def letterbox(img: np.ndarray, size: tuple[int, int] = (1088, 608)) -> tuple[np.ndarray, float, int, int]:
+    """Letterbox an RGB frame to ``size = (W, H)`` as the reference's MOT loader (SPEC §5.3).
+
+    ``ratio = min(H / h0, W / w0)``; the frame is resized to ``(round(w0 * ratio), round(h0 * ratio))`` with
+    ``INTER_AREA`` and padded symmetrically with grey 127.5 (128 in uint8).
+
+    Returns:
+        ``(image [H, W, 3] uint8, ratio, pad_left, pad_top)``: a point ``p`` of the original frame is at
+        ``p * ratio + (pad_left, pad_top)`` in the letterboxed one.
+    """
+    import cv2
+
+    W, H = int(size[0]), int(size[1])
+    h0, w0 = img.shape[:2]
+    ratio = min(H / h0, W / w0)
+    nw, nh = round(w0 * ratio), round(h0 * ratio)
+    dw, dh = (W - nw) / 2, (H - nh) / 2
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    out = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA) if (nw, nh) != (w0, h0) else img
+    out = cv2.copyMakeBorder(out, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(127.5, 127.5, 127.5))
+    return np.ascontiguousarray(out), float(ratio), int(left), int(top)
+
+
+def model_features(model, img: np.ndarray) -> torch.Tensor:
+    """``[C, h, w]`` stride-8 feature map of one RGB frame, synchronised (for honest timings)."""
+    if not hasattr(model, "features"):
+        raise TypeError(f"model must be a unitrack FeatureExtractor (with .features(frames)), got "
+                        f"{type(model).__name__}")
+    f = model.features(img)
+    if not isinstance(f, torch.Tensor) or f.dim() != 4 or f.shape[0] != 1:
+        raise ValueError(f"model.features must return a Tensor [1, C, h, w], got "
+                         f"{tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__}")
+    _sync(f)
+    return f[0]
+
+
+def progress_bar(iterable, progress: bool, desc: str, total: int | None = None):
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, disable=not progress, leave=False)
+
+
+_IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class FrameSource:
+    """Frames of a folder of images (sorted by name) or of a video file, as uint8 RGB arrays.
+
+    ``len(source)`` is the number of frames (for a video: OpenCV's frame count, which may be approximate);
+    iterating yields ``(frame_number starting at 1, rgb [H, W, 3])``.
+    """
+
+    def __init__(self, src: str | os.PathLike | list):
+        if isinstance(src, (list, tuple)):
+            self.paths: list[Path] | None = [Path(p) for p in src]
+            self.video = None
+            return
+        p = Path(src)
+        if p.is_dir():
+            self.paths = sorted(q for q in p.iterdir() if q.suffix.lower() in _IMAGE_EXTS)
+            if not self.paths:
+                raise FileNotFoundError(f"no images ({', '.join(_IMAGE_EXTS)}) in the frames folder {p}")
+            self.video = None
+        elif p.is_file():
+            self.paths = None
+            self.video = p
+        else:
+            raise FileNotFoundError(f"frames folder or video not found: {p}")
+
+    def __len__(self) -> int:
+        if self.paths is not None:
+            return len(self.paths)
+        import cv2
+
+        cap = cv2.VideoCapture(str(self.video))
+        try:
+            if not cap.isOpened():
+                raise ValueError(f"could not open the video {self.video}")
+            return int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        finally:
+            cap.release()
+
+    def __iter__(self):
+        if self.paths is not None:
+            for i, p in enumerate(self.paths, 1):
+                yield i, p
+            return
+        import cv2
+
+        cap = cv2.VideoCapture(str(self.video))
+        if not cap.isOpened():
+            raise ValueError(f"could not open the video {self.video}")
+        try:
+            i = 0
+            while True:
+                ok, img = cap.read()
+                if not ok:
+                    break
+                i += 1
+                yield i, np.ascontiguousarray(img[:, :, ::-1])
+        finally:
+            cap.release()

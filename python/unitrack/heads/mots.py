@@ -1,0 +1,254 @@
+"""MOTS head: instance masks (COCO RLE) -> mask feature sets -> association tracker -> MOTS txt.
+
+Per frame (SPEC §5.3 "Masks", §5.8, §7):
+
+1. the frame at its **original resolution** goes through the appearance model (stride-8 map);
+2. the frame's masks (class 2 = pedestrian lines of a MOTS txt, or arrays) are reduced to feature resolution;
+   each object's feature set has at most ``max_mask_area`` (200) points; boxes/Kalman/IoU run in feature units;
+   duplicate masks (IoU > 0.7 of their feature-unit boxes, index order) and empty masks are dropped by the tracker;
+3. :class:`~unitrack.association.AssociationTracker` with ``mots_config`` (ungated motion, lambda 0.98);
+4. every confirmed track writes the full-resolution mask of the detection it matched in this frame.
+
+**Overlap resolution** (TrackEval's MOTS loader rejects overlapping masks; the reference writes them as they are,
+SPEC §9.16): the output masks of a frame are made disjoint deterministically. Masks are ranked by detection score
+(descending; MOTS scores are all 1), then by track age (the track that started earlier first), then by track id
+(smaller first); each contested pixel goes to the highest-ranked mask (:func:`unitrack.data.mots.make_disjoint` on
+that order). A mask left empty by this is not written.
+
+**Output ids**: ``obj_id = 2000 + track_id`` (UniTrack's convention and MOTS20's ``class * 1000 + instance`` for
+class 2) for track ids 1..7999; from track id 8000 on, ids are shifted by one more so that 10000 (the MOTS ignore
+id) is never written. Class column 2; lines ``frame id 2 height width rle``; the file is written atomically.
+
+Bad input raises ``ValueError`` naming the mask (or the file and line): a mask whose size differs from the frame,
+an RLE string that does not decode to height*width pixels, masks that are not 2-D. A frame without masks is fine
+(the reference's loader crashes there, SPEC §9.15).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..association import AssociationConfig, Track, mots_config
+from ..data.motchallenge import read_seqinfo
+from ..data.mots import PEDESTRIAN, MOTSObject, decode_rle, encode_mask, mots_by_frame, read_mots_txt, \
+    write_mots_txt
+from ._common import FrameSource, StageTimer, TimedTracker, load_frame, model_features, progress_bar
+
+__all__ = ["MOTSHead", "MaskTrack", "track_mots", "mots_object_id", "resolve_overlaps"]
+
+#: MOTS id of track 1 is ``ID_OFFSET + 1``.
+ID_OFFSET = 2000
+_IGNORE_ID = 10000
+
+
+def mots_object_id(track_id: int) -> int:
+    """MOTS txt id of a track: ``2000 + track_id``, skipping the ignore id 10000 (track ids >= 8000 get +1)."""
+    oid = ID_OFFSET + int(track_id)
+    return oid + 1 if oid >= _IGNORE_ID else oid
+
+
+@dataclass
+class MaskTrack:
+    """One output object of a frame.
+
+    Attributes:
+        track_id: tracker id (1, 2, ...); MOTS txt id = :func:`mots_object_id`.
+        mask: bool ``[H, W]`` full-resolution mask, disjoint from the other tracks of the frame.
+        score: detection score; det_index: row of the matched mask in this frame's input; start_frame: birth frame.
+    """
+
+    track_id: int
+    mask: np.ndarray
+    score: float
+    det_index: int
+    start_frame: int
+
+
+def resolve_overlaps(tracks: Sequence[MaskTrack]) -> list[MaskTrack]:
+    """Make the masks disjoint (rank: score desc, start_frame asc, track_id asc; contested pixels go to the
+    higher rank) and drop tracks whose mask becomes empty. Returns new objects in rank order."""
+    order = sorted(tracks, key=lambda t: (-t.score, t.start_frame, t.track_id))
+    out: list[MaskTrack] = []
+    taken = None
+    for t in order:
+        m = np.asarray(t.mask, dtype=bool)
+        if taken is None:
+            taken = np.zeros_like(m)
+        m = m & ~taken
+        taken |= m
+        if m.any():
+            out.append(MaskTrack(t.track_id, m, t.score, t.det_index, t.start_frame))
+    return out
+
+
+def _decode_masks(masks, hw: tuple[int, int]) -> np.ndarray:
+    """``masks`` as a bool ``[K, H, W]`` array: an array ``[K, H, W]`` / ``[H, W]``, or a list whose items are
+    arrays, compressed RLE strings/bytes (of an ``H x W`` mask) or pycocotools dicts ``{'size', 'counts'}``."""
+    H, W = hw
+    if masks is None:
+        return np.zeros((0, H, W), bool)
+    if isinstance(masks, np.ndarray) or hasattr(masks, "detach"):
+        m = np.asarray(masks.detach().cpu().numpy() if hasattr(masks, "detach") else masks)
+        if m.ndim == 2:
+            m = m[None]
+        if m.ndim != 3:
+            raise ValueError(f"masks must have shape [K, H, W], got {list(m.shape)}")
+        if m.shape[0] and tuple(m.shape[1:]) != (H, W):
+            raise ValueError(f"masks have size {m.shape[1]}x{m.shape[2]} but the frame is {H}x{W}")
+        if m.dtype.kind == "f" and not np.isfinite(m).all():
+            raise ValueError("masks contain NaN or inf values")
+        return m.reshape(-1, H, W) != 0
+    out = []
+    for i, item in enumerate(masks):
+        if isinstance(item, (str, bytes)):
+            try:
+                out.append(decode_rle(item, H, W))
+            except ValueError as e:
+                raise ValueError(f"masks[{i}]: invalid RLE string for a {H}x{W} frame: {e}") from None
+        elif isinstance(item, dict):
+            size = item.get("size")
+            counts = item.get("counts")
+            if size is None or counts is None or len(size) != 2:
+                raise ValueError(f"masks[{i}]: an RLE dict needs 'size' [h, w] and 'counts'")
+            if (int(size[0]), int(size[1])) != (H, W):
+                raise ValueError(f"masks[{i}] has size {size[0]}x{size[1]} but the frame is {H}x{W}")
+            if not isinstance(counts, (str, bytes)):
+                raise ValueError(f"masks[{i}]: only compressed RLE ('counts' a string) is supported")
+            try:
+                out.append(decode_rle(counts, H, W))
+            except ValueError as e:
+                raise ValueError(f"masks[{i}]: invalid RLE: {e}") from None
+        else:
+            a = np.asarray(item)
+            if a.shape != (H, W):
+                raise ValueError(f"masks[{i}] has shape {list(a.shape)} but the frame is {H}x{W}")
+            out.append(a != 0)
+    return np.stack(out) if out else np.zeros((0, H, W), bool)
+
+
+class MOTSHead:
+    """Mask association head (MOTS), one sequence at a time.
+
+    Args:
+        model: any :class:`unitrack.model.FeatureExtractor`.
+        config: :class:`AssociationConfig` (default :func:`~unitrack.association.mots_config`, max_mask_area 200).
+        class_id: class column written (2, pedestrian).
+        progress: tqdm bar in :meth:`run`.
+
+    Attributes:
+        timings: mean ms per frame of ``io``, ``backbone``, ``features`` (mask feature sets), ``rsm``, ``assoc``,
+            ``total`` since :meth:`reset`.
+        stats: ``frames``, ``overlap_pixels`` (pixels removed by the overlap resolution), ``emptied`` (output masks
+            emptied by it).
+    """
+
+    def __init__(self, model, config: AssociationConfig | None = None, *, class_id: int = PEDESTRIAN,
+                 progress: bool = True):
+        self.model = model
+        self.config = config if config is not None else mots_config()
+        if not isinstance(self.config, AssociationConfig):
+            raise TypeError(f"config must be an AssociationConfig, got {type(self.config).__name__}")
+        if self.config.obs_type != "masks":
+            raise ValueError(f"MOTSHead needs a config with obs_type='masks', got {self.config.obs_type!r}")
+        self.class_id = int(class_id)
+        self.progress = progress
+        self.timer = StageTimer()
+        self.reset()
+
+    def reset(self, frame_rate: float | None = None) -> None:
+        """Start a new sequence (ids restart at 1, timings cleared)."""
+        cfg = self.config if frame_rate is None else self.config.replace(frame_rate=float(frame_rate))
+        self.timer.reset()
+        self.tracker = TimedTracker(cfg, self.timer)
+        self.stats = {"frames": 0, "overlap_pixels": 0, "emptied": 0}
+        self.last_tracks: list[Track] = []
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return self.timer.means
+
+    def update(self, frame, masks) -> list[MaskTrack]:
+        """Track one frame.
+
+        Args:
+            frame: RGB uint8 ``[H, W, 3]`` array or an image path.
+            masks: the frame's instance masks: bool/0-1 array ``[K, H, W]`` or a list of arrays / compressed RLE
+                strings / RLE dicts, all of the frame's size (``K = 0`` or None allowed).
+        Returns:
+            The frame's output objects, masks disjoint (see the module docstring), in rank order.
+        """
+        t0 = time.perf_counter()
+        with self.timer.stage("io"):
+            img = load_frame(frame)
+            H, W = img.shape[:2]
+            m = _decode_masks(masks, (H, W))
+        with self.timer.stage("backbone"):
+            feat = model_features(self.model, img)
+        tracks = self.tracker.timed_update(feat, masks=m.astype(np.uint8) if len(m) else None)
+        self.last_tracks = tracks
+        raw = [MaskTrack(t.track_id, np.asarray(t.mask.cpu().numpy() if hasattr(t.mask, "cpu") else t.mask) != 0,
+                         float(t.score), int(t.det_index), int(t.start_frame)) for t in tracks]
+        out = resolve_overlaps(raw)
+        before = sum(int(r.mask.sum()) for r in raw)
+        self.stats["overlap_pixels"] += before - sum(int(o.mask.sum()) for o in out)
+        self.stats["emptied"] += len(raw) - len(out)
+        self.stats["frames"] += 1
+        self.timer.frames += 1
+        self.timer.add("total", (time.perf_counter() - t0) * 1e3)
+        return out
+
+    def _objects(self, frame_no: int, objs: list[MaskTrack]) -> list[MOTSObject]:
+        return [MOTSObject(frame_no, mots_object_id(o.track_id), self.class_id, o.mask.shape[0], o.mask.shape[1],
+                           encode_mask(o.mask)) for o in objs]
+
+    def run(self, sequence: str | os.PathLike, out_txt: str | os.PathLike | None = None,
+            det_path: str | os.PathLike | None = None) -> list[MOTSObject]:
+        """Track a MOTS sequence folder (``seqinfo.ini``, ``img1/``, ``det/det.txt`` in MOTS txt format; only
+        class-2 lines are used). Returns the output objects (and writes them to ``out_txt`` when given)."""
+        seq_dir = Path(sequence)
+        info = read_seqinfo(seq_dir / "seqinfo.ini")
+        n = info["seq_length"]
+        dpath = Path(det_path) if det_path is not None else seq_dir / "det" / "det.txt"
+        im_size = (info["im_height"], info["im_width"]) if info["im_height"] > 0 and info["im_width"] > 0 else None
+        per = mots_by_frame([o for o in read_mots_txt(dpath, im_size=im_size) if o.class_id == PEDESTRIAN], n,
+                            path=str(dpath))
+        paths = [seq_dir / info["im_dir"] / f"{i:06d}{info['im_ext']}" for i in range(1, n + 1)]
+        self.reset(info["frame_rate"])
+        objects: list[MOTSObject] = []
+        for t, p in progress_bar(enumerate(paths), self.progress, f"MOTS {info['name']}", total=n):
+            objects += self._objects(t + 1, self.update(p, [o.to_coco() for o in per[t]]))
+        if out_txt is not None:
+            write_mots_txt(out_txt, objects)
+        return objects
+
+
+def track_mots(model, frames: str | os.PathLike | Sequence, det_txt: str | os.PathLike,
+               out_txt: str | os.PathLike, *, config: AssociationConfig | None = None, frame_rate: float = 30.0,
+               first_frame: int = 1, progress: bool = True) -> dict[str, Any]:
+    """Track the user's frames (image folder, video or list of paths) with masks from a MOTS txt (``frame id
+    class h w rle``; class-2 lines; frame ``first_frame`` = the first image) and write a MOTS txt to ``out_txt``.
+
+    Returns ``{"frames", "objects", "tracks", "timings", "stats"}``.
+    """
+    src = FrameSource(frames)
+    n = len(src)
+    objs = [o for o in read_mots_txt(det_txt) if o.class_id == PEDESTRIAN]
+    last = max([o.frame for o in objs], default=first_frame - 1) - first_frame + 1
+    if src.paths is not None and last > n:
+        raise ValueError(f"{det_txt}: masks refer to frame {last + first_frame - 1} but {frames} has only {n} "
+                         f"frames")
+    per = mots_by_frame(objs, max(n, last), first_frame, str(det_txt))
+    head = MOTSHead(model, config, progress=progress)
+    head.reset(frame_rate)
+    out: list[MOTSObject] = []
+    for i, frame in progress_bar(src, progress, "MOTS", total=n):
+        fr = per[i - 1] if i - 1 < len(per) else []
+        out += head._objects(i - 1 + first_frame, head.update(frame, [o.to_coco() for o in fr]))
+    write_mots_txt(out_txt, out)
+    return {"frames": head.stats["frames"], "objects": len(out), "tracks": len({o.obj_id for o in out}),
+            "timings": head.timings, "stats": dict(head.stats)}

@@ -1,0 +1,224 @@
+"""PoseTrack head: skeletons -> masks -> mask feature sets -> association tracker -> track ids in the pose json.
+
+Per frame (SPEC §5.3 "Poses", §5.8, §7):
+
+1. the frame at its original resolution goes through the appearance model;
+2. every detected skeleton (15 PoseTrack joints, NaN = missing joint) is rasterised into a mask (trunk polygon +
+   13 limbs), reduced to feature resolution; feature sets of at most ``max_mask_area`` (400) points; the box is the
+   joints' extent in image pixels;
+3. :class:`~unitrack.association.AssociationTracker` with ``posetrack_config`` (frame rate 6 -> buffer 6,
+   lambda 0.9999, no gating);
+4. the tracks' ids are written back into a copy of the input sequence (:class:`~unitrack.data.posetrack.PoseSequence`,
+   same json format as the input).
+
+**Empty skeletons** (no finite joint) and skeletons whose mask is empty at feature resolution get no track (the
+reference gives them a random embedding and a *random box*, SPEC §9.6); they are **not written** to the output json
+(a person without a track id cannot be scored by poseval, and one without joints contributes nothing).
+Joints far outside the image are clipped to ``[-W, 2W] x [-H, 2H]`` before rasterising (OpenCV's integer drawing).
+
+**Id mapping** (poseval requires ``track_id`` in [0, 999]): tracker ids (1, 2, ... per sequence) are mapped to output
+ids in order of first output: the first track gets 0, the next 1, ... . Once all 1000 ids are used (sequences with
+more than 1000 tracks), the output id that has been unseen for the longest time is recycled; the tracker can no
+longer revive a track unseen for more than its buffer (6 frames at PoseTrack's frame rate), so recycling an id unseen
+for longer merges no identities; a warning is issued if an id must be recycled earlier. (The reference writes the
+raw global counter and 1000 for unmatched people, SPEC §9.7.)
+"""
+from __future__ import annotations
+
+import copy
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..association import AssociationConfig, Track, posetrack_config
+from ..data.posetrack import POSETRACK_JOINTS, PoseFrame, PoseSequence, read_posetrack, write_posetrack
+from ._common import StageTimer, TimedTracker, load_frame, model_features, progress_bar
+
+__all__ = ["PoseTrackHead", "IdMapper", "track_posetrack"]
+
+NUM_JOINTS = len(POSETRACK_JOINTS)
+
+
+class IdMapper:
+    """Maps tracker ids to output ids in ``[0, limit)`` (see the module docstring).
+
+    Args:
+        limit: number of output ids (1000 for poseval).
+        safe_gap: an id unseen for more than this many frames may be recycled without a warning.
+    """
+
+    def __init__(self, limit: int = 1000, safe_gap: int = 7):
+        if limit <= 0:
+            raise ValueError(f"limit must be positive, got {limit}")
+        self.limit = int(limit)
+        self.safe_gap = int(safe_gap)
+        self.map: dict[int, int] = {}
+        self.owner: dict[int, int] = {}     # output id -> tracker id
+        self.last_seen: dict[int, int] = {}  # output id -> frame
+        self.recycled = 0
+
+    def __call__(self, track_id: int, frame: int) -> int:
+        tid = int(track_id)
+        if tid in self.map:
+            oid = self.map[tid]
+        elif len(self.owner) < self.limit:
+            oid = len(self.owner)
+        else:
+            candidates = [o for o, f in self.last_seen.items() if f < frame]
+            if not candidates:
+                raise RuntimeError(f"more than {self.limit} tracks in one frame: cannot map them to distinct ids")
+            oid = min(candidates, key=lambda o: (self.last_seen[o], o))
+            if frame - self.last_seen[oid] <= self.safe_gap:
+                warnings.warn(f"output id {oid} recycled only {frame - self.last_seen[oid]} frames after its last "
+                              f"use (more than {self.limit} tracks)", stacklevel=2)
+            del self.map[self.owner[oid]]
+            self.recycled += 1
+        self.map[tid] = oid
+        self.owner[oid] = tid
+        self.last_seen[oid] = frame
+        return oid
+
+
+def _poses_array(poses, hw: tuple[int, int]) -> np.ndarray:
+    """``poses`` -> float ``[K, 15, 2]`` (x, y; NaN = missing), clipped to a margin around the image."""
+    H, W = hw
+    if poses is None:
+        return np.zeros((0, NUM_JOINTS, 2))
+    items = list(poses) if not isinstance(poses, np.ndarray) else poses
+    if len(items) == 0:
+        return np.zeros((0, NUM_JOINTS, 2))
+    out = np.empty((len(items), NUM_JOINTS, 2))
+    for i, p in enumerate(items):
+        a = np.asarray(getattr(p, "joints", p), dtype=np.float64)
+        if a.ndim != 2 or a.shape[0] != NUM_JOINTS or a.shape[1] < 2:
+            raise ValueError(f"poses[{i}] must have shape [{NUM_JOINTS}, 2 or 3] (x, y[, visible/score]) with NaN "
+                             f"for missing joints, got {list(a.shape)}")
+        xy = a[:, :2].copy()
+        if np.isinf(xy).any():
+            raise ValueError(f"poses[{i}] has infinite coordinates (use NaN for a missing joint)")
+        xy[:, 0] = np.clip(xy[:, 0], -W, 2 * W)
+        xy[:, 1] = np.clip(xy[:, 1], -H, 2 * H)
+        out[i] = xy
+    return out
+
+
+class PoseTrackHead:
+    """Pose association head (PoseTrack), one sequence at a time.
+
+    Args:
+        model: any :class:`unitrack.model.FeatureExtractor`.
+        config: :class:`AssociationConfig` (default :func:`~unitrack.association.posetrack_config`).
+        progress: tqdm bar in :meth:`run`.
+
+    Attributes:
+        timings: mean ms per frame of ``io``, ``backbone``, ``features`` (rasterise + mask features), ``rsm``,
+            ``assoc``, ``total``.
+        stats: ``frames``, ``people``, ``untracked`` (skeletons that got no id), ``recycled_ids``.
+    """
+
+    def __init__(self, model, config: AssociationConfig | None = None, *, progress: bool = True):
+        self.model = model
+        self.config = config if config is not None else posetrack_config()
+        if not isinstance(self.config, AssociationConfig):
+            raise TypeError(f"config must be an AssociationConfig, got {type(self.config).__name__}")
+        if self.config.obs_type != "poses":
+            raise ValueError(f"PoseTrackHead needs a config with obs_type='poses', got {self.config.obs_type!r}")
+        self.progress = progress
+        self.timer = StageTimer()
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new sequence (ids restart, timings cleared)."""
+        self.timer.reset()
+        self.tracker = TimedTracker(self.config, self.timer)
+        self.ids = IdMapper(1000, safe_gap=self.config.buffer_size + 1)
+        self.stats = {"frames": 0, "people": 0, "untracked": 0, "recycled_ids": 0}
+        self.last_tracks: list[Track] = []
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return self.timer.means
+
+    def update(self, frame, poses) -> np.ndarray:
+        """Track one frame.
+
+        Args:
+            frame: RGB uint8 ``[H, W, 3]`` array or an image path.
+            poses: ``[K, 15, 2+]`` joints in image pixels (NaN = missing) or a list of
+                :class:`~unitrack.data.posetrack.PosePerson` (``K = 0`` allowed).
+        Returns:
+            int ``[K]``: the output id (in [0, 999]) of each input skeleton, -1 for skeletons without a track
+            (no joints, or an empty mask at feature resolution).
+        """
+        t0 = time.perf_counter()
+        with self.timer.stage("io"):
+            img = load_frame(frame)
+        H, W = img.shape[:2]
+        P = _poses_array(poses, (H, W))
+        with self.timer.stage("backbone"):
+            feat = model_features(self.model, img)
+        self.stats["frames"] += 1
+        tracks = self.tracker.timed_update(feat, poses=list(P) if len(P) else None, image_size=(H, W))
+        self.last_tracks = tracks
+        ids = np.full(len(P), -1, np.int64)
+        for t in tracks:
+            if 0 <= t.det_index < len(P):
+                ids[t.det_index] = self.ids(t.track_id, self.stats["frames"])
+        self.stats["people"] += len(P)
+        self.stats["untracked"] += int((ids < 0).sum())
+        self.stats["recycled_ids"] = self.ids.recycled
+        self.timer.frames += 1
+        self.timer.add("total", (time.perf_counter() - t0) * 1e3)
+        return ids
+
+    def run(self, detections: PoseSequence | str | os.PathLike, images_root: str | os.PathLike,
+            out_json: str | os.PathLike | None = None, fmt: str | None = None) -> PoseSequence:
+        """Track one PoseTrack sequence.
+
+        Args:
+            detections: the sequence's detected poses (PoseTrack 2017 or 2018 json, or a :class:`PoseSequence`).
+            images_root: folder that the frames' ``file_name`` (``images/val/<seq>/000000.jpg``) are relative to.
+            out_json: when given, the tracked sequence is written there (atomically).
+            fmt: output json format ("2017" / "2018"; default: the input's).
+        Returns:
+            A copy of the sequence where every tracked person has ``track_id`` in [0, 999]; untracked people are
+            removed.
+        """
+        seq = detections if isinstance(detections, PoseSequence) else read_posetrack(detections)
+        root = Path(images_root)
+        self.reset()
+        out_frames: list[PoseFrame] = []
+        for fr in progress_bar(seq.frames, self.progress, f"PoseTrack {seq.name or ''}", total=len(seq.frames)):
+            path = root / fr.file_name
+            if not path.is_file():
+                raise FileNotFoundError(f"frame image not found: {path} (file_name {fr.file_name!r} of "
+                                        f"{seq.name or 'the sequence'} under images_root {root})")
+            ids = self.update(path, [p.joints for p in fr.people])
+            people = []
+            for p, i in zip(fr.people, ids):
+                if i >= 0:
+                    q = copy.copy(p)
+                    q.track_id = int(i)
+                    people.append(q)
+            out_frames.append(PoseFrame(fr.file_name, people, fr.image_id, fr.is_labeled, fr.ignore_regions))
+        out = PoseSequence(out_frames, vid_id=seq.vid_id, name=seq.name, source_format=seq.source_format)
+        if out_json is not None:
+            write_posetrack(out_json, out, fmt or (seq.source_format if seq.source_format in ("2017", "2018")
+                                                   else "2018"))
+        return out
+
+
+def track_posetrack(model, detections_json: str | os.PathLike, images_root: str | os.PathLike,
+                    out_json: str | os.PathLike, *, config: AssociationConfig | None = None, fmt: str | None = None,
+                    progress: bool = True) -> dict[str, Any]:
+    """Track the poses of one PoseTrack json (2017 or 2018; frames' ``file_name`` relative to ``images_root``) and
+    write the json with track ids to ``out_json``. Returns ``{"frames", "people", "tracks", "timings", "stats"}``."""
+    head = PoseTrackHead(model, config, progress=progress)
+    out = head.run(detections_json, images_root, out_json, fmt)
+    tids = {p.track_id for f in out.frames for p in f.people}
+    return {"frames": len(out.frames), "people": sum(len(f.people) for f in out.frames), "tracks": len(tids),
+            "timings": head.timings, "stats": dict(head.stats)}
