@@ -265,6 +265,12 @@ def _report(task: str, outputs: list, n: int, t0: float) -> None:
             print(f"  wrote {o}")
 
 
+def _tracker_fps(src, args: argparse.Namespace) -> Optional[float]:
+    """Frame rate for the association tracker's lost-track buffer: the video's (or --fps); None (the head's
+    default, 30) for a frames folder without --fps."""
+    return src.fps if (src.kind == "video" or args.fps) else None
+
+
 def _frames_arg(src):
     """What the association heads take as frames: the naturally sorted paths of a folder, or the video path."""
     return [os.fspath(p) for p in src.files] if src.kind == "frames" else os.fspath(src.path)
@@ -427,7 +433,7 @@ def _cmd_mot(args: argparse.Namespace) -> int:
     out = _out_dir(args)
     res = out / f"{src.name}.txt"
     t0 = time.perf_counter()
-    info = track_mot(model, _frames_arg(src), det, res, frame_rate=src.fps, progress=args.progress)
+    info = track_mot(model, _frames_arg(src), det, res, frame_rate=_tracker_fps(src, args), progress=args.progress)
     n = int(info.get("frames", 0))
     vis = _Vis(args, out, src.name, src.fps)
     try:
@@ -454,7 +460,8 @@ def _cmd_mots(args: argparse.Namespace) -> int:
     out = _out_dir(args)
     res = out / f"{src.name}.txt"
     t0 = time.perf_counter()
-    info = track_mots(model, _frames_arg(src), masks, res, frame_rate=src.fps, progress=args.progress)
+    info = track_mots(model, _frames_arg(src), masks, res, frame_rate=_tracker_fps(src, args) or 30.0,
+                      progress=args.progress)
     n = int(info.get("frames", 0))
     vis = _Vis(args, out, src.name, src.fps)
     try:
