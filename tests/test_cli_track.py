@@ -99,11 +99,11 @@ def test_track_sot_video(data, tmp_path):
 
 
 def test_track_vos_frames_folder(data, tmp_path):
-    rc = _run(["track", "vos", "--input", str(data / "seq"), "--mask", str(data / "first.png"), "--max-frames", "4",
+    rc = _run(["track", "vos", "--input", str(data / "seq"), "--mask", str(data / "first.png"), "--max-frames", "3",
                "--save-frames", *_common(tmp_path)])
     assert rc == 0
     pngs = sorted((tmp_path / "seq").glob("*.png"))
-    assert [p.name for p in pngs] == ["00000.png", "00001.png", "00002.png", "00003.png"]
+    assert [p.name for p in pngs] == ["00000.png", "00001.png", "00002.png"]
     first = np.asarray(Image.open(data / "first.png"))
     for i, p in enumerate(pngs):
         with Image.open(p) as im:
@@ -114,7 +114,7 @@ def test_track_vos_frames_folder(data, tmp_path):
             np.testing.assert_array_equal(m, first)
     assert (np.asarray(Image.open(pngs[-1])) == 3).sum() > 0.3 * SQ * SQ  # the object is still segmented
     vis = open_frames(tmp_path / "seq_vis")
-    assert len(vis) == 4 and vis.size == (H, W)
+    assert len(vis) == 3 and vis.size == (H, W)
 
 
 def test_track_mot_video(data, tmp_path):
@@ -175,6 +175,7 @@ def test_track_mots_and_posetrack_frames_folder(data, tmp_path):
 def test_track_poseprop(data, tmp_path):
     x, y = _pos(0)
     joints = np.array([[x + 2 + (i % 5) * 5, y + 2 + (i // 5) * 8] for i in range(15)], float)
+    joints[3] = -1  # an absent joint
     np.savetxt(tmp_path / "j.txt", joints)
     rc = _run(["track", "poseprop", "--input", str(data / "seq"), "--joints", str(tmp_path / "j.txt"),
                "--max-frames", "3", *_common(tmp_path / "o")])
@@ -182,7 +183,22 @@ def test_track_poseprop(data, tmp_path):
     res = json.loads((tmp_path / "o" / "seq.json").read_text())
     arr = np.asarray(res["joints"])
     assert res["skeleton"] == "jhmdb" and arr.shape == (3, 15, 2)
+    assert np.all(arr[:, 3] == -1)  # absent stays absent (not a blob in the image corner)
+    ok = np.arange(15) != 3
+    assert np.all(arr[:, ok] >= 0)
+    assert np.abs(arr[0, ok] - joints[ok]).max() <= 8  # frame 0 = read-out of its own belief maps (8 px cells)
     _check_vis_video(tmp_path / "o" / "seq_vis.mp4", 3)
+
+
+def test_track_vos_max_side(data, tmp_path):
+    rc = _run(["track", "vos", "--input", str(data / "clip.mp4"), "--mask", str(data / "first.png"),
+               "--max-frames", "3", "--max-side", "64", "--no-vis", *_common(tmp_path)])
+    assert rc == 0
+    pngs = sorted((tmp_path / "clip").glob("*.png"))
+    assert len(pngs) == 3 and not (tmp_path / "clip_vis.mp4").exists()
+    for p in pngs:  # written at the input size although the head ran at 64x48
+        m = np.asarray(Image.open(p))
+        assert m.shape == (H, W) and set(np.unique(m).tolist()) <= {0, 3}
 
 
 def _err(capsys, argv, task) -> str:

@@ -10,7 +10,7 @@ Tasks and their first-frame / per-frame inputs::
     unitrack track posetrack --input frames/  --poses poses.json   (PoseTrack 2017/2018 json, frame i = image i)
 
 Common options: ``--model SPEC`` (default ``resnet18`` when its ImageNet weights are in the torch hub cache, else
-``resnet18:random`` with a note), ``--device``, ``--out DIR`` (default ``unitrack_track``), ``--save-video``
+``resnet18:random`` with a note), ``--device``, ``--out DIR`` (default ``unitrack_track/<task>``), ``--save-video``
 (default: ``<out>/<name>_vis.mp4``), ``--save-frames`` (``<out>/<name>_vis/%05d.jpg``) or ``--no-vis``,
 ``--fps`` of the visualisation, ``--no-progress``. Coordinates are 0-based pixels of the input frames.
 
@@ -118,7 +118,9 @@ def read_joints(path: str | os.PathLike) -> np.ndarray:
 def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", "-i", required=True, metavar="VIDEO|DIR",
                    help="a video file (mp4, avi, ...) or a folder of jpg/png frames (natural order)")
-    p.add_argument("--out", "-o", default="unitrack_track", metavar="DIR", help="output folder (default: %(default)s)")
+    p.add_argument("--out", "-o", default=None, metavar="DIR",
+                   help="output folder (default: unitrack_track/<task>; results of different tasks share file names, "
+                        "so give each task its own folder)")
     p.add_argument("--model", default=None, metavar="SPEC",
                    help="appearance model spec for unitrack.model.build_model (resnet18, resnet50:/ckpt.pth@layer4, "
                         "crw:/ckpt/crw.pth, color, texture); default resnet18 if its ImageNet weights are cached, "
@@ -155,6 +157,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     v.add_argument("--mask", required=True, metavar="PNG",
                    help="first-frame id mask: indexed (palette) or 8-bit grey PNG of the frame size, 0 = background")
     v.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
+    v.add_argument("--max-side", type=int, default=None, metavar="PX",
+                   help="run the head on frames downscaled so that the longer side is at most PX (e.g. 854 for DAVIS "
+                        "480p); masks are written at the input size")
     v.set_defaults(func=_wrap("vos", _cmd_vos))
 
     q = sub.add_parser("poseprop", help="propagate first-frame joints (pose propagation)")
@@ -164,6 +169,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     q.add_argument("--skeleton", default="auto", choices=("auto", "jhmdb", "posetrack", "posetrack18", "none"),
                    help="limbs to draw (auto: jhmdb for 15 joints, posetrack18 for 17)")
     q.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
+    q.add_argument("--max-side", type=int, default=None, metavar="PX",
+                   help="run the head on frames downscaled so that the longer side is at most PX; joints are written "
+                        "in input pixels")
     q.set_defaults(func=_wrap("poseprop", _cmd_poseprop))
 
     m = sub.add_parser("mot", help="multi-object tracking of your detections (boxes)")
@@ -219,7 +227,7 @@ def _build_model(args: argparse.Namespace):
 
 
 def _out_dir(args: argparse.Namespace) -> Path:
-    out = Path(args.out)
+    out = Path(args.out) if args.out else Path("unitrack_track") / args.task
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {os.fspath(out)!r}: exists and is not a folder; expected an output folder")
     out.mkdir(parents=True, exist_ok=True)
@@ -263,6 +271,22 @@ def _report(task: str, outputs: list, n: int, t0: float) -> None:
     for o in outputs:
         if o is not None:
             print(f"  wrote {o}")
+
+
+def _downscale(frames: list[np.ndarray], max_side: Optional[int]) -> tuple[list[np.ndarray], float]:
+    """Frames resized (INTER_AREA) so that ``max(H, W) <= max_side``; returns ``(frames, scale)`` (1.0: unchanged)."""
+    if max_side is None:
+        return frames, 1.0
+    if int(max_side) < 16:
+        raise ValueError(f"--max-side: expected at least 16 pixels, got {max_side}")
+    H, W = frames[0].shape[:2]
+    s = min(1.0, int(max_side) / max(H, W))
+    if s >= 1.0:
+        return frames, 1.0
+    import cv2
+
+    size = (max(1, round(W * s)), max(1, round(H * s)))
+    return [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames], s
 
 
 def _tracker_fps(src, args: argparse.Namespace) -> Optional[float]:
@@ -345,11 +369,25 @@ def _cmd_vos(args: argparse.Namespace) -> int:
 
     src = _open_input(args, args.max_frames)
     first = _read_first_mask(args.mask, src.size)
+    H, W = src.size
     model = _build_model(args)
     out = _out_dir(args)
     t0 = time.perf_counter()
     frames = src.load_all()
-    masks = run_vos_sequence(model, frames, first, progress=args.progress)
+    small, scale = _downscale(frames, args.max_side)
+    if scale < 1.0:
+        import cv2
+
+        h, w = small[0].shape[:2]
+        first_small = cv2.resize(first, (w, h), interpolation=cv2.INTER_NEAREST)
+        if not first_small.any():
+            raise ValueError(f"--max-side {args.max_side}: the objects of --mask {args.mask} vanish at {w}x{h}; "
+                             "expected a larger --max-side")
+        masks = run_vos_sequence(model, small, first_small, progress=args.progress)
+        masks = [first] + [cv2.resize(np.asarray(m, np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
+                           for m in masks[1:]]
+    else:
+        masks = run_vos_sequence(model, frames, first, progress=args.progress)
     if len(masks) != len(frames):
         raise RuntimeError(f"VOS head returned {len(masks)} masks for {len(frames)} frames")
     write_sequence_masks(os.fspath(out), src.name, masks)
@@ -390,7 +428,13 @@ def _cmd_poseprop(args: argparse.Namespace) -> int:
     out = _out_dir(args)
     t0 = time.perf_counter()
     frames = src.load_all()
-    pred = np.asarray(run_poseprop_sequence(model, frames, joints, progress=args.progress), dtype=np.float64)
+    small, scale = _downscale(frames, args.max_side)
+    # absent joints go far outside the image: an all-zero belief channel, read out as lost (-1) in every frame
+    j0 = np.where(present[:, None], joints * scale, -1e4)
+    pred = np.asarray(run_poseprop_sequence(model, small, j0, progress=args.progress), dtype=np.float64)
+    if scale < 1.0:
+        lost = np.any(pred < 0, axis=-1, keepdims=True)
+        pred = np.where(lost, -1.0, pred / scale)
     res = out / f"{src.name}.json"
     atomic_write_text(res, json.dumps({
         "input": os.fspath(src.path), "frames": len(frames), "num_joints": J,
