@@ -222,3 +222,18 @@ def test_pose_to_box():
     bad[0, 0] = np.inf
     with pytest.raises(ValueError, match="inf"):
         pose_to_mask(bad, (10, 10))
+
+
+def test_roi_align_matches_torchvision_when_available(device):
+    """Where torchvision is installed (not beside our torch pin here, but e.g. on GPU machines)."""
+    tv = pytest.importorskip("torchvision.ops")
+    g = torch.Generator().manual_seed(0)
+    for aligned in (False, True):
+        for sr in (-1, 2):
+            feat = torch.randn(1, 16, 76, 136, generator=g)
+            xy = torch.rand(40, 2, generator=g) * torch.tensor([1128.0, 648.0]) - 20
+            boxes = torch.cat([xy, xy + torch.rand(40, 2, generator=g) * torch.tensor([90.0, 250.0]) + 0.5], 1)
+            f, b = feat.to(device), boxes.to(device)
+            ref = tv.roi_align(f, [b], output_size=(4, 10), spatial_scale=1 / 8, sampling_ratio=sr, aligned=aligned)
+            got = roi_align(f, b, (4, 10), spatial_scale=1 / 8, sampling_ratio=sr, aligned=aligned)
+            torch.testing.assert_close(got, ref, rtol=1e-5, atol=2e-5)

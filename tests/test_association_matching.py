@@ -125,3 +125,17 @@ def test_fuse_motion_hand_values():
     assert p[0, 2] == pytest.approx(0.9999 * 0.5 + 0.0001 * 16, rel=1e-6)
     assert np.array_equal(fuse_motion(cost, mean[None], cov[None], dets, motion_lambda=1.0, gate=False), cost)
     assert fuse_motion(np.zeros((0, 3)), np.zeros((0, 8)), np.zeros((0, 8, 8)), dets).shape == (0, 3)
+
+
+def test_scipy_fallback_equals_lap(monkeypatch):
+    import unitrack.association.matching as mt
+
+    rng = np.random.default_rng(5)
+    costs = [rng.uniform(0, 1, (7, 9)) for _ in range(5)]
+    for c in costs:
+        c[rng.uniform(size=c.shape) < 0.3] = np.inf
+    with_lap = [linear_assignment(c, 0.7) for c in costs]
+    monkeypatch.setattr(mt, "lap", None)
+    for c, ref in zip(costs, with_lap):
+        for a, b in zip(linear_assignment(c, 0.7), ref):
+            np.testing.assert_array_equal(a, b)

@@ -71,6 +71,7 @@ def test_torchvision_key_names_and_shapes(r18_l4, r50_l4):
 def test_layer3_model_does_not_build_layer4():
     m = AppearanceModel("resnet18", layer="layer3")
     assert m.layer == 3
+    assert m.channels_last  # default on CPU
     assert m.backbone.layer4 is None
     assert not any(k.startswith("layer4") for k in m.backbone.state_dict())
 
@@ -238,3 +239,24 @@ def test_argument_errors():
     m = _model("resnet18", 3)
     with pytest.raises(ValueError, match=r"x: expected normalised images \[B, 3, H, W\]"):
         m(torch.zeros(1, 4, 8, 8))
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet50"])
+def test_matches_torchvision_when_installed(arch, tmp_path, device):
+    """Parity with torchvision's ResNet modified as the reference does (skipped where torchvision is absent)."""
+    torchvision = pytest.importorskip("torchvision")
+    tv = getattr(torchvision.models, arch)(weights=None)
+    for stage in (tv.layer3, tv.layer4):
+        for conv in (c for c in stage.modules() if isinstance(c, nn.Conv2d)):
+            conv.stride = (1, 1)
+    tv.eval()
+    torch.save(tv.state_dict(), tmp_path / "tv.pth")
+    m = AppearanceModel(arch, layer=4, weights=tmp_path / "tv.pth", device=device)
+    assert set(m.backbone.state_dict()) == {k for k in tv.state_dict() if not k.startswith("fc.")}
+    assert m.load_report.missing == [] and m.load_report.unexpected == []
+    x = torch.randn(1, 3, 45, 61)
+    with torch.no_grad():
+        ref = tv.layer4(tv.layer3(tv.layer2(tv.layer1(tv.maxpool(tv.relu(tv.bn1(tv.conv1(x))))))))
+        out = m(x.to(device)).cpu()
+    tol = 1e-3 if device.type == "cpu" else 1e-2  # cuDNN may use TF32 for float32 convolutions
+    torch.testing.assert_close(out, ref, rtol=tol, atol=tol * float(ref.abs().max()))

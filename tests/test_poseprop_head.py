@@ -102,3 +102,14 @@ def test_bad_inputs(model, seq):
     bad = list(seq[:3]) + [np.zeros((H - 8, W, 3), np.uint8)]
     with pytest.raises(ValueError, match=r"frames\[3\]"):
         run_poseprop_sequence(model, bad, centres(0))
+
+
+def test_cli_parser():
+    import argparse
+
+    from unitrack.heads.poseprop import add_parser
+
+    p = argparse.ArgumentParser()
+    add_parser(p.add_subparsers(dest="command"))
+    a = p.parse_args(["poseprop", "--filelist", "list.txt", "--limit", "3"])
+    assert a.func is not None and a.limit == 3 and a.crop_size == 320 and a.topk == 10

@@ -179,5 +179,17 @@ def test_tracker_bad_input():
         tr.update(g, np.array([A[0]]), np.ones(1))
     with pytest.raises(ValueError, match="image_size"):
         AssociationTracker(posetrack_config()).update(f, poses=[np.zeros((15, 2))])
+    with pytest.raises(ValueError, match="only apply to box observations"):
+        AssociationTracker(mots_config()).update(f, masks=np.zeros((1, 8, 8)), classes=np.ones(1))
     with pytest.raises(ValueError, match="masks must have shape"):
         AssociationTracker(mots_config()).update(f, masks=np.zeros((8, 8, 8, 1)))
+
+
+def test_without_kalman_reports_raw_boxes():
+    tr = AssociationTracker(mot_config(use_kalman=False))
+    assert ids(step(tr, [A])) == [1]
+    moved = ((44.0, 40.0, 48.0, 96.0), 0)
+    out = step(tr, [moved, B])  # no unconfirmed state without a KF: B is reported at once
+    assert ids(out) == [1, 2]
+    np.testing.assert_array_equal([t for t in out if t.track_id == 1][0].tlwh, moved[0])
+    assert step(tr, []) == [] and ids(tr.lost_stracks) == [1, 2]

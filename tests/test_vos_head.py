@@ -197,3 +197,36 @@ def test_run_matches_track_loop(seq, model, vos_out):
     tr.init(frames[0], masks[0])
     for t in range(1, len(frames)):
         np.testing.assert_array_equal(tr.track(frames[t]), vos_out[t])
+
+
+def test_extreme_ids_preserved(model):
+    frames, masks = square_sequence(n_frames=2, seed=8, ids=(3, 7))
+    first = masks[0].astype(np.int64)
+    first[first == 3] = -2
+    first[first == 7] = 10**12
+    out = run_vos_sequence(model, frames, first)
+    assert out[1].dtype == np.int64 and set(np.unique(out[1])) == {0, -2, 10**12}
+
+
+def test_run_davis_and_cli_parser(tmp_path, model):
+    import argparse
+
+    from test_davis_io import make_davis
+
+    from unitrack.data.davis import read_mask
+    from unitrack.heads.vos import add_parser, run_davis
+    from unitrack.metrics.davis import evaluate_davis
+
+    root = str(tmp_path / "DAVIS")
+    make_davis(root, seqs=("cows",), n=4, size=(32, 48))
+    out = str(tmp_path / "out")
+    assert run_davis(model, root, out, split="val", progress=False) == ["cows"]
+    files = sorted(os.listdir(os.path.join(out, "cows")))
+    assert files == ["00000.png", "00001.png", "00002.png", "00003.png"]
+    assert set(np.unique(read_mask(os.path.join(out, "cows", "00002.png")))) <= {0, 1, 2}
+    r = evaluate_davis(out, root, split="val", progress=False)
+    assert set(r.per_object) == {"cows_1", "cows_2"} and 0.0 <= r.summary["J&F-Mean"] <= 1.0
+    p = argparse.ArgumentParser()
+    add_parser(p.add_subparsers(dest="command"))
+    a = p.parse_args(["vos", "--davis-root", root, "--out", out, "--topk", "5"])
+    assert a.func is not None and a.topk == 5 and a.split == "val"

@@ -78,8 +78,12 @@ def _check_sets(ts: list[torch.Tensor], ds: list[torch.Tensor]) -> tuple[int, to
                              "must have the same number of channels")
         if s.device != s0.device:
             raise ValueError(f"{n}[{i}] is on {s.device} but {n0}[{i0}] is on {s0.device}")
-        if s.numel() and not bool(torch.isfinite(s).all()):
-            raise ValueError(f"{n}[{i}] contains NaN or inf values")
+    # One cheap test for the common case (NaN/inf propagate into a sum), then locate the culprit.
+    total = torch.stack([s.double().sum() for _, _, s in all_sets]).sum()
+    if not bool(torch.isfinite(total)):
+        for n, i, s in all_sets:
+            if s.numel() and not bool(torch.isfinite(s).all()):
+                raise ValueError(f"{n}[{i}] contains NaN or inf values")
     dtype = torch.float64 if any(s.dtype == torch.float64 for _, _, s in all_sets) else torch.float32
     return C, s0.device, dtype
 

@@ -138,13 +138,15 @@ def roi_align(feat_map, boxes, output_size: tuple[int, int] = (4, 10), spatial_s
     else:
         gy, gx = torch.ceil(rh / ph).long(), torch.ceil(rw / pw).long()
     K = b.shape[0]
-    out = feat.new_empty((K, C, ph, pw))
-    _roi_align_chunk(feat, torch.arange(K, device=feat.device), x1, y1, rw, rh, gx, gy, ph, pw, out, _max_elems)
-    return out
+    out = feat.new_empty((K, ph, pw, C))
+    table = feat.permute(1, 2, 0).contiguous().reshape(H * W, C)  # channel-last: every gathered point is one contiguous row
+    _roi_align_chunk(table, H, W, torch.arange(K, device=feat.device), x1, y1, rw, rh, gx, gy, ph, pw, out,
+                     _max_elems)
+    return out.permute(0, 3, 1, 2)
 
 
-def _roi_align_chunk(feat, sel, x1, y1, rw, rh, gx, gy, ph, pw, out, max_elems):
-    C, H, W = feat.shape
+def _roi_align_chunk(table, H, W, sel, x1, y1, rw, rh, gx, gy, ph, pw, out, max_elems):
+    C = table.shape[1]
     ly, hy_, wly, why, acty = _axis_samples(y1[sel], rh[sel], ph, gy[sel], H, max(int(gy[sel].max()), 1))
     lx, hx_, wlx, whx, actx = _axis_samples(x1[sel], rw[sel], pw, gx[sel], W, max(int(gx[sel].max()), 1))
     Wy, rows = _local_weights(ly, hy_, wly, why, acty, H)  # [k, ph, Lh], [k, Lh]
@@ -152,13 +154,15 @@ def _roi_align_chunk(feat, sel, x1, y1, rw, rh, gx, gy, ph, pw, out, max_elems):
     k, Lh, Lw = sel.numel(), rows.shape[1], cols.shape[1]
     if k > 1 and k * C * Lh * Lw > max_elems:
         half = k // 2
-        _roi_align_chunk(feat, sel[:half], x1, y1, rw, rh, gx, gy, ph, pw, out, max_elems)
-        _roi_align_chunk(feat, sel[half:], x1, y1, rw, rh, gx, gy, ph, pw, out, max_elems)
+        _roi_align_chunk(table, H, W, sel[:half], x1, y1, rw, rh, gx, gy, ph, pw, out, max_elems)
+        _roi_align_chunk(table, H, W, sel[half:], x1, y1, rw, rh, gx, gy, ph, pw, out, max_elems)
         return
-    crop = feat[:, rows[:, :, None], cols[:, None, :]]  # [C, k, Lh, Lw]
-    crop = crop.permute(1, 0, 2, 3).reshape(k, C * Lh, Lw)
-    t = torch.bmm(crop, Wx.transpose(1, 2)).reshape(k, C, Lh, pw)  # contract columns
-    out[sel] = torch.matmul(Wy[:, None], t)  # [k, C, ph, pw]
+    idx = rows[:, :, None] * W + cols[:, None, :]  # [k, Lh, Lw]
+    crop = table.index_select(0, idx.reshape(-1)).reshape(k, Lh, Lw * C)
+    t = torch.bmm(Wy, crop).reshape(k, ph, Lw, C)  # contract rows -> [k, ph, Lw, C]
+    t = t.transpose(1, 2).reshape(k, Lw, ph * C)
+    r = torch.bmm(Wx, t).reshape(k, pw, ph, C)  # contract columns -> [k, pw, ph, C]
+    out[sel] = r.transpose(1, 2)
 
 
 # ----------------------------------------------------------------------------------------------------- masks

@@ -4,8 +4,12 @@ All functions take numpy arrays (or anything ``np.asarray`` accepts) and return 
 """
 from __future__ import annotations
 
-import lap
 import numpy as np
+
+try:  # lap's lapjv is the reference's solver; scipy on the augmented matrix is the same problem (slower)
+    import lap
+except ImportError:  # pragma: no cover - lap is a dependency; this keeps exotic platforms working
+    lap = None
 
 from .kalman import KalmanFilter, chi2inv95
 
@@ -124,8 +128,11 @@ def linear_assignment(cost, thresh: float) -> tuple[np.ndarray, np.ndarray, np.n
         span = (np.abs(finite).max() if finite.size else 0.0) + thresh
         # Any solution using a blocked entry costs more than leaving that row and column unmatched.
         c = np.where(blocked, (n + m + 1) * (span + 1.0), c)
-    _, x, _ = lap.lapjv(np.ascontiguousarray(c), extend_cost=True, cost_limit=float(thresh))
-    x = np.asarray(x, dtype=np.int64)
+    if lap is not None:
+        _, x, _ = lap.lapjv(np.ascontiguousarray(c), extend_cost=True, cost_limit=float(thresh))
+        x = np.asarray(x, dtype=np.int64)
+    else:
+        x = _augmented_scipy(c, float(thresh))
     rows = np.nonzero(x >= 0)[0]
     cols = x[rows]
     keep = ~blocked[rows, cols]  # defensive: never report a blocked pair
@@ -137,3 +144,18 @@ def linear_assignment(cost, thresh: float) -> tuple[np.ndarray, np.ndarray, np.n
     matched_r[rows] = True
     return matches, np.nonzero(~matched_r)[0].astype(np.int64), np.nonzero(~matched_c)[0].astype(np.int64)
 
+
+
+def _augmented_scipy(c: np.ndarray, thresh: float) -> np.ndarray:
+    """Row -> column (-1 unmatched) of the ``(N+M)^2`` augmented problem, solved by scipy."""
+    from scipy.optimize import linear_sum_assignment
+
+    n, m = c.shape
+    E = np.full((n + m, n + m), thresh / 2.0)
+    E[n:, m:] = 0.0
+    E[:n, :m] = c
+    r, k = linear_sum_assignment(E)
+    x = np.full(n, -1, np.int64)
+    sel = (r < n) & (k < m)
+    x[r[sel]] = k[sel]
+    return x

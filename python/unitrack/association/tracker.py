@@ -24,7 +24,7 @@ import torch
 from .api import rsm_cost
 from .config import FIRST_STAGE_THRESH, IOU_STAGE_THRESH, MASK_DUP_IOU, RSM_TEMPERATURE, AssociationConfig, \
     mot_config
-from .features import (_feature_map, mask2box, mask_features, masks_to_feature_resolution, pose_to_box,
+from .features import (_feature_map, mask2box, mask_features, pose_to_box,
                        poses_to_masks, remove_duplicated_box, roi_align)
 from .kalman import KalmanFilter, tlbr_to_tlwh, tlwh_to_tlbr, tlwh_to_xyah, xyah_to_tlwh
 from .matching import fuse_motion, linear_assignment
@@ -248,12 +248,17 @@ class AssociationTracker:
         """
         cfg = self.config
         feat = _feature_map(feat_map)
-        if not bool(torch.isfinite(feat).all()):
+        if not bool(torch.isfinite(feat.sum())) and not bool(torch.isfinite(feat).all()):  # cheap test first
             raise ValueError("feat_map contains NaN or inf values")
         given = {"boxes": boxes is not None, "masks": masks is not None, "poses": poses is not None}
         for k, v in given.items():
             if v and k != cfg.obs_type:
                 raise ValueError(f"this tracker takes {cfg.obs_type} (config.obs_type) but {k} were given")
+        if cfg.obs_type != "boxes":
+            extra = [n for n, v in (("scores", scores), ("classes", classes), ("feat_boxes", feat_boxes))
+                     if v is not None]
+            if extra:
+                raise ValueError(f"{extra} only apply to box observations; this tracker takes {cfg.obs_type}")
         if cfg.obs_type == "boxes":
             return self._box_detections(feat, boxes, scores, classes, feat_boxes)
         if cfg.obs_type == "masks":

@@ -197,14 +197,14 @@ def load_otb(root: PathLike, videos: Optional[list[str]] = None, *, check_files:
     else:
         raise FileNotFoundError(f"OTB root {root!r} does not exist")
     vids = _load_json(json_path, videos) if json_path else _load_folder(root, videos)
-    if not vids:
-        raise FileNotFoundError(
-            f"no OTB videos found under {root!r} (expected OTB2015.json or <video>/img/*.jpg + groundtruth_rect.txt)"
-        )
     if videos is not None:
         missing = sorted(set(videos) - {v.name for v in vids})
         if missing:
             raise KeyError(f"videos not found in {root!r}: {missing}")
+    if not vids:
+        raise FileNotFoundError(
+            f"no OTB videos found under {root!r} (expected OTB2015.json or <video>/img/*.jpg + groundtruth_rect.txt)"
+        )
     if check_files:
         for v in vids:
             for p in v.frames:

@@ -209,6 +209,8 @@ class SOTTracker:
                 raise ValueError(f"frame tensor must be [3, H, W] or [1, 3, H, W], got shape {tuple(img.shape)}")
             x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
         else:
+            if not img.flags.writeable:  # e.g. np.asarray(PIL image)
+                img = img.copy()
             x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None]
             x = x.float() / 255.0 if img.dtype == np.uint8 else x.float()
         return self.model.normalize(x.to(self.device))

@@ -95,7 +95,6 @@ class VOSTracker:
         self.object_ids: Optional[np.ndarray] = None
         self.soft: Optional[torch.Tensor] = None
         self._size: Optional[tuple[int, int]] = None
-        self._ids_t: Optional[torch.Tensor] = None
         self._dtype = np.uint8
         self._n_frames = 0
 
@@ -121,14 +120,14 @@ class VOSTracker:
             raise ValueError(f"mask: expected the frame's size {H}x{W}, got {mask.shape[0]}x{mask.shape[1]}")
         feats = self._features([frame])[0] if _feats is None else _feats
         device = feats.device
-        ids = np.unique(mask)
-        if ids[0] != 0:
-            ids = np.concatenate([np.zeros(1, dtype=ids.dtype), ids])
+        uniq, inv = np.unique(mask, return_inverse=True)
+        others = [u for u in uniq.tolist() if u != 0]
+        ids = np.array([0] + others, dtype=mask.dtype)  # background channel first, then sorted ids
+        pos = np.array([0 if u == 0 else 1 + others.index(u) for u in uniq.tolist()], dtype=np.int64)
         self.object_ids = ids
         self._dtype = mask.dtype
-        self._ids_t = torch.as_tensor(ids.astype(np.int64), device=device)
-        m = torch.as_tensor(mask.astype(np.int64), device=device)
-        onehot = (m[None] == self._ids_t[:, None, None]).float()  # [L, H, W]
+        idx_map = torch.from_numpy(pos[inv.reshape(mask.shape)]).to(device)
+        onehot = torch.nn.functional.one_hot(idx_map, len(ids)).permute(2, 0, 1).float()  # [L, H, W]
         labels0 = downsample_labels(onehot, tuple(feats.shape[-2:]))
         self.memory.reset(feats, labels0)
         self.soft = labels0
@@ -149,7 +148,9 @@ class VOSTracker:
         self.soft = pred
         self._n_frames += 1
         idx = upsample_argmax(pred, self._size)
-        return self._ids_t[idx].cpu().numpy().astype(self._dtype, copy=False)
+        # Ship label indices as uint8 when they fit (8x less device->host traffic), map to ids on the host.
+        idx = idx.to(torch.uint8) if len(self.object_ids) <= 256 else idx
+        return self.object_ids[idx.cpu().numpy()].astype(self._dtype, copy=False)
 
     def track(self, frame: Frame) -> np.ndarray:
         """Propagate to the next frame; returns the id map ``[H, W]`` (dtype of the first mask)."""

@@ -89,10 +89,12 @@ class TextureModel(FeatureExtractor):
         x = x.float()
         rgb = x * self.std + self.mean
         lab = rgb_to_lab(rgb)
-        scaled = torch.cat([(lab[:, :1] - 50.0) / 50.0, lab[:, 1:] / 50.0], dim=1)
-        mean = F.avg_pool2d(scaled, 8, 8, ceil_mode=True)
-        var = F.avg_pool2d(scaled * scaled, 8, 8, ceil_mode=True) - mean * mean
-        feats = [mean, var.clamp_min(0.0).sqrt()]
+        # ((L - 50) / 50, a / 50, b / 50): centre at full resolution, scale after pooling.
+        offset = torch.tensor([50.0, 0.0, 0.0], device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+        centred = lab - offset  # |values| <= ~128 keeps E[x^2] - E[x]^2 accurate in float32
+        mean = F.avg_pool2d(centred, 8, 8, ceil_mode=True)
+        var = F.avg_pool2d(centred * centred, 8, 8, ceil_mode=True) - mean * mean
+        feats = [mean / 50.0, var.clamp_min(0.0).sqrt() / 50.0]
 
         light = lab[:, :1] / 100.0
         level = light

@@ -145,8 +145,9 @@ def crop_windows(
     # grid_sample(align_corners=False): pixel centre k <-> normalised (2k+1)/W - 1.
     gx = (2 * xs + 1) / W - 1
     gy = (2 * ys + 1) / H - 1
-    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1)  # [S, crop, crop, 2]
-    grid = grid.to(device=frame.device, dtype=frame.dtype)
+    grid = torch.empty(S, crop_sz, crop_sz, 2, device=frame.device, dtype=frame.dtype)  # [S, crop, crop, (x, y)]
+    grid[..., 0] = gx.to(device=frame.device, dtype=frame.dtype)[:, None, :]
+    grid[..., 1] = gy.to(device=frame.device, dtype=frame.dtype)[:, :, None]
     return F.grid_sample(frame.expand(S, -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
