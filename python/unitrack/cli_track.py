@@ -289,6 +289,12 @@ def _downscale(frames: list[np.ndarray], max_side: Optional[int]) -> tuple[list[
     return [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames], s
 
 
+def _style(size: tuple[int, int]) -> dict:
+    """Line width / joint radius / font scale that stay readable from 100 px to 4K frames."""
+    k = max(size) / 640.0
+    return {"thickness": max(1, round(2 * k)), "radius": max(2, round(3 * k)), "scale": max(0.4, 0.5 * k)}
+
+
 def _tracker_fps(src, args: argparse.Namespace) -> Optional[float]:
     """Frame rate for the association tracker's lost-track buffer: the video's (or --fps); None (the head's
     default, 30) for a frames folder without --fps."""
@@ -327,8 +333,9 @@ def _cmd_sot(args: argparse.Namespace) -> int:
             boxes.append(b)
             if vis.enabled:
                 trail.update(b[None], [1])
-                img = draw_boxes(frame, b[None], [1], trails=trail, show_ids=False)
-                vis.write(draw_text(img, f"{t + 1}"))
+                st = _style(src.size)
+                img = draw_boxes(frame, b[None], [1], trails=trail, show_ids=False, thickness=st["thickness"])
+                vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
     finally:
         vis.close()
     res = out / f"{src.name}.txt"
@@ -395,7 +402,7 @@ def _cmd_vos(args: argparse.Namespace) -> int:
     try:
         if vis.enabled:
             for t, (f, m) in enumerate(zip(frames, masks)):
-                vis.write(draw_text(overlay_mask(f, m), f"{t + 1}/{len(frames)}"))
+                vis.write(draw_text(overlay_mask(f, m), f"{t + 1}/{len(frames)}", scale=_style(src.size)["scale"]))
     finally:
         vis.close()
     _report("vos", [out / src.name, vis.path], len(frames), t0)
@@ -446,7 +453,9 @@ def _cmd_poseprop(args: argparse.Namespace) -> int:
         if vis.enabled:
             limbs = SKELETONS[skel][1] if skel != "none" else []
             for t, f in enumerate(frames):
-                vis.write(draw_text(draw_skeleton(f, pred[t], skeleton=limbs), f"{t + 1}/{len(frames)}"))
+                st = _style(src.size)
+                img = draw_skeleton(f, pred[t], skeleton=limbs, thickness=st["thickness"], radius=st["radius"])
+                vis.write(draw_text(img, f"{t + 1}/{len(frames)}", scale=st["scale"]))
     finally:
         vis.close()
     _report("poseprop", [res, vis.path], len(frames), t0)
@@ -462,7 +471,9 @@ def _render_boxes(src, vis: "_Vis", per_frame: list[np.ndarray]) -> None:
         r = per_frame[t] if t < len(per_frame) else np.zeros((0, 6))
         ids = r[:, 1].astype(np.int64)
         trail.update(r[:, 2:6], ids)
-        vis.write(draw_text(draw_boxes(frame, r[:, 2:6], ids, trails=trail), f"{t + 1}"))
+        st = _style(frame.shape[:2])
+        img = draw_boxes(frame, r[:, 2:6], ids, trails=trail, thickness=st["thickness"], font_scale=0.9 * st["scale"])
+        vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
 
 
 def _cmd_mot(args: argparse.Namespace) -> int:
@@ -525,8 +536,10 @@ def _cmd_mots(args: argparse.Namespace) -> int:
                         boxes.append([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
                         ids.append(o.obj_id)
                 img = overlay_mask(frame, idmap, colors={i: id_color(i) for i in ids})
-                img = draw_boxes(img, np.asarray(boxes, np.float64).reshape(-1, 4), ids, thickness=1)
-                vis.write(draw_text(img, f"{t + 1}"))
+                st = _style(src.size)
+                img = draw_boxes(img, np.asarray(boxes, np.float64).reshape(-1, 4), ids,
+                                 thickness=max(1, st["thickness"] // 2), font_scale=0.9 * st["scale"])
+                vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
     finally:
         vis.close()
     _report("mots", [res, vis.path], n, t0)
@@ -571,10 +584,11 @@ def _cmd_posetrack(args: argparse.Namespace) -> int:
             elif not vis.enabled:
                 break
             if vis.enabled:
-                img = frame
+                img, st = frame, _style(src.size)
                 for q in kept:
-                    img = draw_skeleton(img, q.joints[:, :2], skeleton="posetrack", track_id=q.track_id)
-                vis.write(draw_text(img, f"{t + 1}"))
+                    img = draw_skeleton(img, q.joints[:, :2], skeleton="posetrack", track_id=q.track_id,
+                                        thickness=st["thickness"], radius=st["radius"])
+                vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
     finally:
         vis.close()
     fmt = seq.source_format if seq.source_format in ("2017", "2018") else "2018"
