@@ -173,8 +173,9 @@ def draw_boxes(
         n = len(pts)
         for k in range(1, n):  # older segments thinner
             t = max(1, int(round(thickness * (0.5 + k / n))))
-            cv2.line(img, tuple(np.round(pts[k - 1]).astype(int).tolist()), tuple(np.round(pts[k]).astype(int).tolist()),
-                     col, t, cv2.LINE_AA)
+            p0 = tuple(np.round(pts[k - 1]).astype(int).tolist())
+            p1 = tuple(np.round(pts[k]).astype(int).tolist())
+            cv2.line(img, p0, p1, col, t, cv2.LINE_AA)
     default = tuple(int(c) for c in (color if color is not None else (0, 255, 0)))
     for n, b in enumerate(boxes):
         if not np.all(np.isfinite(b)):
@@ -269,7 +270,8 @@ def draw_skeleton(
     pts = pts[:, :2]
     if isinstance(skeleton, str):
         if skeleton not in SKELETONS:
-            raise ValueError(f"skeleton: expected one of {sorted(SKELETONS)} or a list of joint pairs, got {skeleton!r}")
+            raise ValueError(f"skeleton: expected one of {sorted(SKELETONS)} or a list of joint pairs, "
+                             f"got {skeleton!r}")
         names, limbs = SKELETONS[skeleton]
         if len(pts) != len(names):
             raise ValueError(f"joints: skeleton {skeleton!r} has {len(names)} joints, got {len(pts)}")

@@ -52,7 +52,9 @@ def list_frame_files(folder: PathLike) -> list[Path]:
 
 
 def read_image(path: PathLike) -> np.ndarray:
-    """One image file -> RGB ``uint8 [H, W, 3]`` (gray and RGBA images are converted). Raises ValueError if unreadable."""
+    """One image file -> RGB ``uint8 [H, W, 3]`` (gray and RGBA images are converted).
+
+    Raises FileNotFoundError for a missing file, ValueError for one OpenCV cannot decode."""
     cv2 = _cv2()
     path = os.fspath(path)
     if not os.path.isfile(path):
