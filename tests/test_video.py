@@ -44,6 +44,7 @@ def test_frames_folder_natural_order_and_content(tmp_path):
     for t, f in enumerate(frames):  # unpadded numbers: lexical order would put 10, 11 before 2
         cv2.imwrite(str(tmp_path / f"frame{t}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
     (tmp_path / "notes.txt").write_text("not a frame")
+    (tmp_path / "._frame3.png").write_bytes(b"macOS resource fork")  # hidden: skipped
     src = open_frames(tmp_path)
     assert src.kind == "frames" and len(src) == T and src.size == (H, W) and src.name == tmp_path.name
     assert [p.name for p in src.files][:3] == ["frame0.png", "frame1.png", "frame2.png"]

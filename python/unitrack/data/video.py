@@ -42,9 +42,11 @@ def natural_key(name: str) -> list:
 
 
 def list_frame_files(folder: PathLike) -> list[Path]:
-    """Image files directly inside ``folder``, naturally sorted. Raises ValueError when there are none."""
+    """Image files directly inside ``folder``, naturally sorted (hidden files such as macOS ``._x.jpg`` skipped).
+    Raises ValueError when there are none."""
     folder = Path(folder)
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS]
+    files = [p for p in folder.iterdir()
+             if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")]
     if not files:
         raise ValueError(f"frames folder {os.fspath(folder)!r}: expected image files ({', '.join(IMAGE_EXTS)}), "
                          "found none")
