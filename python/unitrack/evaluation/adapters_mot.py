@@ -98,7 +98,7 @@ class MOTAdapter:
         cl, idn = c["CLEAR"], c["Identity"]
         return {"idf1": _pct(idn["IDF1"]), "hota": _pct(c["HOTA"]["HOTA"]), "mota": _pct(cl["MOTA"]),
                 "motp": _pct(cl["MOTP"]), "idsw": int(cl["IDSW"]), "fp": int(cl["CLR_FP"]), "fn": int(cl["CLR_FN"]),
-                "mt": int(cl["MT"]), "ml": int(cl["ML"]), "sequences": len(per)}
+                "mt": int(cl["MT"]), "ml": int(cl["ML"])}
 
 
 class MOTSAdapter(MOTAdapter):
@@ -135,15 +135,15 @@ class MOTSAdapter(MOTAdapter):
         c = combine_results(per)
         cl = c["CLEAR"]
         return {"idf1": _pct(c["Identity"]["IDF1"]), "hota": _pct(c["HOTA"]["HOTA"]),
-                "smotsa": _pct(c["MOTS"]["sMOTSA"]), "motsa": _pct(c["MOTS"]["MOTSA"]), "idsw": int(cl["IDSW"]),
-                "sequences": len(per)}
+                "smotsa": _pct(c["MOTS"]["sMOTSA"]), "motsa": _pct(c["MOTS"]["MOTSA"]), "idsw": int(cl["IDSW"])}
 
 
 def posetrack_idf1(gt, pred, dist_thresh: float = 0.5) -> dict[str, Any]:
     """Per-joint IDF1 of PoseTrack sequences (see the module docstring), summed over sequences per joint.
 
     Args:
-        gt, pred: dicts name -> :class:`~unitrack.data.posetrack.PoseSequence` (gt people without ``head_box`` are skipped).
+        gt, pred: dicts name -> :class:`~unitrack.data.posetrack.PoseSequence` (gt people without ``head_box`` are
+            skipped).
     Returns:
         ``{"IDF1": [15] fractions (NaN for joints never annotated), "mean": float fraction}``.
     """
@@ -161,7 +161,8 @@ def posetrack_idf1(gt, pred, dist_thresh: float = 0.5) -> dict[str, Any]:
             for t, (gf, pf) in enumerate(zip(g.frames, p.frames)):
                 gp = [q for q in gf.people if q.present[j] and q.head_box is not None]
                 pp = [q for q in pf.people if q.present[j] and q.track_id is not None]
-                gi = np.array([q.track_id if q.track_id is not None else 10**9 + k for k, q in enumerate(gp)], np.int64)
+                gi = np.array([q.track_id if q.track_id is not None else 10**9 + k for k, q in enumerate(gp)],
+                              np.int64)
                 ti = np.array([q.track_id for q in pp], np.int64)
                 s = np.zeros((len(gp), len(pp)))
                 for a, q in enumerate(gp):
@@ -225,7 +226,7 @@ class PoseTrackAdapter:
         idf1 = posetrack_idf1(gt, pr)
         return {"idf1": idf1["mean"] * 100.0, "mota": float(res["MOTA"][-1]), "ids": int(np.sum(res["num_switches"])),
                 "motp": float(res["MOTP"][-1]), "precision": float(res["Precision"][-1]),
-                "recall": float(res["Recall"][-1]), "sequences": len(gt)}
+                "recall": float(res["Recall"][-1])}
 
 
 register_task("mot", MOTAdapter())

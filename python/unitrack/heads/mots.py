@@ -141,8 +141,8 @@ class MOTSHead:
         progress: tqdm bar in :meth:`run`.
 
     Attributes:
-        timings: mean ms per frame of ``io``, ``backbone``, ``features`` (mask feature sets), ``rsm``, ``assoc``,
-            ``total`` since :meth:`reset`.
+        timings: mean ms per frame of ``io`` (image + RLE decoding), ``backbone``, ``features`` (mask feature sets),
+            ``rsm``, ``assoc``, ``total`` since :meth:`reset`.
         stats: ``frames``, ``overlap_pixels`` (pixels removed by the overlap resolution), ``emptied`` (output masks
             emptied by it).
     """
