@@ -171,6 +171,18 @@ def test_track_mots_and_posetrack_frames_folder(data, tmp_path):
         assert [p.track_id for p in fr.people] == first_ids
     _check_vis_video(out / "seq_vis.mp4", T)
 
+    # json frames matched to the folder's images by file name (here listed in reverse, only frames 3..8)
+    sub = PoseSequence(pframes[2:8][::-1], name="seq", source_format="2017")
+    write_posetrack(tmp_path / "sub.json", sub, "2017")
+    out = tmp_path / "pose_sub"
+    assert _run(["track", "posetrack", "--input", str(data / "seq"), "--poses", str(tmp_path / "sub.json"),
+                 "--no-vis", *_common(out)]) == 0
+    res = read_posetrack(out / "seq.json")
+    assert [f.file_name for f in res.frames] == [f"img{t}.png" for t in range(8, 2, -1)]
+    for fr in res.frames:
+        assert len({p.track_id for p in fr.people}) == 2
+        assert [p.track_id for p in fr.people] == [p.track_id for p in res.frames[0].people]
+
 
 def test_track_poseprop(data, tmp_path):
     x, y = _pos(0)

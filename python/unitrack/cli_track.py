@@ -7,7 +7,7 @@ Tasks and their first-frame / per-frame inputs::
     unitrack track poseprop  --input clip.mp4 --joints joints.txt  (15 rows "x y" of frame 0, or json)
     unitrack track mot       --input clip.mp4 --dets det.txt       (MOTChallenge det: frame,id,x,y,w,h,score)
     unitrack track mots      --input frames/  --masks masks.txt    (MOTS txt: frame id class h w rle)
-    unitrack track posetrack --input frames/  --poses poses.json   (PoseTrack 2017/2018 json, frame i = image i)
+    unitrack track posetrack --input frames/  --poses poses.json   (PoseTrack 2017/2018 json; by file name or order)
 
 Common options: ``--model SPEC`` (default ``resnet18`` when its ImageNet weights are in the torch hub cache, else
 ``resnet18:random`` with a note), ``--device``, ``--out DIR`` (default ``unitrack_track/<task>``), ``--save-video``
@@ -189,7 +189,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t = sub.add_parser("posetrack", help="multi-person pose tracking of your detected poses")
     _common_args(t)
     t.add_argument("--poses", required=True, metavar="JSON",
-                   help="detected poses, PoseTrack 2017 or 2018 json; its i-th frame is the input's i-th frame")
+                   help="detected poses, PoseTrack 2017 or 2018 json; its frames are matched to the input folder's "
+                        "images by file name when all names match, else by order (json frame i = input frame i)")
     t.set_defaults(func=_wrap("posetrack", _cmd_posetrack))
     return p
 
@@ -559,9 +560,20 @@ def _cmd_posetrack(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"--poses: file not found: {os.fspath(poses)!r}")
     seq = read_posetrack(poses)
     T = len(src)
-    if len(seq.frames) > T:
-        raise ValueError(f"--poses {poses}: {len(seq.frames)} frames of poses, but the input has only {T} frames; "
-                         "expected one json frame per input frame, in order")
+    # json frame -> input frame: by image file name when every json frame names a file of the input folder,
+    # else by order (json frame i = input frame i)
+    names = {p.name: t for t, p in enumerate(src.files)} if src.kind == "frames" else {}
+    by_name = bool(names) and all(Path(f.file_name).name in names for f in seq.frames)
+    if by_name:
+        index = {names[Path(f.file_name).name]: (k, f) for k, f in enumerate(seq.frames)}
+        if len(index) != len(seq.frames):
+            raise ValueError(f"--poses {poses}: several json frames name the same image file")
+    else:
+        if len(seq.frames) > T:
+            raise ValueError(f"--poses {poses}: {len(seq.frames)} frames of poses, but the input has only {T} frames; "
+                             "expected one json frame per input frame, in order (or file names of the input folder)")
+        index = {k: (k, f) for k, f in enumerate(seq.frames)}
+    last = max(index, default=-1)
     model = _build_model(args)
     out = _out_dir(args)
     res = out / f"{src.name}.json"
@@ -572,17 +584,19 @@ def _cmd_posetrack(args: argparse.Namespace) -> int:
     try:
         for t, frame in enumerate(tqdm(src, desc=f"PoseTrack {src.name}", total=T, disable=not args.progress)):
             kept = []
-            if t < len(seq.frames):
-                fr = seq.frames[t]
-                ids = head.update(frame, [p.joints for p in fr.people])
-                for p, i in zip(fr.people, ids):
+            if t > last and not vis.enabled:
+                break
+            k, fr = index.get(t, (-1, None))
+            if t <= last:  # frames without poses still advance the tracker (tracks age and get lost)
+                people = fr.people if fr is not None else []
+                ids = head.update(frame, [p.joints for p in people])
+                for p, i in zip(people, ids):
                     if i >= 0:
                         q = copy.copy(p)
                         q.track_id = int(i)
                         kept.append(q)
-                out_frames.append(PoseFrame(fr.file_name, kept, fr.image_id, fr.is_labeled, fr.ignore_regions))
-            elif not vis.enabled:
-                break
+            if fr is not None:
+                out_frames.append((k, PoseFrame(fr.file_name, kept, fr.image_id, fr.is_labeled, fr.ignore_regions)))
             if vis.enabled:
                 img, st = frame, _style(src.size)
                 for q in kept:
@@ -592,6 +606,7 @@ def _cmd_posetrack(args: argparse.Namespace) -> int:
     finally:
         vis.close()
     fmt = seq.source_format if seq.source_format in ("2017", "2018") else "2018"
+    out_frames = [f for _, f in sorted(out_frames, key=lambda x: x[0])]  # the json's frame order
     write_posetrack(res, PoseSequence(out_frames, vid_id=seq.vid_id, name=seq.name, source_format=seq.source_format),
                     fmt)
     _report("posetrack", [res, vis.path], T, t0)
