@@ -84,7 +84,6 @@ def _run(benchmark, model, rounds: int, warm: int = 3):
 
 @pytest.mark.benchmark(group="mot-frame")
 def test_mot_frame_resnet18(benchmark):
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     try:
         from unitrack.model import AppearanceModel
 

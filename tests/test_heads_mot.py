@@ -122,9 +122,11 @@ def test_bad_input_is_dropped_or_rejected():
     head = MOTHead(ColorStatsModel(), SMALL, progress=False)
     frames, boxes = scene(T=3)
     # zero-area and out-of-image boxes are dropped, the rest tracked
-    b = np.vstack([boxes[0], [[5, 5, 0, 10], [5, 5, 10, -3], [500, 10, 20, 40], [-50, 10, 20, 40]]])
+    b = np.vstack([[[5, 5, 0, 10], [5, 5, 10, -3]], boxes[0], [[500, 10, 20, 40], [-50, 10, 20, 40]]])
     out = head.update(frames[0], b, np.full(len(b), 0.9))
     assert len(out) == 2
+    for t in out:  # det_index is the row of the caller's input
+        assert np.abs(b[t.det_index] - t.tlwh).sum() < 1e-6
     assert head.stats["zero_area"] == 2 and head.stats["outside"] == 2
     # frames without detections: no crash, tracks become lost
     assert head.update(frames[1], np.zeros((0, 4)), np.zeros(0)) == []

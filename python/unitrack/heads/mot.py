@@ -93,7 +93,7 @@ class MOTHead:
         return self.timer.means
 
     # ----------------------------------------------------------------------------------------------- per frame
-    def _clean(self, boxes_tlwh, scores, im_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def _clean(self, boxes_tlwh, scores, im_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         b = np.asarray(boxes_tlwh if boxes_tlwh is not None else np.zeros((0, 4)), dtype=np.float64)
         if b.size == 0:
             b = b.reshape(0, 4)
@@ -111,7 +111,7 @@ class MOTHead:
         self.stats["zero_area"] += int(zero.sum())
         self.stats["outside"] += int(outside.sum())
         keep = ~(zero | outside)
-        return b[keep], s[keep]
+        return b[keep], s[keep], np.nonzero(keep)[0]
 
     def update(self, frame, boxes_tlwh, scores=None) -> list[Track]:
         """Track one frame.
@@ -123,19 +123,22 @@ class MOTHead:
         Returns:
             The confirmed tracks of this frame that pass the output filter (``track.track_id``,
             ``track.tlwh`` Kalman-filtered box in pixels, ``track.score``, ``track.det_index`` = row of the
-            matched detection in the *cleaned* input). All confirmed tracks: :attr:`last_tracks`.
+            matched detection in ``boxes_tlwh``). All confirmed tracks: :attr:`last_tracks`.
         """
         t0 = time.perf_counter()
         with self.timer.stage("io"):
             img = load_frame(frame)
         H, W = img.shape[:2]
-        b, s = self._clean(boxes_tlwh, scores, (H, W))
+        b, s, rows = self._clean(boxes_tlwh, scores, (H, W))
         with self.timer.stage("backbone"):
             lb, ratio, left, top = letterbox(img, self.img_size)
             feat = model_features(self.model, lb)
         fb = tlwh_to_tlbr(b) * ratio + np.array([left, top, left, top], np.float64) if len(b) else np.zeros((0, 4))
         stride = self.config.stride
         tracks = self.tracker.timed_update(feat, boxes=b, scores=s, feat_boxes=fb / stride)
+        for t in tracks:  # every returned track was matched in this frame: report its row in the caller's input
+            if 0 <= t.det_index < len(rows):
+                t.det_index = int(rows[t.det_index])
         self.last_tracks = tracks
         self.stats["frames"] += 1
         self.timer.frames += 1
