@@ -1,0 +1,613 @@
+"""``unitrack track <task>``: run one UniTrack head on your own video file or frames folder.
+
+Tasks and their first-frame / per-frame inputs::
+
+    unitrack track sot       --input clip.mp4 --box x,y,w,h        [--head dcf|xcorr]
+    unitrack track vos       --input frames/  --mask first.png     (indexed palette PNG, ids kept)
+    unitrack track poseprop  --input clip.mp4 --joints joints.txt  (15 rows "x y" of frame 0, or json)
+    unitrack track mot       --input clip.mp4 --dets det.txt       (MOTChallenge det: frame,id,x,y,w,h,score)
+    unitrack track mots      --input frames/  --masks masks.txt    (MOTS txt: frame id class h w rle)
+    unitrack track posetrack --input frames/  --poses poses.json   (PoseTrack 2017/2018 json; by file name or order)
+
+Common options: ``--model SPEC`` (default ``resnet18`` when its ImageNet weights are in the torch hub cache, else
+``resnet18:random`` with a note), ``--device``, ``--out DIR`` (default ``unitrack_track/<task>``), ``--save-video``
+(default: ``<out>/<name>_vis.mp4``), ``--save-frames`` (``<out>/<name>_vis/%05d.jpg``) or ``--no-vis``,
+``--fps`` of the visualisation, ``--no-progress``. Coordinates are 0-based pixels of the input frames.
+
+Outputs (standard formats): SOT ``<out>/<name>.txt`` (``x,y,w,h`` per frame, 1-based as OTB/got10k);
+VOS ``<out>/<name>/%05d.png`` (indexed PNGs, DAVIS palette); pose propagation ``<out>/<name>.json``
+(``{"joints": [T][J][2]}``, -1 = lost); MOT ``<out>/<name>.txt`` (MOTChallenge csv); MOTS ``<out>/<name>.txt``
+(MOTS txt, COCO RLE); PoseTrack ``<out>/<name>.json`` (the input json with ``track_id``).
+Bad input gives one line ``unitrack track <task>: error: ...`` naming the file/argument, and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+__all__ = ["add_parser", "default_model_spec", "parse_box", "read_joints", "TASKS"]
+
+TASKS = ("sot", "vos", "poseprop", "mot", "mots", "posetrack")
+
+
+# ------------------------------------------------------------------------------------------------------ arguments
+def default_model_spec(note: Callable[[str], None] | None = None) -> str:
+    """``"resnet18"`` when torchvision ImageNet weights are in the torch hub cache, else ``"resnet18:random"``
+    (``note`` receives a one-line explanation then)."""
+    from unitrack.model import imagenet_weights_available
+
+    if imagenet_weights_available("resnet18"):
+        return "resnet18"
+    if note is not None:
+        note("note: ImageNet ResNet-18 weights are not in the torch hub cache; using a randomly initialised "
+             "resnet18 (results will be poor). Pass --model SPEC (e.g. crw:/ckpt/crw.pth) for a real model.")
+    return "resnet18:random"
+
+
+def parse_box(text: str, frame_size: Optional[tuple[int, int]] = None) -> np.ndarray:
+    """``"x,y,w,h"`` (0-based pixels) -> ``float64 [4]``. ``frame_size = (H, W)`` checks it overlaps the frame."""
+    parts = [p for p in str(text).replace(" ", ",").split(",") if p]
+    try:
+        box = np.array([float(p) for p in parts], dtype=np.float64)
+    except ValueError:
+        box = np.zeros(0)
+    if box.shape != (4,) or not np.all(np.isfinite(box)):
+        raise ValueError(f"--box: expected 4 numbers 'x,y,w,h' (0-based pixels), got {text!r}")
+    if box[2] <= 0 or box[3] <= 0:
+        raise ValueError(f"--box: expected a positive width and height, got w={box[2]:g}, h={box[3]:g}")
+    if frame_size is not None:
+        H, W = frame_size
+        if box[0] >= W or box[1] >= H or box[0] + box[2] <= 0 or box[1] + box[3] <= 0:
+            raise ValueError(f"--box {text}: lies outside the first frame ({W}x{H} WxH); expected a box on the target")
+    return box
+
+
+def read_joints(path: str | os.PathLike) -> np.ndarray:
+    """First-frame joints file -> ``float64 [J, 2]`` (x, y) pixels.
+
+    Text: one joint per line, ``x y`` or ``x,y`` (a third column, e.g. visibility, is ignored; ``#`` comments and
+    blank lines skipped). JSON: ``[[x, y], ...]`` or ``{"joints": [[x, y], ...]}``. A negative or missing coordinate
+    marks an absent joint.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"--joints: file not found: {os.fspath(path)!r}")
+    text = p.read_text(encoding="utf-8", errors="replace")
+    if p.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--joints {p}: invalid JSON ({exc.msg} at line {exc.lineno}); expected [[x, y], ...] "
+                             "or {\"joints\": [[x, y], ...]}") from None
+        if isinstance(data, dict):
+            data = data.get("joints")
+        try:
+            arr = np.asarray(data, dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = np.zeros(0)
+        if arr.ndim != 2 or arr.shape[1] < 2:
+            raise ValueError(f"--joints {p}: expected a list of [x, y] pairs (or {{\"joints\": ...}}), got "
+                             f"shape {list(arr.shape)}")
+        return arr[:, :2].copy()
+    rows = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        s = line.split("#", 1)[0].strip()
+        if not s:
+            continue
+        parts = [q for q in s.replace(",", " ").split() if q]
+        try:
+            vals = [float(q) for q in parts]
+        except ValueError:
+            vals = []
+        if len(vals) < 2:
+            raise ValueError(f"--joints {p}:{lineno}: expected 'x y' (two numbers) per joint, got {s!r}")
+        rows.append(vals[:2])
+    if not rows:
+        raise ValueError(f"--joints {p}: no joints; expected one 'x y' line per joint (15 for JHMDB)")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _common_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", "-i", required=True, metavar="VIDEO|DIR",
+                   help="a video file (mp4, avi, ...) or a folder of jpg/png frames (natural order)")
+    p.add_argument("--out", "-o", default=None, metavar="DIR",
+                   help="output folder (default: unitrack_track/<task>; results of different tasks share file names, "
+                        "so give each task its own folder)")
+    p.add_argument("--model", default=None, metavar="SPEC",
+                   help="appearance model spec for unitrack.model.build_model (resnet18, resnet50:/ckpt.pth@layer4, "
+                        "crw:/ckpt/crw.pth, color, texture); default resnet18 if its ImageNet weights are cached, "
+                        "else resnet18:random")
+    p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    vis = p.add_mutually_exclusive_group()
+    vis.add_argument("--save-video", dest="vis", action="store_const", const="video",
+                     help="write <out>/<name>_vis.mp4 (default)")
+    vis.add_argument("--save-frames", dest="vis", action="store_const", const="frames",
+                     help="write overlay frames <out>/<name>_vis/%%05d.jpg instead of a video")
+    vis.add_argument("--no-vis", dest="vis", action="store_const", const="none", help="no visualisation")
+    p.set_defaults(vis="video")
+    p.add_argument("--fps", type=float, default=None, help="frame rate of the input frames folder / output video "
+                   "(default: the video's, 25 for folders)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``track`` with sub-commands sot / vos / poseprop / mot / mots / posetrack to an argparse sub-parser set."""
+    p = subparsers.add_parser(
+        "track", help="track objects in your own video or frames folder (SOT, VOS, pose, MOT, MOTS, PoseTrack)",
+        description=__doc__.split("\n\n")[0] + " Outputs in the standard formats plus an annotated video.")
+    sub = p.add_subparsers(dest="task", required=True, metavar="TASK")
+
+    s = sub.add_parser("sot", help="single object: follow the box given on the first frame")
+    _common_args(s)
+    s.add_argument("--box", required=True, metavar="x,y,w,h", help="first-frame box, 0-based pixels")
+    s.add_argument("--head", default="dcf", choices=("dcf", "xcorr"), help="SOT head (default: %(default)s)")
+    s.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
+    s.set_defaults(func=_wrap("sot", _cmd_sot))
+
+    v = sub.add_parser("vos", help="video object segmentation from a first-frame mask PNG")
+    _common_args(v)
+    v.add_argument("--mask", required=True, metavar="PNG",
+                   help="first-frame id mask: indexed (palette) or 8-bit grey PNG of the frame size, 0 = background")
+    v.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
+    v.add_argument("--max-side", type=int, default=None, metavar="PX",
+                   help="run the head on frames downscaled so that the longer side is at most PX (e.g. 854 for DAVIS "
+                        "480p); masks are written at the input size")
+    v.set_defaults(func=_wrap("vos", _cmd_vos))
+
+    q = sub.add_parser("poseprop", help="propagate first-frame joints (pose propagation)")
+    _common_args(q)
+    q.add_argument("--joints", required=True, metavar="FILE",
+                   help="first-frame joints: txt with one 'x y' row per joint (15 for JHMDB) or json [[x, y], ...]")
+    q.add_argument("--skeleton", default="auto", choices=("auto", "jhmdb", "posetrack", "posetrack18", "none"),
+                   help="limbs to draw (auto: jhmdb for 15 joints, posetrack18 for 17)")
+    q.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
+    q.add_argument("--max-side", type=int, default=None, metavar="PX",
+                   help="run the head on frames downscaled so that the longer side is at most PX; joints are written "
+                        "in input pixels")
+    q.set_defaults(func=_wrap("poseprop", _cmd_poseprop))
+
+    m = sub.add_parser("mot", help="multi-object tracking of your detections (boxes)")
+    _common_args(m)
+    m.add_argument("--dets", required=True, metavar="TXT",
+                   help="detections, MOTChallenge det format 'frame,id,x,y,w,h,score' (frame 1 = first frame)")
+    m.set_defaults(func=_wrap("mot", _cmd_mot))
+
+    k = sub.add_parser("mots", help="multi-object tracking and segmentation of your instance masks")
+    _common_args(k)
+    k.add_argument("--masks", required=True, metavar="TXT",
+                   help="instance masks, MOTS txt 'frame id class height width rle' (class 2; frame 1 = first frame)")
+    k.set_defaults(func=_wrap("mots", _cmd_mots))
+
+    t = sub.add_parser("posetrack", help="multi-person pose tracking of your detected poses")
+    _common_args(t)
+    t.add_argument("--poses", required=True, metavar="JSON",
+                   help="detected poses, PoseTrack 2017 or 2018 json; its frames are matched to the input folder's "
+                        "images by file name when all names match, else by order (json frame i = input frame i)")
+    t.set_defaults(func=_wrap("posetrack", _cmd_posetrack))
+    return p
+
+
+# --------------------------------------------------------------------------------------------------------- plumbing
+def _wrap(task: str, fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """One-line ``unitrack track <task>: error: ...`` and exit code 2 for bad input."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return int(fn(args) or 0)
+        except (FileNotFoundError, ValueError, RuntimeError, TypeError) as exc:
+            msg = " ".join(str(exc).split()) or type(exc).__name__
+            print(f"unitrack track {task}: error: {msg}", file=sys.stderr)
+            return 2
+
+    run.__name__ = f"track_{task}"
+    return run
+
+
+def _open_input(args: argparse.Namespace, max_frames: Optional[int] = None):
+    from unitrack.data.video import open_frames
+
+    src = open_frames(args.input, max_frames=max_frames, fps=args.fps)
+    if args.progress:
+        print(f"input: {src!r}", file=sys.stderr)
+    return src
+
+
+def _build_model(args: argparse.Namespace):
+    from unitrack.model import build_model
+
+    spec = args.model or default_model_spec(lambda s: print(s, file=sys.stderr))
+    return build_model(spec, device=args.device)
+
+
+def _out_dir(args: argparse.Namespace) -> Path:
+    out = Path(args.out) if args.out else Path("unitrack_track") / args.task
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {os.fspath(out)!r}: exists and is not a folder; expected an output folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+class _Vis:
+    """The visualisation sink chosen by --save-video / --save-frames / --no-vis."""
+
+    def __init__(self, args: argparse.Namespace, out: Path, name: str, fps: float):
+        from unitrack.data.video import FrameFolderWriter, VideoWriter
+
+        self.mode = args.vis
+        self.writer = None
+        if self.mode == "video":
+            self.path = out / f"{name}_vis.mp4"
+            self.writer = VideoWriter(self.path, fps=fps)
+        elif self.mode == "frames":
+            self.path = out / f"{name}_vis"
+            self.writer = FrameFolderWriter(self.path)
+        else:
+            self.path = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.writer is not None
+
+    def write(self, frame: np.ndarray) -> None:
+        if self.writer is not None:
+            self.writer.write(frame)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _report(task: str, outputs: list, n: int, t0: float) -> None:
+    dt = time.perf_counter() - t0
+    fps = n / dt if dt > 0 else float("inf")
+    print(f"unitrack track {task}: {n} frames in {dt:.1f} s ({fps:.1f} FPS)")
+    for o in outputs:
+        if o is not None:
+            print(f"  wrote {o}")
+
+
+def _downscale(frames: list[np.ndarray], max_side: Optional[int]) -> tuple[list[np.ndarray], float]:
+    """Frames resized (INTER_AREA) so that ``max(H, W) <= max_side``; returns ``(frames, scale)`` (1.0: unchanged)."""
+    if max_side is None:
+        return frames, 1.0
+    if int(max_side) < 16:
+        raise ValueError(f"--max-side: expected at least 16 pixels, got {max_side}")
+    H, W = frames[0].shape[:2]
+    s = min(1.0, int(max_side) / max(H, W))
+    if s >= 1.0:
+        return frames, 1.0
+    import cv2
+
+    size = (max(1, round(W * s)), max(1, round(H * s)))
+    return [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames], s
+
+
+def _style(size: tuple[int, int]) -> dict:
+    """Line width / joint radius / font scale that stay readable from 100 px to 4K frames."""
+    k = max(size) / 640.0
+    return {"thickness": max(1, round(2 * k)), "radius": max(2, round(3 * k)), "scale": max(0.4, 0.5 * k)}
+
+
+def _tracker_fps(src, args: argparse.Namespace) -> Optional[float]:
+    """Frame rate for the association tracker's lost-track buffer: the video's (or --fps); None (the head's
+    default, 30) for a frames folder without --fps."""
+    return src.fps if (src.kind == "video" or args.fps) else None
+
+
+def _frames_arg(src):
+    """What the association heads take as frames: the naturally sorted paths of a folder, or the video path."""
+    return [os.fspath(p) for p in src.files] if src.kind == "frames" else os.fspath(src.path)
+
+
+# ------------------------------------------------------------------------------------------------------- commands
+def _cmd_sot(args: argparse.Namespace) -> int:
+    from unitrack.data.otb import write_results
+    from unitrack.heads.sot import make_tracker
+    from unitrack.viz import TrailHistory, draw_boxes, draw_text
+
+    src = _open_input(args, args.max_frames)
+    box = parse_box(args.box, src.size)
+    model = _build_model(args)
+    out = _out_dir(args)
+    tracker = make_tracker(model, args.head)
+    vis = _Vis(args, out, src.name, src.fps)
+    trail = TrailHistory(30)
+    boxes = []
+    t0 = time.perf_counter()
+    from tqdm import tqdm
+
+    try:
+        for t, frame in enumerate(tqdm(src, desc=f"SOT {src.name}", disable=not args.progress, unit="frame")):
+            if t == 0:
+                tracker.init(frame, box)
+                b = box.copy()
+            else:
+                b = np.asarray(tracker.update(frame), dtype=np.float64).reshape(4)
+            boxes.append(b)
+            if vis.enabled:
+                trail.update(b[None], [1])
+                st = _style(src.size)
+                img = draw_boxes(frame, b[None], [1], trails=trail, show_ids=False, thickness=st["thickness"])
+                vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
+    finally:
+        vis.close()
+    res = out / f"{src.name}.txt"
+    write_results(res, np.stack(boxes))
+    _report("sot", [res, vis.path], len(boxes), t0)
+    return 0
+
+
+def _read_first_mask(path: str, size: tuple[int, int]) -> np.ndarray:
+    from PIL import Image
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"--mask: file not found: {os.fspath(path)!r}")
+    try:
+        with Image.open(p) as im:
+            mode = im.mode
+            mask = np.asarray(im).copy()
+    except OSError:
+        raise ValueError(f"--mask {p}: cannot be decoded as an image; expected an indexed (palette) PNG") from None
+    if mode not in ("P", "L", "1"):
+        raise ValueError(f"--mask {p}: PNG mode {mode!r}; expected an indexed (palette, mode P) or 8-bit grey id "
+                         "mask (0 = background, 1..255 = object ids), not a colour image")
+    H, W = size
+    if mask.shape != (H, W):
+        raise ValueError(f"--mask {p}: size {mask.shape[1]}x{mask.shape[0]} (WxH); expected the frame size "
+                         f"{W}x{H} of the input")
+    mask = mask.astype(np.uint8)
+    if not mask.any():
+        raise ValueError(f"--mask {p}: has no object (all pixels 0); expected ids 1..255 on the objects")
+    return mask
+
+
+def _cmd_vos(args: argparse.Namespace) -> int:
+    from unitrack.data.davis import write_sequence_masks
+    from unitrack.heads.vos import run_vos_sequence
+    from unitrack.viz import draw_text, overlay_mask
+
+    src = _open_input(args, args.max_frames)
+    first = _read_first_mask(args.mask, src.size)
+    H, W = src.size
+    model = _build_model(args)
+    out = _out_dir(args)
+    t0 = time.perf_counter()
+    frames = src.load_all()
+    small, scale = _downscale(frames, args.max_side)
+    if scale < 1.0:
+        import cv2
+
+        h, w = small[0].shape[:2]
+        first_small = cv2.resize(first, (w, h), interpolation=cv2.INTER_NEAREST)
+        if not first_small.any():
+            raise ValueError(f"--max-side {args.max_side}: the objects of --mask {args.mask} vanish at {w}x{h}; "
+                             "expected a larger --max-side")
+        masks = run_vos_sequence(model, small, first_small, progress=args.progress)
+        masks = [first] + [cv2.resize(np.asarray(m, np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
+                           for m in masks[1:]]
+    else:
+        masks = run_vos_sequence(model, frames, first, progress=args.progress)
+    if len(masks) != len(frames):
+        raise RuntimeError(f"VOS head returned {len(masks)} masks for {len(frames)} frames")
+    write_sequence_masks(os.fspath(out), src.name, masks)
+    vis = _Vis(args, out, src.name, src.fps)
+    try:
+        if vis.enabled:
+            for t, (f, m) in enumerate(zip(frames, masks)):
+                vis.write(draw_text(overlay_mask(f, m), f"{t + 1}/{len(frames)}", scale=_style(src.size)["scale"]))
+    finally:
+        vis.close()
+    _report("vos", [out / src.name, vis.path], len(frames), t0)
+    return 0
+
+
+def _cmd_poseprop(args: argparse.Namespace) -> int:
+    from unitrack.data._atomic import atomic_write_text
+    from unitrack.heads.poseprop import run_poseprop_sequence
+    from unitrack.viz import SKELETONS, draw_skeleton, draw_text
+
+    src = _open_input(args, args.max_frames)
+    joints = read_joints(args.joints)
+    J = len(joints)
+    skel = args.skeleton
+    if skel == "auto":
+        skel = {15: "jhmdb", 17: "posetrack18"}.get(J, "none")
+    if skel != "none" and len(SKELETONS[skel][0]) != J:
+        raise ValueError(f"--joints {args.joints}: {J} joints, but skeleton {skel!r} has {len(SKELETONS[skel][0])}")
+    H, W = src.size
+    present = np.all(np.isfinite(joints), axis=1) & (joints[:, 0] >= 0) & (joints[:, 1] >= 0)
+    if not present.any():
+        raise ValueError(f"--joints {args.joints}: no joint with non-negative coordinates")
+    outside = present & ((joints[:, 0] >= W) | (joints[:, 1] >= H))
+    if outside.any():
+        j = int(np.flatnonzero(outside)[0])
+        raise ValueError(f"--joints {args.joints}: joint {j} at ({joints[j, 0]:g}, {joints[j, 1]:g}) lies outside the "
+                         f"first frame ({W}x{H} WxH); expected 0-based pixel coordinates of the input frames")
+    model = _build_model(args)
+    out = _out_dir(args)
+    t0 = time.perf_counter()
+    frames = src.load_all()
+    small, scale = _downscale(frames, args.max_side)
+    # absent joints go far outside the image: an all-zero belief channel, read out as lost (-1) in every frame
+    j0 = np.where(present[:, None], joints * scale, -1e4)
+    pred = np.asarray(run_poseprop_sequence(model, small, j0, progress=args.progress), dtype=np.float64)
+    if scale < 1.0:
+        lost = np.any(pred < 0, axis=-1, keepdims=True)
+        pred = np.where(lost, -1.0, pred / scale)
+    res = out / f"{src.name}.json"
+    atomic_write_text(res, json.dumps({
+        "input": os.fspath(src.path), "frames": len(frames), "num_joints": J,
+        "skeleton": skel, "joints": np.round(pred, 3).tolist(),
+        "note": "joints[t][j] = [x, y] in 0-based pixels of frame t; [-1, -1] = lost",
+    }))
+    vis = _Vis(args, out, src.name, src.fps)
+    try:
+        if vis.enabled:
+            limbs = SKELETONS[skel][1] if skel != "none" else []
+            for t, f in enumerate(frames):
+                st = _style(src.size)
+                img = draw_skeleton(f, pred[t], skeleton=limbs, thickness=st["thickness"], radius=st["radius"])
+                vis.write(draw_text(img, f"{t + 1}/{len(frames)}", scale=st["scale"]))
+    finally:
+        vis.close()
+    _report("poseprop", [res, vis.path], len(frames), t0)
+    return 0
+
+
+def _render_boxes(src, vis: "_Vis", per_frame: list[np.ndarray]) -> None:
+    """rows ``[n, 6+]`` (frame, id, x, y, w, h, ...) per frame -> boxes with ids and trails."""
+    from unitrack.viz import TrailHistory, draw_boxes, draw_text
+
+    trail = TrailHistory(30)
+    for t, frame in enumerate(src):
+        r = per_frame[t] if t < len(per_frame) else np.zeros((0, 6))
+        ids = r[:, 1].astype(np.int64)
+        trail.update(r[:, 2:6], ids)
+        st = _style(frame.shape[:2])
+        img = draw_boxes(frame, r[:, 2:6], ids, trails=trail, thickness=st["thickness"], font_scale=0.9 * st["scale"])
+        vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
+
+
+def _cmd_mot(args: argparse.Namespace) -> int:
+    from unitrack.data.motchallenge import read_mot_txt, split_by_frame
+    from unitrack.heads.mot import track_mot
+
+    src = _open_input(args)
+    det = Path(args.dets)
+    if not det.is_file():
+        raise FileNotFoundError(f"--dets: file not found: {os.fspath(det)!r}")
+    model = _build_model(args)
+    out = _out_dir(args)
+    res = out / f"{src.name}.txt"
+    t0 = time.perf_counter()
+    info = track_mot(model, _frames_arg(src), det, res, frame_rate=_tracker_fps(src, args), progress=args.progress)
+    n = int(info.get("frames", 0))
+    vis = _Vis(args, out, src.name, src.fps)
+    try:
+        if vis.enabled:
+            rows = read_mot_txt(res) if res.stat().st_size else np.zeros((0, 10))
+            _render_boxes(src, vis, split_by_frame(rows, max(n, len(src), int(rows[:, 0].max(initial=0))), res))
+    finally:
+        vis.close()
+    _report("mot", [res, vis.path], n, t0)
+    return 0
+
+
+def _cmd_mots(args: argparse.Namespace) -> int:
+    from unitrack.data.mots import read_mots_txt
+    from unitrack.heads.mots import track_mots
+    from unitrack.viz import draw_boxes, draw_text, id_color, overlay_mask
+
+    src = _open_input(args)
+    masks = Path(args.masks)
+    if not masks.is_file():
+        raise FileNotFoundError(f"--masks: file not found: {os.fspath(masks)!r}")
+    read_mots_txt(masks, im_size=src.size)  # every mask must have the frame size: error names file:line
+    model = _build_model(args)
+    out = _out_dir(args)
+    res = out / f"{src.name}.txt"
+    t0 = time.perf_counter()
+    info = track_mots(model, _frames_arg(src), masks, res, frame_rate=_tracker_fps(src, args) or 30.0,
+                      progress=args.progress)
+    n = int(info.get("frames", 0))
+    vis = _Vis(args, out, src.name, src.fps)
+    try:
+        if vis.enabled:
+            objs = read_mots_txt(res, validate=False)
+            by_frame: dict[int, list] = {}
+            for o in objs:
+                by_frame.setdefault(o.frame, []).append(o)
+            for t, frame in enumerate(src):
+                idmap = np.zeros(src.size, np.int64)
+                boxes, ids = [], []
+                for o in by_frame.get(t + 1, []):
+                    m = o.mask()
+                    idmap[m & (idmap == 0)] = o.obj_id
+                    ys, xs = np.nonzero(m)
+                    if len(xs):
+                        boxes.append([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
+                        ids.append(o.obj_id)
+                img = overlay_mask(frame, idmap, colors={i: id_color(i) for i in ids})
+                st = _style(src.size)
+                img = draw_boxes(img, np.asarray(boxes, np.float64).reshape(-1, 4), ids,
+                                 thickness=max(1, st["thickness"] // 2), font_scale=0.9 * st["scale"])
+                vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
+    finally:
+        vis.close()
+    _report("mots", [res, vis.path], n, t0)
+    return 0
+
+
+def _cmd_posetrack(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from unitrack.data.posetrack import PoseFrame, PoseSequence, read_posetrack, write_posetrack
+    from unitrack.heads.posetrack import PoseTrackHead
+    from unitrack.viz import draw_skeleton, draw_text
+
+    src = _open_input(args)
+    poses = Path(args.poses)
+    if not poses.is_file():
+        raise FileNotFoundError(f"--poses: file not found: {os.fspath(poses)!r}")
+    seq = read_posetrack(poses)
+    T = len(src)
+    # json frame -> input frame: by image file name when every json frame names a file of the input folder,
+    # else by order (json frame i = input frame i)
+    names = {p.name: t for t, p in enumerate(src.files)} if src.kind == "frames" else {}
+    by_name = bool(names) and all(Path(f.file_name).name in names for f in seq.frames)
+    if by_name:
+        index = {names[Path(f.file_name).name]: (k, f) for k, f in enumerate(seq.frames)}
+        if len(index) != len(seq.frames):
+            raise ValueError(f"--poses {poses}: several json frames name the same image file")
+    else:
+        if len(seq.frames) > T:
+            raise ValueError(f"--poses {poses}: {len(seq.frames)} frames of poses, but the input has only {T} frames; "
+                             "expected one json frame per input frame, in order (or file names of the input folder)")
+        index = {k: (k, f) for k, f in enumerate(seq.frames)}
+    last = max(index, default=-1)
+    model = _build_model(args)
+    out = _out_dir(args)
+    res = out / f"{src.name}.json"
+    head = PoseTrackHead(model, progress=False)
+    vis = _Vis(args, out, src.name, src.fps)
+    out_frames = []
+    t0 = time.perf_counter()
+    try:
+        for t, frame in enumerate(tqdm(src, desc=f"PoseTrack {src.name}", total=T, disable=not args.progress)):
+            kept = []
+            if t > last and not vis.enabled:
+                break
+            k, fr = index.get(t, (-1, None))
+            if t <= last:  # frames without poses still advance the tracker (tracks age and get lost)
+                people = fr.people if fr is not None else []
+                ids = head.update(frame, [p.joints for p in people])
+                for p, i in zip(people, ids):
+                    if i >= 0:
+                        q = copy.copy(p)
+                        q.track_id = int(i)
+                        kept.append(q)
+            if fr is not None:
+                out_frames.append((k, PoseFrame(fr.file_name, kept, fr.image_id, fr.is_labeled, fr.ignore_regions)))
+            if vis.enabled:
+                img, st = frame, _style(src.size)
+                for q in kept:
+                    img = draw_skeleton(img, q.joints[:, :2], skeleton="posetrack", track_id=q.track_id,
+                                        thickness=st["thickness"], radius=st["radius"])
+                vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
+    finally:
+        vis.close()
+    fmt = seq.source_format if seq.source_format in ("2017", "2018") else "2018"
+    out_frames = [f for _, f in sorted(out_frames, key=lambda x: x[0])]  # the json's frame order
+    write_posetrack(res, PoseSequence(out_frames, vid_id=seq.vid_id, name=seq.name, source_format=seq.source_format),
+                    fmt)
+    _report("posetrack", [res, vis.path], T, t0)
+    return 0
