@@ -8,6 +8,8 @@ mkdir -p "$OUT"
 PY=${PY:-python3}
 export PYTHONUNBUFFERED=1 MAX_JOBS=${MAX_JOBS:-16} TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
 export PYTHONPATH=$PWD:$PWD/python
+# The image's default /opt/gcc toolchain produced an extension that crashed on error messages; use the system one.
+[ -x /usr/bin/g++ ] && export CC=${CC:-/usr/bin/gcc} CXX=${CXX:-/usr/bin/g++}
 nvidia-smi -L || true
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0))"
 t0=$(date +%s)

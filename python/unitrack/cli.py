@@ -21,11 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
     from unitrack.evaluation.cli_eval import add_parser as add_eval
 
     from unitrack.metrics.cli_mot import add_parser as add_eval_mot
+    from unitrack.cli_track import add_parser as add_track
     from unitrack.heads.poseprop import add_parser as add_poseprop
     from unitrack.heads.vos import add_parser as add_vos
     from unitrack.model.cli import add_parser as add_models
 
     add_eval(sub)
+    add_track(sub)
     add_eval_mot(sub)
     add_models(sub)
     add_synth(sub)

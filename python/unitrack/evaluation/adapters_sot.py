@@ -1,0 +1,48 @@
+"""Evaluation adapter of SOT (OTB-2015 layout): both heads per video, success AUC (percent) for XCorr and DCF."""
+from __future__ import annotations
+
+import os
+import time
+from typing import Dict, List
+
+from .tasks import register_task
+
+HEADS = ("xcorr", "dcf")
+
+
+class SOTTask:
+    def sequences(self, data_root: str) -> List[str]:
+        from unitrack.data.otb import load_otb
+
+        return list(load_otb(data_root, check_files=False).names)
+
+    def run(self, model, item, out_dir: str) -> Dict:
+        from unitrack.data.otb import load_otb, write_results
+        from unitrack.heads.sot import make_tracker
+
+        video = load_otb(item.data_root, videos=[item.sequence])[item.sequence]
+        timings = {}
+        for head in HEADS:
+            t0 = time.perf_counter()
+            boxes = make_tracker(model, head).run(video.frames, video.init_box, progress=False)
+            timings[head] = 1000.0 * (time.perf_counter() - t0) / max(1, len(video) - 1)
+            os.makedirs(os.path.join(out_dir, head), exist_ok=True)
+            write_results(os.path.join(out_dir, head, f"{item.sequence}.txt"), boxes)
+        return {"timings": timings, "frames": len(video)}
+
+    def evaluate(self, data_root: str, outputs: Dict[str, str]) -> Dict:
+        from unitrack.data.otb import load_otb, read_results
+        from unitrack.metrics.otb import evaluate_sequences
+
+        ds = load_otb(data_root, videos=sorted(outputs), check_files=False)
+        out = {}
+        for head in HEADS:
+            preds = {s: read_results(os.path.join(d, head, f"{s}.txt")) for s, d in outputs.items()}
+            gts = {s: ds[s].gt for s in outputs}
+            r = evaluate_sequences(preds, gts)
+            out[f"{head}_auc"] = 100.0 * r["auc"]
+            out[f"{head}_precision"] = 100.0 * r["precision"]
+        return out
+
+
+register_task("sot", SOTTask())
