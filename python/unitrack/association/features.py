@@ -234,10 +234,18 @@ def masks_to_feature_resolution(masks, size: tuple[int, int]) -> torch.Tensor:
         return torch.zeros((0, h, w))
     H, W = m.shape[1:]
     if (H, W) != (h, w):
-        iy = torch.from_numpy(_nearest_index(H, h)).to(m.device)
-        ix = torch.from_numpy(_nearest_index(W, w)).to(m.device)
-        m = m.index_select(1, iy).index_select(2, ix)
+        m = _pick(_pick(m, 1, _nearest_index(H, h)), 2, _nearest_index(W, w))
     return m.float() if m.is_floating_point() else (m != 0).float()
+
+
+def _pick(t: torch.Tensor, dim: int, idx: np.ndarray) -> torch.Tensor:
+    """``t.index_select(dim, idx)``; a strided view when ``idx`` is an arithmetic progression (e.g. an integer
+    stride), so that only the picked elements are ever read."""
+    if idx.size > 1:
+        step = int(idx[1] - idx[0])
+        if step > 0 and np.array_equal(idx, idx[0] + step * np.arange(idx.size)):
+            return t.narrow(dim, int(idx[0]), int(idx[-1] - idx[0]) + 1)[(slice(None),) * dim + (slice(None, None, step),)]
+    return t.index_select(dim, torch.from_numpy(idx).to(t.device))
 
 
 def _bilinear_taps(d: np.ndarray, n_in: int, scale: float, dt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -291,11 +299,12 @@ def mask_features(feat_map, masks, max_mask_area: int = 200) -> tuple[list[torch
     fm = masks_to_feature_resolution(masks, (h, w)).to(feat.device)
     K = fm.shape[0]
     dt = np.float64 if feat.dtype == torch.float64 else np.float32  # PyTorch's index arithmetic type for the map
-    obs = fm.detach().cpu().numpy()  # [K, h, w] float32: the index arithmetic runs on the small masks
+    fm_cpu = fm.detach().cpu()
+    obs = fm_cpu.numpy()  # [K, h, w] float32: the index arithmetic runs on the small masks
     taps, wts, counts = [], [], []  # per object: [4, P] flat tap indices and weights (weight includes ob at the tap)
     for k in range(K):
         ob = obs[k]
-        area = float(ob.sum(dtype=np.float32))
+        area = float(fm_cpu[k].sum())  # torch's float32 sum, bit-equal to the recipe's (matters for soft masks)
         if area <= 0:
             counts.append(0)
             continue
