@@ -244,7 +244,8 @@ def _pick(t: torch.Tensor, dim: int, idx: np.ndarray) -> torch.Tensor:
     if idx.size > 1:
         step = int(idx[1] - idx[0])
         if step > 0 and np.array_equal(idx, idx[0] + step * np.arange(idx.size)):
-            return t.narrow(dim, int(idx[0]), int(idx[-1] - idx[0]) + 1)[(slice(None),) * dim + (slice(None, None, step),)]
+            span = t.narrow(dim, int(idx[0]), int(idx[-1] - idx[0]) + 1)
+            return span[(slice(None),) * dim + (slice(None, None, step),)]
     return t.index_select(dim, torch.from_numpy(idx).to(t.device))
 
 
@@ -342,7 +343,8 @@ def mask_features(feat_map, masks, max_mask_area: int = 200) -> tuple[list[torch
         if used[j]:
             acc.addcmul_(g[:, j], wt[j])
     pts = acc.T.contiguous()  # [P, C] point-major
-    sets = list(pts.split(counts, 0))
+    # independent tensors per object (a track keeping its set must not pin the whole frame's buffer)
+    sets = [p.clone() for p in pts.split(counts, 0)]
     return sets, fm, valid
 
 
