@@ -7,8 +7,13 @@ Also timed: 100 boxes, and the 135 x 240 map. Boxes are pedestrian-like (20-100 
 1088 x 608, scaled with the map), masks are ellipses of pedestrian size.
 
     PYTHONPATH=.:python python -m pytest benchmarks/bench_features.py --benchmark-only
+
+``UNITRACK_BENCH_THREADS=1`` pins torch's intra-op threads for the module (restored afterwards); on a shared,
+oversubscribed machine one thread gives far more stable (and lower) numbers for these few-ms ops.
 """
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -19,6 +24,16 @@ from unitrack.association import mask_features, roi_align
 C = 256
 ROI_TARGET_S = 0.005
 MASK_TARGET_S = 0.020
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _threads():
+    n = torch.get_num_threads()
+    want = os.environ.get("UNITRACK_BENCH_THREADS")
+    if want:
+        torch.set_num_threads(int(want))
+    yield
+    torch.set_num_threads(n)
 
 
 def _map(H: int, W: int, seed: int = 0) -> torch.Tensor:
