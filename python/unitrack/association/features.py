@@ -79,20 +79,23 @@ def _axis_samples(start, size, n_bins: int, grid, length: int, max_grid: int):
     return lo, hi, (1.0 - frac) * scale, frac * scale, active
 
 
-def _local_weights(lo, hi, w_lo, w_hi, active, length: int):
-    """Dense per-bin weights over a window ``[origin, origin + L)`` of the axis: ``W [K, n_bins, L]``, origin ``[K]``."""
-    K = lo.shape[0]
+def _window(lo, hi, active):
+    """First tap and number of taps ``[K]`` (int64) of each box's window on one axis (at least 1 cell)."""
     big = torch.iinfo(torch.int64).max
     origin = lo.masked_fill(~active, big).flatten(1).amin(1)
     origin = torch.where(origin == big, torch.zeros_like(origin), origin)
     top = hi.masked_fill(~active, -1).flatten(1).amax(1)
-    L = int(max((top - origin).max().item() + 1, 1)) if K else 1
-    W = lo.new_zeros((K, lo.shape[1], L), dtype=w_lo.dtype)
+    return origin, (top - origin + 1).clamp_min(1)
+
+
+def _window_weights(lo, hi, w_lo, w_hi, origin, L: int):
+    """Dense per-bin weights ``[K, n_bins, L]`` over the windows ``[origin, origin + L)`` (taps of inactive samples
+    carry weight 0)."""
+    W = w_lo.new_zeros((lo.shape[0], lo.shape[1], L))
     o = origin[:, None, None]
     W.scatter_add_(2, (lo - o).clamp(0, L - 1), w_lo)
     W.scatter_add_(2, (hi - o).clamp(0, L - 1), w_hi)
-    idx = (origin[:, None] + torch.arange(L, device=lo.device)[None, :]).clamp(max=length - 1)
-    return W, idx
+    return W
 
 
 def roi_align(feat_map, boxes, output_size: tuple[int, int] = (4, 10), spatial_scale: float = 1.0,
@@ -104,8 +107,10 @@ def roi_align(feat_map, boxes, output_size: tuple[int, int] = (4, 10), spatial_s
     samples beyond ``[-1, H]`` (resp. ``[-1, W]``) are 0, others are clamped into the map.
 
     Implementation: bilinear sampling is separable, so every box reduces to two small dense weight matrices
-    ``Wy [4, Lh]`` and ``Wx [10, Lw]`` over a crop of the box; all boxes are processed at once (crops padded to the
-    largest, chunked to bound memory).
+    ``Wy [4, Lh]`` and ``Wx [10, Lw]`` over the window of map cells its samples touch. Only those windows are
+    read, as slices of the map (the map itself is never copied or transposed); boxes are batched in a few groups
+    of similar window size (padding bounded, see :func:`_groups`) and reduced with two ``bmm`` per group.
+    Work and memory are ``O(C x sum of window areas)``.
 
     Args:
         feat_map: ``[C, H, W]`` or ``[1, C, H, W]`` float tensor (any device).
@@ -138,31 +143,54 @@ def roi_align(feat_map, boxes, output_size: tuple[int, int] = (4, 10), spatial_s
     else:
         gy, gx = torch.ceil(rh / ph).long(), torch.ceil(rw / pw).long()
     K = b.shape[0]
+    ly, hy_, wly, why, acty = _axis_samples(y1, rh, ph, gy, H, max(int(gy.max()), 1))
+    lx, hx_, wlx, whx, actx = _axis_samples(x1, rw, pw, gx, W, max(int(gx.max()), 1))
+    oy, ey = _window(ly, hy_, acty)  # window of map rows each box's samples touch: [oy, oy + ey) within [0, H)
+    ox, ex = _window(lx, hx_, actx)
+    groups = list(_groups(ey.tolist(), ex.tolist(), C, _max_elems))
+    lh_box, lw_box = torch.zeros(K, dtype=torch.long), torch.zeros(K, dtype=torch.long)
+    for sel, lh, lw in groups:
+        lh_box[sel], lw_box[sel] = lh, lw
+    # A group's windows are padded to lh x lw; shift a window that would pass the map's edge back inside.
+    oy = torch.minimum(oy, H - lh_box.to(oy.device))
+    ox = torch.minimum(ox, W - lw_box.to(ox.device))
+    Wy = _window_weights(ly, hy_, wly, why, oy, int(lh_box.max()))  # [K, ph, Lh]
+    Wx = _window_weights(lx, hx_, wlx, whx, ox, int(lw_box.max()))  # [K, pw, Lw]
+    oyl, oxl = oy.tolist(), ox.tolist()
     out = feat.new_empty((K, ph, pw, C))
-    table = feat.permute(1, 2, 0).contiguous().reshape(H * W, C)  # channel-last: every gathered point is one contiguous row
-    _roi_align_chunk(table, H, W, torch.arange(K, device=feat.device), x1, y1, rw, rh, gx, gy, ph, pw, out,
-                     _max_elems)
+    for sel, lh, lw in groups:
+        k = len(sel)
+        s = torch.as_tensor(sel, device=feat.device)
+        # One pass over the map: each box's window (a view of the map) lands as [lh, C, lw] rows; the map itself
+        # is never copied or transposed.
+        crop = torch.stack([feat[:, oyl[i]:oyl[i] + lh, oxl[i]:oxl[i] + lw].transpose(0, 1) for i in sel])
+        t = torch.bmm(Wy[s, :, :lh], crop.view(k, lh, C * lw))  # contract rows -> [k, ph, C*lw]
+        r = torch.bmm(Wx[s, :, :lw], t.view(k, ph * C, lw).transpose(1, 2))  # contract columns -> [k, pw, ph*C]
+        out[s] = r.view(k, pw, ph, C).transpose(1, 2)
     return out.permute(0, 3, 1, 2)
 
 
-def _roi_align_chunk(table, H, W, sel, x1, y1, rw, rh, gx, gy, ph, pw, out, max_elems):
-    C = table.shape[1]
-    ly, hy_, wly, why, acty = _axis_samples(y1[sel], rh[sel], ph, gy[sel], H, max(int(gy[sel].max()), 1))
-    lx, hx_, wlx, whx, actx = _axis_samples(x1[sel], rw[sel], pw, gx[sel], W, max(int(gx[sel].max()), 1))
-    Wy, rows = _local_weights(ly, hy_, wly, why, acty, H)  # [k, ph, Lh], [k, Lh]
-    Wx, cols = _local_weights(lx, hx_, wlx, whx, actx, W)  # [k, pw, Lw], [k, Lw]
-    k, Lh, Lw = sel.numel(), rows.shape[1], cols.shape[1]
-    if k > 1 and k * C * Lh * Lw > max_elems:
-        half = k // 2
-        _roi_align_chunk(table, H, W, sel[:half], x1, y1, rw, rh, gx, gy, ph, pw, out, max_elems)
-        _roi_align_chunk(table, H, W, sel[half:], x1, y1, rw, rh, gx, gy, ph, pw, out, max_elems)
-        return
-    idx = rows[:, :, None] * W + cols[:, None, :]  # [k, Lh, Lw]
-    crop = table.index_select(0, idx.reshape(-1)).reshape(k, Lh, Lw * C)
-    t = torch.bmm(Wy, crop).reshape(k, ph, Lw, C)  # contract rows -> [k, ph, Lw, C]
-    t = t.transpose(1, 2).reshape(k, Lw, ph * C)
-    r = torch.bmm(Wx, t).reshape(k, pw, ph, C)  # contract columns -> [k, pw, ph, C]
-    out[sel] = r.transpose(1, 2)
+def _groups(ey: list[int], ex: list[int], C: int, max_elems: int, waste: float = 1.5, slack: int = 256):
+    """Split boxes into groups padded to a common window ``lh x lw`` (fewer groups = fewer, larger kernels).
+
+    Boxes are sorted by window area; a group grows while its padded size stays within ``waste`` x the sum of its
+    boxes' own windows plus ``slack`` cells, and ``C * k * lh * lw <= max_elems`` (a single box always forms a
+    group).
+    Yields ``(indices, lh, lw)``.
+    """
+    order = sorted(range(len(ey)), key=lambda i: (ey[i] * ex[i], ey[i]), reverse=True)
+    sel: list[int] = []
+    lh = lw = area = 0
+    for i in order:
+        nh, nw, na = max(lh, ey[i]), max(lw, ex[i]), area + ey[i] * ex[i]
+        padded = (len(sel) + 1) * nh * nw
+        if sel and (padded > waste * na + slack or C * padded > max_elems):
+            yield sel, lh, lw
+            sel, nh, nw, na = [], ey[i], ex[i], ey[i] * ex[i]
+        sel.append(i)
+        lh, lw, area = nh, nw, na
+    if sel:
+        yield sel, lh, lw
 
 
 # ----------------------------------------------------------------------------------------------------- masks
@@ -177,15 +205,70 @@ def _masks(masks, name: str) -> torch.Tensor:
     return m
 
 
+def _nearest_index(n_in: int, n_out: int, scale: float | None = None) -> np.ndarray:
+    """Source indices of ``F.interpolate(mode="nearest")`` along one axis (``[n_out]`` int64).
+
+    Same arithmetic as PyTorch's kernel: ``min(floor(dst * r), n_in - 1)`` in float32 with ``r = float32(n_in) /
+    n_out`` for a target size, ``r = float32(1 / scale)`` for a scale factor; identity when the sizes agree and
+    ``dst >> 1`` at exactly twice the size.
+    """
+    dst = np.arange(n_out)
+    if n_out == n_in:
+        return dst
+    if n_out == 2 * n_in:
+        return dst >> 1
+    r = np.float32(1.0 / scale) if scale is not None else np.float32(n_in) / np.float32(n_out)
+    return np.minimum(np.floor(dst.astype(np.float32) * r).astype(np.int64), n_in - 1)
+
+
 def masks_to_feature_resolution(masks, size: tuple[int, int]) -> torch.Tensor:
-    """``[K, H, W]`` masks (bool/int/float, any resolution) -> ``[K, h, w]`` float {0, 1}, nearest interpolation."""
+    """``[K, H, W]`` masks (bool/int/float, any resolution) -> ``[K, h, w]`` float {0, 1}, nearest interpolation.
+
+    Equal to ``F.interpolate(m[:, None].float(), size, mode="nearest")`` (float masks keep their values, others
+    become ``m != 0``), computed by picking the ``h x w`` source pixels instead of converting the full-resolution
+    masks to float first.
+    """
     m = _masks(masks, "masks")
+    h, w = (int(v) for v in size)
     if m.shape[0] == 0:
-        return torch.zeros((0,) + tuple(size))
-    m = (m != 0).float() if not m.is_floating_point() else m.float()
-    if tuple(m.shape[1:]) == tuple(size):
-        return m
-    return F.interpolate(m[:, None], size=tuple(size), mode="nearest")[:, 0]
+        return torch.zeros((0, h, w))
+    H, W = m.shape[1:]
+    if (H, W) != (h, w):
+        m = _pick(_pick(m, 1, _nearest_index(H, h)), 2, _nearest_index(W, w))
+    return m.float() if m.is_floating_point() else (m != 0).float()
+
+
+def _pick(t: torch.Tensor, dim: int, idx: np.ndarray) -> torch.Tensor:
+    """``t.index_select(dim, idx)``; a strided view when ``idx`` is an arithmetic progression (e.g. an integer
+    stride), so that only the picked elements are ever read."""
+    if idx.size > 1:
+        step = int(idx[1] - idx[0])
+        if step > 0 and np.array_equal(idx, idx[0] + step * np.arange(idx.size)):
+            span = t.narrow(dim, int(idx[0]), int(idx[-1] - idx[0]) + 1)
+            return span[(slice(None),) * dim + (slice(None, None, step),)]
+    return t.index_select(dim, torch.from_numpy(idx).to(t.device))
+
+
+def _bilinear_taps(d: np.ndarray, n_in: int, scale: float, dt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Taps of ``F.interpolate(mode="bilinear", align_corners=False, scale_factor=scale)`` at output indices ``d``
+    along an axis of length ``n_in``: ``(i0, i1, lam)`` with value ``(1 - lam) * x[i0] + lam * x[i1]``.
+
+    PyTorch's arithmetic in the map's dtype ``dt``: ``src = max(r * (d + 0.5) - 0.5, 0)`` with ``r = dt(1 / scale)``,
+    ``i0 = min(floor(src), n_in - 1)``, ``lam = clip(src - i0, 0, 1)``, ``i1 = i0 + (i0 < n_in - 1)``. PyTorch's
+    x86 build contracts ``r * (d + 0.5) - 0.5`` into one fused multiply-add; for float32 that single rounding is
+    reproduced exactly (the float32 product is exact in float64), which keeps the values bit-close to
+    ``F.interpolate`` (otherwise ``lam`` could differ by one float32 ulp of ``src``, ~1e-5 relative).
+    """
+    r = dt(1.0 / scale)
+    half = d.astype(dt) + dt(0.5)
+    if dt is np.float32:
+        src = (np.float64(r) * half.astype(np.float64) - 0.5).astype(np.float32)
+    else:
+        src = r * half - dt(0.5)
+    src = np.maximum(src, dt(0.0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    lam = np.clip(src - i0.astype(dt), dt(0.0), dt(1.0))
+    return i0, i0 + (i0 < n_in - 1), lam
 
 
 def mask_features(feat_map, masks, max_mask_area: int = 200) -> tuple[list[torch.Tensor], torch.Tensor,
@@ -195,8 +278,12 @@ def mask_features(feat_map, masks, max_mask_area: int = 200) -> tuple[list[torch
     For every mask ``ob`` at feature resolution (nearest interpolation), with area ``a = sum(ob)``:
     ``s = sqrt(max_mask_area / a)`` if ``a > max_mask_area`` else 1; the set is
     ``interpolate(ob * F, scale_factor=s, bilinear, align_corners=False)`` at the positions where
-    ``interpolate(ob, scale_factor=s, nearest) >= 0.5`` (row-major order). Instead of resampling the whole map per
-    object, the bilinear taps are evaluated only at the kept positions (same values; O(points x C) per object).
+    ``interpolate(ob, scale_factor=s, nearest) >= 0.5`` (row-major order).
+
+    Implementation: nothing of size ``C x h x w`` is computed per object. The kept positions and their (at most 4)
+    bilinear taps are found with integer/float index arithmetic identical to PyTorch's kernels (on the small masks);
+    then one gather of the tapped feature columns for all objects together and a weighted sum
+    (``O(total points x C)``).
 
     Args:
         feat_map: ``[C, h, w]`` or ``[1, C, h, w]``.
@@ -211,45 +298,54 @@ def mask_features(feat_map, masks, max_mask_area: int = 200) -> tuple[list[torch
     if max_mask_area <= 0:
         raise ValueError(f"max_mask_area must be positive, got {max_mask_area}")
     fm = masks_to_feature_resolution(masks, (h, w)).to(feat.device)
-    sets: list[torch.Tensor] = []
-    valid = torch.zeros(fm.shape[0], dtype=torch.bool)
-    flat = feat.reshape(C, h * w)
-    for k in range(fm.shape[0]):
-        ob = fm[k]
-        area = float(ob.sum())
+    K = fm.shape[0]
+    dt = np.float64 if feat.dtype == torch.float64 else np.float32  # PyTorch's index arithmetic type for the map
+    fm_cpu = fm.detach().cpu()
+    obs = fm_cpu.numpy()  # [K, h, w] float32: the index arithmetic runs on the small masks
+    taps, wts, counts = [], [], []  # per object: [4, P] flat tap indices and weights (weight includes ob at the tap)
+    for k in range(K):
+        ob = obs[k]
+        area = float(fm_cpu[k].sum())  # torch's float32 sum, bit-equal to the recipe's (matters for soft masks)
         if area <= 0:
-            sets.append(feat.new_zeros((0, C)))
+            counts.append(0)
             continue
         if area > max_mask_area:
             s = math.sqrt(max_mask_area / area)
-            m = F.interpolate(ob[None, None], scale_factor=s, mode="nearest")[0, 0]
-            ys, xs = torch.nonzero(m >= 0.5, as_tuple=True)
-            emb = _bilinear_at(flat, ob, h, w, ys, xs, s, feat.dtype)
+            oh, ow = math.floor(h * s), math.floor(w * s)
+            m = ob[np.ix_(_nearest_index(h, oh, s), _nearest_index(w, ow, s))]
+            ys, xs = np.nonzero(m >= 0.5)
+            y0, y1, ly = _bilinear_taps(ys, h, s, dt)
+            x0, x1, lx = _bilinear_taps(xs, w, s, dt)
+            t = np.stack([y0 * w + x0, y0 * w + x1, y1 * w + x0, y1 * w + x1])
+            one = dt(1.0)
+            wt = np.stack([(one - ly) * (one - lx), (one - ly) * lx, ly * (one - lx), ly * lx])
         else:
-            idx = torch.nonzero(ob.reshape(-1) >= 0.5, as_tuple=True)[0]
-            emb = (flat[:, idx] * ob.reshape(-1)[idx].to(feat.dtype)).T
-        sets.append(emb.contiguous())
-        valid[k] = emb.shape[0] > 0
+            p = np.flatnonzero(ob.reshape(-1) >= 0.5)
+            t = np.zeros((4, p.size), np.int64)
+            t[0] = p
+            wt = np.zeros((4, p.size), dt)
+            wt[0] = 1.0
+        wt = wt * ob.reshape(-1)[t].astype(dt)  # the features are ob * F
+        taps.append(t)
+        wts.append(wt)
+        counts.append(t.shape[1])
+    valid = torch.tensor([n > 0 for n in counts], dtype=torch.bool)
+    if not taps or sum(counts) == 0:
+        return [feat.new_zeros((0, C)) for _ in range(K)], fm, valid
+    t = np.concatenate(taps, 1)  # [4, P]
+    wt = torch.from_numpy(np.concatenate(wts, 1)).to(device=feat.device, dtype=feat.dtype)
+    used = wt.ne(0).any(1).tolist()  # tap rows that carry weight (only the first one when nothing is down-scaled)
+    flat = feat.reshape(C, h * w)
+    P = t.shape[1]
+    g = flat.index_select(1, torch.from_numpy(t.reshape(-1)).to(feat.device)).view(C, 4, P)
+    acc = g[:, 0] * wt[0]
+    for j in range(1, 4):
+        if used[j]:
+            acc.addcmul_(g[:, j], wt[j])
+    pts = acc.T.contiguous()  # [P, C] point-major
+    # independent tensors per object (a track keeping its set must not pin the whole frame's buffer)
+    sets = [p.clone() for p in pts.split(counts, 0)]
     return sets, fm, valid
-
-
-def _bilinear_at(flat, ob, h, w, ys, xs, s, dtype):
-    """Values of ``interpolate((ob*F)[None], scale_factor=s, mode='bilinear', align_corners=False)`` at (ys, xs)."""
-    inv = 1.0 / s
-
-    def taps(d, n):
-        src = ((d.to(torch.float64) + 0.5) * inv - 0.5).clamp_min(0.0)
-        i0 = src.floor().long().clamp(max=n - 1)
-        step = (i0 < n - 1).long()
-        lam = (src - i0.to(torch.float64)).to(dtype)
-        return i0, i0 + step, 1 - lam, lam
-
-    y0, y1, hy0, hy1 = taps(ys, h)
-    x0, x1, wx0, wx1 = taps(xs, w)
-    g = flat * ob.reshape(1, -1).to(dtype)  # masked features [C, h*w]
-    v = (hy0 * (wx0 * g[:, y0 * w + x0] + wx1 * g[:, y0 * w + x1])
-         + hy1 * (wx0 * g[:, y1 * w + x0] + wx1 * g[:, y1 * w + x1]))
-    return v.T
 
 
 def mask2box(fmasks) -> np.ndarray:
