@@ -46,7 +46,7 @@ void check_common_cuda(const at::Tensor& query, const at::Tensor& keys, int64_t 
 std::tuple<at::Tensor, at::Tensor> topk_affinity_cuda(const at::Tensor& query, const at::Tensor& keys, int64_t topk,
                                                       double temperature, double radius, int64_t n_global) {
   check_common_cuda(query, keys, topk, temperature, radius, n_global);
-  const at::cuda::CUDAGuard device_guard(query.device());
+  const c10::cuda::CUDAGuard device_guard(query.device());
   const int64_t B = query.size(0), C = query.size(1), H = query.size(2), W = query.size(3), T = keys.size(1);
   std::vector<int> table;
   cuda::TopkParams p;
@@ -65,7 +65,7 @@ std::tuple<at::Tensor, at::Tensor> topk_affinity_cuda(const at::Tensor& query, c
   auto k = keys.contiguous();
   auto weights = at::empty({B, p.K, H * W}, query.options());
   auto indices = at::empty({B, p.K, H * W}, query.options().dtype(at::kLong));
-  auto stream = at::cuda::getCurrentCUDAStream();
+  auto stream = c10::cuda::getCurrentCUDAStream();
   cudaError_t err;
   if (query.scalar_type() == at::kFloat) {
     err = cuda::launch_topk_affinity_f32(q.const_data_ptr<float>(), k.const_data_ptr<float>(),
@@ -93,11 +93,11 @@ at::Tensor topk_propagate_cuda(const at::Tensor& query, const at::Tensor& keys, 
               "labels must be [B, T, L, H, W] = [", query.size(0), ", ", keys.size(1), ", L, ", query.size(2), ", ",
               query.size(3), "], got shape ", labels.sizes());
   auto [weights, indices] = topk_affinity_cuda(query, keys, topk, temperature, radius, n_global);
-  const at::cuda::CUDAGuard device_guard(query.device());
+  const c10::cuda::CUDAGuard device_guard(query.device());
   const int64_t B = query.size(0), H = query.size(2), W = query.size(3), T = keys.size(1), L = labels.size(2);
   auto lab = labels.contiguous();
   auto out = at::empty({B, L, H, W}, labels.options());
-  auto stream = at::cuda::getCurrentCUDAStream();
+  auto stream = c10::cuda::getCurrentCUDAStream();
   cudaError_t err;
   if (query.scalar_type() == at::kFloat) {
     err = cuda::launch_topk_gather_f32(weights.const_data_ptr<float>(), indices.const_data_ptr<int64_t>(),
