@@ -58,15 +58,16 @@ struct Block<double> {
   static constexpr int64_t NR = 8;
 };
 
-// out[i*NR + j] = sum_c A[c*MR + i] * B[c*NR + j]
+// out[i*NR + j] = sum_c A[c*MR + i] * B[c*ldb + j]
 template <typename T, int64_t NR>
-inline void micro_kernel_generic(const T* __restrict__ A, const T* __restrict__ B, int64_t C, T* __restrict__ out) {
+inline void micro_kernel_generic(const T* __restrict__ A, const T* __restrict__ B, int64_t ldb, int64_t C,
+                                 T* __restrict__ out) {
   T acc[kMR][NR];
   for (int64_t i = 0; i < kMR; ++i)
     for (int64_t j = 0; j < NR; ++j) acc[i][j] = T(0);
   for (int64_t c = 0; c < C; ++c) {
     const T* a = A + c * kMR;
-    const T* b = B + c * NR;
+    const T* b = B + c * ldb;
 #pragma GCC unroll 8
     for (int64_t i = 0; i < kMR; ++i) {
       const T ai = a[i];
@@ -79,19 +80,19 @@ inline void micro_kernel_generic(const T* __restrict__ A, const T* __restrict__ 
 }
 
 template <typename T>
-inline void micro_kernel(const T* A, const T* B, int64_t C, T* out) {
-  micro_kernel_generic<T, Block<T>::NR>(A, B, C, out);
+inline void micro_kernel(const T* A, const T* B, int64_t ldb, int64_t C, T* out) {
+  micro_kernel_generic<T, Block<T>::NR>(A, B, ldb, C, out);
 }
 
 #ifdef UNITRACK_TOPK_AVX2
 template <>
-inline void micro_kernel<float>(const float* A, const float* B, int64_t C, float* out) {
+inline void micro_kernel<float>(const float* A, const float* B, int64_t ldb, int64_t C, float* out) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (int64_t c = 0; c < C; ++c) {
-    const __m256 b0 = _mm256_load_ps(B + c * 16);
-    const __m256 b1 = _mm256_load_ps(B + c * 16 + 8);
+    const __m256 b0 = _mm256_loadu_ps(B + c * ldb);
+    const __m256 b1 = _mm256_loadu_ps(B + c * ldb + 8);
     const float* a = A + c * kMR;
     __m256 ai = _mm256_broadcast_ss(a + 0);
     c00 = _mm256_fmadd_ps(ai, b0, c00);
@@ -215,6 +216,8 @@ void topk_affinity_impl(const T* query, const T* keys, const Geometry& g, double
     std::vector<int64_t> cnts(static_cast<size_t>(max_q));
     std::vector<int64_t> g_y(max_groups), g_x0(max_groups), g_n(max_groups);
     alignas(64) T acc[kMR * NR];
+    // One key row's column span, channel-major with row stride ldr <= W + 2*NR (radius frames).
+    std::vector<T> r_buf(static_cast<size_t>(C * (W + 2 * NR)));
     std::vector<T> logits(static_cast<size_t>(K));
 
     for (int64_t task = begin; task < end; ++task) {
@@ -278,7 +281,7 @@ void topk_affinity_impl(const T* query, const T* keys, const Geometry& g, double
             pack_block(frame, m0, nvalid);
             const uint64_t lanes_all = lane_range(0, nvalid - 1);
             for (int64_t grp = 0; grp < n_groups; ++grp) {
-              micro_kernel<T>(a_buf.data() + grp * C * kMR, b_pack, C, acc);
+              micro_kernel<T>(a_buf.data() + grp * C * kMR, b_pack, NR, C, acc);
               for (int64_t i = 0; i < g_n[grp]; ++i) merge(grp, i, lanes_all, t * HW + m0);
             }
           }
@@ -290,27 +293,39 @@ void topk_affinity_impl(const T* query, const T* keys, const Geometry& g, double
             const int64_t hmax = g.hw[dmin];
             if (hmax < 0) continue;
             const int64_t kx_lo = std::max<int64_t>(0, x0 - hmax), kx_hi = std::min<int64_t>(W - 1, x1 + hmax);
-            for (int64_t kx0 = kx_lo; kx0 <= kx_hi; kx0 += NR) {
-              const int64_t nvalid = std::min<int64_t>(NR, kx_hi + 1 - kx0);
-              bool packed = false;
-              for (int64_t grp = 0; grp < n_groups; ++grp) {
-                const int64_t d = std::abs(ky - g_y[grp]);
-                if (d > g.maxdy) continue;
-                const int64_t h = g.hw[d];
-                if (h < 0) continue;
-                const int64_t ga = g_x0[grp], gb = g_x0[grp] + g_n[grp] - 1;
-                if (ga - h > kx0 + nvalid - 1 || gb + h < kx0) continue;
-                if (!packed) {
-                  pack_block(frame, ky * W + kx0, nvalid);
-                  packed = true;
+            // Pack this key row's span [kx_lo, kx_hi] as [C][ldr] (zero tail), then every query group scores
+            // exactly the columns its windows reach, in blocks of NR starting at its own window start.
+            const int64_t span = kx_hi - kx_lo + 1;
+            const int64_t ldr = ((span + NR - 1) / NR) * NR + NR;
+            bool packed = false;
+            for (int64_t grp = 0; grp < n_groups; ++grp) {
+              const int64_t d = std::abs(ky - g_y[grp]);
+              if (d > g.maxdy) continue;
+              const int64_t h = g.hw[d];
+              if (h < 0) continue;
+              const int64_t ga = g_x0[grp], gb = g_x0[grp] + g_n[grp] - 1;
+              const int64_t ws = std::max<int64_t>(kx_lo, ga - h), we = std::min<int64_t>(kx_hi, gb + h);
+              if (ws > we) continue;
+              if (!packed) {
+                const T* src_row = frame + ky * W + kx_lo;
+                for (int64_t c = 0; c < C; ++c) {
+                  const T* src = src_row + c * HW;
+                  T* dst = r_buf.data() + c * ldr;
+                  int64_t j = 0;
+                  for (; j < span; ++j) dst[j] = src[j];
+                  for (; j < ldr; ++j) dst[j] = T(0);
                 }
-                micro_kernel<T>(a_buf.data() + grp * C * kMR, b_pack, C, acc);
+                packed = true;
+              }
+              for (int64_t p0 = ws; p0 <= we; p0 += NR) {
+                const int64_t nvalid = std::min<int64_t>(NR, we + 1 - p0);
+                micro_kernel<T>(a_buf.data() + grp * C * kMR, r_buf.data() + (p0 - kx_lo), ldr, C, acc);
                 for (int64_t i = 0; i < g_n[grp]; ++i) {
                   const int64_t qx = ga + i;
-                  const int64_t lo = std::max<int64_t>(0, qx - h - kx0);
-                  const int64_t hi = std::min<int64_t>(nvalid - 1, qx + h - kx0);
+                  const int64_t lo = std::max<int64_t>(0, qx - h - p0);
+                  const int64_t hi = std::min<int64_t>(nvalid - 1, qx + h - p0);
                   const uint64_t lanes = lane_range(lo, hi);
-                  if (lanes) merge(grp, i, lanes, t * HW + ky * W + kx0);
+                  if (lanes) merge(grp, i, lanes, t * HW + ky * W + p0);
                 }
               }
             }

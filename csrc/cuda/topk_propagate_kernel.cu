@@ -108,6 +108,7 @@ __global__ void __launch_bounds__(kBlock) topk_affinity_kernel(const T* __restri
       ri[s] = -1;
     }
   }
+  auto slot = [&](int s) { return static_cast<int64_t>(s) * g.HW + n; };  // [K, HW] offset of slot s
   auto insert = [&](T x, int index) {
     if constexpr (MAXK > 0) {
 #pragma unroll
@@ -136,14 +137,14 @@ __global__ void __launch_bounds__(kBlock) topk_affinity_kernel(const T* __restri
       } else {
         pos = K - 1;
       }
-      while (pos > 0 && ow[(pos - 1) * g.HW + n] < x) {
-        ow[pos * g.HW + n] = ow[(pos - 1) * g.HW + n];
-        oi[pos * g.HW + n] = oi[(pos - 1) * g.HW + n];
+      while (pos > 0 && ow[slot(pos - 1)] < x) {
+        ow[slot(pos)] = ow[slot(pos - 1)];
+        oi[slot(pos)] = oi[slot(pos - 1)];
         --pos;
       }
-      ow[pos * g.HW + n] = x;
-      oi[pos * g.HW + n] = index;
-      if (cnt == K) thr = ow[(K - 1) * g.HW + n];
+      ow[slot(pos)] = x;
+      oi[slot(pos)] = index;
+      if (cnt == K) thr = ow[slot(K - 1)];
     }
   };
 
@@ -222,8 +223,8 @@ __global__ void __launch_bounds__(kBlock) topk_affinity_kernel(const T* __restri
 #pragma unroll
     for (int s = 0; s < MAXK; ++s) {
       if (s < K) {
-        ow[s * g.HW + n] = rv[s] / sum;
-        oi[s * g.HW + n] = ri[s];
+        ow[slot(s)] = rv[s] / sum;
+        oi[slot(s)] = ri[s];
       }
     }
   } else {
@@ -232,16 +233,16 @@ __global__ void __launch_bounds__(kBlock) topk_affinity_kernel(const T* __restri
     for (int s = 0; s < K; ++s) {
       T logit;
       if (s >= cnt) {
-        oi[s * g.HW + n] = it.next(g, hw, qy, qx);
+        oi[slot(s)] = it.next(g, hw, qy, qx);
         logit = fill_logit;
       } else {
-        logit = ow[s * g.HW + n] / temp;
+        logit = ow[slot(s)] / temp;
       }
       const T e = dev_exp(logit - mx);
-      ow[s * g.HW + n] = e;
+      ow[slot(s)] = e;
       sum += e;
     }
-    for (int s = 0; s < K; ++s) ow[s * g.HW + n] /= sum;
+    for (int s = 0; s < K; ++s) ow[slot(s)] /= sum;
   }
 }
 
