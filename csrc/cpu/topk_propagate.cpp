@@ -128,6 +128,24 @@ inline void micro_kernel<float>(const float* A, const float* B, int64_t ldb, int
 }
 #endif
 
+// Bit j set where row[j] > thr, j < NR (NaN-free inputs).
+template <typename T>
+inline uint64_t above_mask(const T* row, T thr) {
+  uint64_t m = 0;
+  for (int64_t j = 0; j < Block<T>::NR; ++j) m |= uint64_t(row[j] > thr) << j;
+  return m;
+}
+
+#ifdef UNITRACK_TOPK_AVX2
+template <>
+inline uint64_t above_mask<float>(const float* row, float thr) {
+  const __m256 t = _mm256_set1_ps(thr);
+  const int m0 = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row), t, _CMP_GT_OQ));
+  const int m1 = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row + 8), t, _CMP_GT_OQ));
+  return static_cast<uint64_t>(static_cast<uint32_t>(m0 | (m1 << 8)));
+}
+#endif
+
 // Insert (v, index) into the descending list vals/idx of length cnt (capacity K). Candidates arrive in increasing
 // index order, so an equal value goes after the existing ones and does not displace the K-th entry.
 template <typename T>
@@ -265,6 +283,7 @@ void topk_affinity_impl(const T* query, const T* keys, const Geometry& g, double
         int64_t* id = idxs.data() + qi * K;
         int64_t& cnt = cnts[qi];
         const T* row = acc + i * NR;
+        if (cnt == K) lanes &= above_mask<T>(row, v[K - 1]);  // usually no lane beats the K-th value
         while (lanes) {
           const int j = __builtin_ctzll(lanes);
           lanes &= lanes - 1;
