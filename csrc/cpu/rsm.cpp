@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "common/checks.h"
@@ -221,20 +222,35 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
 
   // Track -> detection, one task per detection j (writes column j only). The quadratic forms w_p^T G_j w_p of all
   // track points p come from one small GEMM Y = Wtd[:, j] G_j ([sumP, Q_j]); where Q_j > C it is cheaper to form
-  // the reconstructions R = Wtd[:, j] D^_j ([sumP, C]) and take ||R_p||^2.
+  // the reconstructions R = Wtd[:, j] D^_j ([sumP, C]) and take ||R_p||^2. The weights are >= 0, so where the Gram
+  // block is >= 0 too (post-ReLU features) every term is >= 0 and the input precision is exact enough; otherwise
+  // w^T G w = ||D^T w||^2 may cancel and the GEMM runs in double.
+  auto needs_double = [&](const at::Tensor& gram) {
+    return !std::is_same_v<scalar_t, double> && gram.min().item<scalar_t>() < 0;
+  };
   at::parallel_for(0, M, 1, [&](int64_t b, int64_t e) {
     for (int64_t j = b; j < e; ++j) {
       const int64_t q0 = doff[j], Q = doff[j + 1] - q0;
       if (Q == 0 || SP == 0) continue;
-      const at::Tensor Wj = Wtd_t.narrow(1, q0, Q).to(at::kDouble).contiguous();
-      const at::Tensor Dj = dhat.narrow(0, q0, Q).to(at::kDouble);
+      const at::Tensor Dj = dhat.narrow(0, q0, Q);
       const bool via_gram = Q <= C;
-      const at::Tensor Y = via_gram ? at::mm(Wj, at::mm(Dj, Dj.t())) : at::mm(Wj, Dj);  // contiguous
-      const double* wj = Wj.const_data_ptr<double>();
-      const double* y = Y.const_data_ptr<double>();
-      const int64_t ly = Y.size(1);
-      for (int64_t p = 0; p < SP; ++p) {
-        nr_td[track_of[p] * M + j] += via_gram ? dot_d(wj + p * Q, y + p * ly, Q) : dot_d(y + p * ly, y + p * ly, ly);
+      at::Tensor Gj = via_gram ? at::mm(Dj, Dj.t()) : at::Tensor();
+      if (via_gram && needs_double(Gj)) {
+        const at::Tensor Wj = Wtd_t.narrow(1, q0, Q).to(at::kDouble).contiguous();
+        const at::Tensor Dj64 = Dj.to(at::kDouble);
+        const at::Tensor Y = at::mm(Wj, at::mm(Dj64, Dj64.t()));
+        const double* wj = Wj.const_data_ptr<double>();
+        const double* y = Y.const_data_ptr<double>();
+        for (int64_t p = 0; p < SP; ++p) nr_td[track_of[p] * M + j] += dot_d(wj + p * Q, y + p * Q, Q);
+      } else {
+        const at::Tensor Wj = Wtd_t.narrow(1, q0, Q);  // strided view, the GEMM reads it in place
+        const at::Tensor Y = (via_gram ? at::mm(Wj, Gj) : at::mm(Wj, Dj)).contiguous();
+        const scalar_t* y = Y.const_data_ptr<scalar_t>();
+        const int64_t ly = Y.size(1);
+        for (int64_t p = 0; p < SP; ++p) {
+          const scalar_t* yp = y + p * ly;
+          nr_td[track_of[p] * M + j] += via_gram ? dot_d(Wtd + p * SQ + q0, yp, Q) : dot_d(yp, yp, ly);
+        }
       }
     }
   });
@@ -245,29 +261,36 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
     for (int64_t i = b; i < e; ++i) {
       const int64_t p0 = toff[i], P = toff[i + 1] - p0;
       if (P == 0 || SQ == 0) continue;
-      const at::Tensor Vi = Wdt_t.narrow(0, p0, P).to(at::kDouble).contiguous();
-      const at::Tensor Ti = that.narrow(0, p0, P).to(at::kDouble);
-      const double* vi = Vi.const_data_ptr<double>();
+      const at::Tensor Vi = Wdt_t.narrow(0, p0, P);  // contiguous rows
+      const at::Tensor Ti = that.narrow(0, p0, P);
       // <r_dt[i, j], d^_j> = sum_{p in i, q in j} Wdt[p, q] A[p, q]
       std::fill(acc.begin(), acc.end(), 0.0);
       for (int64_t p = 0; p < P; ++p) {
-        const double* v = vi + p * SQ;
+        const scalar_t* v = Wdt + (p0 + p) * SQ;
         const scalar_t* a = A + (p0 + p) * SQ;
-        for (int64_t q = 0; q < SQ; ++q) acc[q] += v[q] * static_cast<double>(a[q]);
+        for (int64_t q = 0; q < SQ; ++q) acc[q] += static_cast<double>(v[q]) * static_cast<double>(a[q]);
       }
       for (int64_t j = 0; j < M; ++j) dot_dt[i * M + j] = sum_d(acc.data() + doff[j], doff[j + 1] - doff[j]);
       std::fill(acc.begin(), acc.end(), 0.0);
       if (P <= C) {
-        const at::Tensor U = at::mm(at::mm(Ti, Ti.t()), Vi);  // [P, sumQ]
-        const double* u = U.const_data_ptr<double>();
-        for (int64_t p = 0; p < P; ++p) {
-          const double* v = vi + p * SQ;
-          const double* up = u + p * SQ;
-          for (int64_t q = 0; q < SQ; ++q) acc[q] += v[q] * up[q];
+        const at::Tensor Hi = at::mm(Ti, Ti.t());
+        auto quad = [&](const auto* v, const auto* u) {
+          for (int64_t p = 0; p < P; ++p)
+            for (int64_t q = 0; q < SQ; ++q)
+              acc[q] += static_cast<double>(v[p * SQ + q]) * static_cast<double>(u[p * SQ + q]);
+        };
+        if (needs_double(Hi)) {
+          const at::Tensor V64 = Vi.to(at::kDouble);
+          const at::Tensor T64 = Ti.to(at::kDouble);
+          const at::Tensor U = at::mm(at::mm(T64, T64.t()), V64);  // [P, sumQ]
+          quad(V64.const_data_ptr<double>(), U.const_data_ptr<double>());
+        } else {
+          const at::Tensor U = at::mm(Hi, Vi);
+          quad(Wdt + p0 * SQ, U.const_data_ptr<scalar_t>());
         }
       } else {
-        const at::Tensor R = at::mm(Vi.t(), Ti);  // [sumQ, C]
-        const double* r = R.const_data_ptr<double>();
+        const at::Tensor R = at::mm(Vi.t(), Ti).contiguous();  // [sumQ, C] reconstructions
+        const scalar_t* r = R.const_data_ptr<scalar_t>();
         for (int64_t q = 0; q < SQ; ++q) acc[q] = dot_d(r + q * C, r + q * C, C);
       }
       for (int64_t j = 0; j < M; ++j) nr_dt[i * M + j] = sum_d(acc.data() + doff[j], doff[j + 1] - doff[j]);
