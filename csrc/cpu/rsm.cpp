@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <type_traits>
 #include <vector>
 
@@ -163,15 +164,22 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
 
   // The one GEMM of the affinity.
   const at::Tensor A_t = at::mm(that, dhat.t()).contiguous();
-  at::Tensor Wtd_t = at::empty_like(A_t), Wdt_t = at::empty_like(A_t);
+  at::Tensor Wtd_t = at::empty_like(A_t);
   const scalar_t* A = A_t.const_data_ptr<scalar_t>();
   scalar_t* Wtd = Wtd_t.mutable_data_ptr<scalar_t>();
-  scalar_t* Wdt = Wdt_t.mutable_data_ptr<scalar_t>();
-
   std::vector<double> dot_td(N * M, 0.0), dot_dt(N * M, 0.0), nr_td(N * M, 0.0), nr_dt(N * M, 0.0);
-  // Row softmax (track point -> all detection points), one task per track so that <r_td, t^> accumulates in place.
-  if (SQ > 0) {
+
+  // Pass 1, one task per track (so <r_td, t^> accumulates in place): the row softmax of every track point over all
+  // detection points (stored: the track -> detection quadratic forms read it as GEMM operands), and, in the same sweep
+  // of A, running column statistics of the column softmax (online max / rescaled sum, merged across tasks), so that
+  // the detection -> track weights never need a matrix of their own.
+  std::vector<scalar_t> col_max(SQ, -std::numeric_limits<scalar_t>::infinity());
+  std::vector<double> col_sum(SQ, 0.0);
+  std::mutex merge_mutex;
+  if (SQ > 0 && SP > 0) {
     at::parallel_for(0, N, 1, [&](int64_t b, int64_t e) {
+      std::vector<scalar_t> cm(SQ, -std::numeric_limits<scalar_t>::infinity()), e1(SQ), e2(SQ);
+      std::vector<double> cs(SQ, 0.0);
       for (int64_t i = b; i < e; ++i) {
         for (int64_t p = toff[i]; p < toff[i + 1]; ++p) {
           const scalar_t* a = A + p * SQ;
@@ -181,119 +189,116 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
           const scalar_t inv = static_cast<scalar_t>(1.0 / sum_d(w, SQ));
           for (int64_t q = 0; q < SQ; ++q) w[q] *= inv;
           for (int64_t j = 0; j < M; ++j) dot_td[i * M + j] += dot_d(w + doff[j], a + doff[j], doff[j + 1] - doff[j]);
+          for (int64_t q = 0; q < SQ; ++q) {
+            const scalar_t m = std::max(cm[q], a[q]);
+            e1[q] = exp_nonpos((cm[q] - m) * inv_tau);
+            e2[q] = exp_nonpos((a[q] - m) * inv_tau);
+            cm[q] = m;
+          }
+          for (int64_t q = 0; q < SQ; ++q) cs[q] = cs[q] * static_cast<double>(e1[q]) + static_cast<double>(e2[q]);
         }
+      }
+      bool any_rows = false;
+      for (int64_t i = b; i < e; ++i) any_rows = any_rows || toff[i + 1] > toff[i];
+      if (!any_rows) return;  // cm is all -inf: nothing to merge (and -inf - -inf would be NaN)
+      std::lock_guard<std::mutex> lock(merge_mutex);
+      for (int64_t q = 0; q < SQ; ++q) {
+        const scalar_t m = std::max(col_max[q], cm[q]);
+        col_sum[q] = col_sum[q] * static_cast<double>(exp_nonpos((col_max[q] - m) * inv_tau)) +
+                     cs[q] * static_cast<double>(exp_nonpos((cm[q] - m) * inv_tau));
+        col_max[q] = m;
       }
     });
   }
-  // Column softmax (detection point -> all track points): column strips, rows streamed, vectorised along the strip.
-  if (SP > 0) {
-    constexpr int64_t kStrip = 256;
-    const int64_t nstrips = (SQ + kStrip - 1) / kStrip;
-    at::parallel_for(0, nstrips, 1, [&](int64_t b, int64_t e) {
-      std::vector<scalar_t> mx(kStrip), inv(kStrip);
-      std::vector<double> sum(kStrip);
-      for (int64_t s = b; s < e; ++s) {
-        const int64_t c0 = s * kStrip, w = std::min(kStrip, SQ - c0);
-        for (int64_t c = 0; c < w; ++c) mx[c] = A[c0 + c];
-        for (int64_t p = 1; p < SP; ++p) {
-          const scalar_t* a = A + p * SQ + c0;
-          for (int64_t c = 0; c < w; ++c) mx[c] = std::max(a[c], mx[c]);
-        }
-        std::fill(sum.begin(), sum.end(), 0.0);
-        for (int64_t p = 0; p < SP; ++p) {
-          const scalar_t* a = A + p * SQ + c0;
-          scalar_t* o = Wdt + p * SQ + c0;
-          for (int64_t c = 0; c < w; ++c) o[c] = exp_nonpos((a[c] - mx[c]) * inv_tau);
-          for (int64_t c = 0; c < w; ++c) sum[c] += static_cast<double>(o[c]);
-        }
-        for (int64_t c = 0; c < w; ++c) inv[c] = static_cast<scalar_t>(1.0 / sum[c]);
-        for (int64_t p = 0; p < SP; ++p) {
-          scalar_t* o = Wdt + p * SQ + c0;
-          for (int64_t c = 0; c < w; ++c) o[c] *= inv[c];
-        }
-      }
-    });
-  }
+  std::vector<scalar_t> col_inv(SQ);
+  for (int64_t q = 0; q < SQ; ++q) col_inv[q] = static_cast<scalar_t>(1.0 / col_sum[q]);
 
-  // Squared reconstruction norms (double).
   std::vector<int64_t> track_of(SP);
   for (int64_t i = 0; i < N; ++i)
     for (int64_t p = toff[i]; p < toff[i + 1]; ++p) track_of[p] = i;
-
-  // Track -> detection, one task per detection j (writes column j only). The quadratic forms w_p^T G_j w_p of all
-  // track points p come from one small GEMM Y = Wtd[:, j] G_j ([sumP, Q_j]); where Q_j > C it is cheaper to form
-  // the reconstructions R = Wtd[:, j] D^_j ([sumP, C]) and take ||R_p||^2. The weights are >= 0, so where the Gram
-  // block is >= 0 too (post-ReLU features) every term is >= 0 and the input precision is exact enough; otherwise
-  // w^T G w = ||D^T w||^2 may cancel and the GEMM runs in double.
+  // The Gram blocks are >= 0 for post-ReLU features: with weights >= 0 every term of w^T G w is then >= 0 and the
+  // input precision is exact enough. Otherwise w^T G w = ||D^T w||^2 may cancel and the GEMM runs in double.
   auto needs_double = [&](const at::Tensor& gram) {
     return !std::is_same_v<scalar_t, double> && gram.min().item<scalar_t>() < 0;
   };
-  at::parallel_for(0, M, 1, [&](int64_t b, int64_t e) {
-    for (int64_t j = b; j < e; ++j) {
-      const int64_t q0 = doff[j], Q = doff[j + 1] - q0;
-      if (Q == 0 || SP == 0) continue;
-      const at::Tensor Dj = dhat.narrow(0, q0, Q);
-      const bool via_gram = Q <= C;
-      at::Tensor Gj = via_gram ? at::mm(Dj, Dj.t()) : at::Tensor();
-      if (via_gram && needs_double(Gj)) {
-        const at::Tensor Wj = Wtd_t.narrow(1, q0, Q).to(at::kDouble).contiguous();
-        const at::Tensor Dj64 = Dj.to(at::kDouble);
-        const at::Tensor Y = at::mm(Wj, at::mm(Dj64, Dj64.t()));
-        const double* wj = Wj.const_data_ptr<double>();
-        const double* y = Y.const_data_ptr<double>();
-        for (int64_t p = 0; p < SP; ++p) nr_td[track_of[p] * M + j] += dot_d(wj + p * Q, y + p * Q, Q);
-      } else {
-        const at::Tensor Wj = Wtd_t.narrow(1, q0, Q);  // strided view, the GEMM reads it in place
-        const at::Tensor Y = (via_gram ? at::mm(Wj, Gj) : at::mm(Wj, Dj)).contiguous();
-        const scalar_t* y = Y.const_data_ptr<scalar_t>();
-        const int64_t ly = Y.size(1);
-        for (int64_t p = 0; p < SP; ++p) {
-          const scalar_t* yp = y + p * ly;
-          nr_td[track_of[p] * M + j] += via_gram ? dot_d(Wtd + p * SQ + q0, yp, Q) : dot_d(yp, yp, ly);
-        }
+
+  // Pass 2, one parallel loop over M + N tasks.
+  // Task j < M, track -> detection (writes column j only): the quadratic forms w_p^T G_j w_p of all track points come
+  // from one small GEMM Y = Wtd[:, j] G_j ([sumP, Q_j]); where Q_j > C it is cheaper to form the reconstructions
+  // R = Wtd[:, j] D^_j ([sumP, C]) and take ||R_p||^2.
+  // Task M + i, detection -> track (writes row i only): the column-softmax weights V = Wdt[i, :] ([P_i, sumQ]) are
+  // recomputed from A and the column statistics; U = H_i V gives v_q^T H_i v_q = sum_p V[p, q] U[p, q] for every
+  // detection point q at once; where P_i > C, R = V^T T^_i.
+  auto td_task = [&](int64_t j) {
+    const int64_t q0 = doff[j], Q = doff[j + 1] - q0;
+    if (Q == 0 || SP == 0) return;
+    const at::Tensor Dj = dhat.narrow(0, q0, Q);
+    const bool via_gram = Q <= C;
+    const at::Tensor Gj = via_gram ? at::mm(Dj, Dj.t()) : at::Tensor();
+    if (via_gram && needs_double(Gj)) {
+      const at::Tensor Wj = Wtd_t.narrow(1, q0, Q).to(at::kDouble).contiguous();
+      const at::Tensor Dj64 = Dj.to(at::kDouble);
+      const at::Tensor Y = at::mm(Wj, at::mm(Dj64, Dj64.t()));
+      const double* wj = Wj.const_data_ptr<double>();
+      const double* y = Y.const_data_ptr<double>();
+      for (int64_t p = 0; p < SP; ++p) nr_td[track_of[p] * M + j] += dot_d(wj + p * Q, y + p * Q, Q);
+    } else {
+      const at::Tensor Wj = Wtd_t.narrow(1, q0, Q);  // strided view, the GEMM reads it in place
+      const at::Tensor Y = (via_gram ? at::mm(Wj, Gj) : at::mm(Wj, Dj)).contiguous();
+      const scalar_t* y = Y.const_data_ptr<scalar_t>();
+      const int64_t ly = Y.size(1);
+      for (int64_t p = 0; p < SP; ++p) {
+        const scalar_t* yp = y + p * ly;
+        nr_td[track_of[p] * M + j] += via_gram ? dot_d(Wtd + p * SQ + q0, yp, Q) : dot_d(yp, yp, ly);
       }
     }
-  });
-  // Detection -> track, one task per track i (writes row i only): U = H_i Wdt[i, :] ([P_i, sumQ]) gives
-  // v_q^T H_i v_q = sum_p Wdt[p, q] U[p, q] for every detection point q at once; where P_i > C, R = Wdt[i, :]^T T^_i.
-  at::parallel_for(0, N, 1, [&](int64_t b, int64_t e) {
-    std::vector<double> acc(SQ);
-    for (int64_t i = b; i < e; ++i) {
-      const int64_t p0 = toff[i], P = toff[i + 1] - p0;
-      if (P == 0 || SQ == 0) continue;
-      const at::Tensor Vi = Wdt_t.narrow(0, p0, P);  // contiguous rows
-      const at::Tensor Ti = that.narrow(0, p0, P);
+  };
+  auto dt_task = [&](int64_t i, std::vector<double>& acc) {
+    const int64_t p0 = toff[i], P = toff[i + 1] - p0;
+    if (P == 0 || SQ == 0) return;
+    at::Tensor Vi = at::empty({P, SQ}, that.options());
+    scalar_t* vi = Vi.mutable_data_ptr<scalar_t>();
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (int64_t p = 0; p < P; ++p) {
+      const scalar_t* a = A + (p0 + p) * SQ;
+      scalar_t* v = vi + p * SQ;
+      for (int64_t q = 0; q < SQ; ++q) v[q] = exp_nonpos((a[q] - col_max[q]) * inv_tau) * col_inv[q];
       // <r_dt[i, j], d^_j> = sum_{p in i, q in j} Wdt[p, q] A[p, q]
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (int64_t p = 0; p < P; ++p) {
-        const scalar_t* v = Wdt + (p0 + p) * SQ;
-        const scalar_t* a = A + (p0 + p) * SQ;
-        for (int64_t q = 0; q < SQ; ++q) acc[q] += static_cast<double>(v[q]) * static_cast<double>(a[q]);
-      }
-      for (int64_t j = 0; j < M; ++j) dot_dt[i * M + j] = sum_d(acc.data() + doff[j], doff[j + 1] - doff[j]);
-      std::fill(acc.begin(), acc.end(), 0.0);
-      if (P <= C) {
-        const at::Tensor Hi = at::mm(Ti, Ti.t());
-        auto quad = [&](const auto* v, const auto* u) {
-          for (int64_t p = 0; p < P; ++p)
-            for (int64_t q = 0; q < SQ; ++q)
-              acc[q] += static_cast<double>(v[p * SQ + q]) * static_cast<double>(u[p * SQ + q]);
-        };
-        if (needs_double(Hi)) {
-          const at::Tensor V64 = Vi.to(at::kDouble);
-          const at::Tensor T64 = Ti.to(at::kDouble);
-          const at::Tensor U = at::mm(at::mm(T64, T64.t()), V64);  // [P, sumQ]
-          quad(V64.const_data_ptr<double>(), U.const_data_ptr<double>());
-        } else {
-          const at::Tensor U = at::mm(Hi, Vi);
-          quad(Wdt + p0 * SQ, U.const_data_ptr<scalar_t>());
-        }
+      for (int64_t q = 0; q < SQ; ++q) acc[q] += static_cast<double>(v[q]) * static_cast<double>(a[q]);
+    }
+    for (int64_t j = 0; j < M; ++j) dot_dt[i * M + j] = sum_d(acc.data() + doff[j], doff[j + 1] - doff[j]);
+    std::fill(acc.begin(), acc.end(), 0.0);
+    const at::Tensor Ti = that.narrow(0, p0, P);
+    if (P <= C) {
+      const at::Tensor Hi = at::mm(Ti, Ti.t());
+      auto quad = [&](const auto* v, const auto* u) {
+        for (int64_t p = 0; p < P; ++p)
+          for (int64_t q = 0; q < SQ; ++q)
+            acc[q] += static_cast<double>(v[p * SQ + q]) * static_cast<double>(u[p * SQ + q]);
+      };
+      if (needs_double(Hi)) {
+        const at::Tensor V64 = Vi.to(at::kDouble);
+        const at::Tensor T64 = Ti.to(at::kDouble);
+        const at::Tensor U = at::mm(at::mm(T64, T64.t()), V64);  // [P, sumQ]
+        quad(V64.const_data_ptr<double>(), U.const_data_ptr<double>());
       } else {
-        const at::Tensor R = at::mm(Vi.t(), Ti).contiguous();  // [sumQ, C] reconstructions
-        const scalar_t* r = R.const_data_ptr<scalar_t>();
-        for (int64_t q = 0; q < SQ; ++q) acc[q] = dot_d(r + q * C, r + q * C, C);
+        const at::Tensor U = at::mm(Hi, Vi);
+        quad(vi, U.const_data_ptr<scalar_t>());
       }
-      for (int64_t j = 0; j < M; ++j) nr_dt[i * M + j] = sum_d(acc.data() + doff[j], doff[j + 1] - doff[j]);
+    } else {
+      const at::Tensor R = at::mm(Vi.t(), Ti).contiguous();  // [sumQ, C] reconstructions
+      const scalar_t* r = R.const_data_ptr<scalar_t>();
+      for (int64_t q = 0; q < SQ; ++q) acc[q] = dot_d(r + q * C, r + q * C, C);
+    }
+    for (int64_t j = 0; j < M; ++j) nr_dt[i * M + j] = sum_d(acc.data() + doff[j], doff[j + 1] - doff[j]);
+  };
+  at::parallel_for(0, M + N, 1, [&](int64_t b, int64_t e) {
+    std::vector<double> acc(SQ);
+    for (int64_t task = b; task < e; ++task) {
+      if (task < M)
+        td_task(task);
+      else
+        dt_task(task - M, acc);
     }
   });
 
