@@ -164,9 +164,11 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
 
   // The one GEMM of the affinity.
   const at::Tensor A_t = at::mm(that, dhat.t()).contiguous();
-  at::Tensor Wtd_t = at::empty_like(A_t);
+  // Row-softmax weights stored transposed, WT [sumQ, sumP]: the track -> detection quadratic forms then stream long
+  // rows of it (one row per detection point), the same access pattern as the other direction.
+  at::Tensor WT_t = at::empty({SQ, SP}, A_t.options());
   const scalar_t* A = A_t.const_data_ptr<scalar_t>();
-  scalar_t* Wtd = Wtd_t.mutable_data_ptr<scalar_t>();
+  scalar_t* WT = WT_t.mutable_data_ptr<scalar_t>();
   std::vector<double> dot_td(N * M, 0.0), dot_dt(N * M, 0.0), nr_td(N * M, 0.0), nr_dt(N * M, 0.0);
 
   // Pass 1, one task per track (so <r_td, t^> accumulates in place): the row softmax of every track point over all
@@ -180,10 +182,12 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
     at::parallel_for(0, N, 1, [&](int64_t b, int64_t e) {
       std::vector<scalar_t> cm(SQ, -std::numeric_limits<scalar_t>::infinity()), e1(SQ), e2(SQ);
       std::vector<double> cs(SQ, 0.0);
+      std::vector<scalar_t> wbuf;
       for (int64_t i = b; i < e; ++i) {
+        wbuf.resize((toff[i + 1] - toff[i]) * SQ);
         for (int64_t p = toff[i]; p < toff[i + 1]; ++p) {
           const scalar_t* a = A + p * SQ;
-          scalar_t* w = Wtd + p * SQ;
+          scalar_t* w = wbuf.data() + (p - toff[i]) * SQ;
           const scalar_t mx = max_v(a, SQ);
           for (int64_t q = 0; q < SQ; ++q) w[q] = exp_nonpos((a[q] - mx) * inv_tau);
           const scalar_t inv = static_cast<scalar_t>(1.0 / sum_d(w, SQ));
@@ -197,6 +201,9 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
           }
           for (int64_t q = 0; q < SQ; ++q) cs[q] = cs[q] * static_cast<double>(e1[q]) + static_cast<double>(e2[q]);
         }
+        const int64_t p0 = toff[i], P = toff[i + 1] - p0;  // WT[:, p0:p0+P] = this track's block, transposed
+        for (int64_t q = 0; q < SQ; ++q)
+          for (int64_t p = 0; p < P; ++p) WT[q * SP + p0 + p] = wbuf[p * SQ + q];
       }
       bool any_rows = false;
       for (int64_t i = b; i < e; ++i) any_rows = any_rows || toff[i + 1] > toff[i];
@@ -216,48 +223,90 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
   std::vector<int64_t> track_of(SP);
   for (int64_t i = 0; i < N; ++i)
     for (int64_t p = toff[i]; p < toff[i + 1]; ++p) track_of[p] = i;
-  // The Gram blocks are >= 0 for post-ReLU features: with weights >= 0 every term of w^T G w is then >= 0 and the
-  // input precision is exact enough. Otherwise w^T G w = ||D^T w||^2 may cancel and the GEMM runs in double.
-  auto needs_double = [&](const at::Tensor& gram) {
-    return !std::is_same_v<scalar_t, double> && gram.min().item<scalar_t>() < 0;
+  // Gram blocks G_j = D^_j D^_j^T and H_i = T^_i T^_i^T (double, plus an input-precision copy). They are >= 0 for
+  // post-ReLU features: with weights >= 0 every term of w^T G w is then >= 0 and the input precision is exact enough.
+  // Otherwise w^T G w = ||D^T w||^2 may cancel, and that object's quadratic forms run in double.
+  std::vector<int64_t> tgoff(N + 1, 0), dgoff(M + 1, 0);
+  for (int64_t i = 0; i < N; ++i) tgoff[i + 1] = tgoff[i] + (toff[i + 1] - toff[i]) * (toff[i + 1] - toff[i]);
+  for (int64_t j = 0; j < M; ++j) dgoff[j + 1] = dgoff[j] + (doff[j + 1] - doff[j]) * (doff[j + 1] - doff[j]);
+  std::vector<double> H64(tgoff.back()), G64(dgoff.back());
+  std::vector<scalar_t> H(tgoff.back()), G(dgoff.back());
+  std::vector<char> t_neg(N, 0), d_neg(M, 0);
+  auto grams = [&](const scalar_t* X, const std::vector<int64_t>& off, const std::vector<int64_t>& goff,
+                   std::vector<double>& g64, std::vector<scalar_t>& g, std::vector<char>& neg) {
+    at::parallel_for(0, static_cast<int64_t>(neg.size()), 1, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) {
+        const int64_t P = off[o + 1] - off[o];
+        if (P > C) continue;  // such objects use the reconstruction route, not the Gram block
+        const scalar_t* x = X + off[o] * C;
+        for (int64_t u = 0; u < P; ++u) {
+          for (int64_t v = u; v < P; ++v) {
+            const double d = dot_d(x + u * C, x + v * C, C);
+            g64[goff[o] + u * P + v] = g64[goff[o] + v * P + u] = d;
+            g[goff[o] + u * P + v] = g[goff[o] + v * P + u] = static_cast<scalar_t>(d);
+            if (d < 0) neg[o] = 1;
+          }
+        }
+      }
+    });
   };
+  grams(T, toff, tgoff, H64, H, t_neg);
+  grams(D, doff, dgoff, G64, G, d_neg);
 
-  // Pass 2, one parallel loop over M + N tasks.
-  // Task j < M, track -> detection (writes column j only): the quadratic forms w_p^T G_j w_p of all track points come
-  // from one small GEMM Y = Wtd[:, j] G_j ([sumP, Q_j]); where Q_j > C it is cheaper to form the reconstructions
-  // R = Wtd[:, j] D^_j ([sumP, C]) and take ||R_p||^2.
-  // Task M + i, detection -> track (writes row i only): the column-softmax weights V = Wdt[i, :] ([P_i, sumQ]) are
-  // recomputed from A and the column statistics; U = H_i V gives v_q^T H_i v_q = sum_p V[p, q] U[p, q] for every
-  // detection point q at once; where P_i > C, R = V^T T^_i.
-  auto td_task = [&](int64_t j) {
+  // Pass 2, one parallel loop over M + N tasks (no BLAS inside: nested BLAS threads oversubscribed the cores).
+  // Task j < M, track -> detection (writes column j only): with WT_j = WT[q in j, :] ([Q_j, sumP]),
+  // U = G_j WT_j gives w_p^T G_j w_p = sum_q WT_j[q, p] U[q, p] for every track point p at once; where Q_j > C the
+  // reconstructions r_p = D^_j^T w_p ([C]) are cheaper.
+  auto td_task = [&](int64_t j, std::vector<double>& acc, std::vector<double>& u64, std::vector<scalar_t>& u) {
     const int64_t q0 = doff[j], Q = doff[j + 1] - q0;
-    if (Q == 0 || SP == 0) return;
-    const at::Tensor Dj = dhat.narrow(0, q0, Q);
-    const bool via_gram = Q <= C;
-    const at::Tensor Gj = via_gram ? at::mm(Dj, Dj.t()) : at::Tensor();
-    if (via_gram && needs_double(Gj)) {
-      const at::Tensor Wj = Wtd_t.narrow(1, q0, Q).to(at::kDouble).contiguous();
-      const at::Tensor Dj64 = Dj.to(at::kDouble);
-      const at::Tensor Y = at::mm(Wj, at::mm(Dj64, Dj64.t()));
-      const double* wj = Wj.const_data_ptr<double>();
-      const double* y = Y.const_data_ptr<double>();
-      for (int64_t p = 0; p < SP; ++p) nr_td[track_of[p] * M + j] += dot_d(wj + p * Q, y + p * Q, Q);
-    } else {
-      const at::Tensor Wj = Wtd_t.narrow(1, q0, Q);  // strided view, the GEMM reads it in place
-      const at::Tensor Y = (via_gram ? at::mm(Wj, Gj) : at::mm(Wj, Dj)).contiguous();
-      const scalar_t* y = Y.const_data_ptr<scalar_t>();
-      const int64_t ly = Y.size(1);
+    if (Q == 0) return;
+    const scalar_t* wt = WT + q0 * SP;
+    std::fill(acc.begin(), acc.begin() + SP, 0.0);
+    if (Q > C) {
       for (int64_t p = 0; p < SP; ++p) {
-        const scalar_t* yp = y + p * ly;
-        nr_td[track_of[p] * M + j] += via_gram ? dot_d(Wtd + p * SQ + q0, yp, Q) : dot_d(yp, yp, ly);
+        std::fill(u.begin(), u.begin() + C, scalar_t(0));
+        for (int64_t q = 0; q < Q; ++q) {
+          const scalar_t wq = wt[q * SP + p];
+          const scalar_t* d = D + (q0 + q) * C;
+          for (int64_t c = 0; c < C; ++c) u[c] = std::fma(wq, d[c], u[c]);
+        }
+        acc[p] = dot_d(u.data(), u.data(), C);
+      }
+    } else if (d_neg[j]) {
+      const double* g = G64.data() + dgoff[j];
+      for (int64_t q = 0; q < Q; ++q) {
+        std::fill(u64.begin(), u64.begin() + SP, 0.0);
+        for (int64_t qq = 0; qq < Q; ++qq) {
+          const double gv = g[q * Q + qq];
+          const scalar_t* w = wt + qq * SP;
+          for (int64_t p = 0; p < SP; ++p) u64[p] = std::fma(gv, static_cast<double>(w[p]), u64[p]);
+        }
+        const scalar_t* w = wt + q * SP;
+        for (int64_t p = 0; p < SP; ++p) acc[p] += static_cast<double>(w[p]) * u64[p];
+      }
+    } else {
+      const scalar_t* g = G.data() + dgoff[j];
+      for (int64_t q = 0; q < Q; ++q) {
+        std::fill(u.begin(), u.begin() + SP, scalar_t(0));
+        for (int64_t qq = 0; qq < Q; ++qq) {
+          const scalar_t gv = g[q * Q + qq];
+          const scalar_t* w = wt + qq * SP;
+          for (int64_t p = 0; p < SP; ++p) u[p] = std::fma(gv, w[p], u[p]);
+        }
+        const scalar_t* w = wt + q * SP;
+        for (int64_t p = 0; p < SP; ++p) acc[p] += static_cast<double>(w[p]) * static_cast<double>(u[p]);
       }
     }
+    for (int64_t i = 0; i < N; ++i) nr_td[i * M + j] = sum_d(acc.data() + toff[i], toff[i + 1] - toff[i]);
   };
-  auto dt_task = [&](int64_t i, std::vector<double>& acc) {
+  // Task M + i, detection -> track (writes row i only): the column-softmax weights V = Wdt[i, :] ([P_i, sumQ]) are
+  // recomputed from A and the column statistics; U = H_i V gives v_q^T H_i v_q = sum_p V[p, q] U[p, q] for every
+  // detection point q at once; where P_i > C, the reconstructions r_q = T^_i^T v_q ([C]) directly.
+  auto dt_task = [&](int64_t i, std::vector<double>& acc, std::vector<scalar_t>& vbuf, std::vector<double>& u64,
+                     std::vector<scalar_t>& u) {
     const int64_t p0 = toff[i], P = toff[i + 1] - p0;
-    if (P == 0 || SQ == 0) return;
-    at::Tensor Vi = at::empty({P, SQ}, that.options());
-    scalar_t* vi = Vi.mutable_data_ptr<scalar_t>();
+    if (P == 0) return;
+    scalar_t* vi = vbuf.data();
     std::fill(acc.begin(), acc.end(), 0.0);
     for (int64_t p = 0; p < P; ++p) {
       const scalar_t* a = A + (p0 + p) * SQ;
@@ -268,39 +317,58 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
     }
     for (int64_t j = 0; j < M; ++j) dot_dt[i * M + j] = sum_d(acc.data() + doff[j], doff[j + 1] - doff[j]);
     std::fill(acc.begin(), acc.end(), 0.0);
-    const at::Tensor Ti = that.narrow(0, p0, P);
-    if (P <= C) {
-      const at::Tensor Hi = at::mm(Ti, Ti.t());
-      auto quad = [&](const auto* v, const auto* u) {
-        for (int64_t p = 0; p < P; ++p)
-          for (int64_t q = 0; q < SQ; ++q)
-            acc[q] += static_cast<double>(v[p * SQ + q]) * static_cast<double>(u[p * SQ + q]);
-      };
-      if (needs_double(Hi)) {
-        const at::Tensor V64 = Vi.to(at::kDouble);
-        const at::Tensor T64 = Ti.to(at::kDouble);
-        const at::Tensor U = at::mm(at::mm(T64, T64.t()), V64);  // [P, sumQ]
-        quad(V64.const_data_ptr<double>(), U.const_data_ptr<double>());
-      } else {
-        const at::Tensor U = at::mm(Hi, Vi);
-        quad(vi, U.const_data_ptr<scalar_t>());
+    if (P > C) {
+      for (int64_t q = 0; q < SQ; ++q) {
+        std::fill(u.begin(), u.begin() + C, scalar_t(0));
+        for (int64_t p = 0; p < P; ++p) {
+          const scalar_t vq = vi[p * SQ + q];
+          const scalar_t* t = T + (p0 + p) * C;
+          for (int64_t c = 0; c < C; ++c) u[c] = std::fma(vq, t[c], u[c]);
+        }
+        acc[q] = dot_d(u.data(), u.data(), C);
+      }
+    } else if (t_neg[i]) {
+      const double* h = H64.data() + tgoff[i];
+      for (int64_t p = 0; p < P; ++p) {
+        std::fill(u64.begin(), u64.begin() + SQ, 0.0);
+        for (int64_t pp = 0; pp < P; ++pp) {
+          const double hv = h[p * P + pp];
+          const scalar_t* v = vi + pp * SQ;
+          for (int64_t q = 0; q < SQ; ++q) u64[q] = std::fma(hv, static_cast<double>(v[q]), u64[q]);
+        }
+        const scalar_t* v = vi + p * SQ;
+        for (int64_t q = 0; q < SQ; ++q) acc[q] += static_cast<double>(v[q]) * u64[q];
       }
     } else {
-      const at::Tensor R = at::mm(Vi.t(), Ti).contiguous();  // [sumQ, C] reconstructions
-      const scalar_t* r = R.const_data_ptr<scalar_t>();
-      for (int64_t q = 0; q < SQ; ++q) acc[q] = dot_d(r + q * C, r + q * C, C);
+      const scalar_t* h = H.data() + tgoff[i];
+      for (int64_t p = 0; p < P; ++p) {
+        std::fill(u.begin(), u.begin() + SQ, scalar_t(0));
+        for (int64_t pp = 0; pp < P; ++pp) {
+          const scalar_t hv = h[p * P + pp];
+          const scalar_t* v = vi + pp * SQ;
+          for (int64_t q = 0; q < SQ; ++q) u[q] = std::fma(hv, v[q], u[q]);
+        }
+        const scalar_t* v = vi + p * SQ;
+        for (int64_t q = 0; q < SQ; ++q) acc[q] += static_cast<double>(v[q]) * static_cast<double>(u[q]);
+      }
     }
     for (int64_t j = 0; j < M; ++j) nr_dt[i * M + j] = sum_d(acc.data() + doff[j], doff[j + 1] - doff[j]);
   };
-  at::parallel_for(0, M + N, 1, [&](int64_t b, int64_t e) {
-    std::vector<double> acc(SQ);
-    for (int64_t task = b; task < e; ++task) {
-      if (task < M)
-        td_task(task);
-      else
-        dt_task(task - M, acc);
-    }
-  });
+  int64_t maxP = 0;
+  for (int64_t i = 0; i < N; ++i) maxP = std::max(maxP, toff[i + 1] - toff[i]);
+  if (SP > 0 && SQ > 0) {
+    at::parallel_for(0, M + N, 1, [&](int64_t b, int64_t e) {
+      const int64_t len = std::max<int64_t>({SQ, SP, C, 1});
+      std::vector<double> acc(len), y64(len);
+      std::vector<scalar_t> y(len), vbuf(e > M ? maxP * SQ : 0);
+      for (int64_t task = b; task < e; ++task) {
+        if (task < M)
+          td_task(task, acc, y64, y);
+        else
+          dt_task(task - M, acc, vbuf, y64, y);
+      }
+    });
+  }
 
   // Cosines with the reference's eps clamps, then the symmetrised similarity.
   scalar_t* O = out.mutable_data_ptr<scalar_t>();
