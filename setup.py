@@ -51,7 +51,7 @@ def _sources():
 
 def _extension():
     cxx = ["-O0", "-g"] if DEBUG else ["-O3"]
-    cxx += ["-DUNITRACK_WITH_PYTHON", "-DPy_LIMITED_API=0x03090000", "-fvisibility=hidden"]
+    cxx += ["-DUNITRACK_WITH_PYTHON", "-fvisibility=hidden"]  # py_limited_api=True adds -DPy_LIMITED_API
     if not PORTABLE:
         cxx += ["-march=native"]
     nvcc = ["-O0", "-g", "-G"] if DEBUG else ["-O3", "--use_fast_math"]

@@ -17,10 +17,9 @@ $PY setup.py build_ext --inplace > "$OUT/build.log" 2>&1; rc=$?
 echo "build rc=$rc in $(( $(date +%s) - t0 )) s"; tail -n 25 "$OUT/build.log"
 [ $rc -eq 0 ] || exit $rc
 $PY -m unitrack_ext.collect_env | tee "$OUT/env.txt"
-# Op tests on every device (CPU + CUDA parametrisations) and the CUDA cases of the rest of the suite.
+# Op tests on every device (CPU + CUDA parametrisations), then the CUDA cases of the heads that take a device.
 $PY -m pytest -q -p no:cacheprovider tests/test_xcorr_op.py tests/test_topk_propagate_op.py tests/test_rsm_op.py \
   tests/test_ext_plumbing.py 2>&1 | tee "$OUT/op_tests.log" | tail -n 30
-$PY -m pytest -q -p no:cacheprovider --continue-on-collection-errors -k cuda tests 2>&1 | tee "$OUT/cuda_tests.log" | tail -n 25
-# CUDA benchmarks (fused vs reference on the GPU).
-$PY -m pytest -q -p no:cacheprovider benchmarks/bench_topk_propagate.py benchmarks/bench_rsm.py benchmarks/bench_xcorr.py \
-  -k cuda --benchmark-only --benchmark-columns=min,median,mean,rounds 2>&1 | tee "$OUT/cuda_bench.log" | tail -n 40
+$PY -m pytest -q -p no:cacheprovider -k cuda tests/test_sot_box.py tests/test_vos_head.py tests/test_model_resnet.py \
+  tests/test_association_features.py 2>&1 | tee "$OUT/cuda_tests.log" | tail -n 15
+$PY scripts/gpu_bench.py 2>&1 | tee "$OUT/gpu_bench.log"

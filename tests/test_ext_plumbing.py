@@ -28,8 +28,8 @@ def test_every_op_has_a_compiled_cpu_kernel():
     if not EXPECT_EXT:
         pytest.skip("UNITRACK_EXPECT_EXT=0")
     missing = [op for op, devs in unitrack_ext.compiled_kernels.items() if not devs["cpu"]]
-    known_pending = {"topk_propagate", "topk_affinity", "rsm"} - set(os.environ.get("UNITRACK_REQUIRE", "").split(","))
-    assert set(missing) <= known_pending, f"ops without a compiled CPU kernel: {missing}"
+    assert missing == [], f"ops without a compiled CPU kernel: {missing}"
+    assert set(unitrack_ext.compiled_kernels) == {"topk_propagate", "topk_affinity", "rsm", "xcorr"}
 
 
 def test_has_kernel_rejects_unknown_device():
