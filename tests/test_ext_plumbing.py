@@ -68,3 +68,17 @@ def test_fallback_without_extension_warns_once_and_matches():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_cli_survives_a_missing_optional_dependency():
+    # `unitrack env` must work even when a subcommand's dependency (here pycocotools) cannot be imported.
+    code = (
+        "import sys\n"
+        "sys.modules['pycocotools'] = None\n"
+        "from unitrack.cli import main\n"
+        "assert main(['env']) == 0\n"
+        "assert main(['synth', '--out', 'x']) == 2\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "xcorr" in out.stdout and "failed to import" in out.stderr

@@ -2,7 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+
+# (module, help) of every subcommand module providing ``add_parser(subparsers)``, in --help order.
+SUBCOMMANDS = [
+    ("unitrack.evaluation.cli_eval", "eval"),
+    ("unitrack.cli_track", "track"),
+    ("unitrack.metrics.cli_mot", "eval-mot"),
+    ("unitrack.model.cli", "models"),
+    ("unitrack.data.synthetic", "synth"),
+    ("unitrack.heads.vos", "vos"),
+    ("unitrack.heads.poseprop", "poseprop"),
+]
 
 
 def _cmd_env(args: argparse.Namespace) -> int:
@@ -12,33 +24,34 @@ def _cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unavailable(name: str, exc: ImportError):
+    def run(args: argparse.Namespace) -> int:
+        raise RuntimeError(f"this command needs a module that failed to import ({exc}); "
+                           f"reinstall with: pip install --no-build-isolation -e .")
+
+    return run
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unitrack", description="UniTrack: one appearance model, five tracking tasks")
     sub = parser.add_subparsers(dest="command", required=True)
     p_env = sub.add_parser("env", help="print torch/CUDA/compiler/build information (paste it into bug reports)")
     p_env.set_defaults(func=_cmd_env)
-    from unitrack.data.synthetic import add_parser as add_synth
-    from unitrack.evaluation.cli_eval import add_parser as add_eval
-
-    from unitrack.metrics.cli_mot import add_parser as add_eval_mot
-    from unitrack.cli_track import add_parser as add_track
-    from unitrack.heads.poseprop import add_parser as add_poseprop
-    from unitrack.heads.vos import add_parser as add_vos
-    from unitrack.model.cli import add_parser as add_models
-
-    add_eval(sub)
-    add_track(sub)
-    add_eval_mot(sub)
-    add_models(sub)
-    add_synth(sub)
-    add_vos(sub)
-    add_poseprop(sub)
+    for module, name in SUBCOMMANDS:
+        try:
+            importlib.import_module(module).add_parser(sub)
+        except ImportError as exc:
+            # A missing optional dependency must not take down the other commands (`unitrack env` above all).
+            p = sub.add_parser(name, help=f"(unavailable: {exc})", add_help=False)
+            p.set_defaults(func=_unavailable(name, exc), accepts_any_arguments=True)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "accepts_any_arguments", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
