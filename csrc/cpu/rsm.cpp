@@ -245,26 +245,27 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
   std::vector<double> H64(tgoff.back()), G64(dgoff.back());
   std::vector<scalar_t> H(tgoff.back()), G(dgoff.back());
   std::vector<char> t_neg(N, 0), d_neg(M, 0);
-  auto grams = [&](const scalar_t* X, const std::vector<int64_t>& off, const std::vector<int64_t>& goff,
+  // One small BLAS GEMM per object (serial loop: the BLAS threads it if worthwhile); the double copy is formed in
+  // double only where it is used (negative entries, or float64 input).
+  auto grams = [&](const at::Tensor& Xt, const std::vector<int64_t>& off, const std::vector<int64_t>& goff,
                    std::vector<double>& g64, std::vector<scalar_t>& g, std::vector<char>& neg) {
-    for_range(0, static_cast<int64_t>(neg.size()), [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) {
-        const int64_t P = off[o + 1] - off[o];
-        if (P > C) continue;  // such objects use the reconstruction route, not the Gram block
-        const scalar_t* x = X + off[o] * C;
-        for (int64_t u = 0; u < P; ++u) {
-          for (int64_t v = u; v < P; ++v) {
-            const double d = dot_d(x + u * C, x + v * C, C);
-            g64[goff[o] + u * P + v] = g64[goff[o] + v * P + u] = d;
-            g[goff[o] + u * P + v] = g[goff[o] + v * P + u] = static_cast<scalar_t>(d);
-            if (d < 0) neg[o] = 1;
-          }
-        }
+    for (int64_t o = 0; o + 1 < static_cast<int64_t>(off.size()); ++o) {
+      const int64_t P = off[o + 1] - off[o];
+      if (P == 0 || P > C) continue;  // P > C: such objects use the reconstruction route, not the Gram block
+      const at::Tensor x = Xt.narrow(0, off[o], P);
+      const at::Tensor gm = at::mm(x, x.t()).contiguous();
+      const scalar_t* gp = gm.const_data_ptr<scalar_t>();
+      std::copy(gp, gp + P * P, g.begin() + goff[o]);
+      neg[o] = *std::min_element(gp, gp + P * P) < 0;
+      if (neg[o]) {
+        const at::Tensor x64 = x.to(at::kDouble);
+        const at::Tensor g2 = at::mm(x64, x64.t()).contiguous();
+        std::copy(g2.const_data_ptr<double>(), g2.const_data_ptr<double>() + P * P, g64.begin() + goff[o]);
       }
-    });
+    }
   };
-  grams(T, toff, tgoff, H64, H, t_neg);
-  grams(D, doff, dgoff, G64, G, d_neg);
+  grams(that, toff, tgoff, H64, H, t_neg);
+  grams(dhat, doff, dgoff, G64, G, d_neg);
 
   // Pass 2, one parallel loop over M + N tasks (no BLAS inside: nested BLAS threads oversubscribed the cores).
   // Task j < M, track -> detection (writes column j only): with WT_j = WT[q in j, :] ([Q_j, sumP]),
