@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <type_traits>
@@ -152,10 +153,22 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
   const scalar_t* T = that.const_data_ptr<scalar_t>();
   const scalar_t* D = dhat.const_data_ptr<scalar_t>();
 
+  // Small problems run the passes below on the calling thread: each parallel region ends in a barrier, and on a busy
+  // machine the waits (spinning OpenMP workers competing with the thread they wait for) cost far more than the
+  // ~1 ms of work a 20 x 20 box problem has per pass (measured: 150 ms with 2 threads vs 20 ms with 1 on a loaded
+  // 2-core machine). Large problems (e.g. 50 x 50 boxes, mask sets) are split across threads.
+  const bool parallel = SP * SQ >= (int64_t{1} << 21);
+  auto for_range = [parallel](int64_t begin, int64_t end, const std::function<void(int64_t, int64_t)>& f) {
+    if (parallel)
+      at::parallel_for(begin, end, 1, f);
+    else if (begin < end)
+      f(begin, end);
+  };
+
   // ||vec(t^_i)||^2 and ||vec(d^_j)||^2 (sums of squared point norms, in double).
   std::vector<double> tn2(N), dn2(M);
   auto object_norms = [&](const scalar_t* X, const std::vector<int64_t>& off, std::vector<double>& n2) {
-    at::parallel_for(0, static_cast<int64_t>(n2.size()), 8, [&](int64_t b, int64_t e) {
+    for_range(0, static_cast<int64_t>(n2.size()), [&](int64_t b, int64_t e) {
       for (int64_t o = b; o < e; ++o) n2[o] = dot_d(X + off[o] * C, X + off[o] * C, (off[o + 1] - off[o]) * C);
     });
   };
@@ -179,7 +192,7 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
   std::vector<double> col_sum(SQ, 0.0);
   std::mutex merge_mutex;
   if (SQ > 0 && SP > 0) {
-    at::parallel_for(0, N, 1, [&](int64_t b, int64_t e) {
+    for_range(0, N, [&](int64_t b, int64_t e) {
       std::vector<scalar_t> cm(SQ, -std::numeric_limits<scalar_t>::infinity()), e1(SQ), e2(SQ);
       std::vector<double> cs(SQ, 0.0);
       std::vector<scalar_t> wbuf;
@@ -232,26 +245,27 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
   std::vector<double> H64(tgoff.back()), G64(dgoff.back());
   std::vector<scalar_t> H(tgoff.back()), G(dgoff.back());
   std::vector<char> t_neg(N, 0), d_neg(M, 0);
-  auto grams = [&](const scalar_t* X, const std::vector<int64_t>& off, const std::vector<int64_t>& goff,
+  // One small BLAS GEMM per object (serial loop: the BLAS threads it if worthwhile); the double copy is formed in
+  // double only where it is used (negative entries, or float64 input).
+  auto grams = [&](const at::Tensor& Xt, const std::vector<int64_t>& off, const std::vector<int64_t>& goff,
                    std::vector<double>& g64, std::vector<scalar_t>& g, std::vector<char>& neg) {
-    at::parallel_for(0, static_cast<int64_t>(neg.size()), 1, [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) {
-        const int64_t P = off[o + 1] - off[o];
-        if (P > C) continue;  // such objects use the reconstruction route, not the Gram block
-        const scalar_t* x = X + off[o] * C;
-        for (int64_t u = 0; u < P; ++u) {
-          for (int64_t v = u; v < P; ++v) {
-            const double d = dot_d(x + u * C, x + v * C, C);
-            g64[goff[o] + u * P + v] = g64[goff[o] + v * P + u] = d;
-            g[goff[o] + u * P + v] = g[goff[o] + v * P + u] = static_cast<scalar_t>(d);
-            if (d < 0) neg[o] = 1;
-          }
-        }
+    for (int64_t o = 0; o + 1 < static_cast<int64_t>(off.size()); ++o) {
+      const int64_t P = off[o + 1] - off[o];
+      if (P == 0 || P > C) continue;  // P > C: such objects use the reconstruction route, not the Gram block
+      const at::Tensor x = Xt.narrow(0, off[o], P);
+      const at::Tensor gm = at::mm(x, x.t()).contiguous();
+      const scalar_t* gp = gm.const_data_ptr<scalar_t>();
+      std::copy(gp, gp + P * P, g.begin() + goff[o]);
+      neg[o] = *std::min_element(gp, gp + P * P) < 0;
+      if (neg[o]) {
+        const at::Tensor x64 = x.to(at::kDouble);
+        const at::Tensor g2 = at::mm(x64, x64.t()).contiguous();
+        std::copy(g2.const_data_ptr<double>(), g2.const_data_ptr<double>() + P * P, g64.begin() + goff[o]);
       }
-    });
+    }
   };
-  grams(T, toff, tgoff, H64, H, t_neg);
-  grams(D, doff, dgoff, G64, G, d_neg);
+  grams(that, toff, tgoff, H64, H, t_neg);
+  grams(dhat, doff, dgoff, G64, G, d_neg);
 
   // Pass 2, one parallel loop over M + N tasks (no BLAS inside: nested BLAS threads oversubscribed the cores).
   // Task j < M, track -> detection (writes column j only): with WT_j = WT[q in j, :] ([Q_j, sumP]),
@@ -357,7 +371,7 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
   int64_t maxP = 0;
   for (int64_t i = 0; i < N; ++i) maxP = std::max(maxP, toff[i + 1] - toff[i]);
   if (SP > 0 && SQ > 0) {
-    at::parallel_for(0, M + N, 1, [&](int64_t b, int64_t e) {
+    for_range(0, M + N, [&](int64_t b, int64_t e) {
       const int64_t len = std::max<int64_t>({SQ, SP, C, 1});
       std::vector<double> acc(len), y64(len);
       std::vector<scalar_t> y(len), vbuf(e > M ? maxP * SQ : 0);

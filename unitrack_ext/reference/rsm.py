@@ -29,7 +29,7 @@ def _normalize(x: torch.Tensor) -> torch.Tensor:
 
 def _pad(feats: Sequence[torch.Tensor], C: int, like: torch.Tensor):
     n = len(feats)
-    P = max((f.shape[0] for f in feats), default=0)
+    P = max([int(f.shape[0]) for f in feats] + [0])  # a list, not a generator: torch.compile traces this
     out = like.new_zeros((n, P, C))
     valid = torch.zeros((n, P), dtype=torch.bool, device=like.device)
     for i, f in enumerate(feats):
