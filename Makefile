@@ -26,7 +26,7 @@ build: venv
 	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
 
 demo: build
-	$(VENV)/bin/unitrack eval --out results/demo
+	$(VENV)/bin/unitrack eval --max-sequences 1 --out results/demo
 
 test: build
 	$(VPY) -m pytest -q tests
