@@ -93,6 +93,43 @@ class TimedTracker(AssociationTracker):
         return out
 
 
+class AssociationHead:
+    """Shared state of the association heads (MOT, MOTS, PoseTrack): the validated config, the timed tracker, the
+    per-stage timer and the per-sequence stats. Subclasses set ``obs_type``, ``default_config`` and ``initial_stats``."""
+
+    obs_type: str = ""
+    default_config = None  # callable returning the task's AssociationConfig
+
+    def _init_head(self, model, config, progress: bool) -> None:
+        from ..association import AssociationConfig
+
+        self.model = model
+        self.config = config if config is not None else type(self).default_config()
+        if not isinstance(self.config, AssociationConfig):
+            raise TypeError(f"config must be an AssociationConfig, got {type(self.config).__name__}")
+        if self.config.obs_type != self.obs_type:
+            raise ValueError(f"{type(self).__name__} needs a config with obs_type={self.obs_type!r}, "
+                             f"got {self.config.obs_type!r}")
+        self.progress = progress
+        self.timer = StageTimer()
+
+    def initial_stats(self) -> dict:
+        return {"frames": 0}
+
+    def reset(self, frame_rate: float | None = None) -> None:
+        """Start a new sequence (track ids restart at 1, timings and stats cleared)."""
+        cfg = self.config if frame_rate is None else self.config.replace(frame_rate=float(frame_rate))
+        self.timer.reset()
+        self.tracker = TimedTracker(cfg, self.timer)
+        self.stats = self.initial_stats()
+        self.last_tracks: list = []
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Mean milliseconds per frame of each stage (backbone, features, rsm, assoc, ...)."""
+        return self.timer.means
+
+
 def load_frame(frame, name: str = "frame") -> np.ndarray:
     """A frame as a uint8 RGB array ``[H, W, 3]``.
 

@@ -32,7 +32,7 @@ import numpy as np
 from ..association import AssociationConfig, Track, mot_config
 from ..association.kalman import tlwh_to_tlbr
 from ..data.motchallenge import MOTSequence, read_mot_sequence, read_mot_txt, split_by_frame, write_mot_results
-from ._common import FrameSource, StageTimer, TimedTracker, letterbox, load_frame, model_features, progress_bar
+from ._common import AssociationHead, FrameSource, letterbox, load_frame, model_features, progress_bar
 
 __all__ = ["MOTHead", "track_mot", "output_filter"]
 
@@ -47,7 +47,7 @@ def output_filter(tlwh: np.ndarray, min_box_area: float = 200.0, max_aspect: flo
     return (w * h > min_box_area) & vertical & (h > 0)
 
 
-class MOTHead:
+class MOTHead(AssociationHead):
     """Box association head (MOT), one sequence at a time.
 
     Args:
@@ -66,31 +66,17 @@ class MOTHead:
 
     def __init__(self, model, config: AssociationConfig | None = None, *, max_aspect: float = 1.6,
                  progress: bool = True):
-        self.model = model
-        self.config = config if config is not None else mot_config()
-        if not isinstance(self.config, AssociationConfig):
-            raise TypeError(f"config must be an AssociationConfig, got {type(self.config).__name__}")
-        if self.config.obs_type != "boxes":
-            raise ValueError(f"MOTHead needs a config with obs_type='boxes', got {self.config.obs_type!r}")
+        self._init_head(model, config, progress)
         self.img_size = tuple(self.config.img_size or (1088, 608))
         self.min_box_area = float(self.config.min_box_area if self.config.min_box_area is not None else 0.0)
         self.max_aspect = float(max_aspect)
-        self.progress = progress
-        self.timer = StageTimer()
         self.reset()
 
-    # ----------------------------------------------------------------------------------------------- state
-    def reset(self, frame_rate: float | None = None) -> None:
-        """Start a new sequence (track ids restart at 1, timings cleared)."""
-        cfg = self.config if frame_rate is None else self.config.replace(frame_rate=float(frame_rate))
-        self.timer.reset()
-        self.tracker = TimedTracker(cfg, self.timer)
-        self.stats = {"frames": 0, "zero_area": 0, "outside": 0}
-        self.last_tracks: list[Track] = []
+    obs_type = "boxes"
+    default_config = staticmethod(mot_config)
 
-    @property
-    def timings(self) -> dict[str, float]:
-        return self.timer.means
+    def initial_stats(self) -> dict:
+        return {"frames": 0, "zero_area": 0, "outside": 0}
 
     # ----------------------------------------------------------------------------------------------- per frame
     def _clean(self, boxes_tlwh, scores, im_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -33,11 +33,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..association import AssociationConfig, Track, mots_config
+from ..association import AssociationConfig, mots_config
 from ..data.motchallenge import read_seqinfo
 from ..data.mots import PEDESTRIAN, MOTSObject, decode_rle, encode_mask, mots_by_frame, read_mots_txt, \
     write_mots_txt
-from ._common import FrameSource, StageTimer, TimedTracker, load_frame, model_features, progress_bar
+from ._common import AssociationHead, FrameSource, load_frame, model_features, progress_bar
 
 __all__ = ["MOTSHead", "MaskTrack", "track_mots", "mots_object_id", "resolve_overlaps"]
 
@@ -131,7 +131,7 @@ def _decode_masks(masks, hw: tuple[int, int]) -> np.ndarray:
     return np.stack(out) if out else np.zeros((0, H, W), bool)
 
 
-class MOTSHead:
+class MOTSHead(AssociationHead):
     """Mask association head (MOTS), one sequence at a time.
 
     Args:
@@ -149,28 +149,15 @@ class MOTSHead:
 
     def __init__(self, model, config: AssociationConfig | None = None, *, class_id: int = PEDESTRIAN,
                  progress: bool = True):
-        self.model = model
-        self.config = config if config is not None else mots_config()
-        if not isinstance(self.config, AssociationConfig):
-            raise TypeError(f"config must be an AssociationConfig, got {type(self.config).__name__}")
-        if self.config.obs_type != "masks":
-            raise ValueError(f"MOTSHead needs a config with obs_type='masks', got {self.config.obs_type!r}")
+        self._init_head(model, config, progress)
         self.class_id = int(class_id)
-        self.progress = progress
-        self.timer = StageTimer()
         self.reset()
 
-    def reset(self, frame_rate: float | None = None) -> None:
-        """Start a new sequence (ids restart at 1, timings cleared)."""
-        cfg = self.config if frame_rate is None else self.config.replace(frame_rate=float(frame_rate))
-        self.timer.reset()
-        self.tracker = TimedTracker(cfg, self.timer)
-        self.stats = {"frames": 0, "overlap_pixels": 0, "emptied": 0}
-        self.last_tracks: list[Track] = []
+    obs_type = "masks"
+    default_config = staticmethod(mots_config)
 
-    @property
-    def timings(self) -> dict[str, float]:
-        return self.timer.means
+    def initial_stats(self) -> dict:
+        return {"frames": 0, "overlap_pixels": 0, "emptied": 0}
 
     def update(self, frame, masks) -> list[MaskTrack]:
         """Track one frame.

@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from ..association import AssociationConfig, Track, posetrack_config
+from ..association import AssociationConfig, posetrack_config
 from ..data.posetrack import POSETRACK_JOINTS, PoseFrame, PoseSequence, read_posetrack, write_posetrack
-from ._common import StageTimer, TimedTracker, load_frame, model_features, progress_bar
+from ._common import AssociationHead, load_frame, model_features, progress_bar
 
 __all__ = ["PoseTrackHead", "IdMapper", "track_posetrack"]
 
@@ -106,7 +106,7 @@ def _poses_array(poses, hw: tuple[int, int]) -> np.ndarray:
     return out
 
 
-class PoseTrackHead:
+class PoseTrackHead(AssociationHead):
     """Pose association head (PoseTrack), one sequence at a time.
 
     Args:
@@ -121,27 +121,19 @@ class PoseTrackHead:
     """
 
     def __init__(self, model, config: AssociationConfig | None = None, *, progress: bool = True):
-        self.model = model
-        self.config = config if config is not None else posetrack_config()
-        if not isinstance(self.config, AssociationConfig):
-            raise TypeError(f"config must be an AssociationConfig, got {type(self.config).__name__}")
-        if self.config.obs_type != "poses":
-            raise ValueError(f"PoseTrackHead needs a config with obs_type='poses', got {self.config.obs_type!r}")
-        self.progress = progress
-        self.timer = StageTimer()
+        self._init_head(model, config, progress)
         self.reset()
 
-    def reset(self) -> None:
-        """Start a new sequence (ids restart, timings cleared)."""
-        self.timer.reset()
-        self.tracker = TimedTracker(self.config, self.timer)
-        self.ids = IdMapper(1000, safe_gap=self.config.buffer_size + 1)
-        self.stats = {"frames": 0, "people": 0, "untracked": 0, "recycled_ids": 0}
-        self.last_tracks: list[Track] = []
+    obs_type = "poses"
+    default_config = staticmethod(posetrack_config)
 
-    @property
-    def timings(self) -> dict[str, float]:
-        return self.timer.means
+    def initial_stats(self) -> dict:
+        return {"frames": 0, "people": 0, "untracked": 0, "recycled_ids": 0}
+
+    def reset(self, frame_rate: float | None = None) -> None:
+        """Start a new sequence (ids restart, output-id mapping and timings cleared)."""
+        super().reset(frame_rate)
+        self.ids = IdMapper(1000, safe_gap=self.config.buffer_size + 1)
 
     def update(self, frame, poses) -> np.ndarray:
         """Track one frame.
