@@ -83,3 +83,14 @@ def test_ray_runner_gives_the_same_table(local_run, tiny_roots, tmp_path):
     for task in TASKS:
         for key, v in res["results"]["color"][task].items():
             assert ray_res["results"]["color"][task][key] == pytest.approx(v, abs=1e-9), (task, key)
+
+
+def test_default_representations_use_cached_imagenet_weights(tmp_path, monkeypatch):
+    from unitrack.evaluation.cli_eval import default_models
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert default_models() == ["resnet18:random", "texture"]
+    ckpt = tmp_path / "hub" / "checkpoints"
+    ckpt.mkdir(parents=True)
+    (ckpt / "resnet18-5c106cde.pth").write_bytes(b"placeholder")
+    assert default_models() == ["resnet18", "resnet18:random", "texture"]

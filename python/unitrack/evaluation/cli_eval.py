@@ -45,7 +45,18 @@ def _run(args: argparse.Namespace) -> int:
     tasks = parse_tasks(args.tasks)
     roots = {t: getattr(args, opt) for t, opt in DATASET_OPTIONS.items() if getattr(args, opt)}
     data = args.data or ("custom" if roots else "synthetic")
-    out = evaluate(model_specs(args), tasks, data=data, roots=roots, out_root=args.out, runner=args.runner,
+    specs = model_specs(args)
+    if not args.model:
+        from unitrack.model import hub_checkpoint_dir, imagenet_weights_available
+
+        where = hub_checkpoint_dir()
+        if imagenet_weights_available("resnet18"):
+            print(f"using ImageNet ResNet-18 weights found in the torch hub cache ({where})")
+        else:
+            print(f"note: no ImageNet ResNet-18 weights in the torch hub cache ({where}); nothing is downloaded, so "
+                  f"the built-in comparison is a random-init ResNet-18 and the training-free texture baseline")
+    print(f"representations: {', '.join(specs)}; tasks: {', '.join(tasks)}; data: {data}")
+    out = evaluate(specs, tasks, data=data, roots=roots, out_root=args.out, runner=args.runner,
                    address=args.address, force=args.force, progress=not args.no_progress, device=args.device,
                    imagenet_acc=args.imagenet_acc, max_sequences=args.max_sequences)
     print()
