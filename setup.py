@@ -102,6 +102,8 @@ EXTRAS = {
         "trackeval==1.3.0",
         "got10k==0.1.3",
         "six",
+        # Only its shipped TUD-Campus / TUD-Stadtmitte data files are read (the package itself fails on numpy 2).
+        "motmetrics==1.4.0",
     ],
     "dev": ["ninja", "pybind11>=2.11", "cmake>=3.22"],
 }
