@@ -52,6 +52,10 @@ def _sources():
 def _extension():
     cxx = ["-O0", "-g"] if DEBUG else ["-O3"]
     cxx += ["-DUNITRACK_WITH_PYTHON", "-fvisibility=hidden"]  # py_limited_api=True adds -DPy_LIMITED_API
+    # at::parallel_for is inlined into our kernels: with torch's OpenMP backend it splits work only when the
+    # extension itself is compiled with -fopenmp (without it every CPU kernel silently ran on one thread). The
+    # extension then needs libgomp.so.1, which torch has already loaded (torch/lib ships it): one OpenMP runtime.
+    cxx += ["-fopenmp"]
     if not PORTABLE:
         cxx += ["-march=native"]
     nvcc = ["-O0", "-g", "-G"] if DEBUG else ["-O3", "--use_fast_math"]
@@ -65,6 +69,7 @@ def _extension():
         include_dirs=[os.path.join(ROOT, "csrc")],
         define_macros=macros,
         extra_compile_args={"cxx": cxx, "nvcc": nvcc},
+        extra_link_args=["-fopenmp"],
         py_limited_api=True,
     )
 

@@ -73,6 +73,19 @@ def test_matches_reference(case, device, dtype):
     _close(out, reference.rsm(t, d), dtype)
 
 
+@pytest.mark.parametrize("signed", [False, True])
+def test_matches_reference_mid_size_tiles(signed, device, dtype):
+    # Sizes that cut across the CPU kernel's register tiles: 6-row and 2-row blocks, 16- and 8-column chunks, and the
+    # block-triangular Gram storage (P, Q in 1..64, not multiples of 8); signed features take the double-precision
+    # Gram route for float32.
+    gen = torch.Generator().manual_seed(11)
+    t = _sets([7, 13, 23, 41, 64, 2, 1], 64, device=device, dtype=dtype, signed=signed, gen=gen)
+    d = _sets([9, 17, 33, 48, 1, 6], 64, device=device, dtype=dtype, signed=signed, gen=gen)
+    out = ops.rsm(t, d, temperature=0.05)
+    _close(out, reference.rsm(t, d, temperature=0.05), dtype)
+    _close(ops.rsm(d, t, temperature=0.05), out.T, dtype)
+
+
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(
     tsz=st.lists(st.integers(0, 6), min_size=0, max_size=5),

@@ -137,8 +137,18 @@ def rsm(track_feats: FeatureSets, det_feats: FeatureSets, *, temperature: float 
         raise TypeError(f"det_feats has dtype {dp.dtype} but track_feats has {tp.dtype}: they must share one dtype")
     if dp.device != tp.device:
         raise ValueError(f"det_feats is on {dp.device} but track_feats is on {tp.device}: use one device")
-    _check_finite(tp, ts, "track_feats", _is_packed(track_feats))
-    _check_finite(dp, ds, "det_feats", _is_packed(det_feats))
-    if HAS_EXT:
+    def check_finite():
+        _check_finite(tp, ts, "track_feats", _is_packed(track_feats))
+        _check_finite(dp, ds, "det_feats", _is_packed(det_feats))
+
+    if not HAS_EXT:
+        check_finite()
+        return _ref_rsm_packed(tp, ts, dp, ds, temperature=float(temperature))
+    # The kernels reject NaN/inf points at the cost of one norm per point (which they need anyway); only then is the
+    # full check repeated here, to name the object in the caller's terms.
+    try:
         return torch.ops.unitrack.rsm(tp, ts, dp, ds, float(temperature))
-    return _ref_rsm_packed(tp, ts, dp, ds, temperature=float(temperature))
+    except RuntimeError as err:
+        if "contains NaN or inf" in str(err):
+            check_finite()
+        raise

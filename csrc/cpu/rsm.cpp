@@ -11,14 +11,23 @@
 //   s = dot / (max(||r||, 1e-12) * max(||vec||, 1e-12)) in each direction, out = (s_td + s_dt) / 2.
 // The [N, M, P, C] reconstructions of the reference are never formed. The eps clamps are kept exactly: a pair whose
 // softmax mass is ~1e-28 (all its points have much better matches elsewhere) gets ||r|| < 1e-12 and a similarity ~0,
-// as in the reference. Sums over points are accumulated in double (products of two ~1e-28 weights are ~1e-56, below
-// the float range) and the quadratic forms are evaluated in double: w^T G w = ||D^T w||^2 cancels when signed points
-// point in opposite directions, and float32 there would lose digits the reference keeps.
+// as in the reference.
+//
+// Schedule (CPU): the GEMM (BLAS); one pass for the column maxima; then one parallel task per track i over its rows
+// of A, which forms the unnormalised row- and column-softmax numerators e = exp((A - rowmax)/tau) and
+// e' = exp((A - colmax)/tau) into two per-thread [P_i, sumQ] buffers (with the row sums Z_p, the column sums and the
+// <r, x> dot products) and then evaluates the quadratic forms of both directions on them with register-tiled
+// kernels: for each detection j, sum_p e_p^T G_j e_p / Z_p^2 (Gram on the right, quad_right), and per detection
+// point q, e'_q^T H_i e'_q (Gram on the left, quad_left), scaled by 1/Y_q^2 once the column sums Y_q are complete.
+// The Gram blocks are stored block-upper-triangular (off-diagonal blocks doubled), which skips ~40 % of the
+// multiply-adds. Sums over points are accumulated in double; for signed features (a Gram block with a negative entry)
+// w^T G w = ||D^T w||^2 may cancel, and those objects' quadratic forms run in double.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -29,6 +38,10 @@
 #include <vector>
 
 #include "common/checks.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 namespace unitrack {
 namespace {
@@ -144,6 +157,315 @@ std::vector<int64_t> offsets_of(const at::Tensor& sizes, const char* name, int64
   return off;
 }
 
+// a * b + c as one fused instruction where the target has FMA (-march=native on this machine); a plain multiply-add
+// otherwise (std::fma without hardware support is a slow libm call).
+template <typename T>
+inline T madd(T a, T b, T c) {
+#ifdef __FMA__
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+constexpr int64_t kColPad = 8;  // column padding of the weight buffers and Gram blocks (one AVX vector of floats)
+inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Register tile of a small matrix product: acc[4][CB] = A[4 rows, 0:K] (row stride lda) @ B[0:K, 0:CB] (row stride
+// ldb). The fixed-size loops are fully unrolled, so gcc keeps acc in vector registers (8 ymm for floats, CB = 16).
+template <typename T, int CB>
+inline void tile4(const T* A, int64_t lda, const T* B, int64_t ldb, int64_t K, T (&acc)[4][CB]) {
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < CB; ++c) acc[r][c] = T(0);
+  for (int64_t k = 0; k < K; ++k) {
+    const T* b = B + k * ldb;
+    const T a0 = A[k], a1 = A[lda + k], a2 = A[2 * lda + k], a3 = A[3 * lda + k];
+#pragma GCC unroll 16
+    for (int c = 0; c < CB; ++c) {
+      acc[0][c] = madd(a0, b[c], acc[0][c]);
+      acc[1][c] = madd(a1, b[c], acc[1][c]);
+      acc[2][c] = madd(a2, b[c], acc[2][c]);
+      acc[3][c] = madd(a3, b[c], acc[3][c]);
+    }
+  }
+}
+
+// Per-row quadratic forms with a small matrix on the right (track -> detection direction):
+//   Y = X[0:R, 0:K] S[0:K, 0:L],   out[r] = sum_l (kSquare ? Y[r, l]^2 : X[r, l] Y[r, l])   (in double)
+// R a multiple of 4, L a multiple of kColPad, S zero in its padded columns; kDot reads X up to column L (the values
+// there meet Y = 0 and must only be finite). Products are taken in double: two softmax weights of ~1e-25 multiply to
+// below the float range.
+template <typename T, bool kSquare>
+void quad_right(const T* X, int64_t ldx, int64_t R, int64_t K, const T* S, int64_t lds, int64_t L, double* out) {
+  constexpr int CB = 64 / static_cast<int>(sizeof(T));  // two AVX vectors
+  constexpr int CH = CB / 2;
+  for (int64_t r0 = 0; r0 < R; r0 += 4) {
+    const T* x = X + r0 * ldx;
+    double part[4][CH] = {};
+    auto epilogue = [&](const T* acc_row, int r, int64_t l0, int cb) {
+      for (int c0 = 0; c0 < cb; c0 += CH)
+        for (int c = 0; c < CH; ++c) {
+          const double y = static_cast<double>(acc_row[c0 + c]);
+          part[r][c] += kSquare ? y * y : static_cast<double>(x[r * ldx + l0 + c0 + c]) * y;
+        }
+    };
+    int64_t l0 = 0;
+    for (; l0 + CB <= L; l0 += CB) {
+      T acc[4][CB];
+      tile4<T, CB>(x, ldx, S + l0, lds, K, acc);
+      for (int r = 0; r < 4; ++r) epilogue(acc[r], r, l0, CB);
+    }
+    for (; l0 < L; l0 += CH) {
+      T acc[4][CH];
+      tile4<T, CH>(x, ldx, S + l0, lds, K, acc);
+      for (int r = 0; r < 4; ++r) epilogue(acc[r], r, l0, CH);
+    }
+    for (int r = 0; r < 4; ++r) {
+      double s = 0;
+      for (int c = 0; c < CH; ++c) s += part[r][c];
+      out[r0 + r] = s;
+    }
+  }
+}
+
+// Per-column quadratic forms with a small matrix on the left (detection -> track direction):
+//   Y = Hm[0:R, 0:K] X[0:K, 0:L],   out[l] += sum_r (kSquare ? Y[r, l]^2 : X[r, l] Y[r, l])   (in double)
+// R a multiple of 4 (Hm zero in its padded rows), L a multiple of kColPad; kDot reads X rows 0:R (finite).
+template <typename T, bool kSquare>
+void quad_left(const T* Hm, int64_t ldh, int64_t R, int64_t K, const T* X, int64_t ldx, int64_t L, double* out) {
+  constexpr int CB = 64 / static_cast<int>(sizeof(T));
+  constexpr int CH = CB / 2;
+  for (int64_t r0 = 0; r0 < R; r0 += 4) {
+    const T* h = Hm + r0 * ldh;
+    int64_t l0 = 0;
+    for (; l0 + CB <= L; l0 += CB) {
+      T acc[4][CB];
+      tile4<T, CB>(h, ldh, X + l0, ldx, K, acc);
+      for (int r = 0; r < 4; ++r)
+        for (int c = 0; c < CB; ++c) {
+          const double y = static_cast<double>(acc[r][c]);
+          out[l0 + c] += kSquare ? y * y : static_cast<double>(X[(r0 + r) * ldx + l0 + c]) * y;
+        }
+    }
+    for (; l0 < L; l0 += CH) {
+      T acc[4][CH];
+      tile4<T, CH>(h, ldh, X + l0, ldx, K, acc);
+      for (int r = 0; r < 4; ++r)
+        for (int c = 0; c < CH; ++c) {
+          const double y = static_cast<double>(acc[r][c]);
+          out[l0 + c] += kSquare ? y * y : static_cast<double>(X[(r0 + r) * ldx + l0 + c]) * y;
+        }
+    }
+  }
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+// AVX2/FMA versions for float input (the common case): the tile's accumulators stay in registers through the epilogue.
+// The per-row (right) and per-4-row-block (left) partial sums are formed in float and accumulated in double: with
+// non-negative Gram blocks (post-ReLU features; signed ones take the double path) every term is >= 0, so nothing
+// cancels. A product below the float range (weights ~1e-20 each) belongs to a pair whose ||r|| is far below the
+// 1e-12 clamp, where the value of ||r|| no longer matters.
+namespace avx {
+
+// Four rows x (8 * NV) columns: c[r][v] += A[r, k] * B[k, 8v:8v+8] over k.
+template <int RB, int NV>
+inline void tile(const float* A, int64_t lda, const float* B, int64_t ldb, int64_t K, __m256 (&c)[RB][NV]) {
+  for (int r = 0; r < RB; ++r)
+    for (int v = 0; v < NV; ++v) c[r][v] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < K; ++k) {
+    __m256 b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = _mm256_loadu_ps(B + k * ldb + 8 * v);
+    for (int r = 0; r < RB; ++r) {
+      const __m256 a = _mm256_broadcast_ss(A + r * lda + k);
+      for (int v = 0; v < NV; ++v) c[r][v] = _mm256_fmadd_ps(a, b[v], c[r][v]);
+    }
+  }
+}
+
+inline double hsum_d(__m256 v) {
+  const __m256d s = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+}
+
+template <bool kSquare, int RB>
+inline void quad_right_rows(const float* x, int64_t ldx, int64_t K, const float* S, int64_t lds, int64_t L, double* out) {
+  __m256 rs[RB];
+  for (int r = 0; r < RB; ++r) rs[r] = _mm256_setzero_ps();
+  auto chunk = [&](auto nv_tag, int64_t l0) {
+    constexpr int NV = decltype(nv_tag)::value;
+    __m256 c[RB][NV];
+    // Dot mode: S is block-upper-triangular (see tri_factor), so column chunk [l0, l0 + 8 NV) needs k < l0 + 8 NV only.
+    tile<RB, NV>(x, ldx, S + l0, lds, kSquare ? K : std::min<int64_t>(K, l0 + 8 * NV), c);
+    for (int r = 0; r < RB; ++r)
+      for (int v = 0; v < NV; ++v)
+        rs[r] = _mm256_fmadd_ps(kSquare ? c[r][v] : _mm256_loadu_ps(x + r * ldx + l0 + 8 * v), c[r][v], rs[r]);
+  };
+  int64_t l0 = 0;
+  for (; l0 + 16 <= L; l0 += 16) chunk(std::integral_constant<int, 2>{}, l0);
+  for (; l0 < L; l0 += 8) chunk(std::integral_constant<int, 1>{}, l0);
+  for (int r = 0; r < RB; ++r) out[r] = hsum_d(rs[r]);
+}
+
+template <bool kSquare>
+void quad_right(const float* X, int64_t ldx, int64_t R, int64_t K, const float* S, int64_t lds, int64_t L, double* out) {
+  int64_t r0 = 0;
+  for (; r0 + 6 <= R; r0 += 6) quad_right_rows<kSquare, 6>(X + r0 * ldx, ldx, K, S, lds, L, out + r0);
+  for (; r0 < R; r0 += 2) quad_right_rows<kSquare, 2>(X + r0 * ldx, ldx, K, S, lds, L, out + r0);
+}
+
+template <bool kSquare, int RB>
+inline void quad_left_rows(const float* h, int64_t ldh, int64_t K, const float* X, int64_t ldx, int64_t L, const float* xr,
+                           double* out) {
+  auto chunk = [&](auto nv_tag, int64_t l0) {
+    constexpr int NV = decltype(nv_tag)::value;
+    __m256 c[RB][NV];
+    tile<RB, NV>(h, ldh, X + l0, ldx, K, c);
+    for (int v = 0; v < NV; ++v) {
+      __m256 s = _mm256_setzero_ps();
+      for (int r = 0; r < RB; ++r)
+        s = _mm256_fmadd_ps(kSquare ? c[r][v] : _mm256_loadu_ps(xr + r * ldx + l0 + 8 * v), c[r][v], s);
+      double* o = out + l0 + 8 * v;
+      _mm256_storeu_pd(o, _mm256_add_pd(_mm256_loadu_pd(o), _mm256_cvtps_pd(_mm256_castps256_ps128(s))));
+      _mm256_storeu_pd(o + 4, _mm256_add_pd(_mm256_loadu_pd(o + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(s, 1))));
+    }
+  };
+  int64_t l0 = 0;
+  for (; l0 + 16 <= L; l0 += 16) chunk(std::integral_constant<int, 2>{}, l0);
+  for (; l0 < L; l0 += 8) chunk(std::integral_constant<int, 1>{}, l0);
+}
+
+// Rows in blocks of 6 (12 accumulators: enough independent FMAs to hide their latency), then of 2.
+template <bool kSquare>
+void quad_left(const float* Hm, int64_t ldh, int64_t R, int64_t K, const float* X, int64_t ldx, int64_t L, double* out) {
+  int64_t r0 = 0;
+  // Dot mode: Hm is block-upper-triangular over these row blocks (see tri_factor), so the block starting at row r0
+  // needs k >= r0 only.
+  auto rows = [&](auto rb_tag) {
+    constexpr int RB = decltype(rb_tag)::value;
+    if (kSquare)
+      quad_left_rows<kSquare, RB>(Hm + r0 * ldh, ldh, K, X, ldx, L, X, out);
+    else if (r0 < K)
+      quad_left_rows<kSquare, RB>(Hm + r0 * ldh + r0, ldh, K - r0, X + r0 * ldx, ldx, L, X + r0 * ldx, out);
+  };
+  for (; r0 + 6 <= R; r0 += 6) rows(std::integral_constant<int, 6>{});
+  for (; r0 < R; r0 += 2) rows(std::integral_constant<int, 2>{});
+}
+
+}  // namespace avx
+
+template <>
+inline void quad_right<float, false>(const float* X, int64_t ldx, int64_t R, int64_t K, const float* S, int64_t lds,
+                                     int64_t L, double* out) {
+  avx::quad_right<false>(X, ldx, R, K, S, lds, L, out);
+}
+template <>
+inline void quad_right<float, true>(const float* X, int64_t ldx, int64_t R, int64_t K, const float* S, int64_t lds,
+                                    int64_t L, double* out) {
+  avx::quad_right<true>(X, ldx, R, K, S, lds, L, out);
+}
+template <>
+inline void quad_left<float, false>(const float* Hm, int64_t ldh, int64_t R, int64_t K, const float* X, int64_t ldx,
+                                    int64_t L, double* out) {
+  avx::quad_left<false>(Hm, ldh, R, K, X, ldx, L, out);
+}
+template <>
+inline void quad_left<float, true>(const float* Hm, int64_t ldh, int64_t R, int64_t K, const float* X, int64_t ldx,
+                                   int64_t L, double* out) {
+  avx::quad_left<true>(Hm, ldh, R, K, X, ldx, L, out);
+}
+#endif  // __AVX2__ && __FMA__
+
+// Gram blocks of every object with at most C points: block o is G = X_o X_o^T ([P, P]), stored zero-padded as
+// [round_up(P, 4) rows, ld_o = round_up(P, kColPad) columns] at off[o] in `g` (input precision), in
+// block-upper-triangular form: with the indices cut into blocks b(.), entry [x, y] holds G[x, y] when b(x) = b(y),
+// 2 G[x, y] when b(x) < b(y) and 0 when b(x) > b(y). Since G is symmetric, v^T G~ v = v^T G v for every v, and the
+// register-tiled kernels skip the zero blocks (about 40 % of the multiply-adds for 40-point objects). The blocks are
+// the kernels' tiles: 8-column chunks for detections (quad_right: Gram on the right), the 6-then-2 row blocks of
+// quad_left for tracks (Gram on the left); the generic kernels multiply the zeros and get the same forms.
+// Objects whose Gram has a negative entry (signed features) also get a double-precision copy in `g64` (float input
+// only): there v^T G v = ||X^T v||^2 may cancel, and float would lose digits the reference keeps.
+enum class GramBlocks { kColumns8, kRowTiles };
+
+inline int64_t gram_block(int64_t x, int64_t rows, GramBlocks kind) {
+  if (kind == GramBlocks::kColumns8) return x / 8;
+  const int64_t r6 = rows / 6 * 6;  // quad_left: blocks of 6 rows while they fit, then of 2
+  return x < r6 ? x / 6 : r6 / 6 + (x - r6) / 2;
+}
+
+template <typename scalar_t>
+struct Grams {
+  std::vector<int64_t> off, ld;
+  std::vector<scalar_t> g;
+  std::vector<double> g64;
+  std::vector<char> neg;
+};
+
+template <typename scalar_t, typename src_t>
+void store_tri(const src_t* gp, int64_t P, int64_t ld, GramBlocks kind, scalar_t* dst) {
+  const int64_t rows = round_up(P, 4);
+  std::vector<int64_t> blk(P);
+  for (int64_t x = 0; x < P; ++x) blk[x] = gram_block(x, rows, kind);
+  for (int64_t x = 0; x < P; ++x) {
+    int64_t y = 0;
+    for (; y < P && blk[y] < blk[x]; ++y) dst[x * ld + y] = scalar_t(0);
+    for (; y < P && blk[y] == blk[x]; ++y) dst[x * ld + y] = static_cast<scalar_t>(gp[x * P + y]);
+    for (; y < P; ++y) dst[x * ld + y] = static_cast<scalar_t>(2 * gp[x * P + y]);
+  }
+}
+
+template <typename scalar_t>
+Grams<scalar_t> make_grams(const at::Tensor& X, const std::vector<int64_t>& xoff, GramBlocks kind) {
+  const int64_t n = static_cast<int64_t>(xoff.size()) - 1, C = X.size(1);
+  Grams<scalar_t> gr;
+  gr.off.assign(n + 1, 0);
+  gr.ld.assign(n, 0);
+  gr.neg.assign(n, 0);
+  for (int64_t o = 0; o < n; ++o) {
+    const int64_t P = xoff[o + 1] - xoff[o];
+    const bool use = P > 0 && P <= C;  // P > C: the reconstruction route, no Gram block
+    gr.ld[o] = use ? round_up(P, kColPad) : 0;
+    gr.off[o + 1] = gr.off[o] + (use ? round_up(P, 4) * gr.ld[o] : 0);
+  }
+  gr.g.assign(gr.off.back(), scalar_t(0));
+  // One batched GEMM when all objects have the same size (box features), else one small GEMM per object.
+  bool uniform = n > 0;
+  for (int64_t o = 0; o < n; ++o) uniform = uniform && (xoff[o + 1] - xoff[o]) == xoff[1];
+  at::Tensor all;
+  if (uniform && xoff[1] > 0 && xoff[1] <= C) {
+    const at::Tensor x3 = X.view({n, xoff[1], C});
+    all = at::bmm(x3, x3.transpose(1, 2)).contiguous();
+  }
+  bool any_neg = false;
+  for (int64_t o = 0; o < n; ++o) {
+    const int64_t P = xoff[o + 1] - xoff[o];
+    if (gr.ld[o] == 0) continue;
+    at::Tensor gm;
+    const scalar_t* gp;
+    if (all.defined()) {
+      gp = all.const_data_ptr<scalar_t>() + o * P * P;
+    } else {
+      const at::Tensor x = X.narrow(0, xoff[o], P);
+      gm = at::mm(x, x.t()).contiguous();
+      gp = gm.const_data_ptr<scalar_t>();
+    }
+    store_tri(gp, P, gr.ld[o], kind, gr.g.data() + gr.off[o]);
+    gr.neg[o] = std::is_same_v<scalar_t, float> && *std::min_element(gp, gp + P * P) < 0;
+    any_neg = any_neg || gr.neg[o];
+  }
+  if (any_neg) {
+    gr.g64.assign(gr.off.back(), 0.0);
+    for (int64_t o = 0; o < n; ++o) {
+      if (!gr.neg[o]) continue;
+      const int64_t P = xoff[o + 1] - xoff[o];
+      const at::Tensor x64 = X.narrow(0, xoff[o], P).to(at::kDouble);
+      const at::Tensor g2 = at::mm(x64, x64.t()).contiguous();
+      store_tri(g2.const_data_ptr<double>(), P, gr.ld[o], kind, gr.g64.data() + gr.off[o]);
+    }
+  }
+  return gr;
+}
+
 template <typename scalar_t>
 void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vector<int64_t>& toff,
                 const std::vector<int64_t>& doff, double temperature, at::Tensor& out) {
@@ -152,12 +474,12 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
   const scalar_t inv_tau = static_cast<scalar_t>(1.0 / temperature);
   const scalar_t* T = that.const_data_ptr<scalar_t>();
   const scalar_t* D = dhat.const_data_ptr<scalar_t>();
+  constexpr bool kDouble = std::is_same_v<scalar_t, double>;
 
-  // Small problems run the passes below on the calling thread: each parallel region ends in a barrier, and on a busy
-  // machine the waits (spinning OpenMP workers competing with the thread they wait for) cost far more than the
-  // ~1 ms of work a 20 x 20 box problem has per pass (measured: 150 ms with 2 threads vs 20 ms with 1 on a loaded
-  // 2-core machine). Large problems (e.g. 50 x 50 boxes, mask sets) are split across threads.
-  const bool parallel = SP * SQ >= (int64_t{1} << 21);
+  // Problems below ~1e5 affinity entries run on the calling thread: there a parallel region's start and barrier cost
+  // more than the work they split (and much more on a busy machine, where spinning workers compete with the thread
+  // they wait for).
+  const bool parallel = SP * SQ >= (int64_t{1} << 17);
   auto for_range = [parallel](int64_t begin, int64_t end, const std::function<void(int64_t, int64_t)>& f) {
     if (parallel)
       at::parallel_for(begin, end, 1, f);
@@ -167,225 +489,141 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
 
   // ||vec(t^_i)||^2 and ||vec(d^_j)||^2 (sums of squared point norms, in double).
   std::vector<double> tn2(N), dn2(M);
-  auto object_norms = [&](const scalar_t* X, const std::vector<int64_t>& off, std::vector<double>& n2) {
-    for_range(0, static_cast<int64_t>(n2.size()), [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) n2[o] = dot_d(X + off[o] * C, X + off[o] * C, (off[o + 1] - off[o]) * C);
-    });
-  };
-  object_norms(T, toff, tn2);
-  object_norms(D, doff, dn2);
-
-  // The one GEMM of the affinity.
-  const at::Tensor A_t = at::mm(that, dhat.t()).contiguous();
-  // Row-softmax weights stored transposed, WT [sumQ, sumP]: the track -> detection quadratic forms then stream long
-  // rows of it (one row per detection point), the same access pattern as the other direction.
-  at::Tensor WT_t = at::empty({SQ, SP}, A_t.options());
-  const scalar_t* A = A_t.const_data_ptr<scalar_t>();
-  scalar_t* WT = WT_t.mutable_data_ptr<scalar_t>();
+  for (int64_t i = 0; i < N; ++i) tn2[i] = dot_d(T + toff[i] * C, T + toff[i] * C, (toff[i + 1] - toff[i]) * C);
+  for (int64_t j = 0; j < M; ++j) dn2[j] = dot_d(D + doff[j] * C, D + doff[j] * C, (doff[j + 1] - doff[j]) * C);
   std::vector<double> dot_td(N * M, 0.0), dot_dt(N * M, 0.0), nr_td(N * M, 0.0), nr_dt(N * M, 0.0);
+  scalar_t* O = out.mutable_data_ptr<scalar_t>();
+  if (SP == 0 || SQ == 0) return;  // every object is empty on one side: all similarities are 0
 
-  // Pass 1, one task per track (so <r_td, t^> accumulates in place): the row softmax of every track point over all
-  // detection points (stored: the track -> detection quadratic forms read it as GEMM operands), and, in the same sweep
-  // of A, running column statistics of the column softmax (online max / rescaled sum, merged across tasks), so that
-  // the detection -> track weights never need a matrix of their own.
+  // The one GEMM of the affinity (BLAS, multi-threaded).
+  const at::Tensor A_t = at::mm(that, dhat.t()).contiguous();
+  const scalar_t* A = A_t.const_data_ptr<scalar_t>();
+
+  // Pass 1: column maxima (the row maxima are taken in pass 2, while the row is hot).
   std::vector<scalar_t> col_max(SQ, -std::numeric_limits<scalar_t>::infinity());
-  std::vector<double> col_sum(SQ, 0.0);
   std::mutex merge_mutex;
-  if (SQ > 0 && SP > 0) {
-    for_range(0, N, [&](int64_t b, int64_t e) {
-      std::vector<scalar_t> cm(SQ, -std::numeric_limits<scalar_t>::infinity()), e1(SQ), e2(SQ);
-      std::vector<double> cs(SQ, 0.0);
-      std::vector<scalar_t> wbuf;
-      for (int64_t i = b; i < e; ++i) {
-        wbuf.resize((toff[i + 1] - toff[i]) * SQ);
-        for (int64_t p = toff[i]; p < toff[i + 1]; ++p) {
-          const scalar_t* a = A + p * SQ;
-          scalar_t* w = wbuf.data() + (p - toff[i]) * SQ;
-          const scalar_t mx = max_v(a, SQ);
-          for (int64_t q = 0; q < SQ; ++q) w[q] = exp_nonpos((a[q] - mx) * inv_tau);
-          const scalar_t inv = static_cast<scalar_t>(1.0 / sum_d(w, SQ));
-          for (int64_t q = 0; q < SQ; ++q) w[q] *= inv;
-          for (int64_t j = 0; j < M; ++j) dot_td[i * M + j] += dot_d(w + doff[j], a + doff[j], doff[j + 1] - doff[j]);
-          for (int64_t q = 0; q < SQ; ++q) {
-            const scalar_t m = std::max(cm[q], a[q]);
-            e1[q] = exp_nonpos((cm[q] - m) * inv_tau);
-            e2[q] = exp_nonpos((a[q] - m) * inv_tau);
-            cm[q] = m;
-          }
-          for (int64_t q = 0; q < SQ; ++q) cs[q] = cs[q] * static_cast<double>(e1[q]) + static_cast<double>(e2[q]);
-        }
-        const int64_t p0 = toff[i], P = toff[i + 1] - p0;  // WT[:, p0:p0+P] = this track's block, transposed
-        for (int64_t q = 0; q < SQ; ++q)
-          for (int64_t p = 0; p < P; ++p) WT[q * SP + p0 + p] = wbuf[p * SQ + q];
-      }
-      bool any_rows = false;
-      for (int64_t i = b; i < e; ++i) any_rows = any_rows || toff[i + 1] > toff[i];
-      if (!any_rows) return;  // cm is all -inf: nothing to merge (and -inf - -inf would be NaN)
-      std::lock_guard<std::mutex> lock(merge_mutex);
-      for (int64_t q = 0; q < SQ; ++q) {
-        const scalar_t m = std::max(col_max[q], cm[q]);
-        col_sum[q] = col_sum[q] * static_cast<double>(exp_nonpos((col_max[q] - m) * inv_tau)) +
-                     cs[q] * static_cast<double>(exp_nonpos((cm[q] - m) * inv_tau));
-        col_max[q] = m;
-      }
-    });
-  }
-  std::vector<scalar_t> col_inv(SQ);
-  for (int64_t q = 0; q < SQ; ++q) col_inv[q] = static_cast<scalar_t>(1.0 / col_sum[q]);
+  for_range(0, SP, [&](int64_t b, int64_t e) {
+    std::vector<scalar_t> cm(A + b * SQ, A + (b + 1) * SQ);
+    for (int64_t p = b + 1; p < e; ++p) {
+      const scalar_t* a = A + p * SQ;
+      for (int64_t q = 0; q < SQ; ++q) cm[q] = a[q] > cm[q] ? a[q] : cm[q];
+    }
+    std::lock_guard<std::mutex> lock(merge_mutex);
+    for (int64_t q = 0; q < SQ; ++q) col_max[q] = std::max(col_max[q], cm[q]);
+  });
 
-  std::vector<int64_t> track_of(SP);
+  // Gram blocks G_j = D^_j D^_j^T, H_i = T^_i T^_i^T; for objects with more points than channels, the padded points
+  // themselves (D^_j as [Q, round_up(C)], T^_i transposed as [round_up(C, 4), P]) for the reconstruction route.
+  const Grams<scalar_t> G = make_grams<scalar_t>(dhat, doff, GramBlocks::kColumns8);
+  const Grams<scalar_t> H = make_grams<scalar_t>(that, toff, GramBlocks::kRowTiles);
+  const int64_t Cp = round_up(C, kColPad), C4 = round_up(C, 4);
+  std::vector<int64_t> drec_off(M + 1, 0), trec_off(N + 1, 0);
+  for (int64_t j = 0; j < M; ++j) drec_off[j + 1] = drec_off[j] + (doff[j + 1] - doff[j] > C ? (doff[j + 1] - doff[j]) * Cp : 0);
+  for (int64_t i = 0; i < N; ++i) trec_off[i + 1] = trec_off[i] + (toff[i + 1] - toff[i] > C ? C4 * (toff[i + 1] - toff[i]) : 0);
+  std::vector<scalar_t> drec(drec_off.back(), scalar_t(0)), trec(trec_off.back(), scalar_t(0));
+  for (int64_t j = 0; j < M; ++j) {
+    if (drec_off[j + 1] == drec_off[j]) continue;
+    for (int64_t q = doff[j]; q < doff[j + 1]; ++q) std::copy(D + q * C, D + (q + 1) * C, drec.data() + drec_off[j] + (q - doff[j]) * Cp);
+  }
+  for (int64_t i = 0; i < N; ++i) {
+    const int64_t P = toff[i + 1] - toff[i];
+    if (trec_off[i + 1] == trec_off[i]) continue;
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t c = 0; c < C; ++c) trec[trec_off[i] + c * P + p] = T[(toff[i] + p) * C + c];
+  }
+
+  // Pass 2, one task per track i, over its rows of A: the row softmax numerators e = exp((A - rowmax) / tau) into
+  // Xtd and the column softmax numerators e' = exp((A - colmax) / tau) into Xdt ([round_up(P_i, 4), ld] each), with
+  // the row sums Z_p, the column sums (merged over tasks) and the <r, x> dot products. The normalisations enter
+  // afterwards as factors: w_p = e_p / Z_p (so ||r_td||^2 gets 1/Z_p^2 per row) and v_q = e'_q / Y_q (1/Y_q^2 per
+  // column). Then the quadratic forms of both directions on the track's block, register-tiled (quad_right/left).
+  const int64_t ld = round_up(SQ, kColPad) + kColPad;  // + one vector: quad_right's padded reads past the last block
+  std::vector<double> col_sum(SQ, 0.0);
+  std::vector<double> scol(N * SQ, 0.0), nq(N * SQ, 0.0);  // per track i and detection point q: sum_p e' a, e'^T H e'
+  int64_t maxP4 = 0;
+  for (int64_t i = 0; i < N; ++i) maxP4 = std::max(maxP4, round_up(toff[i + 1] - toff[i], 4));
+  for_range(0, N, [&](int64_t b, int64_t e) {
+    std::vector<scalar_t> Xtd(maxP4 * ld, scalar_t(0)), Xdt(maxP4 * ld, scalar_t(0));
+    std::vector<double> cs(SQ, 0.0), inv_z(maxP4), rowq(maxP4), x64;
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t p0 = toff[i], P = toff[i + 1] - p0, P4 = round_up(P, 4);
+      if (P == 0) continue;
+      double* sc = scol.data() + i * SQ;
+      for (int64_t p = 0; p < P; ++p) {
+        const scalar_t* a = A + (p0 + p) * SQ;
+        scalar_t* et = Xtd.data() + p * ld;
+        scalar_t* ed = Xdt.data() + p * ld;
+        const scalar_t mx = max_v(a, SQ);
+        for (int64_t q = 0; q < SQ; ++q) {
+          et[q] = exp_nonpos((a[q] - mx) * inv_tau);
+          ed[q] = exp_nonpos((a[q] - col_max[q]) * inv_tau);
+        }
+        for (int64_t q = 0; q < SQ; ++q) {
+          cs[q] += static_cast<double>(ed[q]);
+          sc[q] += static_cast<double>(ed[q]) * static_cast<double>(a[q]);
+        }
+        inv_z[p] = 1.0 / sum_d(et, SQ);
+        for (int64_t j = 0; j < M; ++j) dot_td[i * M + j] += inv_z[p] * dot_d(et + doff[j], a + doff[j], doff[j + 1] - doff[j]);
+      }
+      // track -> detection: ||r_td[i, j]||^2 = sum_p w_p^T G_j w_p (or ||D^_j^T w_p||^2 where Q_j > C)
+      for (int64_t j = 0; j < M; ++j) {
+        const int64_t q0 = doff[j], Q = doff[j + 1] - q0;
+        if (Q == 0) continue;
+        if (Q > C) {
+          quad_right<scalar_t, true>(Xtd.data() + q0, ld, P4, Q, drec.data() + drec_off[j], Cp, Cp, rowq.data());
+        } else if (!kDouble && G.neg[j]) {
+          const int64_t L = G.ld[j];
+          x64.assign(P4 * L, 0.0);
+          for (int64_t p = 0; p < P; ++p)
+            for (int64_t q = 0; q < Q; ++q) x64[p * L + q] = static_cast<double>(Xtd[p * ld + q0 + q]);
+          quad_right<double, false>(x64.data(), L, P4, Q, G.g64.data() + G.off[j], L, L, rowq.data());
+        } else {
+          quad_right<scalar_t, false>(Xtd.data() + q0, ld, P4, Q, G.g.data() + G.off[j], G.ld[j], G.ld[j], rowq.data());
+        }
+        double s = 0;
+        for (int64_t p = 0; p < P; ++p) s += rowq[p] * inv_z[p] * inv_z[p];
+        nr_td[i * M + j] = s;
+      }
+      // detection -> track: per detection point q, e'_q^T H_i e'_q (or ||T^_i^T e'_q||^2 where P_i > C)
+      double* nqi = nq.data() + i * SQ;
+      const int64_t L = round_up(SQ, kColPad);
+      std::vector<double> nq_pad;  // quad_left writes L >= SQ columns
+      double* dst = nqi;
+      if (L != SQ) {
+        nq_pad.assign(L, 0.0);
+        dst = nq_pad.data();
+      }
+      if (P > C) {
+        quad_left<scalar_t, true>(trec.data() + trec_off[i], P, C4, P, Xdt.data(), ld, L, dst);
+      } else if (!kDouble && H.neg[i]) {
+        x64.assign(P4 * L, 0.0);
+        for (int64_t p = 0; p < P; ++p)
+          for (int64_t q = 0; q < SQ; ++q) x64[p * L + q] = static_cast<double>(Xdt[p * ld + q]);
+        quad_left<double, false>(H.g64.data() + H.off[i], H.ld[i], P4, P, x64.data(), L, L, dst);
+      } else {
+        quad_left<scalar_t, false>(H.g.data() + H.off[i], H.ld[i], P4, P, Xdt.data(), ld, L, dst);
+      }
+      if (dst != nqi) std::copy(dst, dst + SQ, nqi);
+    }
+    std::lock_guard<std::mutex> lock(merge_mutex);
+    for (int64_t q = 0; q < SQ; ++q) col_sum[q] += cs[q];
+  });
+
+  // Column normalisation of the detection -> track direction.
+  std::vector<double> inv_y(SQ);
+  for (int64_t q = 0; q < SQ; ++q) inv_y[q] = 1.0 / col_sum[q];  // >= 1 term equal to 1: the column maximum
   for (int64_t i = 0; i < N; ++i)
-    for (int64_t p = toff[i]; p < toff[i + 1]; ++p) track_of[p] = i;
-  // Gram blocks G_j = D^_j D^_j^T and H_i = T^_i T^_i^T (double, plus an input-precision copy). They are >= 0 for
-  // post-ReLU features: with weights >= 0 every term of w^T G w is then >= 0 and the input precision is exact enough.
-  // Otherwise w^T G w = ||D^T w||^2 may cancel, and that object's quadratic forms run in double.
-  std::vector<int64_t> tgoff(N + 1, 0), dgoff(M + 1, 0);
-  for (int64_t i = 0; i < N; ++i) tgoff[i + 1] = tgoff[i] + (toff[i + 1] - toff[i]) * (toff[i + 1] - toff[i]);
-  for (int64_t j = 0; j < M; ++j) dgoff[j + 1] = dgoff[j] + (doff[j + 1] - doff[j]) * (doff[j + 1] - doff[j]);
-  std::vector<double> H64(tgoff.back()), G64(dgoff.back());
-  std::vector<scalar_t> H(tgoff.back()), G(dgoff.back());
-  std::vector<char> t_neg(N, 0), d_neg(M, 0);
-  // One small BLAS GEMM per object (serial loop: the BLAS threads it if worthwhile); the double copy is formed in
-  // double only where it is used (negative entries, or float64 input).
-  auto grams = [&](const at::Tensor& Xt, const std::vector<int64_t>& off, const std::vector<int64_t>& goff,
-                   std::vector<double>& g64, std::vector<scalar_t>& g, std::vector<char>& neg) {
-    for (int64_t o = 0; o + 1 < static_cast<int64_t>(off.size()); ++o) {
-      const int64_t P = off[o + 1] - off[o];
-      if (P == 0 || P > C) continue;  // P > C: such objects use the reconstruction route, not the Gram block
-      const at::Tensor x = Xt.narrow(0, off[o], P);
-      const at::Tensor gm = at::mm(x, x.t()).contiguous();
-      const scalar_t* gp = gm.const_data_ptr<scalar_t>();
-      std::copy(gp, gp + P * P, g.begin() + goff[o]);
-      neg[o] = *std::min_element(gp, gp + P * P) < 0;
-      if (neg[o]) {
-        const at::Tensor x64 = x.to(at::kDouble);
-        const at::Tensor g2 = at::mm(x64, x64.t()).contiguous();
-        std::copy(g2.const_data_ptr<double>(), g2.const_data_ptr<double>() + P * P, g64.begin() + goff[o]);
+    for (int64_t j = 0; j < M; ++j) {
+      double d = 0, n = 0;
+      for (int64_t q = doff[j]; q < doff[j + 1]; ++q) {
+        d += scol[i * SQ + q] * inv_y[q];
+        n += nq[i * SQ + q] * inv_y[q] * inv_y[q];
       }
+      dot_dt[i * M + j] = d;
+      nr_dt[i * M + j] = n;
     }
-  };
-  grams(that, toff, tgoff, H64, H, t_neg);
-  grams(dhat, doff, dgoff, G64, G, d_neg);
-
-  // Pass 2, one parallel loop over M + N tasks (no BLAS inside: nested BLAS threads oversubscribed the cores).
-  // Task j < M, track -> detection (writes column j only): with WT_j = WT[q in j, :] ([Q_j, sumP]),
-  // U = G_j WT_j gives w_p^T G_j w_p = sum_q WT_j[q, p] U[q, p] for every track point p at once; where Q_j > C the
-  // reconstructions r_p = D^_j^T w_p ([C]) are cheaper.
-  auto td_task = [&](int64_t j, std::vector<double>& acc, std::vector<double>& u64, std::vector<scalar_t>& u) {
-    const int64_t q0 = doff[j], Q = doff[j + 1] - q0;
-    if (Q == 0) return;
-    const scalar_t* wt = WT + q0 * SP;
-    std::fill(acc.begin(), acc.begin() + SP, 0.0);
-    if (Q > C) {
-      for (int64_t p = 0; p < SP; ++p) {
-        std::fill(u.begin(), u.begin() + C, scalar_t(0));
-        for (int64_t q = 0; q < Q; ++q) {
-          const scalar_t wq = wt[q * SP + p];
-          const scalar_t* d = D + (q0 + q) * C;
-          for (int64_t c = 0; c < C; ++c) u[c] = std::fma(wq, d[c], u[c]);
-        }
-        acc[p] = dot_d(u.data(), u.data(), C);
-      }
-    } else if (d_neg[j]) {
-      const double* g = G64.data() + dgoff[j];
-      for (int64_t q = 0; q < Q; ++q) {
-        std::fill(u64.begin(), u64.begin() + SP, 0.0);
-        for (int64_t qq = 0; qq < Q; ++qq) {
-          const double gv = g[q * Q + qq];
-          const scalar_t* w = wt + qq * SP;
-          for (int64_t p = 0; p < SP; ++p) u64[p] = std::fma(gv, static_cast<double>(w[p]), u64[p]);
-        }
-        const scalar_t* w = wt + q * SP;
-        for (int64_t p = 0; p < SP; ++p) acc[p] += static_cast<double>(w[p]) * u64[p];
-      }
-    } else {
-      const scalar_t* g = G.data() + dgoff[j];
-      for (int64_t q = 0; q < Q; ++q) {
-        std::fill(u.begin(), u.begin() + SP, scalar_t(0));
-        for (int64_t qq = 0; qq < Q; ++qq) {
-          const scalar_t gv = g[q * Q + qq];
-          const scalar_t* w = wt + qq * SP;
-          for (int64_t p = 0; p < SP; ++p) u[p] = std::fma(gv, w[p], u[p]);
-        }
-        const scalar_t* w = wt + q * SP;
-        for (int64_t p = 0; p < SP; ++p) acc[p] += static_cast<double>(w[p]) * static_cast<double>(u[p]);
-      }
-    }
-    for (int64_t i = 0; i < N; ++i) nr_td[i * M + j] = sum_d(acc.data() + toff[i], toff[i + 1] - toff[i]);
-  };
-  // Task M + i, detection -> track (writes row i only): the column-softmax weights V = Wdt[i, :] ([P_i, sumQ]) are
-  // recomputed from A and the column statistics; U = H_i V gives v_q^T H_i v_q = sum_p V[p, q] U[p, q] for every
-  // detection point q at once; where P_i > C, the reconstructions r_q = T^_i^T v_q ([C]) directly.
-  auto dt_task = [&](int64_t i, std::vector<double>& acc, std::vector<scalar_t>& vbuf, std::vector<double>& u64,
-                     std::vector<scalar_t>& u) {
-    const int64_t p0 = toff[i], P = toff[i + 1] - p0;
-    if (P == 0) return;
-    scalar_t* vi = vbuf.data();
-    std::fill(acc.begin(), acc.end(), 0.0);
-    for (int64_t p = 0; p < P; ++p) {
-      const scalar_t* a = A + (p0 + p) * SQ;
-      scalar_t* v = vi + p * SQ;
-      for (int64_t q = 0; q < SQ; ++q) v[q] = exp_nonpos((a[q] - col_max[q]) * inv_tau) * col_inv[q];
-      // <r_dt[i, j], d^_j> = sum_{p in i, q in j} Wdt[p, q] A[p, q]
-      for (int64_t q = 0; q < SQ; ++q) acc[q] += static_cast<double>(v[q]) * static_cast<double>(a[q]);
-    }
-    for (int64_t j = 0; j < M; ++j) dot_dt[i * M + j] = sum_d(acc.data() + doff[j], doff[j + 1] - doff[j]);
-    std::fill(acc.begin(), acc.end(), 0.0);
-    if (P > C) {
-      for (int64_t q = 0; q < SQ; ++q) {
-        std::fill(u.begin(), u.begin() + C, scalar_t(0));
-        for (int64_t p = 0; p < P; ++p) {
-          const scalar_t vq = vi[p * SQ + q];
-          const scalar_t* t = T + (p0 + p) * C;
-          for (int64_t c = 0; c < C; ++c) u[c] = std::fma(vq, t[c], u[c]);
-        }
-        acc[q] = dot_d(u.data(), u.data(), C);
-      }
-    } else if (t_neg[i]) {
-      const double* h = H64.data() + tgoff[i];
-      for (int64_t p = 0; p < P; ++p) {
-        std::fill(u64.begin(), u64.begin() + SQ, 0.0);
-        for (int64_t pp = 0; pp < P; ++pp) {
-          const double hv = h[p * P + pp];
-          const scalar_t* v = vi + pp * SQ;
-          for (int64_t q = 0; q < SQ; ++q) u64[q] = std::fma(hv, static_cast<double>(v[q]), u64[q]);
-        }
-        const scalar_t* v = vi + p * SQ;
-        for (int64_t q = 0; q < SQ; ++q) acc[q] += static_cast<double>(v[q]) * u64[q];
-      }
-    } else {
-      const scalar_t* h = H.data() + tgoff[i];
-      for (int64_t p = 0; p < P; ++p) {
-        std::fill(u.begin(), u.begin() + SQ, scalar_t(0));
-        for (int64_t pp = 0; pp < P; ++pp) {
-          const scalar_t hv = h[p * P + pp];
-          const scalar_t* v = vi + pp * SQ;
-          for (int64_t q = 0; q < SQ; ++q) u[q] = std::fma(hv, v[q], u[q]);
-        }
-        const scalar_t* v = vi + p * SQ;
-        for (int64_t q = 0; q < SQ; ++q) acc[q] += static_cast<double>(v[q]) * static_cast<double>(u[q]);
-      }
-    }
-    for (int64_t j = 0; j < M; ++j) nr_dt[i * M + j] = sum_d(acc.data() + doff[j], doff[j + 1] - doff[j]);
-  };
-  int64_t maxP = 0;
-  for (int64_t i = 0; i < N; ++i) maxP = std::max(maxP, toff[i + 1] - toff[i]);
-  if (SP > 0 && SQ > 0) {
-    for_range(0, M + N, [&](int64_t b, int64_t e) {
-      const int64_t len = std::max<int64_t>({SQ, SP, C, 1});
-      std::vector<double> acc(len), y64(len);
-      std::vector<scalar_t> y(len), vbuf(e > M ? maxP * SQ : 0);
-      for (int64_t task = b; task < e; ++task) {
-        if (task < M)
-          td_task(task, acc, y64, y);
-        else
-          dt_task(task - M, acc, vbuf, y64, y);
-      }
-    });
-  }
 
   // Cosines with the reference's eps clamps, then the symmetrised similarity.
-  scalar_t* O = out.mutable_data_ptr<scalar_t>();
   for (int64_t i = 0; i < N; ++i) {
     for (int64_t j = 0; j < M; ++j) {
       const int64_t ij = i * M + j;
@@ -394,6 +632,38 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
       O[ij] = static_cast<scalar_t>(0.5 * (s_td + s_dt));
     }
   }
+}
+
+// Row-wise L2 normalisation v / max(||v||, 1e-12) of points [n, C] into a new contiguous tensor, rejecting NaN/inf:
+// a non-finite entry makes its row's sum of squares non-finite, and only such rows are examined element by element
+// (a finite float64 row whose squares overflow is accepted, as the reference accepts it).
+template <typename scalar_t>
+at::Tensor normalize_rows(const at::Tensor& points, const char* name) {
+  const at::Tensor x = points.contiguous();
+  at::Tensor y = at::empty_like(x);
+  const int64_t n = x.size(0), C = x.size(1);
+  const scalar_t* xp = x.const_data_ptr<scalar_t>();
+  scalar_t* yp = y.mutable_data_ptr<scalar_t>();
+  std::atomic<int64_t> bad_row{-1};
+  at::parallel_for(0, n, std::max<int64_t>(1, 16384 / std::max<int64_t>(C, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const scalar_t* v = xp + r * C;
+      const double ss = dot_d(v, v, C);
+      if (!std::isfinite(ss)) {
+        bool finite = true;
+        for (int64_t c = 0; c < C; ++c) finite = finite && std::isfinite(static_cast<double>(v[c]));
+        if (!finite) {
+          int64_t expected = -1;
+          bad_row.compare_exchange_strong(expected, r);
+          return;
+        }
+      }
+      const scalar_t nrm = std::max(static_cast<scalar_t>(std::sqrt(ss)), static_cast<scalar_t>(1e-12));
+      for (int64_t c = 0; c < C; ++c) yp[r * C + c] = v[c] / nrm;
+    }
+  });
+  TORCH_CHECK(bad_row.load() < 0, name, " contains NaN or inf values (row ", bad_row.load(), ")");
+  return y;
 }
 
 at::Tensor rsm_cpu(const at::Tensor& track_points, const at::Tensor& track_sizes, const at::Tensor& det_points,
@@ -413,13 +683,15 @@ at::Tensor rsm_cpu(const at::Tensor& track_points, const at::Tensor& track_sizes
   const auto toff = offsets_of(track_sizes, "track_sizes", track_points.size(0), "track_points");
   const auto doff = offsets_of(det_sizes, "det_sizes", det_points.size(0), "det_points");
   const int64_t N = track_sizes.size(0), M = det_sizes.size(0);
-  TORCH_CHECK(at::isfinite(track_points).all().item<bool>(), "track_points contains NaN or inf values");
-  TORCH_CHECK(at::isfinite(det_points).all().item<bool>(), "det_points contains NaN or inf values");
   at::Tensor out = at::zeros({N, M}, track_points.options());
+  // Unit points v / max(||v||, 1e-12) (the reference's expression; the norm is summed in double, so a point may differ
+  // from torch's float norm in the last bit), with the finiteness check in the same pass.
+  at::Tensor that, dhat;
+  AT_DISPATCH_FLOATING_TYPES(track_points.scalar_type(), "rsm_cpu_normalize", [&] {
+    that = normalize_rows<scalar_t>(track_points, "track_points");
+    dhat = normalize_rows<scalar_t>(det_points, "det_points");
+  });
   if (N == 0 || M == 0) return out;
-  // Same normalisation expression as the reference (bitwise identical unit vectors).
-  const at::Tensor that = (track_points / track_points.norm(2, {1}, true).clamp_min(1e-12)).contiguous();
-  const at::Tensor dhat = (det_points / det_points.norm(2, {1}, true).clamp_min(1e-12)).contiguous();
   AT_DISPATCH_FLOATING_TYPES(track_points.scalar_type(), "rsm_cpu",
                              [&] { rsm_kernel<scalar_t>(that, dhat, toff, doff, temperature, out); });
   return out;
