@@ -196,7 +196,8 @@ inline void tile4(const T* A, int64_t lda, const T* B, int64_t ldb, int64_t K, T
 // there meet Y = 0 and must only be finite). Products are taken in double: two softmax weights of ~1e-25 multiply to
 // below the float range.
 template <typename T, bool kSquare>
-void quad_right(const T* X, int64_t ldx, int64_t R, int64_t K, const T* S, int64_t lds, int64_t L, double* out) {
+void quad_right_generic(const T* X, int64_t ldx, int64_t R, int64_t K, const T* S, int64_t lds, int64_t L,
+                        double* out) {
   constexpr int CB = 64 / static_cast<int>(sizeof(T));  // two AVX vectors
   constexpr int CH = CB / 2;
   for (int64_t r0 = 0; r0 < R; r0 += 4) {
@@ -232,7 +233,8 @@ void quad_right(const T* X, int64_t ldx, int64_t R, int64_t K, const T* S, int64
 //   Y = Hm[0:R, 0:K] X[0:K, 0:L],   out[l] += sum_r (kSquare ? Y[r, l]^2 : X[r, l] Y[r, l])   (in double)
 // R a multiple of 4 (Hm zero in its padded rows), L a multiple of kColPad; kDot reads X rows 0:R (finite).
 template <typename T, bool kSquare>
-void quad_left(const T* Hm, int64_t ldh, int64_t R, int64_t K, const T* X, int64_t ldx, int64_t L, double* out) {
+void quad_left_generic(const T* Hm, int64_t ldh, int64_t R, int64_t K, const T* X, int64_t ldx, int64_t L,
+                       double* out) {
   constexpr int CB = 64 / static_cast<int>(sizeof(T));
   constexpr int CH = CB / 2;
   for (int64_t r0 = 0; r0 < R; r0 += 4) {
@@ -354,27 +356,24 @@ void quad_left(const float* Hm, int64_t ldh, int64_t R, int64_t K, const float* 
 
 }  // namespace avx
 
-template <>
-inline void quad_right<float, false>(const float* X, int64_t ldx, int64_t R, int64_t K, const float* S, int64_t lds,
-                                     int64_t L, double* out) {
-  avx::quad_right<false>(X, ldx, R, K, S, lds, L, out);
-}
-template <>
-inline void quad_right<float, true>(const float* X, int64_t ldx, int64_t R, int64_t K, const float* S, int64_t lds,
-                                    int64_t L, double* out) {
-  avx::quad_right<true>(X, ldx, R, K, S, lds, L, out);
-}
-template <>
-inline void quad_left<float, false>(const float* Hm, int64_t ldh, int64_t R, int64_t K, const float* X, int64_t ldx,
-                                    int64_t L, double* out) {
-  avx::quad_left<false>(Hm, ldh, R, K, X, ldx, L, out);
-}
-template <>
-inline void quad_left<float, true>(const float* Hm, int64_t ldh, int64_t R, int64_t K, const float* X, int64_t ldx,
-                                   int64_t L, double* out) {
-  avx::quad_left<true>(Hm, ldh, R, K, X, ldx, L, out);
-}
 #endif  // __AVX2__ && __FMA__
+
+// The quadratic-form kernels used below: AVX2/FMA for float where the build targets it, the generic code otherwise.
+template <typename T, bool kSquare>
+void quad_right(const T* X, int64_t ldx, int64_t R, int64_t K, const T* S, int64_t lds, int64_t L, double* out) {
+#if defined(__AVX2__) && defined(__FMA__)
+  if constexpr (std::is_same_v<T, float>) return avx::quad_right<kSquare>(X, ldx, R, K, S, lds, L, out);
+#endif
+  quad_right_generic<T, kSquare>(X, ldx, R, K, S, lds, L, out);
+}
+
+template <typename T, bool kSquare>
+void quad_left(const T* Hm, int64_t ldh, int64_t R, int64_t K, const T* X, int64_t ldx, int64_t L, double* out) {
+#if defined(__AVX2__) && defined(__FMA__)
+  if constexpr (std::is_same_v<T, float>) return avx::quad_left<kSquare>(Hm, ldh, R, K, X, ldx, L, out);
+#endif
+  quad_left_generic<T, kSquare>(Hm, ldh, R, K, X, ldx, L, out);
+}
 
 // Gram blocks of every object with at most C points: block o is G = X_o X_o^T ([P, P]), stored zero-padded as
 // [round_up(P, 4) rows, ld_o = round_up(P, kColPad) columns] at off[o] in `g` (input precision), in
