@@ -145,57 +145,55 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0] + " Outputs in the standard formats plus an annotated video.")
     sub = p.add_subparsers(dest="task", required=True, metavar="TASK")
 
-    s = sub.add_parser("sot", help="single object: follow the box given on the first frame")
-    _common_args(s)
+    s = _task_parser(sub, "sot", _cmd_sot, help="single object: follow the box given on the first frame")
     s.add_argument("--box", required=True, metavar="x,y,w,h", help="first-frame box, 0-based pixels")
     s.add_argument("--head", default="dcf", choices=("dcf", "xcorr"), help="SOT head (default: %(default)s)")
     s.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
-    s.set_defaults(func=_wrap("sot", _cmd_sot))
 
-    v = sub.add_parser("vos", help="video object segmentation from a first-frame mask PNG")
-    _common_args(v)
+    v = _task_parser(sub, "vos", _cmd_vos, help="video object segmentation from a first-frame mask PNG")
     v.add_argument("--mask", required=True, metavar="PNG",
                    help="first-frame id mask: indexed (palette) or 8-bit grey PNG of the frame size, 0 = background")
-    v.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
-    v.add_argument("--max-side", type=int, default=None, metavar="PX",
-                   help="run the head on frames downscaled so that the longer side is at most PX (e.g. 854 for DAVIS "
-                        "480p); masks are written at the input size")
-    v.set_defaults(func=_wrap("vos", _cmd_vos))
+    _downscale_args(v, " (e.g. 854 for DAVIS 480p); masks are written at the input size")
 
-    q = sub.add_parser("poseprop", help="propagate first-frame joints (pose propagation)")
-    _common_args(q)
+    q = _task_parser(sub, "poseprop", _cmd_poseprop, help="propagate first-frame joints (pose propagation)")
     q.add_argument("--joints", required=True, metavar="FILE",
                    help="first-frame joints: txt with one 'x y' row per joint (15 for JHMDB) or json [[x, y], ...]")
     q.add_argument("--skeleton", default="auto", choices=("auto", "jhmdb", "posetrack", "posetrack18", "none"),
                    help="limbs to draw (auto: jhmdb for 15 joints, posetrack18 for 17)")
-    q.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
-    q.add_argument("--max-side", type=int, default=None, metavar="PX",
-                   help="run the head on frames downscaled so that the longer side is at most PX; joints are written "
-                        "in input pixels")
-    q.set_defaults(func=_wrap("poseprop", _cmd_poseprop))
+    _downscale_args(q, "; joints are written in input pixels")
 
-    m = sub.add_parser("mot", help="multi-object tracking of your detections (boxes)")
-    _common_args(m)
+    m = _task_parser(sub, "mot", _cmd_mot, help="multi-object tracking of your detections (boxes)")
     m.add_argument("--dets", required=True, metavar="TXT",
                    help="detections, MOTChallenge det format 'frame,id,x,y,w,h,score' (frame 1 = first frame)")
-    m.set_defaults(func=_wrap("mot", _cmd_mot))
 
-    k = sub.add_parser("mots", help="multi-object tracking and segmentation of your instance masks")
-    _common_args(k)
+    k = _task_parser(sub, "mots", _cmd_mots, help="multi-object tracking and segmentation of your instance masks")
     k.add_argument("--masks", required=True, metavar="TXT",
                    help="instance masks, MOTS txt 'frame id class height width rle' (class 2; frame 1 = first frame)")
-    k.set_defaults(func=_wrap("mots", _cmd_mots))
 
-    t = sub.add_parser("posetrack", help="multi-person pose tracking of your detected poses")
-    _common_args(t)
+    t = _task_parser(sub, "posetrack", _cmd_posetrack, help="multi-person pose tracking of your detected poses")
     t.add_argument("--poses", required=True, metavar="JSON",
                    help="detected poses, PoseTrack 2017 or 2018 json; its frames are matched to the input folder's "
                         "images by file name when all names match, else by order (json frame i = input frame i)")
-    t.set_defaults(func=_wrap("posetrack", _cmd_posetrack))
     return p
 
 
 # --------------------------------------------------------------------------------------------------------- plumbing
+def _task_parser(sub, task: str, fn: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    """The sub-parser of one ``track <task>``: its help, the common options and ``func`` = ``fn`` behind ``_wrap``."""
+    p = sub.add_parser(task, help=help)
+    _common_args(p)
+    p.set_defaults(func=_wrap(task, fn))
+    return p
+
+
+def _downscale_args(p: argparse.ArgumentParser, written: str) -> None:
+    """``--max-frames`` and ``--max-side`` (read by ``_downscale``) of a propagation task; ``written`` ends the
+    ``--max-side`` help: how the outputs relate to the input size."""
+    p.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
+    p.add_argument("--max-side", type=int, default=None, metavar="PX",
+                   help="run the head on frames downscaled so that the longer side is at most PX" + written)
+
+
 def _wrap(task: str, fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """One-line ``unitrack track <task>: error: ...`` and exit code 2 for bad input."""
 
@@ -272,6 +270,28 @@ def _report(task: str, outputs: list, n: int, t0: float) -> None:
     for o in outputs:
         if o is not None:
             print(f"  wrote {o}")
+
+
+def _input_file(value: str, flag: str) -> Path:
+    """``--dets`` / ``--masks`` / ``--poses`` value -> an existing file's Path, else FileNotFoundError naming it."""
+    p = Path(value)
+    if not p.is_file():
+        raise FileNotFoundError(f"{flag}: file not found: {os.fspath(p)!r}")
+    return p
+
+
+def _visualise_and_report(args: argparse.Namespace, out: Path, src, task: str, res: Path, n: int, t0: float,
+                          render: Callable[["_Vis"], None]) -> int:
+    """Draw the visualisation of finished results (``render(vis)``, only when a sink is chosen), always close the
+    sink, then print the summary of ``n`` frames since ``t0`` and the written paths; returns exit code 0."""
+    vis = _Vis(args, out, src.name, src.fps)
+    try:
+        if vis.enabled:
+            render(vis)
+    finally:
+        vis.close()
+    _report(task, [res, vis.path], n, t0)
+    return 0
 
 
 def _downscale(frames: list[np.ndarray], max_side: Optional[int]) -> tuple[list[np.ndarray], float]:
@@ -399,15 +419,12 @@ def _cmd_vos(args: argparse.Namespace) -> int:
     if len(masks) != len(frames):
         raise RuntimeError(f"VOS head returned {len(masks)} masks for {len(frames)} frames")
     write_sequence_masks(os.fspath(out), src.name, masks)
-    vis = _Vis(args, out, src.name, src.fps)
-    try:
-        if vis.enabled:
-            for t, (f, m) in enumerate(zip(frames, masks)):
-                vis.write(draw_text(overlay_mask(f, m), f"{t + 1}/{len(frames)}", scale=_style(src.size)["scale"]))
-    finally:
-        vis.close()
-    _report("vos", [out / src.name, vis.path], len(frames), t0)
-    return 0
+
+    def render(vis: _Vis) -> None:
+        for t, (f, m) in enumerate(zip(frames, masks)):
+            vis.write(draw_text(overlay_mask(f, m), f"{t + 1}/{len(frames)}", scale=_style(src.size)["scale"]))
+
+    return _visualise_and_report(args, out, src, "vos", out / src.name, len(frames), t0, render)
 
 
 def _cmd_poseprop(args: argparse.Namespace) -> int:
@@ -449,18 +466,15 @@ def _cmd_poseprop(args: argparse.Namespace) -> int:
         "skeleton": skel, "joints": np.round(pred, 3).tolist(),
         "note": "joints[t][j] = [x, y] in 0-based pixels of frame t; [-1, -1] = lost",
     }))
-    vis = _Vis(args, out, src.name, src.fps)
-    try:
-        if vis.enabled:
-            limbs = SKELETONS[skel][1] if skel != "none" else []
-            for t, f in enumerate(frames):
-                st = _style(src.size)
-                img = draw_skeleton(f, pred[t], skeleton=limbs, thickness=st["thickness"], radius=st["radius"])
-                vis.write(draw_text(img, f"{t + 1}/{len(frames)}", scale=st["scale"]))
-    finally:
-        vis.close()
-    _report("poseprop", [res, vis.path], len(frames), t0)
-    return 0
+
+    def render(vis: _Vis) -> None:
+        limbs = SKELETONS[skel][1] if skel != "none" else []
+        for t, f in enumerate(frames):
+            st = _style(src.size)
+            img = draw_skeleton(f, pred[t], skeleton=limbs, thickness=st["thickness"], radius=st["radius"])
+            vis.write(draw_text(img, f"{t + 1}/{len(frames)}", scale=st["scale"]))
+
+    return _visualise_and_report(args, out, src, "poseprop", res, len(frames), t0, render)
 
 
 def _render_boxes(src, vis: "_Vis", per_frame: list[np.ndarray]) -> None:
@@ -482,24 +496,19 @@ def _cmd_mot(args: argparse.Namespace) -> int:
     from unitrack.heads.mot import track_mot
 
     src = _open_input(args)
-    det = Path(args.dets)
-    if not det.is_file():
-        raise FileNotFoundError(f"--dets: file not found: {os.fspath(det)!r}")
+    det = _input_file(args.dets, "--dets")
     model = _build_model(args)
     out = _out_dir(args)
     res = out / f"{src.name}.txt"
     t0 = time.perf_counter()
     info = track_mot(model, _frames_arg(src), det, res, frame_rate=_tracker_fps(src, args), progress=args.progress)
     n = int(info.get("frames", 0))
-    vis = _Vis(args, out, src.name, src.fps)
-    try:
-        if vis.enabled:
-            rows = read_mot_txt(res) if res.stat().st_size else np.zeros((0, 10))
-            _render_boxes(src, vis, split_by_frame(rows, max(n, len(src), int(rows[:, 0].max(initial=0))), res))
-    finally:
-        vis.close()
-    _report("mot", [res, vis.path], n, t0)
-    return 0
+
+    def render(vis: _Vis) -> None:
+        rows = read_mot_txt(res) if res.stat().st_size else np.zeros((0, 10))
+        _render_boxes(src, vis, split_by_frame(rows, max(n, len(src), int(rows[:, 0].max(initial=0))), res))
+
+    return _visualise_and_report(args, out, src, "mot", res, n, t0, render)
 
 
 def _cmd_mots(args: argparse.Namespace) -> int:
@@ -508,9 +517,7 @@ def _cmd_mots(args: argparse.Namespace) -> int:
     from unitrack.viz import draw_boxes, draw_text, id_color, overlay_mask
 
     src = _open_input(args)
-    masks = Path(args.masks)
-    if not masks.is_file():
-        raise FileNotFoundError(f"--masks: file not found: {os.fspath(masks)!r}")
+    masks = _input_file(args.masks, "--masks")
     read_mots_txt(masks, im_size=src.size)  # every mask must have the frame size: error names file:line
     model = _build_model(args)
     out = _out_dir(args)
@@ -519,32 +526,29 @@ def _cmd_mots(args: argparse.Namespace) -> int:
     info = track_mots(model, _frames_arg(src), masks, res, frame_rate=_tracker_fps(src, args) or 30.0,
                       progress=args.progress)
     n = int(info.get("frames", 0))
-    vis = _Vis(args, out, src.name, src.fps)
-    try:
-        if vis.enabled:
-            objs = read_mots_txt(res, validate=False)
-            by_frame: dict[int, list] = {}
-            for o in objs:
-                by_frame.setdefault(o.frame, []).append(o)
-            for t, frame in enumerate(src):
-                idmap = np.zeros(src.size, np.int64)
-                boxes, ids = [], []
-                for o in by_frame.get(t + 1, []):
-                    m = o.mask()
-                    idmap[m & (idmap == 0)] = o.obj_id
-                    ys, xs = np.nonzero(m)
-                    if len(xs):
-                        boxes.append([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
-                        ids.append(o.obj_id)
-                img = overlay_mask(frame, idmap, colors={i: id_color(i) for i in ids})
-                st = _style(src.size)
-                img = draw_boxes(img, np.asarray(boxes, np.float64).reshape(-1, 4), ids,
-                                 thickness=max(1, st["thickness"] // 2), font_scale=0.9 * st["scale"])
-                vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
-    finally:
-        vis.close()
-    _report("mots", [res, vis.path], n, t0)
-    return 0
+
+    def render(vis: _Vis) -> None:
+        objs = read_mots_txt(res, validate=False)
+        by_frame: dict[int, list] = {}
+        for o in objs:
+            by_frame.setdefault(o.frame, []).append(o)
+        for t, frame in enumerate(src):
+            idmap = np.zeros(src.size, np.int64)
+            boxes, ids = [], []
+            for o in by_frame.get(t + 1, []):
+                m = o.mask()
+                idmap[m & (idmap == 0)] = o.obj_id
+                ys, xs = np.nonzero(m)
+                if len(xs):
+                    boxes.append([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
+                    ids.append(o.obj_id)
+            img = overlay_mask(frame, idmap, colors={i: id_color(i) for i in ids})
+            st = _style(src.size)
+            img = draw_boxes(img, np.asarray(boxes, np.float64).reshape(-1, 4), ids,
+                             thickness=max(1, st["thickness"] // 2), font_scale=0.9 * st["scale"])
+            vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
+
+    return _visualise_and_report(args, out, src, "mots", res, n, t0, render)
 
 
 def _cmd_posetrack(args: argparse.Namespace) -> int:
@@ -555,9 +559,7 @@ def _cmd_posetrack(args: argparse.Namespace) -> int:
     from unitrack.viz import draw_skeleton, draw_text
 
     src = _open_input(args)
-    poses = Path(args.poses)
-    if not poses.is_file():
-        raise FileNotFoundError(f"--poses: file not found: {os.fspath(poses)!r}")
+    poses = _input_file(args.poses, "--poses")
     seq = read_posetrack(poses)
     T = len(src)
     # json frame -> input frame: by image file name when every json frame names a file of the input folder,

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from functools import partial
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -65,23 +66,21 @@ class MOTAdapter:
 
         return [p.name for p in list_sequences(self._split_dir(data_root, split or self.default_split))]
 
-    def run(self, model, item, out_dir: str | os.PathLike) -> dict[str, Any]:
-        from ..association import mot_config
-        from ..heads.mot import MOTHead
-
+    def _run_head(self, head_cls, make_config: Callable[[], Any], model, item, out_dir: str | os.PathLike):
+        """Run ``head_cls`` (``make_config()`` with the item's config applied) on ``<split>/<sequence>``, writing
+        ``<out_dir>/<sequence>.txt``; returns ``(head, what head.run returned)``."""
         cfg = item.config
         seq_dir = self._split_dir(item.data_root, cfg.get("split", self.default_split)) / item.sequence
         det = seq_dir / "det" / cfg["det_file"] if cfg.get("det_file") else None
-        head = MOTHead(model, _assoc_config(mot_config(), cfg), progress=bool(cfg.get("progress", False)))
-        rows = head.run(seq_dir, out_txt=Path(out_dir) / f"{item.sequence}.txt", det_path=det)
-        return {"timings": head.timings, "frames": head.stats["frames"], "rows": int(len(rows)),
-                "tracks": int(len(np.unique(rows[:, 1]))), "dropped_boxes": head.stats["zero_area"]
-                + head.stats["outside"]}
+        head = head_cls(model, _assoc_config(make_config(), cfg), progress=bool(cfg.get("progress", False)))
+        return head, head.run(seq_dir, out_txt=Path(out_dir) / f"{item.sequence}.txt", det_path=det)
 
-    def evaluate(self, data_root: str | os.PathLike, outputs: Mapping[str, str | os.PathLike],
-                 split: str | None = None, benchmark: str = "MOT17") -> dict[str, float]:
+    def _evaluate_combined(self, data_root: str | os.PathLike, outputs: Mapping[str, str | os.PathLike],
+                           split: str | None, evaluate_sequence: Callable[[Path, Path, int], dict]) -> dict:
+        """``combine_results`` of ``evaluate_sequence(gt_file, output_file, seq_length)`` over ``outputs``
+        (sequence -> folder holding ``<sequence>.txt``)."""
         from ..data.motchallenge import read_seqinfo
-        from ..metrics.mot import combine_results, evaluate_mot_sequence
+        from ..metrics.mot import combine_results
 
         base = self._split_dir(data_root, split or self.default_split)
         per = {}
@@ -90,11 +89,25 @@ class MOTAdapter:
             res = Path(out_dir) / f"{seq}.txt"
             if not res.is_file():
                 raise FileNotFoundError(f"no tracker output for sequence {seq!r}: {res}")
-            per[seq] = evaluate_mot_sequence(base / seq / "gt" / "gt.txt", res, info["seq_length"],
-                                             benchmark=benchmark)
+            per[seq] = evaluate_sequence(base / seq / "gt" / "gt.txt", res, info["seq_length"])
         if not per:
             raise ValueError("evaluate: no sequences given")
-        c = combine_results(per)
+        return combine_results(per)
+
+    def run(self, model, item, out_dir: str | os.PathLike) -> dict[str, Any]:
+        from ..association import mot_config
+        from ..heads.mot import MOTHead
+
+        head, rows = self._run_head(MOTHead, mot_config, model, item, out_dir)
+        return {"timings": head.timings, "frames": head.stats["frames"], "rows": int(len(rows)),
+                "tracks": int(len(np.unique(rows[:, 1]))), "dropped_boxes": head.stats["zero_area"]
+                + head.stats["outside"]}
+
+    def evaluate(self, data_root: str | os.PathLike, outputs: Mapping[str, str | os.PathLike],
+                 split: str | None = None, benchmark: str = "MOT17") -> dict[str, float]:
+        from ..metrics.mot import evaluate_mot_sequence
+
+        c = self._evaluate_combined(data_root, outputs, split, partial(evaluate_mot_sequence, benchmark=benchmark))
         cl, idn = c["CLEAR"], c["Identity"]
         return {"idf1": _pct(idn["IDF1"]), "hota": _pct(c["HOTA"]["HOTA"]), "mota": _pct(cl["MOTA"]),
                 "motp": _pct(cl["MOTP"]), "idsw": int(cl["IDSW"]), "fp": int(cl["CLR_FP"]), "fn": int(cl["CLR_FN"]),
@@ -108,31 +121,15 @@ class MOTSAdapter(MOTAdapter):
         from ..association import mots_config
         from ..heads.mots import MOTSHead
 
-        cfg = item.config
-        seq_dir = self._split_dir(item.data_root, cfg.get("split", self.default_split)) / item.sequence
-        det = seq_dir / "det" / cfg["det_file"] if cfg.get("det_file") else None
-        head = MOTSHead(model, _assoc_config(mots_config(), cfg), progress=bool(cfg.get("progress", False)))
-        objs = head.run(seq_dir, out_txt=Path(out_dir) / f"{item.sequence}.txt", det_path=det)
+        head, objs = self._run_head(MOTSHead, mots_config, model, item, out_dir)
         return {"timings": head.timings, "frames": head.stats["frames"], "objects": len(objs),
                 "tracks": len({o.obj_id for o in objs}), "overlap_pixels": head.stats["overlap_pixels"]}
 
     def evaluate(self, data_root: str | os.PathLike, outputs: Mapping[str, str | os.PathLike],
                  split: str | None = None, benchmark: str = "MOTS20") -> dict[str, float]:
-        from ..data.motchallenge import read_seqinfo
-        from ..metrics.mot import combine_results
         from ..metrics.mots import evaluate_mots_sequence
 
-        base = self._split_dir(data_root, split or self.default_split)
-        per = {}
-        for seq, out_dir in outputs.items():
-            info = read_seqinfo(base / seq / "seqinfo.ini")
-            res = Path(out_dir) / f"{seq}.txt"
-            if not res.is_file():
-                raise FileNotFoundError(f"no tracker output for sequence {seq!r}: {res}")
-            per[seq] = evaluate_mots_sequence(base / seq / "gt" / "gt.txt", res, info["seq_length"])
-        if not per:
-            raise ValueError("evaluate: no sequences given")
-        c = combine_results(per)
+        c = self._evaluate_combined(data_root, outputs, split, evaluate_mots_sequence)
         cl = c["CLEAR"]
         return {"idf1": _pct(c["Identity"]["IDF1"]), "hota": _pct(c["HOTA"]["HOTA"]),
                 "smotsa": _pct(c["MOTS"]["sMOTSA"]), "motsa": _pct(c["MOTS"]["MOTSA"]), "idsw": int(cl["IDSW"])}

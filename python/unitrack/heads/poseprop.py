@@ -23,9 +23,10 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from ..propagation.mask import LabelMemory, PropagationConfig, l2_normalize
+from ..propagation.mask import LabelMemory, PropagationConfig
 from ..propagation.pose import belief_maps, readout_topk
-from .vos import Frame, _frame_size, _progress
+from .vos import (Frame, _check_later_frames, _check_next_frame, _first_frame_size, _frame_size, _model_features,
+                  _progress)
 
 __all__ = ["PosePropConfig", "PosePropagator", "run_poseprop_sequence", "run_jhmdb", "add_parser"]
 
@@ -63,11 +64,7 @@ class PosePropagator:
         self._size: Optional[tuple[int, int]] = None
 
     def _features(self, frames: Sequence[Frame]) -> torch.Tensor:
-        feats = self.model.features(list(frames))
-        if feats.dim() != 4 or feats.shape[0] != len(frames):
-            raise RuntimeError(f"model.features returned shape {tuple(feats.shape)}, expected [{len(frames)}, C, h, w]")
-        feats = feats.float()
-        return l2_normalize(feats, dim=1) if self.config.l2_normalize else feats
+        return _model_features(self.model, frames, self.config.l2_normalize)
 
     def init(self, frame: Frame, joints, _feats: Optional[torch.Tensor] = None) -> None:
         """Start with the first frame and its joints ``[J, 2]`` (x, y pixels; out-of-image points are allowed)."""
@@ -93,24 +90,14 @@ class PosePropagator:
 
     def track(self, frame: Frame) -> np.ndarray:
         """Propagate to the next frame; returns ``float64 [J, 2]`` (x, y) pixels, ``(-1, -1)`` for lost joints."""
-        if self._size is None:
-            raise RuntimeError("PosePropagator: call init(frame, joints) before track(frame)")
-        s = _frame_size(frame, "frame")
-        if s != self._size:
-            raise ValueError(f"frame: expected size {self._size[0]}x{self._size[1]} (the first frame's), got {s[0]}x{s[1]}")
+        _check_next_frame(frame, self._size, "PosePropagator: call init(frame, joints) before track(frame)")
         return self._step(self._features([frame])[0])
 
     def run(self, frames: Sequence[Frame], first_joints, progress: bool = False) -> np.ndarray:
         """Whole sequence -> ``float64 [T, J, 2]``; element 0 is the read-out of frame 0's belief maps (as the
         reference, whose frame-0 prediction is the GT label map)."""
         frames = list(frames)
-        if not frames:
-            raise ValueError("frames: expected at least one frame, got an empty sequence")
-        size = _frame_size(frames[0], "frames[0]")
-        for i, f in enumerate(frames[1:], start=1):
-            s = _frame_size(f, f"frames[{i}]")
-            if s != size:
-                raise ValueError(f"frames[{i}]: expected size {size[0]}x{size[1]} (the size of frames[0]), got {s[0]}x{s[1]}")
+        _check_later_frames(frames, _first_frame_size(frames))
         bs = max(1, int(self.config.feature_batch))
         bar = _progress(len(frames), progress, "poseprop")
         feats = self._features(frames[0:bs])

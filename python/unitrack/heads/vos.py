@@ -60,6 +60,45 @@ def _frame_size(frame: Frame, name: str) -> tuple[int, int]:
     raise TypeError(f"{name}: expected a numpy array [H, W, 3] or a tensor [3, H, W], got {type(frame).__name__}")
 
 
+def _first_frame_size(frames: Sequence[Frame]) -> tuple[int, int]:
+    """``(H, W)`` of ``frames[0]`` of a whole sequence; ValueError for an empty one."""
+    if len(frames) == 0:
+        raise ValueError("frames: expected at least one frame, got an empty sequence")
+    return _frame_size(frames[0], "frames[0]")
+
+
+def _check_later_frames(frames: Sequence[Frame], size: tuple[int, int]) -> None:
+    """Every frame after ``frames[0]`` must have its size ``(H, W)``."""
+    for i, f in enumerate(frames[1:], start=1):
+        s = _frame_size(f, f"frames[{i}]")
+        if s != size:
+            raise ValueError(f"frames[{i}]: expected size {size[0]}x{size[1]} (the size of frames[0]), "
+                             f"got {s[0]}x{s[1]}")
+
+
+def _check_next_frame(frame: Frame, first_size: Optional[tuple[int, int]], not_started: str,
+                      name: str = "frame") -> None:
+    """A frame given to ``track``: RuntimeError ``not_started`` before ``init`` (``first_size`` None), ValueError
+    unless it has the first frame's size."""
+    if first_size is None:
+        raise RuntimeError(not_started)
+    size = _frame_size(frame, name)
+    if size != first_size:
+        raise ValueError(
+            f"{name}: expected size {first_size[0]}x{first_size[1]} (the first frame's), got {size[0]}x{size[1]}"
+        )
+
+
+def _model_features(model, frames: Sequence[Frame], l2: bool) -> torch.Tensor:
+    """``model.features(frames)`` checked to be ``[len(frames), C, h, w]``, as float, L2-normalised per pixel when
+    ``l2``: the features of the propagation heads."""
+    feats = model.features(list(frames))
+    if feats.dim() != 4 or feats.shape[0] != len(frames):
+        raise RuntimeError(f"model.features returned shape {tuple(feats.shape)}, expected [{len(frames)}, C, h, w]")
+    feats = feats.float()
+    return l2_normalize(feats, dim=1) if l2 else feats
+
+
 def _as_mask(mask, name: str) -> np.ndarray:
     if isinstance(mask, torch.Tensor):
         mask = mask.detach().cpu().numpy()
@@ -101,11 +140,7 @@ class VOSTracker:
     # -- features ----------------------------------------------------------------------------------------------
     def _features(self, frames: Sequence[Frame]) -> torch.Tensor:
         """``[B, C, h, w]`` (L2-normalised per pixel unless disabled)."""
-        feats = self.model.features(list(frames))
-        if feats.dim() != 4 or feats.shape[0] != len(frames):
-            raise RuntimeError(f"model.features returned shape {tuple(feats.shape)}, expected [{len(frames)}, C, h, w]")
-        feats = feats.float()
-        return l2_normalize(feats, dim=1) if self.config.l2_normalize else feats
+        return _model_features(self.model, frames, self.config.l2_normalize)
 
     # -- API -------------------------------------------------------------------------------------------------
     def init(self, frame: Frame, mask, _feats: Optional[torch.Tensor] = None) -> None:
@@ -135,13 +170,7 @@ class VOSTracker:
         self._n_frames = 1
 
     def _check_frame(self, frame: Frame, name: str) -> None:
-        if self._size is None:
-            raise RuntimeError("VOSTracker: call init(frame, mask) before track(frame)")
-        size = _frame_size(frame, name)
-        if size != self._size:
-            raise ValueError(
-                f"{name}: expected size {self._size[0]}x{self._size[1]} (the first frame's), got {size[0]}x{size[1]}"
-            )
+        _check_next_frame(frame, self._size, "VOSTracker: call init(frame, mask) before track(frame)", name)
 
     def _step(self, feats: torch.Tensor) -> np.ndarray:
         pred = self.memory.step(feats)
@@ -163,17 +192,11 @@ class VOSTracker:
         Returns one id map ``[H, W]`` per frame; element 0 is a copy of ``first_mask``.
         """
         frames = list(frames)
-        if len(frames) == 0:
-            raise ValueError("frames: expected at least one frame, got an empty sequence")
-        _frame_size(frames[0], "frames[0]")
+        H, W = _first_frame_size(frames)
         first = _as_mask(first_mask, "first_mask")
-        H, W = _frame_size(frames[0], "frames[0]")
         if first.shape != (H, W):
             raise ValueError(f"first_mask: expected the size of frames[0], {H}x{W}, got {first.shape[0]}x{first.shape[1]}")
-        for i, f in enumerate(frames[1:], start=1):
-            s = _frame_size(f, f"frames[{i}]")
-            if s != (H, W):
-                raise ValueError(f"frames[{i}]: expected size {H}x{W} (the size of frames[0]), got {s[0]}x{s[1]}")
+        _check_later_frames(frames, (H, W))
         bs = max(1, int(self.config.feature_batch))
         outs = [first.copy()]
         bar = _progress(len(frames), progress, "vos")

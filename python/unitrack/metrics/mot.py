@@ -14,8 +14,9 @@ Numbers agree with TrackEval 1.3.0 ``MotChallenge2DBox`` (tested live against it
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -220,6 +221,15 @@ def evaluate_mot_benchmark(gt_root: str | os.PathLike, results_dir: str | os.Pat
     Returns:
         ``{seq: {family: {...}}, ..., "COMBINED_SEQ": {family: {...}}}``.
     """
+    return _evaluate_split(gt_root, results_dir, benchmark, split, seqs, progress,
+                           partial(evaluate_mot_sequence, benchmark=benchmark, preproc=preproc, metrics=metrics))
+
+
+def _evaluate_split(gt_root: str | os.PathLike, results_dir: str | os.PathLike, benchmark: str, split: str | None,
+                    seqs: Sequence[str] | None, progress: bool,
+                    evaluate_sequence: Callable[[Path, Path, int], dict]) -> dict:
+    """The split loop shared by the MOT and MOTS benchmarks: find ``gt_root``'s sequence folders (or the ``seqs``
+    among them), call ``evaluate_sequence(gt_file, result_file, seq_length)`` for each and add ``COMBINED_SEQ``."""
     gt_dir = _find_gt_dir(Path(gt_root), benchmark, split)
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
@@ -239,8 +249,7 @@ def evaluate_mot_benchmark(gt_root: str | os.PathLike, results_dir: str | os.Pat
         gt_file = sd / "gt" / "gt.txt"
         if not gt_file.is_file():
             raise FileNotFoundError(f"gt file not found: {gt_file}")
-        out[sd.name] = evaluate_mot_sequence(gt_file, _result_file(results_dir, sd.name), info["seq_length"],
-                                             benchmark, preproc, metrics)
+        out[sd.name] = evaluate_sequence(gt_file, _result_file(results_dir, sd.name), info["seq_length"])
     out["COMBINED_SEQ"] = combine_results(out)
     return out
 

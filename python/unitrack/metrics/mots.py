@@ -14,15 +14,14 @@ Semantics follow TrackEval 1.3.0 ``MOTSChallenge`` (tested live against it):
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from functools import partial
 from typing import Iterable, Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..data.mots import IGNORE_CLASS, PEDESTRIAN, MOTSObject, mots_by_frame, read_mots_txt
-from ..data.motchallenge import list_sequences, read_seqinfo
-from .mot import DEFAULT_METRICS, _find_gt_dir, _result_file, combine_results, evaluate_frames
+from .mot import DEFAULT_METRICS, _evaluate_split, evaluate_frames
 
 __all__ = ["mask_iou", "evaluate_mots_sequence", "evaluate_mots_benchmark"]
 
@@ -143,26 +142,5 @@ def evaluate_mots_benchmark(gt_root: str | os.PathLike, results_dir: str | os.Pa
     """Evaluate a MOTS split: ``gt_root/<split>/<seq>/{seqinfo.ini, gt/gt.txt}`` against
     ``results_dir/<seq>.txt``. Returns ``{seq: {...}, "COMBINED_SEQ": {...}}`` (combined like TrackEval;
     MOTS fields recomputed from the combined CLEAR counts)."""
-    from tqdm import tqdm
-
-    gt_dir = _find_gt_dir(Path(gt_root), "MOTS", split)
-    results_dir = Path(results_dir)
-    if not results_dir.is_dir():
-        raise FileNotFoundError(f"results folder not found: {results_dir}")
-    seq_dirs = list_sequences(gt_dir)
-    if seqs is not None:
-        names = {p.name: p for p in seq_dirs}
-        missing = [s for s in seqs if s not in names]
-        if missing:
-            raise FileNotFoundError(f"sequences {missing} not found under {gt_dir}")
-        seq_dirs = [names[s] for s in seqs]
-    out: dict = {}
-    for sd in tqdm(seq_dirs, desc="eval MOTS", disable=not progress):
-        info = read_seqinfo(sd / "seqinfo.ini")
-        gt_file = sd / "gt" / "gt.txt"
-        if not gt_file.is_file():
-            raise FileNotFoundError(f"gt file not found: {gt_file}")
-        out[sd.name] = evaluate_mots_sequence(gt_file, _result_file(results_dir, sd.name), info["seq_length"],
-                                              first_frame, metrics)
-    out["COMBINED_SEQ"] = combine_results(out)
-    return out
+    return _evaluate_split(gt_root, results_dir, "MOTS", split, seqs, progress,
+                           partial(evaluate_mots_sequence, first_frame=first_frame, metrics=metrics))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import cv2
 import numpy as np
@@ -151,9 +152,11 @@ def _fix_mat_header(path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------------------------- MOT / MOTS
-def write_mot(root: Path, seqs: list[MotSequence], *, split: str = "train", seqmap: str = "SYNTH-train") -> list:
-    """MOTChallenge (MOT17-like): ``<root>/<split>/<seq>/{seqinfo.ini,img1/000001.jpg,gt/gt.txt,det/det.txt}`` and
-    ``<root>/seqmaps/<seqmap>.txt``."""
+def _write_motchallenge(root: Path, seqs: list, split: str, seqmap: str,
+                        annotations: Callable[[Any], Iterator[tuple[str, list]]]) -> list:
+    """The MOTChallenge layout shared by MOT and MOTS: per sequence ``<root>/<split>/<seq>/{seqinfo.ini,
+    img1/000001.jpg}`` plus the ``(file, lines)`` pairs that ``annotations(seq)`` yields (``gt/gt.txt``,
+    ``det/det.txt``), then ``<root>/seqmaps/<seqmap>.txt``."""
     for s in seqs:
         d = root / split / s.name
         (d / "img1").mkdir(parents=True, exist_ok=True)
@@ -163,34 +166,35 @@ def write_mot(root: Path, seqs: list[MotSequence], *, split: str = "train", seqm
         _write_text(d / "seqinfo.ini", _seqinfo(s.name, len(s.frames), H, W, s.frame_rate))
         for t, f in enumerate(s.frames):
             write_jpeg(d / "img1" / f"{t + 1:06d}.jpg", f)
-        gt = [f"{fr},{i},{int(round(x)) + 1},{int(round(y)) + 1},{int(round(w))},{int(round(h))},{c},{cl},{v:.5f}"
-              for fr, i, x, y, w, h, c, cl, v in s.gt]
-        _write_text(d / "gt" / "gt.txt", gt)
-        det = [f"{fr},-1,{x + 1:.2f},{y + 1:.2f},{w:.2f},{h:.2f},{sc:.4f},-1,-1,-1" for fr, x, y, w, h, sc in s.dets]
-        _write_text(d / "det" / "det.txt", det)
+        for fname, lines in annotations(s):
+            _write_text(d / fname, lines)
     (root / "seqmaps").mkdir(parents=True, exist_ok=True)
     _write_text(root / "seqmaps" / f"{seqmap}.txt", ["name"] + [s.name for s in seqs])
     return [s.name for s in seqs]
+
+
+def _mot_annotations(s: MotSequence) -> Iterator[tuple[str, list]]:
+    yield "gt/gt.txt", [f"{fr},{i},{int(round(x)) + 1},{int(round(y)) + 1},{int(round(w))},{int(round(h))},{c},{cl},"
+                        f"{v:.5f}" for fr, i, x, y, w, h, c, cl, v in s.gt]
+    yield "det/det.txt", [f"{fr},-1,{x + 1:.2f},{y + 1:.2f},{w:.2f},{h:.2f},{sc:.4f},-1,-1,-1"
+                          for fr, x, y, w, h, sc in s.dets]
+
+
+def _mots_annotations(s: MotsSequence) -> Iterator[tuple[str, list]]:
+    for fname, rows in (("gt/gt.txt", s.gt), ("det/det.txt", s.dets)):
+        yield fname, [f"{fr} {i} {c} {r['size'][0]} {r['size'][1]} {r['counts']}" for fr, i, c, r in rows]
+
+
+def write_mot(root: Path, seqs: list[MotSequence], *, split: str = "train", seqmap: str = "SYNTH-train") -> list:
+    """MOTChallenge (MOT17-like): ``<root>/<split>/<seq>/{seqinfo.ini,img1/000001.jpg,gt/gt.txt,det/det.txt}`` and
+    ``<root>/seqmaps/<seqmap>.txt``."""
+    return _write_motchallenge(root, seqs, split, seqmap, _mot_annotations)
 
 
 def write_mots(root: Path, seqs: list[MotsSequence], *, split: str = "train", seqmap: str = "SYNTH-MOTS-train"
                ) -> list:
     """MOTSChallenge: like :func:`write_mot` but ``gt.txt``/``det.txt`` lines ``frame id class h w rle``."""
-    for s in seqs:
-        d = root / split / s.name
-        (d / "img1").mkdir(parents=True, exist_ok=True)
-        (d / "gt").mkdir(exist_ok=True)
-        (d / "det").mkdir(exist_ok=True)
-        H, W = s.frames[0].shape[:2]
-        _write_text(d / "seqinfo.ini", _seqinfo(s.name, len(s.frames), H, W, s.frame_rate))
-        for t, f in enumerate(s.frames):
-            write_jpeg(d / "img1" / f"{t + 1:06d}.jpg", f)
-        for fname, rows in (("gt/gt.txt", s.gt), ("det/det.txt", s.dets)):
-            _write_text(d / fname, [f"{fr} {i} {c} {r['size'][0]} {r['size'][1]} {r['counts']}"
-                                    for fr, i, c, r in rows])
-    (root / "seqmaps").mkdir(parents=True, exist_ok=True)
-    _write_text(root / "seqmaps" / f"{seqmap}.txt", ["name"] + [s.name for s in seqs])
-    return [s.name for s in seqs]
+    return _write_motchallenge(root, seqs, split, seqmap, _mots_annotations)
 
 
 # ----------------------------------------------------------------------------------------------------- PoseTrack
