@@ -6,7 +6,7 @@ Groups: rsm-box-N20, rsm-box-N50 (40 points per object = RoIAlign 4x10, C = 256,
 (ragged mask sets, P up to 200). Each group holds `fused`, `reference` and `mm` (one torch.mm T^ D^T of the same
 points: the floor for any exact method, which needs the whole affinity). extra_info records GFLOP/s counted as the
 affinity GEMM's 2 * sumP * sumQ * C. `test_speedup_*` asserts the fused op is >= 4x faster than the reference
-(medians of time.perf_counter in the same process).
+(medians of time.perf_counter, the three interleaved in the same process).
 """
 from __future__ import annotations
 
@@ -70,23 +70,24 @@ def test_rsm(benchmark, case, impl):
     _run(benchmark, case, impl)
 
 
-def _median(fn, n):
-    fn()
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
+def _medians(fns, rounds):
+    """Median wall time of each callable, interleaved round by round so that all see the same machine load."""
+    times = [[] for _ in fns]
+    for fn in fns:
         fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 
 
 @pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="the speed target is for the compiled kernel")
 @pytest.mark.parametrize("case", ["box-N20", "box-N50", "mask-N30"])
 def test_speedup_vs_reference(case):
     t, d = _make(case)
-    fused = _median(lambda: ops.rsm(t, d), 7)
-    ref = _median(lambda: reference.rsm(t, d), 3)
-    mm = _median(_mm_fn(t, d), 7)
+    fused, ref, mm = _medians([lambda: ops.rsm(t, d), lambda: reference.rsm(t, d), _mm_fn(t, d)], rounds=5)
     gflop = _affinity_flops(t, d) / 1e9
     print(
         f"\n[rsm {case}] fused {fused * 1e3:.2f} ms ({gflop / fused:.1f} GFLOP/s affinity-equivalent), "

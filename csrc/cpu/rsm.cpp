@@ -413,8 +413,74 @@ void store_tri(const src_t* gp, int64_t P, int64_t ld, GramBlocks kind, scalar_t
   }
 }
 
+// out[r][k] = <x_r, y_k> over C for four rows x and two rows y (register-blocked: 6 loads per 8 multiply-adds).
+template <typename T>
+inline void dots4x2(const T* const xr[4], const T* const yr[2], int64_t C, T (&out)[4][2]) {
+  int64_t c0 = 0;
+  for (int r = 0; r < 4; ++r) out[r][0] = out[r][1] = T(0);
+#if defined(__AVX2__) && defined(__FMA__)
+  if constexpr (std::is_same_v<T, float>) {
+    __m256 a[4][2];
+    for (int r = 0; r < 4; ++r) a[r][0] = a[r][1] = _mm256_setzero_ps();
+    for (; c0 + 8 <= C; c0 += 8) {
+      const __m256 y0 = _mm256_loadu_ps(yr[0] + c0), y1 = _mm256_loadu_ps(yr[1] + c0);
+      for (int r = 0; r < 4; ++r) {
+        const __m256 x = _mm256_loadu_ps(xr[r] + c0);
+        a[r][0] = _mm256_fmadd_ps(x, y0, a[r][0]);
+        a[r][1] = _mm256_fmadd_ps(x, y1, a[r][1]);
+      }
+    }
+    for (int r = 0; r < 4; ++r)
+      for (int k = 0; k < 2; ++k) {
+        alignas(32) float l[8];
+        _mm256_store_ps(l, a[r][k]);
+        out[r][k] = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+      }
+  }
+#endif
+  for (int r = 0; r < 4; ++r)
+    for (int k = 0; k < 2; ++k) {
+      T part[8] = {};
+      int64_t c = c0;
+      for (; c + 8 <= C; c += 8)
+        for (int l = 0; l < 8; ++l) part[l] = madd(xr[r][c + l], yr[k][c + l], part[l]);
+      for (; c < C; ++c) part[0] = madd(xr[r][c], yr[k][c], part[0]);
+      out[r][k] += ((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7]));
+    }
+}
+
+// The Gram block of one object (rows X [P, C]) straight into its block-upper-triangular storage (see above): only
+// the tiles that reach a block on or above the diagonal are computed. Returns whether an entry is negative.
 template <typename scalar_t>
-Grams<scalar_t> make_grams(const at::Tensor& X, const std::vector<int64_t>& xoff, GramBlocks kind) {
+bool gram_tri(const scalar_t* X, int64_t P, int64_t C, int64_t ld, GramBlocks kind, scalar_t* dst) {
+  const int64_t rows = round_up(P, 4);
+  std::vector<int64_t> blk(P);
+  for (int64_t x = 0; x < P; ++x) blk[x] = gram_block(x, rows, kind);
+  bool neg = false;
+  for (int64_t x0 = 0; x0 < P; x0 += 4) {
+    const scalar_t* xr[4];
+    for (int r = 0; r < 4; ++r) xr[r] = X + std::min(x0 + r, P - 1) * C;  // rows past P repeat the last (not stored)
+    int64_t y0 = 0;
+    while (blk[y0] < blk[x0]) ++y0;  // blocks left of x0's block are zero (blk is non-decreasing)
+    y0 -= y0 % 2;
+    for (; y0 < P; y0 += 2) {
+      const scalar_t* yr[2] = {X + y0 * C, X + std::min(y0 + 1, P - 1) * C};
+      scalar_t g[4][2];
+      dots4x2<scalar_t>(xr, yr, C, g);
+      for (int r = 0; r < 4 && x0 + r < P; ++r)
+        for (int k = 0; k < 2 && y0 + k < P; ++k) {
+          const int64_t x = x0 + r, y = y0 + k;
+          neg = neg || g[r][k] < 0;
+          dst[x * ld + y] = blk[x] == blk[y] ? g[r][k] : blk[x] < blk[y] ? scalar_t(2) * g[r][k] : scalar_t(0);
+        }
+    }
+  }
+  return neg;
+}
+
+template <typename scalar_t, typename ForRange>
+Grams<scalar_t> make_grams(const at::Tensor& X, const std::vector<int64_t>& xoff, GramBlocks kind,
+                           const ForRange& for_range) {
   const int64_t n = static_cast<int64_t>(xoff.size()) - 1, C = X.size(1);
   Grams<scalar_t> gr;
   gr.off.assign(n + 1, 0);
@@ -427,32 +493,15 @@ Grams<scalar_t> make_grams(const at::Tensor& X, const std::vector<int64_t>& xoff
     gr.off[o + 1] = gr.off[o] + (use ? round_up(P, 4) * gr.ld[o] : 0);
   }
   gr.g.assign(gr.off.back(), scalar_t(0));
-  // One batched GEMM when all objects have the same size (box features), else one small GEMM per object.
-  bool uniform = n > 0;
-  for (int64_t o = 0; o < n; ++o) uniform = uniform && (xoff[o + 1] - xoff[o]) == xoff[1];
-  at::Tensor all;
-  if (uniform && xoff[1] > 0 && xoff[1] <= C) {
-    const at::Tensor x3 = X.view({n, xoff[1], C});
-    all = at::bmm(x3, x3.transpose(1, 2)).contiguous();
-  }
-  bool any_neg = false;
-  for (int64_t o = 0; o < n; ++o) {
-    const int64_t P = xoff[o + 1] - xoff[o];
-    if (gr.ld[o] == 0) continue;
-    at::Tensor gm;
-    const scalar_t* gp;
-    if (all.defined()) {
-      gp = all.const_data_ptr<scalar_t>() + o * P * P;
-    } else {
-      const at::Tensor x = X.narrow(0, xoff[o], P);
-      gm = at::mm(x, x.t()).contiguous();
-      gp = gm.const_data_ptr<scalar_t>();
+  const scalar_t* xp = X.const_data_ptr<scalar_t>();
+  for_range(0, n, [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) {
+      if (gr.ld[o] == 0) continue;
+      const bool neg = gram_tri(xp + xoff[o] * C, xoff[o + 1] - xoff[o], C, gr.ld[o], kind, gr.g.data() + gr.off[o]);
+      gr.neg[o] = std::is_same_v<scalar_t, float> && neg;
     }
-    store_tri(gp, P, gr.ld[o], kind, gr.g.data() + gr.off[o]);
-    gr.neg[o] = std::is_same_v<scalar_t, float> && *std::min_element(gp, gp + P * P) < 0;
-    any_neg = any_neg || gr.neg[o];
-  }
-  if (any_neg) {
+  });
+  if (std::find(gr.neg.begin(), gr.neg.end(), 1) != gr.neg.end()) {
     gr.g64.assign(gr.off.back(), 0.0);
     for (int64_t o = 0; o < n; ++o) {
       if (!gr.neg[o]) continue;
@@ -513,8 +562,8 @@ void rsm_kernel(const at::Tensor& that, const at::Tensor& dhat, const std::vecto
 
   // Gram blocks G_j = D^_j D^_j^T, H_i = T^_i T^_i^T; for objects with more points than channels, the padded points
   // themselves (D^_j as [Q, round_up(C)], T^_i transposed as [round_up(C, 4), P]) for the reconstruction route.
-  const Grams<scalar_t> G = make_grams<scalar_t>(dhat, doff, GramBlocks::kColumns8);
-  const Grams<scalar_t> H = make_grams<scalar_t>(that, toff, GramBlocks::kRowTiles);
+  const Grams<scalar_t> G = make_grams<scalar_t>(dhat, doff, GramBlocks::kColumns8, for_range);
+  const Grams<scalar_t> H = make_grams<scalar_t>(that, toff, GramBlocks::kRowTiles, for_range);
   const int64_t Cp = round_up(C, kColPad), C4 = round_up(C, 4);
   std::vector<int64_t> drec_off(M + 1, 0), trec_off(N + 1, 0);
   for (int64_t j = 0; j < M; ++j) drec_off[j + 1] = drec_off[j] + (doff[j + 1] - doff[j] > C ? (doff[j + 1] - doff[j]) * Cp : 0);
