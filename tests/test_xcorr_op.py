@@ -11,12 +11,14 @@ CASES = [
     (1, 1, 5, 5, 5, 5, False),  # template == search: one output
     (2, 5, 12, 17, 1, 1, True),  # 1x1 template
     (3, 8, 20, 11, 6, 3, True),
+    (2, 24, 40, 70, 5, 9, False),  # two column chunks of the "rows" kernel (48 + 14, the second masked)
+    (1, 3, 10, 60, 4, 4, True),  # odd number of output rows (a last tile of one row)
 ]
 
 
-@pytest.fixture(params=["auto", "direct", "fft"])
+@pytest.fixture(params=["auto", "direct", "rows", "fft"])
 def cpu_method(request, monkeypatch):
-    """The CPU kernel has two exact methods (direct tiled dot products, FFT); force each so both are tested."""
+    """The CPU kernel has three exact methods (channels-last direct, NCHW rows, FFT); force each so all are tested."""
     monkeypatch.setenv("UNITRACK_XCORR_METHOD", request.param)
     return request.param
 

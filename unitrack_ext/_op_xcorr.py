@@ -17,9 +17,11 @@ def xcorr(search: torch.Tensor, template: torch.Tensor) -> torch.Tensor:
     Returns:
         ``Tensor[S, H-h+1, W-w+1]``.
 
-    The CPU kernel picks the cheaper exact method for the shape: tiled dot products over channels-last data (small
-    templates, e.g. the SOT 14x14) or an FFT through ATen (large templates). ``UNITRACK_XCORR_METHOD=direct|fft``
-    forces one (tests and benchmarks). A search map that is already channels-last in memory avoids a transpose.
+    The CPU kernel picks the cheapest exact method for the shape: tiled dot products over channels-last data (e.g.
+    the SOT 14x14), a copy-free NCHW kernel vectorised along output columns (float32 templates of at most 3x3), or
+    an FFT through ATen (large templates). ``UNITRACK_XCORR_METHOD=direct|rows|fft`` forces one (tests and
+    benchmarks; ``rows`` needs float32 and an AVX2 build, else it runs ``direct``). A search map that is already
+    channels-last in memory avoids a transpose.
     """
     check_tensor(search, "search", dims=(4,))
     check_tensor(template, "template", dims=(3, 4))
