@@ -400,19 +400,6 @@ struct Grams {
   std::vector<char> neg;
 };
 
-template <typename scalar_t, typename src_t>
-void store_tri(const src_t* gp, int64_t P, int64_t ld, GramBlocks kind, scalar_t* dst) {
-  const int64_t rows = round_up(P, 4);
-  std::vector<int64_t> blk(P);
-  for (int64_t x = 0; x < P; ++x) blk[x] = gram_block(x, rows, kind);
-  for (int64_t x = 0; x < P; ++x) {
-    int64_t y = 0;
-    for (; y < P && blk[y] < blk[x]; ++y) dst[x * ld + y] = scalar_t(0);
-    for (; y < P && blk[y] == blk[x]; ++y) dst[x * ld + y] = static_cast<scalar_t>(gp[x * P + y]);
-    for (; y < P; ++y) dst[x * ld + y] = static_cast<scalar_t>(2 * gp[x * P + y]);
-  }
-}
-
 // out[r][k] = <x_r, y_k> over C for four rows x and two rows y (register-blocked: 6 loads per 8 multiply-adds).
 template <typename T>
 inline void dots4x2(const T* const xr[4], const T* const yr[2], int64_t C, T (&out)[4][2]) {
@@ -506,9 +493,8 @@ Grams<scalar_t> make_grams(const at::Tensor& X, const std::vector<int64_t>& xoff
     for (int64_t o = 0; o < n; ++o) {
       if (!gr.neg[o]) continue;
       const int64_t P = xoff[o + 1] - xoff[o];
-      const at::Tensor x64 = X.narrow(0, xoff[o], P).to(at::kDouble);
-      const at::Tensor g2 = at::mm(x64, x64.t()).contiguous();
-      store_tri(g2.const_data_ptr<double>(), P, gr.ld[o], kind, gr.g64.data() + gr.off[o]);
+      const at::Tensor x64 = X.narrow(0, xoff[o], P).to(at::kDouble).contiguous();
+      gram_tri(x64.const_data_ptr<double>(), P, C, gr.ld[o], kind, gr.g64.data() + gr.off[o]);
     }
   }
   return gr;
