@@ -9,6 +9,7 @@ import torch
 
 from . import HAS_EXT
 from ._checks import FLOAT_DTYPES
+from ._registry import compiled_kernels
 from .reference.rsm import rsm_packed as _ref_rsm_packed
 
 ArrayLike = Union[torch.Tensor, np.ndarray]
@@ -141,11 +142,13 @@ def rsm(track_feats: FeatureSets, det_feats: FeatureSets, *, temperature: float 
         _check_finite(tp, ts, "track_feats", _is_packed(track_feats))
         _check_finite(dp, ds, "det_feats", _is_packed(det_feats))
 
-    if not HAS_EXT:
+    # A compiled kernel rejects NaN/inf points itself, at the cost of one norm per point (which it needs anyway). The
+    # full check runs here where the reference serves the device (no compiled kernel for it), and after a kernel's
+    # rejection, to name the object in the caller's terms.
+    if not compiled_kernels["rsm"].get(tp.device.type, False):
         check_finite()
+    if not HAS_EXT:
         return _ref_rsm_packed(tp, ts, dp, ds, temperature=float(temperature))
-    # The kernels reject NaN/inf points at the cost of one norm per point (which they need anyway); only then is the
-    # full check repeated here, to name the object in the caller's terms.
     try:
         return torch.ops.unitrack.rsm(tp, ts, dp, ds, float(temperature))
     except RuntimeError as err:
