@@ -29,7 +29,8 @@ import numpy as np
 
 from ._atomic import atomic_open
 
-__all__ = ["MOTSequence", "read_mot_txt", "mot_field_as_written", "write_mot_results", "read_seqinfo", "read_mot_sequence",
+__all__ = ["MOTSequence", "read_mot_txt", "mot_field_as_written", "write_mot_results", "read_seqinfo",
+           "read_mot_sequence",
            "list_sequences", "split_by_frame", "GT_COLUMNS"]
 
 #: Columns of the per-frame gt arrays of :class:`MOTSequence`.

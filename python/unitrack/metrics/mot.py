@@ -79,8 +79,8 @@ def _as_rows(x: str | os.PathLike | np.ndarray, what: str) -> np.ndarray:
 
 def _written(source, rows: np.ndarray, row: int, col: int) -> tuple[str, str]:
     """(``where``, ``text``): the place and the text of field ``col`` of data row ``row`` as the input wrote it.
-    ``source`` is the txt path (-> ``file:line`` and the field's text) or the argument name of an array (-> ``name[row]``
-    and the value's repr)."""
+    ``source`` is the txt path (-> ``file:line`` and the field's text) or the argument name of an array
+    (-> ``name[row]`` and the value's repr)."""
     if isinstance(source, os.PathLike):
         try:
             line, text = mot_field_as_written(source, row, col)
