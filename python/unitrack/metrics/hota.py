@@ -4,8 +4,9 @@ HOTA, DetA, AssA, DetRe, DetPr, AssRe, AssPr, LocA and OWTA are arrays over the 
 ``ALPHAS = np.arange(0.05, 0.99, 0.05)``; the reported scalar is their mean (``HOTA(0)``/``LocA(0)`` are
 the values at alpha = 0.05). Matching per frame maximises ``global_alignment(gt_id, tr_id) * similarity``
 (Hungarian), where the global alignment is the soft Jaccard of the two ids over the whole sequence; a match
-counts at threshold alpha when its similarity is ``>= alpha``. Input convention: see
-:mod:`unitrack.metrics.clear`.
+counts at threshold alpha when its similarity is ``>= alpha`` (``- eps``, as TrackEval). Sums are taken in TrackEval's
+order (LocA frame by frame, the association scores over dense [G, T] matrices), so results are bit-identical.
+Input convention: see :mod:`unitrack.metrics.clear`.
 """
 from __future__ import annotations
 

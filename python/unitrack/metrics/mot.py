@@ -1,8 +1,12 @@
 """MOTChallenge evaluation facade: HOTA + CLEAR + Identity (+ Count) per sequence and combined.
 
-Numbers agree with TrackEval 1.3.0 ``MotChallenge2DBox`` (tested live against it):
+Numbers are bit-identical to TrackEval 1.3.0 ``MotChallenge2DBox`` (tested live against it, boundary cases
+included):
 
-* similarity = box IoU on (x, y, w, h) without the +1 pixel convention;
+* similarity = box IoU on (x, y, w, h) without the +1 pixel convention, computed as TrackEval does (areas from the
+  corners, :func:`box_iou_xywh`);
+* frame, id, the gt ``active`` flag and the class are integers read with TrackEval's truncation toward zero
+  (``astype(int)``); a class TrackEval rejects is reported as the file (or array) writes it;
 * preprocessing (``preproc=True``, MOT16/17/20 only, never MOT15): tracker boxes matched (IoU >= 0.5,
   Hungarian) to gt boxes of a distractor class (person_on_vehicle 2, static_person 7, distractor 8,
   reflection 12, and non_mot_vehicle 6 for MOT20) are removed; then only pedestrian (class 1) gt is kept;
