@@ -93,6 +93,27 @@ def test_2017_accepts_scalars_and_lists():
     assert to_posetrack17(s)["annolist"][0]["annorect"][0]["annopoints"][0]["point"][0]["id"] == [0]
 
 
+def test_2017_point_list_presence_like_poseval():
+    """has_points: poseval keeps people whose first 'annopoints' entry has a 'point' key (even an empty list) and drops
+    the others (no 'annopoints', an empty list, an empty first entry). A repeated joint id: the first one counts."""
+    rects = [{"track_id": [1], "annopoints": [{"point": []}]},
+             {"track_id": [2]},
+             {"track_id": [3], "annopoints": []},
+             {"track_id": [4], "annopoints": [{}]},
+             {"track_id": [5], "annopoints": [{"point": [{"id": [3], "x": [1], "y": [2]},
+                                                         {"id": [3], "x": [7], "y": [8]}]}]}]
+    s = from_posetrack17({"annolist": [{"image": [{"name": "a/000001.jpg"}], "annorect": rects}]})
+    ppl = s.frames[0].people
+    assert [p.has_points for p in ppl] == [True, False, False, False, True]
+    assert not any(p.present.any() for p in ppl[:4])
+    np.testing.assert_array_equal(ppl[4].joints[3, :2], [1, 2])
+    # written back: a person without a point list stays without one, an empty list stays an empty list
+    back = to_posetrack17(s)["annolist"][0]["annorect"]
+    assert back[0]["annopoints"] == [{"point": []}] and "annopoints" not in back[1]
+    assert [p.has_points for p in from_posetrack17(to_posetrack17(s)).frames[0].people] == [True, False, False,
+                                                                                          False, True]
+
+
 def _one_point(pt):
     return {"annolist": [{"image": [{"name": "x"}], "annorect": [{"annopoints": [{"point": [pt]}]}]}]}
 

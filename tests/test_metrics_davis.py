@@ -167,3 +167,66 @@ def test_boundary_matches_trackeval(monkeypatch):
         enc = lambda m: mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))  # noqa: E731
         theirs = te.JAndF._compute_f([{0: enc(gt)}], [{0: enc(res)}], 0, 0, 0.008)[0]
         assert f_measure(res, gt) == pytest.approx(theirs, abs=1e-12)
+
+
+# ------------------------------------------------------------------------------------------------ official tool
+# Expected values below were produced by running the official davis2017-evaluation (GitHub
+# davisvideochallenge/davis2017-evaluation, unmodified, numpy 2.4.6 / scikit-image 0.26 / opencv 5.1) outside this
+# repository on the cases of tests/_davis_official_case.py: DAVISEvaluation(root, "semi-supervised", "val")
+# .evaluate(results) for the per-object and global values, davis2017.metrics.f_measure(res == 1, gt == 1, bound_th)
+# for the per-frame F values, davis2017.utils.db_statistics for the decay; values printed with repr().
+_OFFICIAL_OBJECTS = ("blobs_1", "blobs_2", "big_1")
+_OFFICIAL = {
+    "J-Mean": (0.7216316570314895, 0.6219478583565271, 0.916587615714239),
+    "J-Recall": (1.0, 0.8333333333333334, 1.0),
+    "J-Decay": (-0.007850479569044833, 0.018249992181880725, 0.0),
+    "F-Mean": (0.7184139784946236, 0.6475759809234435, 0.8962132179266415),
+    "F-Recall": (1.0, 0.8333333333333334, 1.0),
+    "F-Decay": (-0.00806451612903214, 0.010026949093727255, 0.0),
+}
+_OFFICIAL_GLOBAL = (0.7537283847411607, 0.7533890437007518, 0.9444444444444445, 0.003466504204278631,
+                    0.7540677257815696, 0.9444444444444445, 0.0006541443215650385)
+_OFFICIAL_F_BY_BOUND = {
+    0.008: (0.8064516129032259, 0.625, 0.8064516129032259, 0.625, 0.8064516129032259, 0.625, 0.8225806451612903,
+            0.7577319587628866),
+    2.5: (0.9508196721311475, 0.896551724137931, 0.9508196721311475, 0.896551724137931, 0.9508196721311475,
+          0.896551724137931, 0.9508196721311475, 0.9333333333333333),
+    3.7: (1.0,) * 8,
+}
+
+
+def test_official_davis_tool_values_bit_identical(tmp_path):
+    """Per object and global J/F Mean, Recall and Decay exactly as the official tool prints them: void pixels,
+    an object absent from gt and result, an object lost, a stray blob, 1-px (37x61) and 8-px (480x854) tolerance."""
+    import _davis_official_case as C
+
+    C.write_layout(str(tmp_path / "DAVIS"), str(tmp_path / "res"))
+    r = evaluate_davis(str(tmp_path / "res"), str(tmp_path / "DAVIS"), progress=False)
+    assert tuple(r.per_object) == _OFFICIAL_OBJECTS
+    for key, vals in _OFFICIAL.items():
+        assert tuple(r.per_object[o][key] for o in _OFFICIAL_OBJECTS) == vals, key
+    assert tuple(r.summary.values()) == _OFFICIAL_GLOBAL
+
+
+@pytest.mark.parametrize("bound_th", sorted(_OFFICIAL_F_BY_BOUND))
+def test_boundary_tolerance_like_official_tool(bound_th):
+    """bound_th < 1 is a fraction of the diagonal (np.ceil of bound_th * np.linalg.norm(shape)); >= 1 a radius in
+    pixels, given to skimage's disk as it is (2.5 -> a 6 x 6 grid of half-integer offsets, not a radius-2 disk)."""
+    import _davis_official_case as C
+
+    gt, res = C.sequences()["blobs"]
+    ours = tuple(f_measure(res[t] == 1, gt[t] == 1, bound_th=bound_th) for t in range(len(gt)))
+    assert ours == _OFFICIAL_F_BY_BOUND[bound_th]
+    assert disk(2.5).shape == (6, 6) and disk(3).shape == (7, 7)
+
+
+def test_decay_matches_official_below_256_frames_and_is_defined_from_256():
+    """The official db_statistics (uint8 bin indices) under numpy 2: 255 evaluated frames -> the values below,
+    exactly 256 -> decay NaN (the bin end 255 + 1 wraps to 0). Ours equals it up to 255 and stays defined."""
+    v255 = np.linspace(1.0, 0.0, 255) ** 2
+    assert db_statistics(v255) == (0.333989501312336, 0.29411764705882354, 0.7486902473804947)  # official output
+    M, O, D = db_statistics(np.linspace(1.0, 0.0, 256) ** 2)  # official: (0.3339869281045752, 0.29296875, nan)
+    assert (M, O) == (0.3339869281045752, 0.29296875) and np.isfinite(D)
+    v = np.linspace(1.0, 0.0, 256) ** 2
+    ids = (np.round(np.linspace(1, 256, 5) + 1e-10) - 1).astype(np.int64)
+    assert D == np.nanmean(v[ids[0]:ids[1] + 1]) - np.nanmean(v[ids[3]:ids[4] + 1])

@@ -130,8 +130,8 @@ def run_trackeval(dataset, metric_names=("HOTA", "CLEAR", "Identity")) -> dict:
     return {seq: v["pedestrian"] for seq, v in tr.items()}
 
 
-def assert_metrics_match(ours: dict, theirs: dict, families=("HOTA", "CLEAR", "Identity"), tol: float = 1e-6):
-    """Every field TrackEval reports for the families must agree with ours to ``tol``."""
+def assert_metrics_match(ours: dict, theirs: dict, families=("HOTA", "CLEAR", "Identity"), tol: float = 0.0):
+    """Every field TrackEval reports for the families must agree with ours to ``tol`` (default: exactly)."""
     for fam in families:
         for k, v in theirs[fam].items():
             assert k in ours[fam], f"{fam}.{k} missing in our results"

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from unitrack.data.posetrack import PoseFrame, PosePerson, PoseSequence
-from unitrack.metrics.posetrack import head_size, posetrack_mota
+from unitrack.data.posetrack import read_posetrack
+from unitrack.metrics.posetrack import evaluate_posetrack_dirs, head_size, posetrack_mota
 
 HEAD = np.array([0.0, 0.0, 50.0, 0.0])  # head size 0.6 * 50 = 30 px -> match radius 15 px
 
@@ -146,3 +147,115 @@ def test_directory_evaluation_and_cli(tmp_path, capsys):
     (tmp_path / "pr" / "000001_mpii_test.json").unlink()
     with pytest.raises(FileNotFoundError, match="000001_mpii_test.json"):
         evaluate_posetrack_dirs(tmp_path / "gt", tmp_path / "pr", progress=False)
+
+
+# ------------------------------------------------------------------------------------------------ official poseval
+# Expected values (tests/_poseval_expected.py) were printed by the official poseval (GitHub leonid-pishchulin/poseval,
+# unmodified; motmetrics 1.4.0, numpy 2.4.6, pandas 3.1.1, shapely 2.2.0) run outside this repository on the files
+# that tests/_posetrack_official_case.py writes: poseval.eval_helpers.load_data_dir + evaluateTracking, with the
+# sequence files listed in sorted order, once with motmetrics' "lap" LAP solver and once with "scipy" (identical
+# results: the cases have no assignment ties), values printed with repr().
+def _official():
+    import _poseval_expected as E
+    import _posetrack_official_case as C
+
+    return C, E.POSEVAL
+
+
+@pytest.mark.parametrize("case", ["empty_pose", "motp_raw", "ignore_regions", "no_points", "crossing", "random0",
+                                  "random1", "random2", "ALL"])
+def test_bit_identical_to_poseval(tmp_path, case):
+    """MOTA, MOTP, precision and recall of every joint and the total, exactly as poseval prints them: people without
+    keypoints, ignore regions (a joint on the region's edge, a person entirely inside), 2017 people without a point
+    list, switches / transfers / ascends / migrations in motmetrics' event log, random crowds, several sequences."""
+    C, expected = _official()
+    gt_dir, pr_dir = C.write_case(str(tmp_path), None if case == "ALL" else [case])
+    r = evaluate_posetrack_dirs(gt_dir, pr_dir, progress=False)
+    for k in ("MOTA", "MOTP", "Precision", "Recall"):
+        np.testing.assert_array_equal(r[k], expected[case][k], err_msg=k)
+
+
+def test_person_without_keypoints_is_kept_like_poseval(tmp_path):
+    """Issue #12's case: one keypoint-less prediction (2018 keypoints all [0, 0, 0]) in a 3-frame sequence. poseval
+    keeps the person, so the frame takes the normal path (15 misses); it is not an empty frame (1 miss + 1 FP)."""
+    C, expected = _official()
+    gt_dir, pr_dir = C.write_case(str(tmp_path), ["empty_pose"])
+    r = evaluate_posetrack_dirs(gt_dir, pr_dir, progress=False)
+    assert r["MOTA"][-1] == 50.0 == expected["empty_pose"]["MOTA"][-1]
+    np.testing.assert_array_equal(r["num_false_positives"], 0)
+    np.testing.assert_array_equal(r["num_misses"], 1)
+    # in a frame with an ignore region such a person is dropped, as poseval does
+    seq = read_posetrack(f"{pr_dir}/empty_pose.json")
+    assert seq.frames[0].people[0].has_points and not seq.frames[0].people[0].present.any()
+
+
+def test_poseval_motp_counts_every_event_row(tmp_path):
+    """poseval sums the D column of motmetrics' whole event log (RAW rows of every pair within the threshold, and
+    matches twice), so its MOTP is far below the matched-distance MOTP; both are reported."""
+    C, expected = _official()
+    gt_dir, pr_dir = C.write_case(str(tmp_path), ["motp_raw"])
+    r = evaluate_posetrack_dirs(gt_dir, pr_dir, progress=False)
+    assert r["MOTP"][-1] == expected["motp_raw"]["MOTP"][-1]
+    assert r["MOTP"][-1] < 50 < 80 < r["MOTP_matched"][-1]
+    np.testing.assert_array_equal(r["MOTP_matched"][:15], 100 * (1. - (r["sumD_matched"] / r["num_detections"])))
+    assert (r["sumD"] > 2 * r["sumD_matched"]).all()
+    c = evaluate_posetrack_dirs(gt_dir, pr_dir, poseval_quirks=False, progress=False)
+    np.testing.assert_array_equal(c["MOTP"], c["MOTP_matched"])
+
+
+def test_point_in_ignore_region_is_exact():
+    """Strictly inside, as shapely's Polygon.contains (poseval's test): points on an edge or a vertex are outside."""
+    from unitrack.metrics.posetrack import _inside
+
+    sq = np.array([[0, 0], [60, 0], [60, 300], [0, 300]], float)
+    pts = np.array([[30, 30], [60, 160], [0, 0], [60.000000000000007, 5], [59.99999999999999, 5], [30, 300],
+                    [-1e-300, 10], [1e-300, 10]])
+    np.testing.assert_array_equal(_inside(pts, sq), [True, False, False, False, True, False, False, True])
+
+
+def test_point_in_polygon_matches_shapely_near_edges():
+    """Live against shapely (what poseval calls) on points within a few ulps of slanted edges, where a plain float
+    ray-crossing test goes wrong."""
+    geometry = pytest.importorskip("shapely.geometry")
+    from unitrack.metrics.posetrack import _inside
+
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        poly = np.round(rng.uniform(0, 100, (int(rng.integers(3, 7)), 2)), int(rng.integers(0, 3)))
+        shape = geometry.Polygon(poly)
+        if not shape.is_valid:
+            continue
+        a, b = poly[0], poly[1]
+        t = rng.uniform(0, 1, 300)
+        on = a[None] + t[:, None] * (b - a)[None]                 # on the first edge, up to rounding
+        on = on + rng.integers(-3, 4, on.shape) * np.spacing(np.abs(on))
+        pts = np.concatenate([on, poly, rng.uniform(0, 100, (100, 2))])
+        expected = [shape.contains(geometry.Point(x, y)) for x, y in pts]
+        np.testing.assert_array_equal(_inside(pts, poly), expected)
+
+
+def test_accumulator_event_log_matches_motmetrics_1_4(monkeypatch):
+    """Our motmetrics emulation against the real py-motmetrics 1.4.0 (test extra), live: the counts poseval reads and
+    the whole D column of the event log (RAW, MATCH, SWITCH, TRANSFER, ASCEND, MIGRATE, MISS, FP rows)."""
+    mm = pytest.importorskip("motmetrics")
+    from unitrack.metrics.posetrack import _Accumulator
+
+    monkeypatch.setattr(mm.lap, "default_solver", "scipy")  # the solver we use (ties are rare and avoided here)
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        theirs, ours = mm.MOTAccumulator(auto_id=True), _Accumulator()
+        for f in range(int(rng.integers(5, 25))):
+            oids = rng.choice(8, int(rng.integers(0, 6)), replace=False) + 10 * (trial % 2)
+            hids = rng.choice(9, int(rng.integers(0, 7)), replace=False) + 100
+            d = np.round(rng.uniform(0, 1, (len(oids), len(hids))), 6)
+            d[rng.random(d.shape) < 0.45] = np.nan
+            theirs.update(oids, hids, d.copy())
+            ours.update(oids, hids, d.copy())
+        ours.finish()
+        ev = theirs.events
+        np.testing.assert_array_equal(np.asarray(ev["D"], dtype=float), np.asarray(ours.d, dtype=float))
+        m = mm.metrics.create().compute(theirs, metrics=["num_misses", "num_switches", "num_false_positives",
+                                                         "num_objects", "num_detections"], return_dataframe=False)
+        for k, v in m.items():
+            assert ours.c[k] == v, k
+        assert ours.c["sumD"] == ev["D"].sum()

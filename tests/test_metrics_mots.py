@@ -89,3 +89,29 @@ def test_mots_benchmark_folder(tmp_path):
     direct = evaluate_mots_sequence(gt, tr, n)
     assert res["MOTS20-02"]["MOTS"] == direct["MOTS"]
     assert res["COMBINED_SEQ"]["MOTS"]["sMOTSA"] == pytest.approx(direct["MOTS"]["sMOTSA"])
+
+
+def test_trackeval_mots_boundary_values(tmp_path):
+    """Mask IoUs exactly at 0.5 and at HOTA alphas, and an unmatched tracker mask exactly half inside the ignore
+    region (IoA 0.5 is not > 0.5: it stays a false positive): bit-identical to TrackEval."""
+    trackeval = pytest.importorskip("trackeval")
+    H, W = 60, 200
+    gt, tr = [], []
+    # frame f: gt 20 x 20 box; tracker = the gt box shrunk in width to 20 * alpha columns -> IoU = alpha exactly
+    alphas = [0.05 * k for k in range(1, 20)] + [0.5, 0.5]
+    for f, a in enumerate(alphas, 1):
+        cols = int(round(20 * a))
+        gt.append(MOTSObject.from_mask(f, 2001, 2, _box_mask(H, W, 0, 20, 0, 20)))
+        tr.append(MOTSObject.from_mask(f, 5 + (f > 10), 2, _box_mask(H, W, 0, 20, 0, cols)))
+        gt.append(MOTSObject.from_mask(f, 10000, 10, _box_mask(H, W, 40, 60, 100, 140)))
+        # 10 x 20 mask, half of it inside the ignore region (IoA = 0.5 exactly)
+        tr.append(MOTSObject.from_mask(f, 9, 2, _box_mask(H, W, 40, 50, 130, 150)))
+    n = len(alphas)
+    seqs = {"MOTS-EDGE": (gt, tr, n)}
+    g, t = write_trackeval_mots_layout(tmp_path, seqs)
+    ds = trackeval.datasets.MOTSChallenge({"GT_FOLDER": str(g), "TRACKERS_FOLDER": str(t), "PRINT_CONFIG": False,
+                                           "TRACKERS_TO_EVAL": ["ours"], "SPLIT_TO_EVAL": "train"})
+    theirs = run_trackeval(ds)["MOTS-EDGE"]
+    ours = evaluate_mots_sequence(gt, tr, n)
+    assert_metrics_match(ours, theirs)
+    assert ours["CLEAR"]["CLR_FP"] == n + 9  # the half-inside mask every frame + the 9 frames below IoU 0.5

@@ -29,7 +29,8 @@ import numpy as np
 
 from ._atomic import atomic_open
 
-__all__ = ["MOTSequence", "read_mot_txt", "write_mot_results", "read_seqinfo", "read_mot_sequence",
+__all__ = ["MOTSequence", "read_mot_txt", "mot_field_as_written", "write_mot_results", "read_seqinfo",
+           "read_mot_sequence",
            "list_sequences", "split_by_frame", "GT_COLUMNS"]
 
 #: Columns of the per-frame gt arrays of :class:`MOTSequence`.
@@ -37,11 +38,18 @@ GT_COLUMNS = ("id", "x", "y", "w", "h", "active", "class", "visibility")
 _SPLIT = re.compile(r"[,\s]+")
 
 
-def read_mot_txt(path: str | os.PathLike, min_columns: int = 6) -> np.ndarray:
+def read_mot_txt(path: str | os.PathLike, min_columns: int = 6, truncate_ints: bool = False) -> np.ndarray:
     """Read a MOTChallenge txt file (gt, det or results) into a float64 array ``[N, K]``.
 
     Every non-empty line must have the same number ``K >= min_columns`` of numeric fields; frame (col 1)
     must be an integer >= 1, id (col 2) an integer, width/height (cols 5-6) finite and >= 0.
+
+    Args:
+        path: the txt file.
+        min_columns: the fewest fields a line may have.
+        truncate_ints: read frame and id as TrackEval does (``int(float(text))`` / ``astype(int)``: a
+            fractional value is truncated toward zero, ``3.7`` -> 3, ``-0.5`` -> 0) instead of rejecting them.
+            The metrics use this so that a file evaluates as it does in TrackEval.
 
     Raises:
         FileNotFoundError: missing file.
@@ -51,9 +59,32 @@ def read_mot_txt(path: str | os.PathLike, min_columns: int = 6) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"MOT txt file not found: {path}")
     arr = _read_fast(path)
-    if arr is not None and arr.shape[1] >= min_columns and _rows_valid(arr):
-        return arr
-    return _read_checked(path, min_columns)
+    if arr is not None and arr.shape[1] >= min_columns and _rows_valid(arr, truncate_ints):
+        return _truncate_frame_id(arr) if truncate_ints else arr
+    arr = _read_checked(path, min_columns, truncate_ints)
+    return _truncate_frame_id(arr) if truncate_ints else arr
+
+
+def _truncate_frame_id(a: np.ndarray) -> np.ndarray:
+    a = a.copy()
+    a[:, :2] = np.trunc(a[:, :2])
+    return a
+
+
+def mot_field_as_written(path: str | os.PathLike, row: int, column: int) -> tuple[int, str]:
+    """``(line number, text)`` of field ``column`` (0-based) of the ``row``-th non-empty line of a MOT txt
+    file -- for error messages that quote a value exactly as the file writes it."""
+    k = -1
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            s = line.strip()
+            if not s:
+                continue
+            k += 1
+            if k == row:
+                parts = [p for p in _SPLIT.split(s) if p != ""]
+                return lineno, parts[column] if column < len(parts) else ""
+    raise IndexError(f"{path}: no data row {row}")
 
 
 def _read_fast(path: Path) -> np.ndarray | None:
@@ -76,15 +107,17 @@ def _read_fast(path: Path) -> np.ndarray | None:
     return arr
 
 
-def _rows_valid(a: np.ndarray) -> bool:
+def _rows_valid(a: np.ndarray, truncate_ints: bool = False) -> bool:
     if a.size == 0:
         return True
     b = a[:, :6]
-    return bool(np.isfinite(b).all() and (a[:, 0] >= 1).all() and (a[:, 0] == np.round(a[:, 0])).all()
-                and (a[:, 1] == np.round(a[:, 1])).all() and (a[:, 4] >= 0).all() and (a[:, 5] >= 0).all())
+    frames = np.trunc(a[:, 0]) if truncate_ints else a[:, 0]
+    ints_ok = truncate_ints or bool((a[:, 0] == np.round(a[:, 0])).all() and (a[:, 1] == np.round(a[:, 1])).all())
+    return bool(np.isfinite(b).all() and (frames >= 1).all() and ints_ok and (a[:, 4] >= 0).all()
+                and (a[:, 5] >= 0).all())
 
 
-def _read_checked(path: Path, min_columns: int) -> np.ndarray:
+def _read_checked(path: Path, min_columns: int, truncate_ints: bool = False) -> np.ndarray:
     rows: list[list[float]] = []
     ncols = None
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -107,10 +140,15 @@ def _read_checked(path: Path, min_columns: int) -> np.ndarray:
                 raise ValueError(f"{path}:{lineno}: expected {ncols} fields like the first line, got {len(vals)}")
             if not all(np.isfinite(vals[:6])):
                 raise ValueError(f"{path}:{lineno}: expected finite frame,id,x,y,w,h, got {s[:80]!r}")
-            if vals[0] < 1 or vals[0] != int(vals[0]):
-                raise ValueError(f"{path}:{lineno}: expected an integer frame number >= 1, got {parts[0]!r}")
-            if vals[1] != int(vals[1]):
-                raise ValueError(f"{path}:{lineno}: expected an integer id, got {parts[1]!r}")
+            if truncate_ints:
+                if int(vals[0]) < 1:
+                    raise ValueError(f"{path}:{lineno}: expected a frame number >= 1, got {parts[0]!r} (read as "
+                                     f"{int(vals[0])}, truncated like TrackEval)")
+            else:
+                if vals[0] < 1 or vals[0] != int(vals[0]):
+                    raise ValueError(f"{path}:{lineno}: expected an integer frame number >= 1, got {parts[0]!r}")
+                if vals[1] != int(vals[1]):
+                    raise ValueError(f"{path}:{lineno}: expected an integer id, got {parts[1]!r}")
             if vals[4] < 0 or vals[5] < 0:
                 raise ValueError(f"{path}:{lineno}: expected box width and height >= 0, got "
                                  f"w={parts[4]}, h={parts[5]}")

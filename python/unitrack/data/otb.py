@@ -47,13 +47,15 @@ _IMG_EXT = (".jpg", ".jpeg", ".png", ".bmp")
 @dataclass
 class OTBVideo:
     """One OTB video: ``frames`` (image paths), ``gt`` (``[T, 4]`` 0-based xywh), ``init_box`` (= ``gt[0]`` unless the
-    json gives ``init_rect``) and attributes."""
+    json gives ``init_rect``), attributes, and ``gt_file``: the ground truth exactly as the file / json writes it
+    (1-based; what the OTB toolkits score, see :func:`unitrack.metrics.otb.evaluate_results`)."""
 
     name: str
     frames: list
     gt: np.ndarray
     init_box: np.ndarray
     attr: list = field(default_factory=list)
+    gt_file: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -145,7 +147,7 @@ def _load_folder(root: str, videos: Optional[list[str]]) -> list[OTBVideo]:
             frames = _select_frames(name, base, imgs, len(gt), gt_path)
             gt0 = gt.copy()
             gt0[:, :2] -= 1
-            out.append(OTBVideo(name, frames, gt0, gt0[0].copy(), []))
+            out.append(OTBVideo(name, frames, gt0, gt0[0].copy(), [], gt))
     return out
 
 
@@ -174,13 +176,14 @@ def _load_json(json_path: str, videos: Optional[list[str]]) -> list[OTBVideo]:
                 if m and os.path.exists(os.path.join(root, m.group(1) + m.group(2))):
                     p = os.path.join(root, m.group(1) + m.group(2))
             frames.append(p)
-        gt = np.asarray(v["gt_rect"], dtype=np.float64).reshape(-1, 4)
-        if len(gt) != len(frames):
-            raise ValueError(f"{json_path}: video {name!r} has {len(frames)} img_names but {len(gt)} gt_rect")
+        gt_file = np.asarray(v["gt_rect"], dtype=np.float64).reshape(-1, 4)
+        if len(gt_file) != len(frames):
+            raise ValueError(f"{json_path}: video {name!r} has {len(frames)} img_names but {len(gt_file)} gt_rect")
+        gt = gt_file.copy()
         gt[:, :2] -= 1
-        init = np.asarray(v.get("init_rect", gt[0] + [1, 1, 0, 0]), dtype=np.float64).reshape(4).copy()
+        init = np.asarray(v.get("init_rect", gt_file[0]), dtype=np.float64).reshape(4).copy()
         init[:2] -= 1
-        out.append(OTBVideo(name, frames, gt, init, list(v.get("attr", []))))
+        out.append(OTBVideo(name, frames, gt, init, list(v.get("attr", [])), gt_file))
     return out
 
 

@@ -46,7 +46,12 @@ J = len(POSETRACK_JOINTS)
 
 @dataclass
 class PosePerson:
-    """One person in one frame (see module docstring). ``joints [15, 3]``, ``scores [15]`` or None."""
+    """One person in one frame (see module docstring). ``joints [15, 3]``, ``scores [15]`` or None.
+
+    ``has_points``: the person carries a pose record -- a 2017 ``annopoints`` entry with a ``point`` list, or 2018
+    ``keypoints`` -- even if every joint is missing (trackers that zero low-confidence joints write such people).
+    poseval keeps those people (except in frames with ignore regions) and drops 2017 people without a point list;
+    :mod:`unitrack.metrics.posetrack` does the same."""
 
     joints: np.ndarray
     track_id: int | None = None
@@ -54,6 +59,7 @@ class PosePerson:
     head_box: np.ndarray | None = None
     box: np.ndarray | None = None
     score: float | None = None
+    has_points: bool = True
 
     def __post_init__(self) -> None:
         self.joints = np.asarray(self.joints, dtype=np.float64)
@@ -154,10 +160,14 @@ def from_posetrack17(data: dict, source: str = "<json>") -> PoseSequence:
             has_score = False
             aps = r.get("annopoints")
             pts = []
+            # poseval's rectHasPoints: a non-empty 'annopoints' list whose first entry has a 'point' key
+            has_points = False
             if isinstance(aps, list) and aps and isinstance(aps[0], dict):
                 pts = aps[0].get("point", []) or []
+                has_points = "point" in aps[0]
             elif isinstance(aps, dict):
                 pts = aps.get("point", []) or []
+                has_points = "point" in aps
             for pi, p in enumerate(pts):
                 wp = f"{wr}.annopoints[0].point[{pi}]"
                 if not isinstance(p, dict) or "id" not in p or "x" not in p or "y" not in p:
@@ -165,6 +175,8 @@ def from_posetrack17(data: dict, source: str = "<json>") -> PoseSequence:
                 jid = _scalar(p["id"], wp + ".id", int)
                 if not 0 <= jid < J:
                     raise ValueError(f"{wp}.id: expected a joint id in 0..{J - 1}, got {jid}")
+                if np.isfinite(joints[jid, 0]):
+                    continue  # a repeated joint id: the first one counts (poseval's getPointGTbyID)
                 vis = _scalar(p.get("is_visible", 1), wp + ".is_visible", float, required=False)
                 joints[jid] = (_scalar(p["x"], wp + ".x"), _scalar(p["y"], wp + ".y"), 1.0 if vis is None else vis)
                 if "score" in p:
@@ -177,7 +189,7 @@ def from_posetrack17(data: dict, source: str = "<json>") -> PoseSequence:
                 head = np.array([_scalar(r[k], f"{wr}.{k}") for k in ("x1", "y1", "x2", "y2")])
             tid = _scalar(r["track_id"], wr + ".track_id", int, required=False) if "track_id" in r else None
             sc = _scalar(r["score"], wr + ".score", float, required=False) if "score" in r else None
-            people.append(PosePerson(joints, tid, scores if has_score else None, head, None, sc))
+            people.append(PosePerson(joints, tid, scores if has_score else None, head, None, sc, has_points))
         regions = []
         for gi, reg in enumerate(fr.get("ignore_regions", []) or []):
             pts = reg.get("point", []) if isinstance(reg, dict) else None
@@ -206,7 +218,7 @@ def to_posetrack17(seq: PoseSequence) -> dict:
                 if p.scores is not None and np.isfinite(p.scores[j]):
                     pt["score"] = [float(p.scores[j])]
                 pts.append(pt)
-            r: dict = {"annopoints": [{"point": pts}]}
+            r: dict = {"annopoints": [{"point": pts}]} if p.has_points or pts else {}
             if p.track_id is not None:
                 r["track_id"] = [int(p.track_id)]
             if p.head_box is not None:

@@ -427,34 +427,17 @@ def run_otb(
     return done
 
 
-def evaluate_otb(results_dir: Union[str, os.PathLike], dataset, *, allow_missing: bool = False) -> dict:
+def evaluate_otb(results_dir: Union[str, os.PathLike], dataset, *, allow_missing: bool = False,
+                 convention: str = "unitrack") -> dict:
     """OTB OPE metrics of ``<results_dir>/<video>.txt`` against an OTBDataset (or a path accepted by
-    :func:`unitrack.data.otb.load_otb`): success AUC (21 IoU thresholds, strict >, mean), precision at 20 px.
+    :func:`unitrack.data.otb.load_otb`): success AUC (21 IoU thresholds, strict >), precision at 20 px, scored as
+    UniTrack's pysot toolkit (``convention="unitrack"``, the file as written) or got10k (``"got10k"``, first box
+    replaced by the ground truth). See :func:`unitrack.metrics.otb.evaluate_results`.
 
     Returns:
-        ``{"auc", "precision", "success_rate_50", "success_curve", "precision_curve", "per_video", "missing"}``
-        (see :func:`unitrack.metrics.otb.evaluate_sequences`).
+        ``{"auc", "precision", "success_rate_50", "success_curve", "precision_curve", "per_video", "missing",
+        "convention"}``.
     """
-    from ..data.otb import OTBDataset, load_otb, read_results
-    from ..metrics.otb import evaluate_sequences
+    from ..metrics.otb import evaluate_results
 
-    if not isinstance(dataset, OTBDataset):
-        dataset = load_otb(dataset)
-    preds, gts, missing = {}, {}, []
-    for name in dataset.names:
-        path = os.path.join(os.fspath(results_dir), f"{name}.txt")
-        if not os.path.exists(path):
-            missing.append(name)
-            continue
-        gt = dataset[name].gt
-        pred = read_results(path)
-        if len(pred) != len(gt):
-            raise ValueError(f"{path}: {len(pred)} boxes but video {name!r} has {len(gt)} frames")
-        preds[name], gts[name] = pred, gt
-    if missing and not allow_missing:
-        raise FileNotFoundError(f"no results in {os.fspath(results_dir)!r} for {len(missing)} video(s): {missing[:5]}...")
-    if not preds:
-        raise FileNotFoundError(f"no result files for any video of the dataset in {os.fspath(results_dir)!r}")
-    out = evaluate_sequences(preds, gts)
-    out["missing"] = missing
-    return out
+    return evaluate_results(results_dir, dataset, convention=convention, allow_missing=allow_missing)

@@ -10,7 +10,12 @@
   prediction -> P=0, R=1.
 * Per object: Mean, Recall = mean(value > 0.5), Decay = mean of the first quarter - mean of the last quarter (four
   bins from ``round(linspace(1, N, 5)) - 1``, inclusive ends). The official tool casts those bin indices to
-  ``uint8`` and so is wrong for sequences longer than 256 evaluated frames; we use int64 (documented deviation).
+  ``uint8``: the last index is ``N - 1`` and the bin end ``ids[4] + 1`` stays ``uint8`` under numpy 2 (NEP 50), so
+  it wraps to 0 already at **exactly 256** evaluated frames (the last bin is empty and the decay is NaN; numpy 1's
+  value-based casting promoted the sum and broke only from 257 frames on). We use int64 (documented deviation:
+  identical values up to 255 evaluated frames, the correct decay from 256 on).
+* Per frame, J and F follow the official arithmetic step by step (``inters / union`` of pixel counts, the boundary
+  tolerance ``np.ceil(bound_th * np.linalg.norm((H, W)))`` and skimage's disk), so values are bit-identical.
 * Semi-supervised protocol: the first and last frames are excluded; objects are ``1..max(id in the first GT
   frame)``; GT value 255 is void and becomes background (the official semi-supervised path passes no void mask to
   the measures, so void pixels count as background); we also treat 254 as void. A result PNG with an id above the
@@ -19,7 +24,6 @@
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
@@ -83,13 +87,15 @@ def seg2bmap(seg: np.ndarray) -> np.ndarray:
 
 
 def disk(radius: float) -> np.ndarray:
-    """Disk structuring element ``uint8 [2r+1, 2r+1]``: ``x^2 + y^2 <= r^2`` (as ``skimage.morphology.disk``)."""
-    r = int(radius)
-    if r < 0:
+    """Disk structuring element ``uint8``, exactly ``skimage.morphology.disk(radius)`` (what the official tool
+    dilates with): ``L = arange(-radius, radius + 1)``, ``X**2 + Y**2 <= radius**2`` on ``meshgrid(L, L)``. For an
+    integer radius r that is ``[2r+1, 2r+1]``; a fractional radius (``bound_th >= 1`` given as e.g. 2.5) gives the
+    same grid shifted by the fraction, as in skimage."""
+    if not radius >= 0:
         raise ValueError(f"radius: expected >= 0, got {radius}")
-    ax = np.arange(-r, r + 1)
-    x, y = np.meshgrid(ax, ax)
-    return (x * x + y * y <= radius * radius).astype(np.uint8)
+    L = np.arange(-radius, radius + 1)
+    X, Y = np.meshgrid(L, L)
+    return np.array((X**2 + Y**2) <= radius**2, dtype=np.uint8)
 
 
 def _dilate(b: np.ndarray, se: np.ndarray) -> np.ndarray:
@@ -99,8 +105,9 @@ def _dilate(b: np.ndarray, se: np.ndarray) -> np.ndarray:
 
 
 def bound_pixels(shape: tuple[int, int], bound_th: float = 0.008) -> float:
-    """Boundary tolerance in pixels: ``bound_th`` if >= 1 else ``ceil(bound_th * ||(H, W)||)``."""
-    return float(bound_th) if bound_th >= 1 else float(math.ceil(bound_th * math.hypot(shape[0], shape[1])))
+    """Boundary tolerance in pixels: ``bound_th`` if >= 1 else ``ceil(bound_th * ||(H, W)||)``, computed as the
+    official tool does (``np.ceil(bound_th * np.linalg.norm(shape))``)."""
+    return bound_th if bound_th >= 1 else float(np.ceil(bound_th * np.linalg.norm(shape)))
 
 
 def f_measure(
@@ -161,7 +168,8 @@ def db_statistics(per_frame_values: np.ndarray) -> tuple[float, float, float]:
     with np.errstate(invalid="ignore"), _quiet():
         M = float(np.nanmean(v))
         O = float(np.nanmean(v > 0.5))
-        ids = (np.round(np.linspace(1, n, 5) + 1e-10) - 1).astype(np.int64)  # official code: uint8 (overflows)
+        # official code: uint8, whose ids[4] + 1 wraps to 0 at n = 256 under numpy 2 (module docstring)
+        ids = (np.round(np.linspace(1, n, 5) + 1e-10) - 1).astype(np.int64)
         bins = [v[ids[i] : ids[i + 1] + 1] for i in range(4)]
         D = float(np.nanmean(bins[0]) - np.nanmean(bins[3]))
     return M, O, D

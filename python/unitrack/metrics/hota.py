@@ -4,8 +4,9 @@ HOTA, DetA, AssA, DetRe, DetPr, AssRe, AssPr, LocA and OWTA are arrays over the 
 ``ALPHAS = np.arange(0.05, 0.99, 0.05)``; the reported scalar is their mean (``HOTA(0)``/``LocA(0)`` are
 the values at alpha = 0.05). Matching per frame maximises ``global_alignment(gt_id, tr_id) * similarity``
 (Hungarian), where the global alignment is the soft Jaccard of the two ids over the whole sequence; a match
-counts at threshold alpha when its similarity is ``>= alpha``. Input convention: see
-:mod:`unitrack.metrics.clear`.
+counts at threshold alpha when its similarity is ``>= alpha`` (``- eps``, as TrackEval). Sums are taken in TrackEval's
+order (LocA frame by frame, the association scores over dense [G, T] matrices), so results are bit-identical.
+Input convention: see :mod:`unitrack.metrics.clear`.
 """
 from __future__ import annotations
 
@@ -82,45 +83,43 @@ def hota_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray]
     tr_count = np.bincount(np.concatenate(tracker_ids), minlength=n_t).astype(np.float64)[None, :]
     global_alignment = potential / (gt_count + tr_count - potential)
 
-    # Pass 2: per-frame matching; collect matched pairs and their similarity once, threshold for all alphas.
-    m_g, m_t, m_s = [], [], []
-    n_gt_frame = np.zeros(len(gt_ids))
-    n_tr_frame = np.zeros(len(gt_ids))
-    for f, (g, tr, sim) in enumerate(zip(gt_ids, tracker_ids, similarity)):
-        n_gt_frame[f] = len(g)
-        n_tr_frame[f] = len(tr)
+    # Pass 2: per-frame matching. The float sums follow TrackEval's order exactly (bit-identical results): LocA
+    # adds, per alpha, the frame's matched similarities one by one (Python ``sum``) to a running total, and the
+    # association scores sum a dense [G, T] matrix per alpha (numpy's pairwise sum depends on the layout).
+    tp = np.zeros(n_a)
+    loc = np.zeros(n_a)
+    m_g, m_t, m_ok = [], [], []
+    for g, tr, sim in zip(gt_ids, tracker_ids, similarity):
         if len(g) == 0 or len(tr) == 0:
             continue
         score = global_alignment[g[:, None], tr[None, :]] * sim
         rows, cols = linear_sum_assignment(-score)
+        ms = sim[rows, cols]
+        ok = ms[None, :] >= ALPHAS[:, None] - _EPS            # [A, K]: matched at each alpha
+        tp += ok.sum(1)
+        if len(ms):
+            # per alpha: 0 + s_0 + s_1 + ... over the kept matches, in match order (zeros change nothing)
+            loc += np.cumsum(np.where(ok, ms[None, :], 0.0), axis=1)[:, -1]
         m_g.append(g[rows])
         m_t.append(tr[cols])
-        m_s.append(sim[rows, cols])
-    mg = np.concatenate(m_g) if m_g else np.zeros(0, np.int64)
-    mt = np.concatenate(m_t) if m_t else np.zeros(0, np.int64)
-    ms = np.concatenate(m_s) if m_s else np.zeros(0)
-    ok = ms[None, :] >= ALPHAS[:, None] - _EPS  # [A, K]
-    tp = ok.sum(1).astype(np.float64)
+        m_ok.append(ok)
     res["HOTA_TP"] = tp
     res["HOTA_FN"] = float(num_gt) - tp
     res["HOTA_FP"] = float(num_tr) - tp
-    loc_sum = (ok * ms[None, :]).sum(1)
-
-    # Association scores over the distinct matched (gt id, tracker id) pairs only (sparse form of TrackEval's
-    # dense [G, T] matches_count per alpha; zero pairs contribute nothing).
+    mg = np.concatenate(m_g) if m_g else np.zeros(0, np.int64)
+    mt = np.concatenate(m_t) if m_t else np.zeros(0, np.int64)
+    ok_all = np.concatenate(m_ok, axis=1) if m_ok else np.zeros((n_a, 0), bool)
     pair_key = mg * n_t + mt
-    uniq, inv = np.unique(pair_key, return_inverse=True)
-    a_idx, k_idx = np.nonzero(ok)
-    n_p = len(uniq)
-    counts = np.bincount(a_idx * n_p + inv.reshape(-1)[k_idx], minlength=n_a * n_p).reshape(n_a, n_p).astype(np.float64)
-    pg, pt = uniq // n_t, uniq % n_t
-    gc = gt_count[pg, 0][None, :]
-    tc = tr_count[0, pt][None, :]
     denom_tp = np.maximum(1, tp)
-    res["AssA"] = (counts * (counts / np.maximum(1, gc + tc - counts))).sum(1) / denom_tp
-    res["AssRe"] = (counts * (counts / np.maximum(1, gc))).sum(1) / denom_tp
-    res["AssPr"] = (counts * (counts / np.maximum(1, tc))).sum(1) / denom_tp
-    res["LocA"] = np.maximum(1e-10, loc_sum) / np.maximum(1e-10, tp)
+    for a in range(n_a):
+        matches_count = np.bincount(pair_key[ok_all[a]], minlength=n_g * n_t).reshape(n_g, n_t).astype(np.float64)
+        ass_a = matches_count / np.maximum(1, gt_count + tr_count - matches_count)
+        res["AssA"][a] = np.sum(matches_count * ass_a) / denom_tp[a]
+        ass_re = matches_count / np.maximum(1, gt_count)
+        res["AssRe"][a] = np.sum(matches_count * ass_re) / denom_tp[a]
+        ass_pr = matches_count / np.maximum(1, tr_count)
+        res["AssPr"][a] = np.sum(matches_count * ass_pr) / denom_tp[a]
+    res["LocA"] = np.maximum(1e-10, loc) / np.maximum(1e-10, tp)
     return _final_fields(res)
 
 

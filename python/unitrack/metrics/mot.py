@@ -1,8 +1,12 @@
 """MOTChallenge evaluation facade: HOTA + CLEAR + Identity (+ Count) per sequence and combined.
 
-Numbers agree with TrackEval 1.3.0 ``MotChallenge2DBox`` (tested live against it):
+Numbers are bit-identical to TrackEval 1.3.0 ``MotChallenge2DBox`` (tested live against it, boundary cases
+included):
 
-* similarity = box IoU on (x, y, w, h) without the +1 pixel convention;
+* similarity = box IoU on (x, y, w, h) without the +1 pixel convention, computed as TrackEval does (areas from the
+  corners, :func:`box_iou_xywh`);
+* frame, id, the gt ``active`` flag and the class are integers read with TrackEval's truncation toward zero
+  (``astype(int)``); a class TrackEval rejects is reported as the file (or array) writes it;
 * preprocessing (``preproc=True``, MOT16/17/20 only, never MOT15): tracker boxes matched (IoU >= 0.5,
   Hungarian) to gt boxes of a distractor class (person_on_vehicle 2, static_person 7, distractor 8,
   reflection 12, and non_mot_vehicle 6 for MOT20) are removed; then only pedestrian (class 1) gt is kept;
@@ -21,7 +25,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..data.motchallenge import list_sequences, read_mot_txt, read_seqinfo, split_by_frame
+from ..data.motchallenge import list_sequences, mot_field_as_written, read_mot_txt, read_seqinfo, split_by_frame
 from .clear import _first_duplicate, check_frames, clear_metrics, combine_clear
 from .hota import combine_hota, hota_metrics
 from .identity import combine_identity, identity_metrics
@@ -37,17 +41,22 @@ _DISTRACTORS = (2, 7, 8, 12)
 
 
 def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU between boxes ``a [N, 4]`` and ``b [M, 4]`` in (x, y, w, h) -> ``[N, M]``.
+    """IoU between boxes ``a [N, 4]`` and ``b [M, 4]`` in (x, y, w, h) -> float64 ``[N, M]``.
 
-    Continuous coordinates (no +1). Zero-area boxes have IoU 0 with everything (TrackEval convention).
+    Continuous coordinates (no +1). The arithmetic is TrackEval's ``_calculate_box_ious`` step by step, so
+    boundary cases (an IoU of exactly 0.5 on decimal coordinates) round the same way: the boxes are first
+    turned into corners ``x1 = x + w``, and the areas are computed from the corners, ``(x1 - x) * (y1 - y)``,
+    not as ``w * h`` (the two differ by a few ulps). Zero-area boxes have IoU 0 with everything.
     """
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    iw = np.minimum((a[:, 0] + a[:, 2])[:, None], (b[:, 0] + b[:, 2])[None]) - np.maximum(a[:, 0:1], b[None, :, 0])
-    ih = np.minimum((a[:, 1] + a[:, 3])[:, None], (b[:, 1] + b[:, 3])[None]) - np.maximum(a[:, 1:2], b[None, :, 1])
-    inter = np.maximum(iw, 0) * np.maximum(ih, 0)
-    area_a = a[:, 2] * a[:, 3]
-    area_b = b[:, 2] * b[:, 3]
+    a = np.stack([a[:, 0], a[:, 1], a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]], axis=1)   # x0, y0, x1, y1
+    b = np.stack([b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]], axis=1)
+    mn = np.minimum(a[:, None, :], b[None, :, :])
+    mx = np.maximum(a[:, None, :], b[None, :, :])
+    inter = np.maximum(mn[..., 2] - mx[..., 0], 0) * np.maximum(mn[..., 3] - mx[..., 1], 0)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     union = area_a[:, None] + area_b[None, :] - inter
     inter[area_a <= 0 + _EPS, :] = 0
     inter[:, area_b <= 0 + _EPS] = 0
@@ -58,38 +67,100 @@ def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _as_rows(x: str | os.PathLike | np.ndarray, what: str) -> np.ndarray:
     if isinstance(x, (str, os.PathLike)):
-        return read_mot_txt(x)
+        return read_mot_txt(x, truncate_ints=True)
     arr = np.asarray(x, dtype=np.float64)
     if arr.size == 0:
         return np.zeros((0, 10))
     if arr.ndim != 2 or arr.shape[1] < 6:
         raise ValueError(f"{what} must be a MOT txt path or an array [N, >=6] (frame,id,x,y,w,h,...), "
                          f"got shape {list(arr.shape)}")
+    if not np.isfinite(arr[:, :2]).all():
+        raise ValueError(f"{what}: frame and id (columns 1-2) must be finite numbers")
+    arr = arr.copy()
+    arr[:, :2] = np.trunc(arr[:, :2])  # TrackEval reads them with int(float(.)) / astype(int)
     return arr
 
 
+def _written(source, rows: np.ndarray, row: int, col: int) -> tuple[str, str]:
+    """(``where``, ``text``): the place and the text of field ``col`` of data row ``row`` as the input wrote it.
+    ``source`` is the txt path (-> ``file:line`` and the field's text) or the argument name of an array
+    (-> ``name[row]`` and the value's repr)."""
+    if isinstance(source, os.PathLike):
+        try:
+            line, text = mot_field_as_written(source, row, col)
+            return f"{source}:{line}", text
+        except (OSError, IndexError):
+            return f"{source}: data row {row + 1}", repr(float(rows[row, col]))
+    return f"{source}[{row}]", repr(float(rows[row, col]))
+
+
+def _int_column(rows: np.ndarray, col: int, source, what: str) -> np.ndarray:
+    """Column ``col`` truncated toward zero as TrackEval's ``astype(int)``; a non-finite value (whose cast is
+    undefined) is an error that quotes the value as written."""
+    v = rows[:, col]
+    bad = np.flatnonzero(~np.isfinite(v))
+    if len(bad):
+        where, text = _written(source, rows, int(bad[0]), col)
+        raise ValueError(f"{where}: {what} (column {col + 1}) must be a finite number, got {text!r}")
+    return v.astype(np.int64)
+
+
 def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmark: str, preproc: bool,
-             gt_name: str, tr_name: str) -> tuple[list, list, list]:
+             gt_name: str, tr_name: str, gt_src=None, tr_src=None) -> tuple[list, list, list]:
+    """Per frame (gt ids, tracker ids, IoU) after TrackEval's MotChallenge2DBox preprocessing.
+
+    Frame, id, the gt's ``active`` flag and the class columns are integers read with TrackEval's truncation
+    (``astype(int)``: 0.7 -> 0, i.e. a flag of 0.7 marks the object as ignored, class 1.9 is a pedestrian). A bad
+    class value is reported as the input wrote it."""
     if benchmark not in MOT_BENCHMARKS:
         raise ValueError(f"benchmark must be one of {MOT_BENCHMARKS}, got {benchmark!r}")
+    gt_src = "gt" if gt_src is None else gt_src
+    tr_src = "results" if tr_src is None else tr_src
     gt_f = split_by_frame(gt_rows, num_frames, gt_name)
     tr_f = split_by_frame(tr_rows, num_frames, tr_name)
+    # original row index of every per-frame row (to quote a bad value as written)
+    gt_ix = [r[:, 1].astype(np.int64) for r in split_by_frame(
+        np.column_stack([gt_rows[:, :1], np.arange(len(gt_rows))]), num_frames)]
+    tr_ix = [r[:, 1].astype(np.int64) for r in split_by_frame(
+        np.column_stack([tr_rows[:, :1], np.arange(len(tr_rows))]), num_frames)]
+    has_active, has_class = gt_rows.shape[1] >= 7, gt_rows.shape[1] >= 8
+    g_active_all = _int_column(gt_rows, 6, gt_src, "gt active flag") if has_active else None
+    g_class_all = None
+    if has_class:
+        if preproc and benchmark != "MOT15":
+            g_class_all = _int_column(gt_rows, 7, gt_src, "gt class")
+        else:  # the class is not used: a non-finite value does no harm
+            with np.errstate(invalid="ignore"):
+                g_class_all = np.where(np.isfinite(gt_rows[:, 7]), gt_rows[:, 7], 0).astype(np.int64)
+    with np.errstate(invalid="ignore"):
+        # TrackEval: astype(int) of column 8; a NaN there passes its "<= 1" check, so it passes ours too
+        r_class_all = (np.where(np.isfinite(tr_rows[:, 7]), tr_rows[:, 7], 0).astype(np.int64)
+                       if tr_rows.shape[1] >= 8 else None)
     do_pre = preproc and benchmark != "MOT15"
     distractors = _DISTRACTORS + ((6,) if benchmark == "MOT20" else ())
     gt_ids, tr_ids, sims = [], [], []
     for t, (g, r) in enumerate(zip(gt_f, tr_f)):
-        g_active = g[:, 6] if g.shape[1] >= 7 else np.ones(len(g))
-        g_class = g[:, 7].astype(np.int64) if g.shape[1] >= 8 else np.ones(len(g), np.int64)
-        if r.shape[1] >= 8 and len(r) and r[:, 7].max() > 1:
-            raise ValueError(f"{tr_name}: frame {t + 1}: tracker class column (8) must be <= 1 "
-                             f"(pedestrian / -1), found {int(r[:, 7].max())}")
+        gi, ti = gt_ix[t], tr_ix[t]
+        g_active = g_active_all[gi] if has_active else np.ones(len(g), np.int64)
+        g_class = g_class_all[gi] if has_class else np.ones(len(g), np.int64)
+        if r_class_all is not None and len(r):
+            r_class = r_class_all[ti]
+            if r_class.max() > 1:
+                k = int(ti[np.argmax(r_class)])
+                where, text = _written(tr_src, tr_rows, k, 7)
+                raise ValueError(f"{where}: tracker class column (8) must be <= 1 (1 = pedestrian, -1 = unused; "
+                                 f"TrackEval evaluates pedestrians only), found {text!r} in frame {t + 1}")
         sim = box_iou_xywh(g[:, 2:6], r[:, 2:6])
         keep_r = np.ones(len(r), bool)
         if do_pre and len(g) and len(r):
-            if g_class.min() < 1 or g_class.max() > 13:
-                bad = np.setdiff1d(np.unique(g_class), _VALID_CLASSES)
-                raise ValueError(f"{gt_name}: frame {t + 1}: invalid gt class(es) {bad.tolist()} (expected "
-                                 f"1..13); disable preprocessing to evaluate such gt")
+            bad = (g_class < 1) | (g_class > 13)
+            if bad.any():
+                k = int(gi[np.flatnonzero(bad)[0]])
+                where, text = _written(gt_src, gt_rows, k, 7)
+                others = np.setdiff1d(np.unique(g_class), _VALID_CLASSES).tolist()
+                raise ValueError(f"{where}: invalid gt class {text!r} in frame {t + 1} (column 8 is read as an "
+                                 f"integer like TrackEval: {others} found, expected 1..13); disable "
+                                 f"preprocessing to evaluate such gt")
             is_distractor = np.isin(g_class, distractors)
             if is_distractor.any():  # without distractor gt in the frame nothing can be removed
                 ms = sim.copy()
@@ -159,7 +230,9 @@ def evaluate_mot_sequence(gt: str | os.PathLike | np.ndarray, results: str | os.
     r = _as_rows(results, "results")
     if num_frames is None:
         num_frames = int(max(g[:, 0].max() if len(g) else 0, r[:, 0].max() if len(r) else 0))
-    gt_ids, tr_ids, sims = _prepare(g, r, int(num_frames), benchmark, preproc, gt_name, tr_name)
+    gt_ids, tr_ids, sims = _prepare(g, r, int(num_frames), benchmark, preproc, gt_name, tr_name,
+                                    Path(gt) if isinstance(gt, (str, os.PathLike)) else "gt",
+                                    Path(results) if isinstance(results, (str, os.PathLike)) else "results")
     return evaluate_frames(gt_ids, tr_ids, sims, metrics, threshold)
 
 
