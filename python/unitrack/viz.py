@@ -185,7 +185,7 @@ def draw_boxes(
         col = id_color(key) if color is None else tuple(int(c) for c in color)
         n = len(pts)
         for k in range(1, n):  # older segments thinner; the newest about half the box line
-            t = max(1, int(round(thickness * (0.2 + 0.4 * k / n))))
+            t = max(2, int(round(thickness * (0.2 + 0.4 * k / n))))
             p0 = tuple(np.round(pts[k - 1]).astype(int).tolist())
             p1 = tuple(np.round(pts[k]).astype(int).tolist())
             if outline:
