@@ -20,13 +20,13 @@ wrong (an empty detection file, boxes outside the frame).
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Union
+from typing import Callable, Optional, Union
+
+from .data._atomic import atomic_dir, atomic_path
 
 __all__ = ["CLIError", "EXIT_INTERRUPTED", "EXIT_USAGE", "EXIT_FAILED", "available_devices", "check_device",
            "check_output_dir", "error", "one_line", "partial_dir", "partial_file", "run_command", "warn"]
@@ -43,7 +43,7 @@ USER_ERRORS = (ValueError, FileNotFoundError, OSError, RuntimeError, TypeError, 
 TRACEBACK_ENV = "UNITRACK_TRACEBACK"
 
 
-class CLIError(Exception):
+class CLIError(ValueError):
     """A user-facing error: its message is printed as one line after ``unitrack <cmd>: error: ``."""
 
 
@@ -148,95 +148,26 @@ def check_output_dir(path: PathLike, flag: str = "--out", *, create: bool = True
     return p
 
 
-def _remove(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
-
-
-def _partial_name(final: Path, suffix: str = "") -> Path:
-    return final.with_name(f".{final.stem if suffix else final.name}.partial-{os.getpid()}{suffix}")
-
-
-@contextlib.contextmanager
-def partial_file(final: PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``final`` (same extension, so writers that pick a container by extension,
-    like OpenCV's, work); on success it is renamed to ``final``, on any error or Ctrl-C it is removed and ``final``
-    is left as it was. A writer that wrote nothing leaves no file."""
-    final = Path(os.fspath(final))
-    tmp = _partial_name(final, final.suffix)
-    try:
-        yield tmp
-    except BaseException:
-        _remove(tmp)
-        raise
-    if tmp.exists():
-        os.replace(tmp, final)
-
-
-@contextlib.contextmanager
-def partial_dir(final: PathLike) -> Iterator[Path]:
-    """Yield a temporary folder next to ``final``; on success it replaces ``final`` (an older folder of that name
-    is removed, so no stale files survive), on any error or Ctrl-C it is removed and ``final`` is left as it was."""
-    final = Path(os.fspath(final))
-    tmp = _partial_name(final)
-    _remove(tmp)
-    tmp.mkdir(parents=True)
-    try:
-        yield tmp
-    except BaseException:
-        _remove(tmp)
-        raise
-    if final.exists() or final.is_symlink():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        _remove(old)
-        os.replace(final, old)
-        os.replace(tmp, final)
-        _remove(old)
-    else:
-        os.replace(tmp, final)
+#: Outputs written under temporary names (see :mod:`unitrack.data._atomic`): renamed into place when complete,
+#: removed on an error or Ctrl-C.
+partial_file = atomic_path
+partial_dir = atomic_dir
 
 
 # --------------------------------------------------------------------------------------------------------- devices
 def available_devices() -> list[str]:
-    """Torch devices usable here: ``cpu``, then ``cuda:0..N-1`` and ``mps`` when this build and machine have them."""
-    import torch
+    """Torch devices usable here (:func:`unitrack.model.available_devices`)."""
+    from unitrack.model import available_devices as _available
 
-    out = ["cpu"]
-    if torch.cuda.is_available():
-        out += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        out.append("mps")
-    return out
+    return _available()
 
 
 def check_device(device: Optional[str], flag: str = "--device") -> str:
-    """Validate a ``--device`` value against this torch build and machine before any work; returns it normalised
-    (``"cuda"`` stays ``"cuda"``). Raises :class:`CLIError` saying what is available."""
-    import torch
+    """Validate a ``--device`` value against this torch build and machine before any work; returns it as a string.
+    Raises :class:`CLIError` saying what is available (see :func:`unitrack.model.check_device`)."""
+    from unitrack.model import check_device as _check
 
-    if device is None or str(device).strip() == "":
-        return "cpu"
-    text = str(device).strip()
-    avail = ", ".join(available_devices())
     try:
-        dev = torch.device(text)
-    except (RuntimeError, ValueError):
-        raise CLIError(f"{flag} {text!r}: not a torch device name; available here: {avail}") from None
-    if dev.type == "cpu":
-        return text
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            why = (f"this torch {torch.__version__} is a CPU-only build" if torch.version.cuda is None
-                   else f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no usable CUDA device")
-            raise CLIError(f"{flag} {text}: {why}; available here: {avail}")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise CLIError(f"{flag} {text}: there are only {torch.cuda.device_count()} CUDA device(s); "
-                           f"available here: {avail}")
-        return text
-    if dev.type == "mps" and "mps" in avail:
-        return text
-    raise CLIError(f"{flag} {text}: not available in this torch build or on this machine; available here: {avail}")
+        return _check(device, flag)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None

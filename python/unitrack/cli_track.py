@@ -18,8 +18,8 @@ Outputs (standard formats): SOT ``<out>/<name>.txt`` (``x,y,w,h`` per frame, 1-b
 VOS ``<out>/<name>/%05d.png`` (indexed PNGs, DAVIS palette); pose propagation ``<out>/<name>.json``
 (``{"joints": [T][J][2]}``, -1 = lost); MOT ``<out>/<name>.txt`` (MOTChallenge csv); MOTS ``<out>/<name>.txt``
 (MOTS txt, COCO RLE); PoseTrack ``<out>/<name>.json`` (the input json with ``track_id``).
-For a MOTChallenge-style frames folder ``SEQ/img1`` the outputs are named after ``SEQ`` (``<out>/SEQ.txt``, what
-``unitrack eval-mot`` looks for).
+For a MOTChallenge-style frames folder ``SEQ/img1`` (or OTB's ``SEQ/img``) the outputs are named after ``SEQ``
+(``<out>/SEQ.txt``, what ``unitrack eval-mot`` looks for).
 
 Bad input gives one line ``unitrack track <task>: error: ...`` naming the file/argument, and exit code 2; the device
 and the output folder are checked before any work; Ctrl-C exits with code 130 and leaves no partial output (results
@@ -252,10 +252,11 @@ def _prepare(args: argparse.Namespace, src) -> tuple[Path, str]:
 
 def _seq_name(src) -> str:
     """Name of the outputs: the input's name (video file stem or folder name); for a MOTChallenge-style frames
-    folder ``SEQ/img1`` the sequence name ``SEQ``, so that ``unitrack eval-mot`` finds ``SEQ.txt``."""
+    folder ``SEQ/img1`` (or an OTB-style ``SEQ/img``) the sequence name ``SEQ``, so that ``unitrack eval-mot`` finds
+    ``SEQ.txt``."""
     if src.kind == "frames":
         p = Path(os.path.abspath(src.path))
-        if p.name.lower() == "img1" and p.parent.name:
+        if p.name.lower() in ("img1", "img") and p.parent.name:
             return p.parent.name
     return src.name
 
