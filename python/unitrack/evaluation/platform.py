@@ -127,7 +127,7 @@ def _benchmark_info(data: str, cache_dir: str, roots: Dict[str, str]) -> Dict[st
                         content_sha256=man.get("content_sha256"))
         except (OSError, ValueError):
             pass
-        info["path"] = os.path.join(cache_dir, f"synthetic-{size}")
+        info["path"] = os.path.abspath(os.path.join(cache_dir, f"synthetic-{size}"))
         return info
     return {"name": "custom datasets", "builtin": False, "roots": dict(roots)}
 

@@ -246,12 +246,11 @@ def radar_plot(results: Dict[str, Dict[str, Dict[str, Any]]], tasks: Sequence[st
     fig.text(0.5, 0.02, f"{scale}; PoseTrack IDs (a count) are in the table only" if any(
         c[0] == "posetrack" and not c[3] for c in COLUMNS if c[0] in tasks) else scale, ha="center", fontsize=8,
              color="0.3")
-    ax.legend(loc="upper right", bbox_to_anchor=(1.28, 1.12), fontsize=8)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.04, 1.0), fontsize=9, title="representation", title_fontsize=9)
     from unitrack.data._atomic import atomic_path
 
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120)
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", pad_inches=0.3)  # nothing cut: long labels, the legend
     plt.close(fig)
     return path
 
