@@ -130,8 +130,8 @@ def check_output_dir(path: PathLike, flag: str = "--out", *, create: bool = True
             raise CLIError(f"{flag} {shown!r}: cannot create the folder because "
                            f"{os.fspath(_first_existing_parent(p))!r} is a file; expected a folder path") from None
         except OSError as exc:
-            raise CLIError(f"{flag} {shown!r}: cannot create the folder ({exc.strerror or exc}); expected a writable "
-                           "location") from None
+            raise CLIError(f"{flag} {shown!r}: cannot create the folder, its location is not writable "
+                           f"({exc.strerror or exc}); expected a folder you can write to") from None
     elif not p.exists():
         target = _first_existing_parent(p.absolute())
         if not target.is_dir():

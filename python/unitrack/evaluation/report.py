@@ -195,6 +195,34 @@ def write_reports(out_root: str, results: Dict[str, Dict[str, Dict[str, Any]]], 
     return paths
 
 
+def radar_axes(results: Dict[str, Dict[str, Dict[str, Any]]], tasks: Sequence[str]):
+    """What :func:`radar_plot` draws: ``(names, values [models, axes], lo, hi)`` -- the raw metric values (no
+    per-axis rescaling) of every higher-is-better percentage column with a number for every representation, on one
+    absolute scale from ``lo`` (0, or the multiple of 25 below a negative MOTA/sMOTSA) to ``hi`` = 100. None when
+    fewer than three columns qualify."""
+    import numpy as np
+
+    cols = [c for c in COLUMNS if c[0] in tasks and c[3]]  # higher-is-better percentages only
+    models = list(results)
+    data, names = [], []
+    for task, key, title_c, _ in cols:
+        vals = [results[m].get(task, {}).get(key) for m in models]
+        if any(not isinstance(v, (int, float)) or (isinstance(v, float) and math.isnan(v)) for v in vals):
+            continue
+        data.append(np.asarray(vals, dtype=float))
+        names.append(title_c)
+    if len(names) < 3:
+        return None
+    values = np.stack(data, axis=1)
+    lo = min(0.0, 25.0 * math.floor(float(values.min()) / 25.0))
+    return names, values, lo, 100.0
+
+
+def radar_title(models: Sequence[str], benchmark: Optional[str] = None) -> str:
+    """``"a vs b vs c\\non <benchmark>"``: the compared representations and the benchmark."""
+    return " vs ".join(models) + (f"\non {benchmark}" if benchmark else "")
+
+
 def radar_plot(results: Dict[str, Dict[str, Dict[str, Any]]], tasks: Sequence[str], path: str,
                benchmark: Optional[str] = None, title: Optional[str] = None) -> Optional[str]:
     """Radar chart like the paper's Figure 1, on **absolute** axes: one spoke per percentage metric of the table,
@@ -209,20 +237,11 @@ def radar_plot(results: Dict[str, Dict[str, Dict[str, Any]]], tasks: Sequence[st
     import matplotlib.pyplot as plt
     import numpy as np
 
-    cols = [c for c in COLUMNS if c[0] in tasks and c[3]]  # higher-is-better percentages only
     models = list(results)
-    data, names = [], []
-    for task, key, title_c, _ in cols:
-        vals = [results[m].get(task, {}).get(key) for m in models]
-        if any(not isinstance(v, (int, float)) or (isinstance(v, float) and math.isnan(v)) for v in vals):
-            continue
-        data.append(np.asarray(vals, dtype=float))
-        names.append(title_c)
-    if len(names) < 3:
+    axes = radar_axes(results, tasks)
+    if axes is None:
         return None
-    data = np.stack(data, axis=1)  # [models, axes]
-    lo = min(0.0, 25.0 * math.floor(float(data.min()) / 25.0))
-    hi = 100.0
+    names, data, lo, hi = axes
     angles = np.linspace(0, 2 * np.pi, len(names), endpoint=False)
     fig = plt.figure(figsize=(8.5, 8))
     ax = fig.add_subplot(111, polar=True)
@@ -240,7 +259,7 @@ def radar_plot(results: Dict[str, Dict[str, Dict[str, Any]]], tasks: Sequence[st
     ax.set_xticklabels(names, fontsize=8)
     ax.tick_params(axis="x", pad=10)
     if title is None:
-        title = " vs ".join(models) + (f"\non {benchmark}" if benchmark else "")
+        title = radar_title(models, benchmark)
     ax.set_title(title, fontsize=11, pad=24)
     scale = f"every axis absolute, {lo:g} (centre) to {hi:g} (rim), higher is better"
     fig.text(0.5, 0.02, f"{scale}; PoseTrack IDs (a count) are in the table only" if any(
