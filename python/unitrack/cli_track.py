@@ -124,6 +124,22 @@ def read_joints(path: str | os.PathLike) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
+def _positive(kind: type, flag: str):
+    """argparse ``type=`` that accepts only positive numbers, naming ``flag`` otherwise."""
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return v
+
+    parse.__name__ = f"positive {kind.__name__} for {flag}"
+    return parse
+
+
 def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", "-i", required=True, metavar="VIDEO|DIR",
                    help="a video file (mp4, avi, ...) or a folder of jpg/png frames (natural order)")
@@ -142,7 +158,7 @@ def _common_args(p: argparse.ArgumentParser) -> None:
                      help="write overlay frames <out>/<name>_vis/%%05d.jpg instead of a video")
     vis.add_argument("--no-vis", dest="vis", action="store_const", const="none", help="no visualisation")
     p.set_defaults(vis="video")
-    p.add_argument("--fps", type=float, default=None, help="frame rate of the input frames folder / output video "
+    p.add_argument("--fps", type=_positive(float, "--fps"), default=None, help="frame rate of the input frames folder / output video "
                    "(default: the video's, 25 for folders)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
@@ -157,7 +173,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     s = _task_parser(sub, "sot", _cmd_sot, help="single object: follow the box given on the first frame")
     s.add_argument("--box", required=True, metavar="x,y,w,h", help="first-frame box, 0-based pixels")
     s.add_argument("--head", default="dcf", choices=("dcf", "xcorr"), help="SOT head (default: %(default)s)")
-    s.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
+    s.add_argument("--max-frames", type=_positive(int, "--max-frames"), default=None, help="only the first N frames")
 
     v = _task_parser(sub, "vos", _cmd_vos, help="video object segmentation from a first-frame mask PNG")
     v.add_argument("--mask", required=True, metavar="PNG",
@@ -198,7 +214,7 @@ def _task_parser(sub, task: str, fn: Callable[[argparse.Namespace], int], help: 
 def _downscale_args(p: argparse.ArgumentParser, written: str) -> None:
     """``--max-frames`` and ``--max-side`` (read by ``_downscale``) of a propagation task; ``written`` ends the
     ``--max-side`` help: how the outputs relate to the input size."""
-    p.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
+    p.add_argument("--max-frames", type=_positive(int, "--max-frames"), default=None, help="only the first N frames")
     p.add_argument("--max-side", type=int, default=None, metavar="PX",
                    help="run the head on frames downscaled so that the longer side is at most PX" + written)
 
