@@ -637,3 +637,12 @@ def test_partial_outputs_are_renamed_when_complete_and_removed_otherwise(tmp_pat
     with partial_dir(tmp_path / "d") as tmp:
         (tmp / "00000.png").write_text("ok")
     assert _all_files(tmp_path) == ["d", "d/00000.png", "r.txt"]  # replaced: no stale frame survives
+
+
+def test_eval_prints_one_line_per_distinct_work_item_error():
+    from unitrack.evaluation.cli_eval import _group_errors
+
+    errors = [f"m / mot / SEQ-{i}: ValueError: same problem" for i in range(5)] + ["m / vos / a: OSError: other"]
+    assert _group_errors(errors) == [
+        "ValueError: same problem (5 work items: m / mot / SEQ-0, m / mot / SEQ-1, m / mot / SEQ-2, ...)",
+        "m / vos / a: OSError: other"]
