@@ -52,13 +52,32 @@ def test_rerun_skips_done_items(local_run, tiny_roots):
     assert again["results"] == res["results"]
 
 
+def test_bad_model_is_one_error_before_any_work(tiny_roots, tmp_path):
+    # a missing checkpoint used to fail inside every work item; now nothing is run or written
+    with pytest.raises(FileNotFoundError, match=r"--model resnet18:/no/such/checkpoint\.pth: .*does not exist"):
+        evaluate(["color", "resnet18:/no/such/checkpoint.pth"], ["mot"], data="custom", roots=tiny_roots,
+                 out_root=str(tmp_path / "out"), progress=False, max_sequences=1)
+    assert not (tmp_path / "out").exists()
+
+
 def test_failing_item_is_reported_without_losing_others(tiny_roots, tmp_path):
-    res = evaluate(["color", "resnet18:/no/such/checkpoint.pth"], ["mot"], data="custom", roots=tiny_roots,
-                   out_root=str(tmp_path), progress=False, max_sequences=1)
-    assert "idf1" in res["results"]["color"]["mot"]
-    assert "error" in res["results"]["resnet18:/no/such/checkpoint.pth"]["mot"]
-    assert any("checkpoint" in e for e in res["errors"])
-    assert "error" in open(tmp_path / "results.md").read()
+    import shutil
+
+    # a sequence whose frame cannot be decoded fails at run time, inside its work item only
+    mot = tmp_path / "mot"
+    shutil.copytree(tiny_roots["mot"], mot)
+    seqs = sorted(p for p in (mot / "train").iterdir() if p.is_dir())
+    first_frame = sorted((seqs[0] / "img1").iterdir())[0]
+    first_frame.write_bytes(b"not an image")
+    res = evaluate(["color"], ["mot"], data="custom", roots={"mot": str(mot)}, out_root=str(tmp_path / "out"),
+                   progress=False, max_sequences=2)
+    assert "error" in res["results"]["color"]["mot"]
+    assert len(res["errors"]) == 1 and seqs[0].name in res["errors"][0]
+    done = [p for p in (tmp_path / "out" / "items" / "color" / "mot").iterdir()]
+    assert sorted(p.name for p in done) == sorted(p.name for p in seqs[:2])  # both folders, no partial ones
+    ok = json.load(open(tmp_path / "out" / "items" / "color" / "mot" / seqs[1].name / "item.json"))
+    assert ok["status"] == "ok"
+    assert "error" in open(tmp_path / "out" / "results.md").read()
 
 
 def test_unknown_task_and_missing_dataset_are_one_line_errors(tmp_path):

@@ -384,7 +384,8 @@ def test_cli_main_and_subcommand(tmp_path, capsys):
     assert main(["--out", str(tmp_path), "--size", "tiny", "--tasks", "sot", "--no-progress"]) == 0
     assert (tmp_path / "otb" / "OTB2015.json").is_file()
     assert main(["--out", str(tmp_path), "--size", "tiny", "--tasks", "sot", "--no-progress"]) == 2
-    assert "not empty" in capsys.readouterr().out
+    err = capsys.readouterr().err  # errors go to stderr, one line
+    assert "not empty" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
     assert main(["--out", str(tmp_path), "--size", "tiny", "--tasks", "sot", "--overwrite", "--no-progress"]) == 0
     p = argparse.ArgumentParser()
     sub = p.add_subparsers()

@@ -32,9 +32,32 @@ def _unavailable(name: str, exc: ImportError):
     return run
 
 
+def _version_line(version: str) -> str:
+    import torch
+
+    try:
+        import unitrack_ext
+
+        ops = "compiled ops" if unitrack_ext.HAS_EXT else "pure-PyTorch ops (no compiled _C)"
+    except ImportError:
+        ops = "unitrack_ext missing"
+    return f"unitrack {version} (torch {torch.__version__}, {ops})"
+
+
+def command_name(args: argparse.Namespace) -> str:
+    """``"unitrack eval"``, ``"unitrack track sot"``, ...: the prefix of the command's one-line messages."""
+    name = f"unitrack {args.command}"
+    task = getattr(args, "task", None) if args.command == "track" else None
+    return f"{name} {task}" if task else name
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from unitrack import __version__
+
     parser = argparse.ArgumentParser(prog="unitrack", description="UniTrack: one appearance model, five tracking tasks")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=_version_line(__version__),
+                        help="print the unitrack and torch versions and exit")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p_env = sub.add_parser("env", help="print torch/CUDA/compiler/build information (paste it into bug reports)")
     p_env.set_defaults(func=_cmd_env)
     for module, name in SUBCOMMANDS:
@@ -48,15 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    """Entry point of ``unitrack``: every outcome is a result or one line on stderr (see :mod:`unitrack.cli_common`);
+    exit codes 0 ok, 1 some work failed, 2 bad input, 130 interrupted."""
+    from unitrack.cli_common import EXIT_INTERRUPTED, run_command
+
+    try:
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while torch is still being imported
+        print("unitrack: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if extra and not getattr(args, "accepts_any_arguments", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    try:
-        return int(args.func(args) or 0)
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:
-        print(f"unitrack {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(command_name(args), args.func, args)
 
 
 if __name__ == "__main__":

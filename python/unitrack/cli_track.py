@@ -18,11 +18,18 @@ Outputs (standard formats): SOT ``<out>/<name>.txt`` (``x,y,w,h`` per frame, 1-b
 VOS ``<out>/<name>/%05d.png`` (indexed PNGs, DAVIS palette); pose propagation ``<out>/<name>.json``
 (``{"joints": [T][J][2]}``, -1 = lost); MOT ``<out>/<name>.txt`` (MOTChallenge csv); MOTS ``<out>/<name>.txt``
 (MOTS txt, COCO RLE); PoseTrack ``<out>/<name>.json`` (the input json with ``track_id``).
-Bad input gives one line ``unitrack track <task>: error: ...`` naming the file/argument, and exit code 2.
+For a MOTChallenge-style frames folder ``SEQ/img1`` (or OTB's ``SEQ/img``) the outputs are named after ``SEQ``
+(``<out>/SEQ.txt``, what ``unitrack eval-mot`` looks for).
+
+Bad input gives one line ``unitrack track <task>: error: ...`` naming the file/argument, and exit code 2; the device
+and the output folder are checked before any work; Ctrl-C exits with code 130 and leaves no partial output (results
+and annotated videos are written under temporary names and renamed when complete). Inputs that will give an empty
+result (an empty detection file, detections all outside the frame, all below the score threshold) are warned about.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -32,6 +39,8 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+
+from .cli_common import CLIError, check_device, check_output_dir, partial_dir, partial_file, run_command, warn
 
 __all__ = ["add_parser", "default_model_spec", "parse_box", "read_joints", "TASKS"]
 
@@ -115,6 +124,22 @@ def read_joints(path: str | os.PathLike) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
+def _positive(kind: type, flag: str):
+    """argparse ``type=`` that accepts only positive numbers, naming ``flag`` otherwise."""
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return v
+
+    parse.__name__ = f"positive {kind.__name__} for {flag}"
+    return parse
+
+
 def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", "-i", required=True, metavar="VIDEO|DIR",
                    help="a video file (mp4, avi, ...) or a folder of jpg/png frames (natural order)")
@@ -133,7 +158,7 @@ def _common_args(p: argparse.ArgumentParser) -> None:
                      help="write overlay frames <out>/<name>_vis/%%05d.jpg instead of a video")
     vis.add_argument("--no-vis", dest="vis", action="store_const", const="none", help="no visualisation")
     p.set_defaults(vis="video")
-    p.add_argument("--fps", type=float, default=None, help="frame rate of the input frames folder / output video "
+    p.add_argument("--fps", type=_positive(float, "--fps"), default=None, help="frame rate of the input frames folder / output video "
                    "(default: the video's, 25 for folders)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
@@ -148,7 +173,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     s = _task_parser(sub, "sot", _cmd_sot, help="single object: follow the box given on the first frame")
     s.add_argument("--box", required=True, metavar="x,y,w,h", help="first-frame box, 0-based pixels")
     s.add_argument("--head", default="dcf", choices=("dcf", "xcorr"), help="SOT head (default: %(default)s)")
-    s.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
+    s.add_argument("--max-frames", type=_positive(int, "--max-frames"), default=None, help="only the first N frames")
 
     v = _task_parser(sub, "vos", _cmd_vos, help="video object segmentation from a first-frame mask PNG")
     v.add_argument("--mask", required=True, metavar="PNG",
@@ -189,21 +214,18 @@ def _task_parser(sub, task: str, fn: Callable[[argparse.Namespace], int], help: 
 def _downscale_args(p: argparse.ArgumentParser, written: str) -> None:
     """``--max-frames`` and ``--max-side`` (read by ``_downscale``) of a propagation task; ``written`` ends the
     ``--max-side`` help: how the outputs relate to the input size."""
-    p.add_argument("--max-frames", type=int, default=None, help="only the first N frames")
+    p.add_argument("--max-frames", type=_positive(int, "--max-frames"), default=None, help="only the first N frames")
     p.add_argument("--max-side", type=int, default=None, metavar="PX",
                    help="run the head on frames downscaled so that the longer side is at most PX" + written)
 
 
 def _wrap(task: str, fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """One-line ``unitrack track <task>: error: ...`` and exit code 2 for bad input."""
+    """``fn`` behind :func:`unitrack.cli_common.run_command`: one line ``unitrack track <task>: error: ...`` and exit
+    code 2 for bad input, 130 for Ctrl-C (partial outputs are removed by the commands' context managers)."""
 
     def run(args: argparse.Namespace) -> int:
-        try:
-            return int(fn(args) or 0)
-        except (FileNotFoundError, ValueError, RuntimeError, TypeError) as exc:
-            msg = " ".join(str(exc).split()) or type(exc).__name__
-            print(f"unitrack track {task}: error: {msg}", file=sys.stderr)
-            return 2
+        return run_command(f"unitrack track {task}", fn, args,
+                           interrupted="partial outputs were removed (nothing half-written is left in --out)")
 
     run.__name__ = f"track_{task}"
     return run
@@ -225,30 +247,74 @@ def _build_model(args: argparse.Namespace):
     return build_model(spec, device=args.device)
 
 
-def _out_dir(args: argparse.Namespace) -> Path:
+def _prog(args: argparse.Namespace) -> str:
+    return f"unitrack track {args.task}"
+
+
+def _out_dir(args: argparse.Namespace, create: bool = False) -> Path:
+    """The ``--out`` folder (default ``unitrack_track/<task>``), checked writable (and created with ``create``)."""
     out = Path(args.out) if args.out else Path("unitrack_track") / args.task
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {os.fspath(out)!r}: exists and is not a folder; expected an output folder")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    return check_output_dir(out, "--out", create=create)
+
+
+def _prepare(args: argparse.Namespace, src) -> tuple[Path, str]:
+    """The checks every task makes after reading its inputs and before any work: ``--device`` exists in this torch
+    build, ``--out`` can be written (it is created only when the results are written). Returns ``(out folder,
+    output name)``."""
+    args.device = check_device(args.device)
+    out = _out_dir(args)
+    return out, _seq_name(src)
+
+
+def _seq_name(src) -> str:
+    """Name of the outputs: the input's name (video file stem or folder name); for a MOTChallenge-style frames
+    folder ``SEQ/img1`` (or an OTB-style ``SEQ/img``) the sequence name ``SEQ``, so that ``unitrack eval-mot`` finds
+    ``SEQ.txt``."""
+    if src.kind == "frames":
+        p = Path(os.path.abspath(src.path))
+        if p.name.lower() in ("img1", "img") and p.parent.name:
+            return p.parent.name
+    return src.name
+
+
+def _not_the_input(path: Path, src, what: str) -> Path:
+    """An output folder that would be (or contain) the input frames folder is refused: replacing it would destroy
+    the input."""
+    p, inp = Path(os.path.abspath(path)), Path(os.path.abspath(src.path))
+    if p == inp or p in inp.parents:
+        raise CLIError(f"--out: the {what} {os.fspath(path)!r} would replace the input {os.fspath(src.path)!r}; "
+                       "expected an --out folder that does not hold the input frames")
+    return path
 
 
 class _Vis:
-    """The visualisation sink chosen by --save-video / --save-frames / --no-vis."""
+    """The visualisation sink chosen by --save-video / --save-frames / --no-vis, as a context manager: frames go to a
+    temporary sibling (``.<name>_vis.partial-<pid>.mp4`` or folder) that is renamed to ``<name>_vis.mp4`` /
+    ``<name>_vis/`` only when the block ends normally; an error or Ctrl-C removes it."""
 
-    def __init__(self, args: argparse.Namespace, out: Path, name: str, fps: float):
+    def __init__(self, args: argparse.Namespace, out: Path, name: str, fps: float, src=None):
+        self.mode = args.vis
+        self.fps = fps
+        self.writer = None
+        self._stack: Optional[contextlib.ExitStack] = None
+        self.path = {"video": out / f"{name}_vis.mp4", "frames": out / f"{name}_vis"}.get(self.mode)
+        if self.path is not None and src is not None:
+            _not_the_input(self.path, src, "overlay output")
+
+    def __enter__(self) -> "_Vis":
         from unitrack.data.video import FrameFolderWriter, VideoWriter
 
-        self.mode = args.vis
-        self.writer = None
+        self._stack = contextlib.ExitStack()
         if self.mode == "video":
-            self.path = out / f"{name}_vis.mp4"
-            self.writer = VideoWriter(self.path, fps=fps)
+            tmp = self._stack.enter_context(partial_file(self.path))
+            self.writer = VideoWriter(tmp, fps=self.fps)
+            self._stack.callback(self.writer.close)  # LIFO: the file is closed before it is renamed or removed
         elif self.mode == "frames":
-            self.path = out / f"{name}_vis"
-            self.writer = FrameFolderWriter(self.path)
-        else:
-            self.path = None
+            self.writer = FrameFolderWriter(self._stack.enter_context(partial_dir(self.path)))
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return bool(self._stack.__exit__(*exc))
 
     @property
     def enabled(self) -> bool:
@@ -257,10 +323,6 @@ class _Vis:
     def write(self, frame: np.ndarray) -> None:
         if self.writer is not None:
             self.writer.write(frame)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
 
 
 def _report(task: str, outputs: list, n: int, t0: float) -> None:
@@ -280,18 +342,15 @@ def _input_file(value: str, flag: str) -> Path:
     return p
 
 
-def _visualise_and_report(args: argparse.Namespace, out: Path, src, task: str, res: Path, n: int, t0: float,
-                          render: Callable[["_Vis"], None]) -> int:
-    """Draw the visualisation of finished results (``render(vis)``, only when a sink is chosen), always close the
-    sink, then print the summary of ``n`` frames since ``t0`` and the written paths; returns exit code 0."""
-    vis = _Vis(args, out, src.name, src.fps)
-    try:
-        if vis.enabled:
-            render(vis)
-    finally:
-        vis.close()
-    _report(task, [res, vis.path], n, t0)
-    return 0
+@contextlib.contextmanager
+def _result_and_vis(args: argparse.Namespace, out: Path, name: str, src, result: Path, *, folder: bool = False):
+    """``with _result_and_vis(...) as (tmp_result, vis):`` the result file (or folder) and the visualisation are
+    written under temporary names; both are renamed into place when the block ends normally (the result first),
+    both removed on an error or Ctrl-C."""
+    _not_the_input(result, src, "result folder" if folder else "result file")
+    check_output_dir(out, "--out", create=True)
+    with _Vis(args, out, name, src.fps, src) as vis, (partial_dir(result) if folder else partial_file(result)) as tmp:
+        yield tmp, vis
 
 
 def _downscale(frames: list[np.ndarray], max_side: Optional[int]) -> tuple[list[np.ndarray], float]:
@@ -311,9 +370,11 @@ def _downscale(frames: list[np.ndarray], max_side: Optional[int]) -> tuple[list[
 
 
 def _style(size: tuple[int, int]) -> dict:
-    """Line width / joint radius / font scale that stay readable from 100 px to 4K frames."""
-    k = max(size) / 640.0
-    return {"thickness": max(1, round(2 * k)), "radius": max(2, round(3 * k)), "scale": max(0.4, 0.5 * k)}
+    """Line width / joint radius / font scale that stay readable from 100 px to 4K frames (lines get a dark outline
+    in :func:`unitrack.viz.draw_boxes`, so they also stand out on bright or busy backgrounds)."""
+    from unitrack.viz import overlay_style
+
+    return overlay_style(size)
 
 
 def _tracker_fps(src, args: argparse.Namespace) -> Optional[float]:
@@ -327,6 +388,49 @@ def _frames_arg(src):
     return [os.fspath(p) for p in src.files] if src.kind == "frames" else os.fspath(src.path)
 
 
+# ------------------------------------------------------------------------------------------------ input sanity
+def _boxes_inside(tlwh: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """bool ``[N]``: boxes (x, y, w, h) with a positive area that overlap an ``(H, W)`` frame."""
+    H, W = size
+    b = np.asarray(tlwh, dtype=np.float64).reshape(-1, 4)
+    return ((b[:, 2] > 0) & (b[:, 3] > 0) & (b[:, 0] < W) & (b[:, 1] < H) & (b[:, 0] + b[:, 2] > 0)
+            & (b[:, 1] + b[:, 3] > 0))
+
+
+def _check_detections(args: argparse.Namespace, det: Path, size: tuple[int, int]) -> bool:
+    """Warn (one line each) when the MOT detections cannot give any track: no rows, every box outside the frame or
+    without area, every score at or below the tracker's ``conf_thres``. Returns whether a warning was given."""
+    from unitrack.association import mot_config
+    from unitrack.data.motchallenge import read_mot_txt
+
+    rows = read_mot_txt(det)
+    H, W = size
+    if len(rows) == 0:
+        warn(_prog(args), f"--dets {os.fspath(det)}: the file has no detections; the output will have no tracks")
+        return True
+    inside = _boxes_inside(rows[:, 2:6], size)
+    if not inside.any():
+        warn(_prog(args), f"--dets {os.fspath(det)}: all {len(rows)} detections lie outside the {W}x{H} (WxH) frames "
+             "or have no area; expected x,y,w,h in pixels of the input frames; the output will have no tracks")
+        return True
+    conf = mot_config().conf_thres
+    if rows.shape[1] >= 7 and not (rows[inside, 6] > conf).any():
+        warn(_prog(args), f"--dets {os.fspath(det)}: every detection score is <= {conf:g}, the tracker's confidence "
+             "threshold (column 7 of 'frame,id,x,y,w,h,score'); the output will have no tracks")
+        return True
+    return False
+
+
+def _rle_area(obj) -> int:
+    from pycocotools import mask as mask_utils
+
+    return int(mask_utils.area(obj.to_coco()))
+
+
+def _warn_empty(args: argparse.Namespace, res: Path, why: str) -> None:
+    warn(_prog(args), f"no track was written: {os.fspath(res)} is empty ({why})")
+
+
 # ------------------------------------------------------------------------------------------------------- commands
 def _cmd_sot(args: argparse.Namespace) -> int:
     from unitrack.data.otb import write_results
@@ -335,16 +439,17 @@ def _cmd_sot(args: argparse.Namespace) -> int:
 
     src = _open_input(args, args.max_frames)
     box = parse_box(args.box, src.size)
+    out, name = _prepare(args, src)
     model = _build_model(args)
-    out = _out_dir(args)
     tracker = make_tracker(model, args.head)
-    vis = _Vis(args, out, src.name, src.fps)
     trail = TrailHistory(30)
+    st = _style(src.size)
     boxes = []
+    res = out / f"{name}.txt"
     t0 = time.perf_counter()
     from tqdm import tqdm
 
-    try:
+    with _result_and_vis(args, out, name, src, res) as (tmp, vis):
         for t, frame in enumerate(tqdm(src, desc=f"SOT {src.name}", disable=not args.progress, unit="frame")):
             if t == 0:
                 tracker.init(frame, box)
@@ -353,16 +458,17 @@ def _cmd_sot(args: argparse.Namespace) -> int:
                 b = np.asarray(tracker.update(frame), dtype=np.float64).reshape(4)
             boxes.append(b)
             if vis.enabled:
-                trail.update(b[None], [1])
-                st = _style(src.size)
-                img = draw_boxes(frame, b[None], [1], trails=trail, show_ids=False, thickness=st["thickness"])
-                vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
-    finally:
-        vis.close()
-    res = out / f"{src.name}.txt"
-    write_results(res, np.stack(boxes))
+                trail.update(b[None], ["target"])
+                img = draw_boxes(frame, b[None], [args.head], trails=trail, color=SOT_COLOR,
+                                 thickness=st["thickness"], font_scale=st["label_scale"])
+                vis.write(draw_text(img, f"{t + 1}/{len(src)}", scale=st["scale"]))
+        write_results(tmp, np.stack(boxes))
     _report("sot", [res, vis.path], len(boxes), t0)
     return 0
+
+
+#: The SOT box colour: saturated yellow (drawn with a dark outline, so it reads on light and dark backgrounds).
+SOT_COLOR = (255, 221, 0)
 
 
 def _read_first_mask(path: str, size: tuple[int, int]) -> np.ndarray:
@@ -397,34 +503,39 @@ def _cmd_vos(args: argparse.Namespace) -> int:
 
     src = _open_input(args, args.max_frames)
     first = _read_first_mask(args.mask, src.size)
+    if args.max_side is not None and int(args.max_side) < 16:
+        raise ValueError(f"--max-side: expected at least 16 pixels, got {args.max_side}")
     H, W = src.size
+    out, name = _prepare(args, src)
     model = _build_model(args)
-    out = _out_dir(args)
     t0 = time.perf_counter()
-    frames = src.load_all()
-    small, scale = _downscale(frames, args.max_side)
-    if scale < 1.0:
-        import cv2
+    with _result_and_vis(args, out, name, src, out / name, folder=True) as (tmp, vis):
+        frames = src.load_all()
+        small, scale = _downscale(frames, args.max_side)
+        if scale < 1.0:
+            import cv2
 
-        h, w = small[0].shape[:2]
-        first_small = cv2.resize(first, (w, h), interpolation=cv2.INTER_NEAREST)
-        if not first_small.any():
-            raise ValueError(f"--max-side {args.max_side}: the objects of --mask {args.mask} vanish at {w}x{h}; "
-                             "expected a larger --max-side")
-        masks = run_vos_sequence(model, small, first_small, progress=args.progress)
-        masks = [first] + [cv2.resize(np.asarray(m, np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
-                           for m in masks[1:]]
-    else:
-        masks = run_vos_sequence(model, frames, first, progress=args.progress)
-    if len(masks) != len(frames):
-        raise RuntimeError(f"VOS head returned {len(masks)} masks for {len(frames)} frames")
-    write_sequence_masks(os.fspath(out), src.name, masks)
-
-    def render(vis: _Vis) -> None:
-        for t, (f, m) in enumerate(zip(frames, masks)):
-            vis.write(draw_text(overlay_mask(f, m), f"{t + 1}/{len(frames)}", scale=_style(src.size)["scale"]))
-
-    return _visualise_and_report(args, out, src, "vos", out / src.name, len(frames), t0, render)
+            h, w = small[0].shape[:2]
+            first_small = cv2.resize(first, (w, h), interpolation=cv2.INTER_NEAREST)
+            if not first_small.any():
+                raise ValueError(f"--max-side {args.max_side}: the objects of --mask {args.mask} vanish at {w}x{h}; "
+                                 "expected a larger --max-side")
+            masks = run_vos_sequence(model, small, first_small, progress=args.progress)
+            masks = [first] + [cv2.resize(np.asarray(m, np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
+                               for m in masks[1:]]
+        else:
+            masks = run_vos_sequence(model, frames, first, progress=args.progress)
+        if len(masks) != len(frames):
+            raise RuntimeError(f"VOS head returned {len(masks)} masks for {len(frames)} frames")
+        write_sequence_masks(os.fspath(tmp.parent), tmp.name, masks)
+        if vis.enabled:
+            st = _style(src.size)
+            for t, (f, m) in enumerate(zip(frames, masks)):
+                img = overlay_mask(f, m, contour_width=st["thickness"], outline=True, label_ids=True,
+                                   font_scale=st["label_scale"])
+                vis.write(draw_text(img, f"{t + 1}/{len(frames)}", scale=st["scale"]))
+    _report("vos", [out / name, vis.path], len(frames), t0)
+    return 0
 
 
 def _cmd_poseprop(args: argparse.Namespace) -> int:
@@ -449,32 +560,34 @@ def _cmd_poseprop(args: argparse.Namespace) -> int:
         j = int(np.flatnonzero(outside)[0])
         raise ValueError(f"--joints {args.joints}: joint {j} at ({joints[j, 0]:g}, {joints[j, 1]:g}) lies outside the "
                          f"first frame ({W}x{H} WxH); expected 0-based pixel coordinates of the input frames")
+    if args.max_side is not None and int(args.max_side) < 16:
+        raise ValueError(f"--max-side: expected at least 16 pixels, got {args.max_side}")
+    out, name = _prepare(args, src)
     model = _build_model(args)
-    out = _out_dir(args)
+    res = out / f"{name}.json"
     t0 = time.perf_counter()
-    frames = src.load_all()
-    small, scale = _downscale(frames, args.max_side)
-    # absent joints go far outside the image: an all-zero belief channel, read out as lost (-1) in every frame
-    j0 = np.where(present[:, None], joints * scale, -1e4)
-    pred = np.asarray(run_poseprop_sequence(model, small, j0, progress=args.progress), dtype=np.float64)
-    if scale < 1.0:
-        lost = np.any(pred < 0, axis=-1, keepdims=True)
-        pred = np.where(lost, -1.0, pred / scale)
-    res = out / f"{src.name}.json"
-    atomic_write_text(res, json.dumps({
-        "input": os.fspath(src.path), "frames": len(frames), "num_joints": J,
-        "skeleton": skel, "joints": np.round(pred, 3).tolist(),
-        "note": "joints[t][j] = [x, y] in 0-based pixels of frame t; [-1, -1] = lost",
-    }))
-
-    def render(vis: _Vis) -> None:
-        limbs = SKELETONS[skel][1] if skel != "none" else []
-        for t, f in enumerate(frames):
+    with _result_and_vis(args, out, name, src, res) as (tmp, vis):
+        frames = src.load_all()
+        small, scale = _downscale(frames, args.max_side)
+        # absent joints go far outside the image: an all-zero belief channel, read out as lost (-1) in every frame
+        j0 = np.where(present[:, None], joints * scale, -1e4)
+        pred = np.asarray(run_poseprop_sequence(model, small, j0, progress=args.progress), dtype=np.float64)
+        if scale < 1.0:
+            lost = np.any(pred < 0, axis=-1, keepdims=True)
+            pred = np.where(lost, -1.0, pred / scale)
+        atomic_write_text(tmp, json.dumps({
+            "input": os.fspath(src.path), "frames": len(frames), "num_joints": J,
+            "skeleton": skel, "joints": np.round(pred, 3).tolist(),
+            "note": "joints[t][j] = [x, y] in 0-based pixels of frame t; [-1, -1] = lost",
+        }))
+        if vis.enabled:
+            limbs = SKELETONS[skel][1] if skel != "none" else []
             st = _style(src.size)
-            img = draw_skeleton(f, pred[t], skeleton=limbs, thickness=st["thickness"], radius=st["radius"])
-            vis.write(draw_text(img, f"{t + 1}/{len(frames)}", scale=st["scale"]))
-
-    return _visualise_and_report(args, out, src, "poseprop", res, len(frames), t0, render)
+            for t, f in enumerate(frames):
+                img = draw_skeleton(f, pred[t], skeleton=limbs, thickness=st["thickness"], radius=st["radius"])
+                vis.write(draw_text(img, f"{t + 1}/{len(frames)}", scale=st["scale"]))
+    _report("poseprop", [res, vis.path], len(frames), t0)
+    return 0
 
 
 def _render_boxes(src, vis: "_Vis", per_frame: list[np.ndarray]) -> None:
@@ -487,8 +600,8 @@ def _render_boxes(src, vis: "_Vis", per_frame: list[np.ndarray]) -> None:
         ids = r[:, 1].astype(np.int64)
         trail.update(r[:, 2:6], ids)
         st = _style(frame.shape[:2])
-        img = draw_boxes(frame, r[:, 2:6], ids, trails=trail, thickness=st["thickness"], font_scale=0.9 * st["scale"])
-        vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
+        img = draw_boxes(frame, r[:, 2:6], ids, trails=trail, thickness=st["thickness"], font_scale=st["label_scale"])
+        vis.write(draw_text(img, f"{t + 1}/{len(src)}", scale=st["scale"]))
 
 
 def _cmd_mot(args: argparse.Namespace) -> int:
@@ -497,18 +610,23 @@ def _cmd_mot(args: argparse.Namespace) -> int:
 
     src = _open_input(args)
     det = _input_file(args.dets, "--dets")
+    out, name = _prepare(args, src)
+    warned = _check_detections(args, det, src.size)
     model = _build_model(args)
-    out = _out_dir(args)
-    res = out / f"{src.name}.txt"
+    res = out / f"{name}.txt"
     t0 = time.perf_counter()
-    info = track_mot(model, _frames_arg(src), det, res, frame_rate=_tracker_fps(src, args), progress=args.progress)
-    n = int(info.get("frames", 0))
-
-    def render(vis: _Vis) -> None:
-        rows = read_mot_txt(res) if res.stat().st_size else np.zeros((0, 10))
-        _render_boxes(src, vis, split_by_frame(rows, max(n, len(src), int(rows[:, 0].max(initial=0))), res))
-
-    return _visualise_and_report(args, out, src, "mot", res, n, t0, render)
+    with _result_and_vis(args, out, name, src, res) as (tmp, vis):
+        info = track_mot(model, _frames_arg(src), det, tmp, frame_rate=_tracker_fps(src, args),
+                         progress=args.progress)
+        n = int(info.get("frames", 0))
+        if vis.enabled:
+            rows = read_mot_txt(tmp) if tmp.stat().st_size else np.zeros((0, 10))
+            _render_boxes(src, vis, split_by_frame(rows, max(n, len(src), int(rows[:, 0].max(initial=0))), tmp))
+    if info.get("rows", 0) == 0 and not warned:
+        _warn_empty(args, res, "a detection starts a track when its score is > 0.5; a track is written when its box "
+                    "has w*h > 200 px and w/h <= 1.6")
+    _report("mot", [res, vis.path], n, t0)
+    return 0
 
 
 def _cmd_mots(args: argparse.Namespace) -> int:
@@ -518,37 +636,49 @@ def _cmd_mots(args: argparse.Namespace) -> int:
 
     src = _open_input(args)
     masks = _input_file(args.masks, "--masks")
-    read_mots_txt(masks, im_size=src.size)  # every mask must have the frame size: error names file:line
+    objs = read_mots_txt(masks, im_size=src.size)  # every mask must have the frame size: error names file:line
+    out, name = _prepare(args, src)
+    warned = False
+    if not objs:
+        warn(_prog(args), f"--masks {os.fspath(masks)}: the file has no masks; the output will have no tracks")
+        warned = True
+    elif not any(_rle_area(o) > 0 for o in objs):
+        warn(_prog(args), f"--masks {os.fspath(masks)}: every mask is empty (0 pixels); the output will have no "
+             "tracks")
+        warned = True
     model = _build_model(args)
-    out = _out_dir(args)
-    res = out / f"{src.name}.txt"
+    res = out / f"{name}.txt"
     t0 = time.perf_counter()
-    info = track_mots(model, _frames_arg(src), masks, res, frame_rate=_tracker_fps(src, args) or 30.0,
-                      progress=args.progress)
-    n = int(info.get("frames", 0))
-
-    def render(vis: _Vis) -> None:
-        objs = read_mots_txt(res, validate=False)
-        by_frame: dict[int, list] = {}
-        for o in objs:
-            by_frame.setdefault(o.frame, []).append(o)
-        for t, frame in enumerate(src):
-            idmap = np.zeros(src.size, np.int64)
-            boxes, ids = [], []
-            for o in by_frame.get(t + 1, []):
-                m = o.mask()
-                idmap[m & (idmap == 0)] = o.obj_id
-                ys, xs = np.nonzero(m)
-                if len(xs):
-                    boxes.append([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
-                    ids.append(o.obj_id)
-            img = overlay_mask(frame, idmap, colors={i: id_color(i) for i in ids})
+    with _result_and_vis(args, out, name, src, res) as (tmp, vis):
+        info = track_mots(model, _frames_arg(src), masks, tmp, frame_rate=_tracker_fps(src, args) or 30.0,
+                          progress=args.progress)
+        n = int(info.get("frames", 0))
+        if vis.enabled:
+            found = read_mots_txt(tmp, validate=False)
+            by_frame: dict[int, list] = {}
+            for o in found:
+                by_frame.setdefault(o.frame, []).append(o)
             st = _style(src.size)
-            img = draw_boxes(img, np.asarray(boxes, np.float64).reshape(-1, 4), ids,
-                             thickness=max(1, st["thickness"] // 2), font_scale=0.9 * st["scale"])
-            vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
-
-    return _visualise_and_report(args, out, src, "mots", res, n, t0, render)
+            for t, frame in enumerate(src):
+                idmap = np.zeros(src.size, np.int64)
+                boxes, ids = [], []
+                for o in by_frame.get(t + 1, []):
+                    m = o.mask()
+                    idmap[m & (idmap == 0)] = o.obj_id
+                    ys, xs = np.nonzero(m)
+                    if len(xs):
+                        boxes.append([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
+                        ids.append(o.obj_id)
+                img = overlay_mask(frame, idmap, colors={i: id_color(i) for i in ids},
+                                   contour_width=max(1, st["thickness"] // 2), outline=True)
+                img = draw_boxes(img, np.asarray(boxes, np.float64).reshape(-1, 4), ids,
+                                 thickness=max(1, st["thickness"] // 2), font_scale=st["label_scale"])
+                vis.write(draw_text(img, f"{t + 1}/{len(src)}", scale=st["scale"]))
+        empty = tmp.stat().st_size == 0
+    if empty and not warned:
+        _warn_empty(args, res, "the tracker confirmed no track")
+    _report("mots", [res, vis.path], n, t0)
+    return 0
 
 
 def _cmd_posetrack(args: argparse.Namespace) -> int:
@@ -576,40 +706,53 @@ def _cmd_posetrack(args: argparse.Namespace) -> int:
                              "expected one json frame per input frame, in order (or file names of the input folder)")
         index = {k: (k, f) for k, f in enumerate(seq.frames)}
     last = max(index, default=-1)
+    out, name = _prepare(args, src)
+    H, W = src.size
+    people = [p for f in seq.frames for p in f.people]
+    warned = True
+    if not people:
+        warn(_prog(args), f"--poses {os.fspath(poses)}: no person in any frame; the output will have no tracks")
+    elif not any(np.any((p.joints[:, 0] >= 0) & (p.joints[:, 0] < W) & (p.joints[:, 1] >= 0) & (p.joints[:, 1] < H)
+                        & (p.joints[:, 2] > 0)) for p in people):
+        warn(_prog(args), f"--poses {os.fspath(poses)}: no visible joint lies inside the {W}x{H} (WxH) frames; "
+             "expected pixel coordinates of the input frames; the output will have no tracks")
+    else:
+        warned = False
     model = _build_model(args)
-    out = _out_dir(args)
-    res = out / f"{src.name}.json"
+    res = out / f"{name}.json"
     head = PoseTrackHead(model, progress=False)
-    vis = _Vis(args, out, src.name, src.fps)
     out_frames = []
+    n_tracked = 0
     t0 = time.perf_counter()
-    try:
+    with _result_and_vis(args, out, name, src, res) as (tmp, vis):
+        st = _style(src.size)
         for t, frame in enumerate(tqdm(src, desc=f"PoseTrack {src.name}", total=T, disable=not args.progress)):
             kept = []
             if t > last and not vis.enabled:
                 break
             k, fr = index.get(t, (-1, None))
             if t <= last:  # frames without poses still advance the tracker (tracks age and get lost)
-                people = fr.people if fr is not None else []
-                ids = head.update(frame, [p.joints for p in people])
-                for p, i in zip(people, ids):
+                ppl = fr.people if fr is not None else []
+                ids = head.update(frame, [p.joints for p in ppl])
+                for p, i in zip(ppl, ids):
                     if i >= 0:
                         q = copy.copy(p)
                         q.track_id = int(i)
                         kept.append(q)
+            n_tracked += len(kept)
             if fr is not None:
                 out_frames.append((k, PoseFrame(fr.file_name, kept, fr.image_id, fr.is_labeled, fr.ignore_regions)))
             if vis.enabled:
-                img, st = frame, _style(src.size)
+                img = frame
                 for q in kept:
                     img = draw_skeleton(img, q.joints[:, :2], skeleton="posetrack", track_id=q.track_id,
-                                        thickness=st["thickness"], radius=st["radius"])
-                vis.write(draw_text(img, f"{t + 1}", scale=st["scale"]))
-    finally:
-        vis.close()
-    fmt = seq.source_format if seq.source_format in ("2017", "2018") else "2018"
-    out_frames = [f for _, f in sorted(out_frames, key=lambda x: x[0])]  # the json's frame order
-    write_posetrack(res, PoseSequence(out_frames, vid_id=seq.vid_id, name=seq.name, source_format=seq.source_format),
-                    fmt)
+                                        thickness=st["thickness"], radius=st["radius"], font_scale=st["label_scale"])
+                vis.write(draw_text(img, f"{t + 1}/{T}", scale=st["scale"]))
+        fmt = seq.source_format if seq.source_format in ("2017", "2018") else "2018"
+        out_frames = [f for _, f in sorted(out_frames, key=lambda x: x[0])]  # the json's frame order
+        write_posetrack(tmp, PoseSequence(out_frames, vid_id=seq.vid_id, name=seq.name,
+                                          source_format=seq.source_format), fmt)
+    if n_tracked == 0 and not warned:
+        _warn_empty(args, res, "no pose got a track id")
     _report("posetrack", [res, vis.path], T, t0)
     return 0

@@ -29,7 +29,7 @@ from .data.palette import davis_palette
 
 __all__ = ["JHMDB_JOINTS", "JHMDB_LIMBS", "POSETRACK_JOINTS", "POSETRACK_LIMBS", "POSETRACK18_KEYPOINTS",
            "POSETRACK18_LIMBS", "SKELETONS", "TrailHistory", "davis_palette", "draw_boxes", "draw_skeleton",
-           "draw_text", "id_color", "mask_contours", "overlay_mask"]
+           "draw_text", "id_color", "mask_contours", "overlay_mask", "overlay_style"]
 
 #: JHMDB puppet joints (``pos_img`` order, 0-based).
 JHMDB_JOINTS = ("neck", "belly", "face", "right_shoulder", "left_shoulder", "right_hip", "left_hip", "right_elbow",
@@ -66,6 +66,7 @@ def _cv2():
 
 
 _PALETTE = davis_palette(256)
+_OUTLINE = (20, 20, 20)  # the dark line under boxes and trails
 
 
 def id_color(track_id: Union[int, str], saturation: float = 0.85, value: float = 0.95) -> tuple[int, int, int]:
@@ -84,6 +85,15 @@ def _check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"{name}: expected an RGB uint8 array [H, W, 3], got {image.dtype} {list(image.shape)}")
     return np.ascontiguousarray(image).copy()
+
+
+def overlay_style(size: tuple[int, int]) -> dict:
+    """Line ``thickness``, joint ``radius``, frame-counter font ``scale`` and box-label font ``label_scale`` for a
+    frame of ``size = (H, W)``: proportional to the frame (a 640-px frame gets 3-px lines and 0.6 text) with floors
+    that keep 100-px frames readable (2-px lines, 0.4 text) and no ceiling, so 4K overlays are not hair-thin."""
+    k = max(int(size[0]), int(size[1])) / 640.0
+    return {"thickness": max(2, round(3 * k)), "radius": max(2, round(4 * k)), "scale": max(0.4, 0.6 * k),
+            "label_scale": max(0.4, 0.55 * k)}
 
 
 def _text_color(rgb: Sequence[int]) -> tuple[int, int, int]:
@@ -146,10 +156,13 @@ def draw_boxes(
     thickness: int = 2,
     show_ids: bool = True,
     font_scale: float = 0.45,
+    outline: bool = True,
 ) -> np.ndarray:
     """Boxes ``[N, 4]`` as (x, y, w, h) pixels (0-based) with their ids (coloured by :func:`id_color`), optional
     scores and trails (``{id: [K, 2]}`` centre points or a :class:`TrailHistory`). Without ids every box gets
-    ``color`` (default green). Returns the annotated copy."""
+    ``color`` (default green); ``color`` also overrides the id colours (boxes, trails and labels). ``outline`` draws
+    every box and trail over a dark line 2 px wider, so it stands out on any background. Returns the annotated
+    copy."""
     cv2 = _cv2()
     img = _check_image(image)
     boxes = np.asarray(boxes_xywh, dtype=np.float64)
@@ -169,12 +182,14 @@ def draw_boxes(
         pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
         if len(pts) < 2:
             continue
-        col = id_color(key)
+        col = id_color(key) if color is None else tuple(int(c) for c in color)
         n = len(pts)
-        for k in range(1, n):  # older segments thinner
-            t = max(1, int(round(thickness * (0.5 + k / n))))
+        for k in range(1, n):  # older segments thinner; the newest about half the box line
+            t = max(2, int(round(thickness * (0.2 + 0.4 * k / n))))
             p0 = tuple(np.round(pts[k - 1]).astype(int).tolist())
             p1 = tuple(np.round(pts[k]).astype(int).tolist())
+            if outline:
+                cv2.line(img, p0, p1, _OUTLINE, t + 2, cv2.LINE_AA)
             cv2.line(img, p0, p1, col, t, cv2.LINE_AA)
     default = tuple(int(c) for c in (color if color is not None else (0, 255, 0)))
     for n, b in enumerate(boxes):
@@ -183,6 +198,8 @@ def draw_boxes(
         col = id_color(ids[n]) if ids is not None and color is None else default
         x1, y1 = int(round(b[0])), int(round(b[1]))
         x2, y2 = int(round(b[0] + b[2])), int(round(b[1] + b[3]))
+        if outline:
+            cv2.rectangle(img, (x1, y1), (x2, y2), _OUTLINE, thickness + 2)
         cv2.rectangle(img, (x1, y1), (x2, y2), col, thickness)
         parts = []
         if ids is not None and show_ids:
@@ -213,10 +230,16 @@ def overlay_mask(
     palette: Optional[np.ndarray] = None,
     contours: bool = True,
     colors: Optional[dict] = None,
+    contour_width: int = 1,
+    outline: bool = False,
+    label_ids: bool = False,
+    font_scale: float = 0.45,
 ) -> np.ndarray:
     """Blend an id map ``mask [H, W]`` (0 = background, ids 1..255) over ``image``: ``(1-alpha)*image +
-    alpha*colour(id)`` on object pixels, object borders drawn solid. Colours: ``colors[id]`` when given (e.g.
-    :func:`id_color` for track ids), else the DAVIS palette. Raises ValueError when sizes differ."""
+    alpha*colour(id)`` on object pixels, object borders drawn solid (``contour_width`` px wide). Colours:
+    ``colors[id]`` when given (e.g. :func:`id_color` for track ids), else the DAVIS palette. ``outline`` also draws a
+    dark line just outside every object (contrast on any background); ``label_ids`` writes each object's id at the
+    top-left of its bounding box (text size ``font_scale``). Raises ValueError when sizes differ."""
     img = _check_image(image)
     m = np.asarray(mask)
     if m.ndim != 2 or m.shape != img.shape[:2]:
@@ -240,9 +263,23 @@ def overlay_mask(
     out = img.astype(np.float32)
     out[fg] = (1.0 - alpha) * out[fg] + alpha * col[fg].astype(np.float32)
     out = np.clip(np.round(out), 0, 255).astype(np.uint8)
-    if contours:
-        edge = mask_contours(m) & fg
-        out[edge] = col[edge]
+    if contours or outline:
+        edges = mask_contours(m)
+        if int(contour_width) > 1:  # thicker borders for large frames: grow the edges
+            k = np.ones((2 * (int(contour_width) // 2) + 1,) * 2, np.uint8)
+            edges = _cv2().dilate(edges.astype(np.uint8), k).astype(bool)
+        if outline:
+            out[edges & ~fg] = _OUTLINE
+        if contours:
+            out[edges & fg] = col[edges & fg]
+    if label_ids:
+        for k in np.unique(m):
+            if k == 0:
+                continue
+            ys, xs = np.nonzero(m == k)
+            c = colors.get(k.item(), id_color(k.item())) if colors is not None else tuple(int(v) for v in col[ys[0],
+                                                                                                             xs[0]])
+            _label(out, str(k.item()), int(xs.min()), int(ys.min()), c, font_scale)
     return out
 
 
@@ -257,11 +294,14 @@ def draw_skeleton(
     radius: int = 3,
     thickness: int = 2,
     label: Optional[str] = None,
+    font_scale: float = 0.45,
+    outline: bool = True,
 ) -> np.ndarray:
     """Draw one skeleton: ``joints [J, 2]`` (x, y) pixels; a joint with a negative or non-finite coordinate, or with
     ``visible`` false, is skipped with its limbs. ``skeleton``: ``"jhmdb"`` (15 joints), ``"posetrack"`` (15),
     ``"posetrack18"`` (17) or 0-based ``(a, b)`` pairs. Colour: ``color``, else :func:`id_color` of ``track_id``,
-    else one colour per limb side (left = blue, right = red, centre = green)."""
+    else one colour per limb side (left = blue, right = red, centre = green). ``outline`` draws limbs and joints over
+    a dark line 2 px wider; ``font_scale`` sizes the id label."""
     cv2 = _cv2()
     img = _check_image(image)
     pts = np.asarray(joints, dtype=np.float64)
@@ -297,16 +337,21 @@ def draw_skeleton(
         return (255, 60, 60) if "right" in sides else (60, 120, 255) if "left" in sides else (60, 220, 60)
 
     ipts = np.round(np.where(ok[:, None], pts, 0)).astype(int)
-    for a, b in limbs:
-        if ok[a] and ok[b]:
-            cv2.line(img, tuple(ipts[a].tolist()), tuple(ipts[b].tolist()), side_color(a, b), thickness, cv2.LINE_AA)
+    drawn = [(a, b) for a, b in limbs if ok[a] and ok[b]]
+    if outline:  # a dark line under every limb and joint: legible on any background
+        for a, b in drawn:
+            cv2.line(img, tuple(ipts[a].tolist()), tuple(ipts[b].tolist()), _OUTLINE, thickness + 2, cv2.LINE_AA)
+        for j in np.flatnonzero(ok):
+            cv2.circle(img, tuple(ipts[j].tolist()), radius + 1, _OUTLINE, -1, cv2.LINE_AA)
+    for a, b in drawn:
+        cv2.line(img, tuple(ipts[a].tolist()), tuple(ipts[b].tolist()), side_color(a, b), thickness, cv2.LINE_AA)
     for j in np.flatnonzero(ok):
         cv2.circle(img, tuple(ipts[j].tolist()), radius, fixed if fixed is not None else (255, 255, 0), -1,
                    cv2.LINE_AA)
     if (label is not None or track_id is not None) and ok.any():
         text = label if label is not None else str(track_id)
         x, y = ipts[ok].min(axis=0)
-        _label(img, text, int(x), int(y) - radius, fixed if fixed is not None else (255, 255, 0), 0.45)
+        _label(img, text, int(x), int(y) - radius, fixed if fixed is not None else (255, 255, 0), font_scale)
     return img
 
 

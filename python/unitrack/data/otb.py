@@ -24,6 +24,8 @@ from typing import Optional, Union
 
 import numpy as np
 
+from ._atomic import current_umask
+
 __all__ = ["OTBVideo", "OTBDataset", "load_otb", "read_rects", "write_results", "read_results"]
 
 PathLike = Union[str, os.PathLike]
@@ -230,6 +232,7 @@ def write_results(path: PathLike, boxes) -> None:
     out[:, :2] += 1
     fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".txt", dir=d)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 -> the usual mode of a new file (0644 under 022)
         with os.fdopen(fd, "w") as f:
             for row in out:
                 f.write(",".join(f"{v:.4f}" for v in row) + "\n")

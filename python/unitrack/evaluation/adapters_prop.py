@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import time
 from typing import Dict, List
 
 import numpy as np
@@ -27,16 +26,15 @@ class VOSTask:
 
     def run(self, model, item, out_dir: str) -> Dict:
         from unitrack.data.davis import DavisDataset, write_sequence_masks
-        from unitrack.heads.vos import VOSConfig, run_vos_sequence
+        from unitrack.heads.vos import VOSConfig, VOSTracker
 
         seq = DavisDataset(item.data_root, split=self.split, sequences=[item.sequence])[item.sequence]
         frames = seq.load_frames()
         first = seq.load_mask(0)
-        t0 = time.perf_counter()
-        masks = run_vos_sequence(model, frames, first, config=VOSConfig(**item.config), progress=False)
-        ms = 1000.0 * (time.perf_counter() - t0) / max(1, len(frames) - 1)
+        tracker = VOSTracker(model, VOSConfig(**item.config))
+        masks = tracker.run(frames, first, progress=False)
         write_sequence_masks(out_dir, item.sequence, masks)
-        return {"timings": {"total": ms}, "frames": len(frames)}
+        return {"timings": _head_timings(tracker), "frames": len(frames)}
 
     def evaluate(self, data_root: str, outputs: Dict[str, str]) -> Dict:
         from unitrack.metrics.davis import DavisResult, evaluate_davis
@@ -48,6 +46,11 @@ class VOSTask:
         s = merged.summary
         return {"j_mean": 100 * s["J-Mean"], "jf_mean": 100 * s["J&F-Mean"], "f_mean": 100 * s["F-Mean"],
                 "j_recall": 100 * s["J-Recall"], "j_decay": 100 * s["J-Decay"], "objects": len(merged.per_object)}
+
+
+def _head_timings(head) -> Dict[str, float]:
+    """The propagation head's ms per frame (frames already in memory, so ``io`` is left out)."""
+    return {k: v for k, v in head.timings.items() if k != "io"}
 
 
 class PosePropTask:
@@ -69,17 +72,16 @@ class PosePropTask:
 
     def run(self, model, item, out_dir: str) -> Dict:
         from unitrack.data.jhmdb import load_video
-        from unitrack.heads.poseprop import PosePropConfig, run_poseprop_sequence
+        from unitrack.heads.poseprop import PosePropagator, PosePropConfig
 
         e = self._entries(item.data_root)[item.sequence]
         v = load_video(e.mat_path, e.frames_dir, crop_size=320)
         n = min(len(v.frames), v.joints.shape[2])
-        t0 = time.perf_counter()
-        out = run_poseprop_sequence(model, v.frames[:n], v.joints[:, :, 0].T, config=PosePropConfig(**item.config))
-        ms = 1000.0 * (time.perf_counter() - t0) / max(1, n - 1)
+        head = PosePropagator(model, PosePropConfig(**item.config))
+        out = head.run(v.frames[:n], v.joints[:, :, 0].T)
         pred = v.to_original(out.transpose(2, 1, 0))
         np.savez(os.path.join(out_dir, "joints.npz"), pred=pred, gt=v.joints_original[:, :, :n])
-        return {"timings": {"total": ms}, "frames": n}
+        return {"timings": _head_timings(head), "frames": n}
 
     def evaluate(self, data_root: str, outputs: Dict[str, str]) -> Dict:
         from unitrack.metrics.pck import evaluate_pck

@@ -40,12 +40,18 @@ def model_specs(args: argparse.Namespace) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from unitrack.cli_common import check_device, check_output_dir, warn
+
     from .platform import evaluate
 
     tasks = parse_tasks(args.tasks)
     roots = {t: getattr(args, opt) for t, opt in DATASET_OPTIONS.items() if getattr(args, opt)}
     data = args.data or ("custom" if roots else "synthetic")
     specs = model_specs(args)
+    args.device = check_device(args.device)
+    check_output_dir(args.out, "--out")
+    args.interrupt_note = (f"finished work items in {args.out} are kept and reused by the next run; the table was "
+                           "not written")
     if not args.model:
         from unitrack.model import hub_checkpoint_dir, imagenet_weights_available
 
@@ -74,12 +80,30 @@ def _run(args: argparse.Namespace) -> int:
             p = "-" if c["pearson"] is None else f"{c['pearson']:+.2f}"
             s = "-" if c["spearman"] is None else f"{c['spearman']:+.2f}"
             print(f"  {c['metric']:20s} pearson {p}  spearman {s}  (n={c['n']})")
-    for e in out["errors"]:
-        print(f"error: {e}", file=sys.stderr)
+    for line in _group_errors(out["errors"]):
+        print(f"unitrack eval: error: {line}", file=sys.stderr)
+    for note in out.get("notes", []):
+        warn("unitrack eval", note)
     print(f"\nresults: {os.path.abspath(args.out)} ({', '.join(sorted(out['paths']))}); "
           f"{out['meta']['n_items']} work items, {out['meta']['n_skipped']} reused, "
           f"{out['meta']['wall_seconds']:.1f} s")
     return 1 if out["errors"] else 0
+
+
+def _group_errors(errors: list[str]) -> list[str]:
+    """``"model / task / sequence: message"`` lines -> one line per distinct message, naming where it happened."""
+    groups: dict[str, list[str]] = {}
+    for e in errors:
+        where, sep, msg = e.partition(": ")
+        groups.setdefault(" ".join(msg.split()) if sep else e, []).append(where if sep else "")
+    out = []
+    for msg, wheres in groups.items():
+        wheres = [w for w in wheres if w]
+        if len(wheres) > 1:
+            out.append(f"{msg} ({len(wheres)} work items: {', '.join(wheres[:3])}{', ...' if len(wheres) > 3 else ''})")
+        else:
+            out.append(f"{wheres[0]}: {msg}" if wheres else msg)
+    return out
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

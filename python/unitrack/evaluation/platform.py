@@ -3,9 +3,12 @@
 >>> from unitrack.evaluation import evaluate
 >>> table = evaluate(["resnet18:random", "texture"], tasks=["sot", "vos"], data="synthetic", out_root="results/x")
 
-Steps: resolve each task's dataset root (generating the built-in synthetic benchmark if asked), expand work items,
-run them with a runner (local or Ray), aggregate each (representation, task) with the task's metric, and write
-results.json / .csv / .md, config.json, and a radar plot when several representations are compared.
+Steps: check every input up front (task names, dataset folders, the runner, the accuracies file, and every
+representation, which is built once: a bad spec or checkpoint is one error before any work, not one per work item),
+resolve each task's dataset root (generating the built-in synthetic benchmark if asked), expand work items, run them
+with a runner (local or Ray), aggregate each (representation, task) with the task's metric, and write
+results.json / .csv / .md and config.json first, then a radar plot when several representations are compared (skipped
+with a note when matplotlib, the ``plot`` extra, is missing).
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import os
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
-from .report import correlations, radar_plot, read_accuracies, table_rows, text_table, write_reports
+from .report import (correlations, describe_model, machine_info, radar_plot, read_accuracies, table_rows, text_table,
+                     write_reports)
 from .runners import run_items
 from .workitems import WorkItem, config_hash, slug
 
@@ -66,14 +70,66 @@ def resolve_data(tasks: Sequence[str], data: str, roots: Optional[Dict[str, str]
     elif data != "custom":
         raise ValueError(f"--data must be 'synthetic', 'synthetic-tiny' or 'custom' (with --otb/--davis/... "
                          f"folders), got {data!r}")
+    check_roots(tasks, roots)
+    return roots
+
+
+#: task -> the ``unitrack eval`` option naming its dataset folder
+DATASET_OPTIONS = {"sot": "--otb", "vos": "--davis", "poseprop": "--jhmdb", "mot": "--mot", "mots": "--mots",
+                   "posetrack": "--posetrack"}
+
+
+def check_roots(tasks: Sequence[str], roots: Dict[str, str]) -> None:
+    """Every task has a dataset root and it exists (FileNotFoundError / ValueError naming the option otherwise)."""
     missing = [t for t in tasks if t not in roots]
     if missing:
-        raise ValueError(f"no dataset given for task(s) {', '.join(missing)}: pass --data synthetic or the "
-                         f"dataset folder option(s) for them")
+        raise ValueError(f"no dataset given for task(s) {', '.join(missing)}: pass --data synthetic or the dataset "
+                         f"folder option(s) {', '.join(DATASET_OPTIONS[t] for t in missing)}")
     for t in tasks:
         if not os.path.exists(roots[t]):
-            raise FileNotFoundError(f"dataset for task {t!r} not found: {roots[t]}")
-    return roots
+            raise FileNotFoundError(f"dataset for task {t!r} not found: {DATASET_OPTIONS.get(t, t)} {roots[t]}")
+
+
+def build_models(models: Sequence[str], device: str = "cpu") -> Dict[str, Any]:
+    """Build every representation once, before any work: a bad spec, a missing or unreadable checkpoint, ImageNet
+    weights that are not in the hub cache, or an unavailable device is one error naming the spec. Returns
+    ``{spec: model}`` (the local runner reuses them)."""
+    from unitrack.model import build_model
+
+    from unitrack.model import check_device
+
+    check_device(device, "--device")
+    built: Dict[str, Any] = {}
+    for m in models:
+        if m in built:
+            continue
+        try:
+            built[m] = build_model(m, device=device)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"--model {m}: {' '.join(str(exc).split())}") from None
+        except ValueError as exc:
+            raise ValueError(f"--model {m}: {' '.join(str(exc).split())}") from None
+        except (RuntimeError, OSError, TypeError, AssertionError) as exc:
+            raise RuntimeError(f"--model {m}: {' '.join(str(exc).split()) or type(exc).__name__}") from None
+    return built
+
+
+def _benchmark_info(data: str, cache_dir: str, roots: Dict[str, str]) -> Dict[str, Any]:
+    """What was evaluated: the synthetic benchmark's name, size, seed, generator version and content hash (from its
+    MANIFEST.json), or the dataset folders."""
+    if data in ("synthetic", "synthetic-tiny"):
+        size = "tiny" if data == "synthetic-tiny" else "small"
+        info: Dict[str, Any] = {"name": "unitrack built-in synthetic benchmark", "builtin": True, "size": size}
+        try:
+            with open(os.path.join(cache_dir, f"synthetic-{size}", "MANIFEST.json"), encoding="utf-8") as f:
+                man = json.load(f)
+            info.update(seed=man.get("seed"), version=man.get("version"), frame_size=man.get("frame_size"),
+                        content_sha256=man.get("content_sha256"))
+        except (OSError, ValueError):
+            pass
+        info["path"] = os.path.abspath(os.path.join(cache_dir, f"synthetic-{size}"))
+        return info
+    return {"name": "custom datasets", "builtin": False, "roots": dict(roots)}
 
 
 def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthetic",
@@ -81,29 +137,61 @@ def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthe
              address: Optional[str] = None, force: bool = False, progress: bool = True, device: str = "cpu",
              task_config: Optional[Dict[str, Any]] = None, imagenet_acc: Optional[str] = None,
              max_sequences: Optional[int] = None) -> Dict[str, Any]:
-    """Run every task for every representation and write the reports. Returns ``{"results", "paths", ...}``."""
+    """Run every task for every representation and write the reports.
+
+    Every input is checked before any work (module docstring); errors are raised as ValueError /
+    FileNotFoundError / RuntimeError naming the option. Returns ``{"results", "timings", "errors", "notes",
+    "paths", "meta", "table", "correlations"}``; ``notes`` are one-line remarks for the user (e.g. a plot skipped
+    because matplotlib is missing).
+    """
     from .tasks import get_task
 
     if not models:
         raise ValueError("--model: give at least one representation")
+    models = list(dict.fromkeys(models))
     tasks = list(tasks)
+    if not tasks:
+        raise ValueError("--tasks: give at least one task")
     for t in tasks:
         get_task(t)  # unknown task -> error before any work
+    if max_sequences is not None and int(max_sequences) < 1:
+        raise ValueError(f"--max-sequences: expected a positive number, got {max_sequences}")
+    if runner not in ("local", "ray"):
+        raise ValueError(f"--runner must be 'local' or 'ray', got {runner!r}")
+    if runner == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise RuntimeError("--runner ray needs Ray, the optional ray extra: pip install --no-build-isolation -e "
+                               "'.[ray]' (or pip install ray)") from None
+    accuracies = read_accuracies(imagenet_acc) if imagenet_acc else None
+    if data == "custom" or roots:
+        check_roots([t for t in tasks if t in (roots or {}) or data == "custom"], dict(roots or {}))
+    model_cache = build_models(models, device)
+    cache_dir = os.path.join(out_root, "data")
     os.makedirs(out_root, exist_ok=True)
-    data_roots = resolve_data(tasks, data, roots, cache_dir=os.path.join(out_root, "data"), progress=progress)
+    data_roots = resolve_data(tasks, data, roots, cache_dir=cache_dir, progress=progress)
     task_config = dict(task_config or {})
     items: List[WorkItem] = []
+    sequences: Dict[str, List[str]] = {}
     for t in tasks:
         task = get_task(t)
-        seqs = task.sequences(data_roots[t])
+        seqs = list(task.sequences(data_roots[t]))
+        if not seqs:
+            raise ValueError(f"no sequences for task {t!r} in {DATASET_OPTIONS.get(t, t)} {data_roots[t]}; expected "
+                             f"a dataset in the standard layout")
         if max_sequences:
             seqs = seqs[:max_sequences]
+        sequences[t] = seqs
         cfg = json.dumps(task_config.get(t, {}), sort_keys=True)
         for m in models:
             items += [WorkItem(model=m, task=t, sequence=s, data_root=data_roots[t], config_json=cfg) for s in seqs]
+    representations = {m: describe_model(m, model_cache[m]) for m in models}
+    if runner != "local":
+        model_cache = {}  # remote workers build their own
     t0 = time.perf_counter()
     records = run_items(items, out_root, runner=runner, address=address, progress=progress, force=force,
-                        device=device)
+                        device=device, model_cache=model_cache)
     wall = time.perf_counter() - t0
 
     by_mt: Dict[tuple, list] = collections.defaultdict(list)
@@ -132,19 +220,32 @@ def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthe
         timings[m][t] = {s: sum(v) / len(v) for s, v in stage_sums.items()}
 
     config = {"models": list(models), "tasks": tasks, "data": data, "roots": data_roots, "task_config": task_config}
+    benchmark = _benchmark_info(data, cache_dir, data_roots)
     meta = {"config": config, "config_hash": config_hash(config), "wall_seconds": wall, "timings": timings,
-            "errors": errors, "n_items": len(items), "n_skipped": sum(bool(r.get("skipped")) for r in records)}
-    paths = write_reports(out_root, results, tasks, meta)
+            "errors": errors, "n_items": len(items), "n_skipped": sum(bool(r.get("skipped")) for r in records),
+            "benchmark": benchmark, "sequences": sequences, "max_sequences": max_sequences,
+            "representations": representations, "machine": machine_info(device), "runner": runner}
+    notes: List[str] = []
+    paths = write_reports(out_root, results, tasks, meta)  # the table first: nothing after this can lose it
+    corr = None
+    if accuracies is not None:
+        from unitrack.data._atomic import atomic_write_text
+
+        corr = correlations(results, accuracies, tasks)
+        paths["correlations"] = os.path.join(out_root, "correlations.json")
+        atomic_write_text(paths["correlations"], json.dumps(corr, indent=2))
     if len(models) > 1:
-        png = radar_plot(results, tasks, os.path.join(out_root, "radar.png"))
+        bench = (f"synthetic-{benchmark['size']} (seed {benchmark.get('seed')})" if benchmark["builtin"]
+                 else "custom datasets")
+        try:
+            png = radar_plot(results, tasks, os.path.join(out_root, "radar.png"), benchmark=bench)
+        except ImportError:
+            png = None
+            notes.append("radar plot skipped: it needs matplotlib, the optional plot extra "
+                         "(pip install --no-build-isolation -e '.[plot]', or pip install matplotlib); "
+                         "the table and results.{md,csv,json} are complete")
         if png:
             paths["radar"] = png
-    corr = None
-    if imagenet_acc:
-        corr = correlations(results, read_accuracies(imagenet_acc), tasks)
-        with open(os.path.join(out_root, "correlations.json"), "w", encoding="utf-8") as f:
-            json.dump(corr, f, indent=2)
-        paths["correlations"] = os.path.join(out_root, "correlations.json")
     header, rows = table_rows(results, tasks)
-    return {"results": results, "timings": timings, "errors": errors, "paths": paths, "meta": meta,
+    return {"results": results, "timings": timings, "errors": errors, "notes": notes, "paths": paths, "meta": meta,
             "table": text_table(header, rows), "correlations": corr}

@@ -12,9 +12,10 @@ from .workitems import WorkItem, execute_item
 
 
 def run_local(items: Sequence[WorkItem], out_root: str, *, progress: bool = True, force: bool = False,
-              device: str = "cpu") -> List[Dict[str, Any]]:
-    """Run items one after another in this process (models are built once per spec and reused)."""
-    cache: dict = {}
+              device: str = "cpu", model_cache: Optional[dict] = None) -> List[Dict[str, Any]]:
+    """Run items one after another in this process (models are built once per spec and reused; ``model_cache``
+    ``{spec: model}`` may hold them already)."""
+    cache: dict = model_cache if model_cache is not None else {}
     records = []
     bar = tqdm(items, desc="work items", unit="item", disable=not progress)
     for item in bar:
@@ -45,7 +46,8 @@ def run_ray(items: Sequence[WorkItem], out_root: str, *, address: Optional[str] 
     try:
         import ray
     except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise RuntimeError("--runner ray needs the optional extra: pip install 'unitrack[ray]'") from exc
+        raise RuntimeError("--runner ray needs Ray, the optional ray extra: pip install --no-build-isolation -e "
+                           "'.[ray]' (or pip install ray)") from exc
     import dataclasses
 
     started_here = False
@@ -82,9 +84,11 @@ def run_ray(items: Sequence[WorkItem], out_root: str, *, address: Optional[str] 
 
 
 def run_items(items: Sequence[WorkItem], out_root: str, *, runner: str = "local", address: Optional[str] = None,
-              progress: bool = True, force: bool = False, device: str = "cpu") -> List[Dict[str, Any]]:
+              progress: bool = True, force: bool = False, device: str = "cpu",
+              model_cache: Optional[dict] = None) -> List[Dict[str, Any]]:
+    """Run ``items`` with the ``local`` or ``ray`` runner; ``model_cache`` (local runner only) ``{spec: model}``."""
     if runner == "local":
-        return run_local(items, out_root, progress=progress, force=force, device=device)
+        return run_local(items, out_root, progress=progress, force=force, device=device, model_cache=model_cache)
     if runner == "ray":
         return run_ray(items, out_root, address=address, progress=progress, force=force, device=device)
     raise ValueError(f"runner must be 'local' or 'ray', got {runner!r}")

@@ -8,7 +8,9 @@ pickled to a process pool or a Ray cluster and retried. :func:`execute_item` run
         item.json      status ("ok" | "error"), timings, error message, config hash
         ...            the task's raw outputs in the standard format (e.g. <seq>.txt, PNG masks, json)
 
-An item whose ``item.json`` says ``ok`` with the same config hash is skipped on re-runs.
+An item whose ``item.json`` says ``ok`` with the same config hash is skipped on re-runs. The folder is written as
+``.<sequence>.partial-<pid>`` and renamed into place when the item ends (ok or error), so an interrupted run
+(Ctrl-C, a killed worker) leaves no half-written item folder and never damages a finished one.
 """
 from __future__ import annotations
 
@@ -94,26 +96,30 @@ def execute_item(item: WorkItem, out_root: str, *, model_cache: Optional[dict] =
         if done is not None:
             done["skipped"] = True
             return done
+    from unitrack.data._atomic import atomic_dir
+
     out_dir = item.out_dir(out_root)
-    os.makedirs(out_dir, exist_ok=True)
+    os.makedirs(os.path.dirname(out_dir), exist_ok=True)
     rec: Dict[str, Any] = {"model": item.model, "task": item.task, "sequence": item.sequence, "hash": item.hash,
                            "data_root": os.path.abspath(item.data_root), "config": item.config}
     t0 = time.perf_counter()
-    try:
-        task = get_task(item.task)
-        if model_cache is not None and item.model in model_cache:
-            model = model_cache[item.model]
-        else:
-            from unitrack.model import build_model
+    with atomic_dir(out_dir) as tmp:  # KeyboardInterrupt / SystemExit: the partial folder is removed, then re-raised
+        try:
+            task = get_task(item.task)
+            if model_cache is not None and item.model in model_cache:
+                model = model_cache[item.model]
+            else:
+                from unitrack.model import build_model
 
-            model = build_model(item.model, device=device)
-            if model_cache is not None:
-                model_cache[item.model] = model
-        info = task.run(model, item, out_dir)
-        rec.update(status="ok", timings=info.get("timings", {}), info={k: v for k, v in info.items() if k != "timings"})
-    except Exception as exc:  # a crash in one item is recorded, not propagated (the others' results survive)
-        rec.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=8))
-    rec["seconds"] = time.perf_counter() - t0
-    _write_json_atomic(os.path.join(out_dir, ITEM_FILE), rec)
+                model = build_model(item.model, device=device)
+                if model_cache is not None:
+                    model_cache[item.model] = model
+            info = task.run(model, item, os.fspath(tmp))
+            rec.update(status="ok", timings=info.get("timings", {}),
+                       info={k: v for k, v in info.items() if k != "timings"})
+        except Exception as exc:  # a crash in one item is recorded, not propagated (the others' results survive)
+            rec.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=8))
+        rec["seconds"] = time.perf_counter() - t0
+        _write_json_atomic(os.path.join(tmp, ITEM_FILE), rec)
     rec["skipped"] = False
     return rec

@@ -28,13 +28,19 @@ def _sync(t: torch.Tensor | None = None) -> None:
 
 
 class StageTimer:
-    """Accumulates wall-clock milliseconds per stage; :attr:`means` gives mean ms per frame."""
+    """Accumulates wall-clock milliseconds per stage; :attr:`means` gives mean ms per frame.
 
-    def __init__(self) -> None:
+    ``stages``: the stage names reported (in order) even when a stage took no time; others are added on first use.
+    Every head has one (``head.timings`` = ``timer.means``): association heads use :data:`STAGES`, the SOT heads
+    ``io / crop / backbone / head / total``, the propagation heads ``io / backbone / propagate / readout / total``.
+    """
+
+    def __init__(self, stages: tuple[str, ...] = STAGES) -> None:
+        self.stages = tuple(stages)
         self.reset()
 
     def reset(self) -> None:
-        self.totals: dict[str, float] = {k: 0.0 for k in STAGES}
+        self.totals: dict[str, float] = {k: 0.0 for k in self.stages}
         self.frames = 0
 
     def add(self, stage: str, ms: float) -> None:
@@ -47,6 +53,21 @@ class StageTimer:
             yield
         finally:
             self.add(name, (time.perf_counter() - t0) * 1e3)
+
+    @contextmanager
+    def frame(self, rest: str, measured: tuple[str, ...]) -> Iterator[None]:
+        """Time one whole frame: adds ``total`` and books what the ``measured`` stages did not account for as
+        ``rest`` (e.g. the SOT correlation / filter work), then counts the frame."""
+        before = sum(self.totals.get(k, 0.0) for k in measured)
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            dt = (time.perf_counter() - t0) * 1e3
+            inner = sum(self.totals.get(k, 0.0) for k in measured) - before
+            self.add(rest, max(dt - inner, 0.0))
+            self.add("total", dt)
+            self.frames += 1
 
     @property
     def means(self) -> dict[str, float]:

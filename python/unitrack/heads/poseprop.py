@@ -17,6 +17,7 @@ Differences from the reference (SPEC §9 item 10): the missing ``poseprop`` conf
 from __future__ import annotations
 
 import argparse
+import time
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -25,8 +26,8 @@ import torch
 
 from ..propagation.mask import LabelMemory, PropagationConfig
 from ..propagation.pose import belief_maps, readout_topk
-from .vos import (Frame, _check_later_frames, _check_next_frame, _first_frame_size, _frame_size, _model_features,
-                  _progress)
+from .vos import (PROP_STAGES, Frame, _as_frame, _as_frames, _check_later_frames, _check_next_frame,
+                  _first_frame_size, _frame_size, _model_features, _progress, add_propagation_args)
 
 __all__ = ["PosePropConfig", "PosePropagator", "run_poseprop_sequence", "run_jhmdb", "add_parser"]
 
@@ -56,18 +57,40 @@ class PosePropagator:
     """Stateful pose-propagation head: ``init(frame, joints)`` then ``track(frame) -> joints [J, 2]``."""
 
     def __init__(self, model, config: Optional[PosePropConfig] = None):
+        from ._common import StageTimer
+
         self.model = model
         self.config = config if config is not None else PosePropConfig()
         self.config.validate()
         self.memory = LabelMemory(self.config)
         self.soft: Optional[torch.Tensor] = None
         self._size: Optional[tuple[int, int]] = None
+        self.timer = StageTimer(PROP_STAGES)
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Mean milliseconds per frame since the last :meth:`init` / :meth:`run`: ``io``, ``backbone``,
+        ``propagate``, ``readout`` (top-3 joint read-out), ``total``."""
+        return self.timer.means
 
     def _features(self, frames: Sequence[Frame]) -> torch.Tensor:
-        return _model_features(self.model, frames, self.config.l2_normalize)
+        with self.timer.stage("backbone"):
+            return _model_features(self.model, frames, self.config.l2_normalize)
 
     def init(self, frame: Frame, joints, _feats: Optional[torch.Tensor] = None) -> None:
-        """Start with the first frame and its joints ``[J, 2]`` (x, y pixels; out-of-image points are allowed)."""
+        """Start with the first frame (an RGB array or image path) and its joints ``[J, 2]`` (x, y pixels;
+        out-of-image points are allowed); resets :attr:`timings`."""
+        if _feats is None:
+            self.timer.reset()
+        t0 = time.perf_counter()
+        with self.timer.stage("io"):
+            frame = _as_frame(frame)
+        self._init(frame, joints, _feats)
+        if _feats is None:
+            self.timer.add("total", (time.perf_counter() - t0) * 1e3)
+            self.timer.frames += 1
+
+    def _init(self, frame: Frame, joints, _feats: Optional[torch.Tensor]) -> None:
         self._size = _frame_size(frame, "frame")
         j = _as_joints(joints, "joints")
         feats = self._features([frame])[0] if _feats is None else _feats
@@ -78,25 +101,37 @@ class PosePropagator:
         self.soft = labels0
 
     def _readout(self, pred: torch.Tensor) -> np.ndarray:
-        xy = readout_topk(pred, self.config.readout_topk).cpu().numpy().astype(np.float64)  # [2, J] grid units
-        valid = xy[0] >= 0
-        out = np.where(valid[None], xy * float(self.config.stride), -1.0)
-        return out.T
+        with self.timer.stage("readout"):
+            xy = readout_topk(pred, self.config.readout_topk).cpu().numpy().astype(np.float64)  # [2, J] grid units
+            valid = xy[0] >= 0
+            out = np.where(valid[None], xy * float(self.config.stride), -1.0)
+            return out.T
 
     def _step(self, feats: torch.Tensor) -> np.ndarray:
-        pred = self.memory.step(feats)
+        with self.timer.stage("propagate"):
+            pred = self.memory.step(feats)
         self.soft = pred
         return self._readout(pred)
 
     def track(self, frame: Frame) -> np.ndarray:
-        """Propagate to the next frame; returns ``float64 [J, 2]`` (x, y) pixels, ``(-1, -1)`` for lost joints."""
+        """Propagate to the next frame (an RGB array or image path); returns ``float64 [J, 2]`` (x, y) pixels,
+        ``(-1, -1)`` for lost joints."""
+        t0 = time.perf_counter()
+        with self.timer.stage("io"):
+            frame = _as_frame(frame)
         _check_next_frame(frame, self._size, "PosePropagator: call init(frame, joints) before track(frame)")
-        return self._step(self._features([frame])[0])
+        out = self._step(self._features([frame])[0])
+        self.timer.add("total", (time.perf_counter() - t0) * 1e3)
+        self.timer.frames += 1
+        return out
 
-    def run(self, frames: Sequence[Frame], first_joints, progress: bool = False) -> np.ndarray:
+    def run(self, frames, first_joints, progress: bool = False) -> np.ndarray:
         """Whole sequence -> ``float64 [T, J, 2]``; element 0 is the read-out of frame 0's belief maps (as the
-        reference, whose frame-0 prediction is the GT label map)."""
-        frames = list(frames)
+        reference, whose frame-0 prediction is the GT label map). ``frames``: a list of RGB arrays or image paths, a
+        ``[T, H, W, 3]`` array, a frames folder or a video file."""
+        self.timer.reset()
+        t_run = time.perf_counter()
+        frames = _as_frames(frames, self.timer)
         _check_later_frames(frames, _first_frame_size(frames))
         bs = max(1, int(self.config.feature_batch))
         bar = _progress(len(frames), progress, "poseprop")
@@ -113,13 +148,16 @@ class PosePropagator:
                 outs.append(self._step(feats[j]))
                 bar.update(1)
         bar.close()
+        self.timer.totals["total"] = (time.perf_counter() - t_run) * 1e3
+        self.timer.frames = len(frames)
         return np.stack(outs)
 
 
 def run_poseprop_sequence(
-    model, frames: Sequence[Frame], first_joints, config: Optional[PosePropConfig] = None, progress: bool = False
+    model, frames, first_joints, config: Optional[PosePropConfig] = None, progress: bool = False
 ) -> np.ndarray:
-    """Pose propagation of one sequence: ``frames`` uint8 RGB, ``first_joints [J, 2]`` (x, y) pixels of frame 0.
+    """Pose propagation of one sequence: ``frames`` uint8 RGB arrays or image paths, a ``[T, H, W, 3]`` array, a
+    frames folder or a video file; ``first_joints [J, 2]`` (x, y) pixels of frame 0.
 
     Returns ``float64 [T, J, 2]`` joint positions in pixels of the given frames (``-1`` = lost).
     """
@@ -157,12 +195,16 @@ def run_jhmdb(
 
 
 def _cmd_poseprop(args: argparse.Namespace) -> int:
+    import os
+
+    from ..cli_common import check_device
     from ..metrics.pck import evaluate_pck
     from ..model import build_model
 
-    model = build_model(args.model)
-    if args.device:
-        model = model.to(args.device)
+    device = check_device(args.device or "cpu")
+    if not os.path.isfile(args.filelist):
+        raise FileNotFoundError(f"--filelist: file not found: {args.filelist!r}")
+    model = build_model(args.model, device=device)
     cfg = PosePropConfig(temperature=args.temperature, topk=args.topk, radius=args.radius, n_context=args.n_context)
     preds, gts = run_jhmdb(model, args.filelist, config=cfg, crop_size=args.crop_size,
                            limit=args.limit, progress=not args.no_progress)
@@ -177,14 +219,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("poseprop", help="JHMDB pose propagation and PCK@0.1..0.5")
     p.add_argument("--filelist", required=True, help="text file, one '<joint_positions.mat> <frames dir>' per line")
     p.add_argument("--model", default="resnet18", help="model spec for unitrack.model.build_model (e.g. resnet18, crw:/ckpt/crw.pth, color)")
-    p.add_argument("--device", default="")
-    p.add_argument("--crop-size", type=int, default=320)
+    p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    p.add_argument("--crop-size", type=int, default=320,
+                   help="frames are resized to this square size, joints scaled to match (default: %(default)s)")
     p.add_argument("--limit", type=int, default=None, help="only the first N videos")
-    d = PosePropConfig()
-    p.add_argument("--temperature", type=float, default=d.temperature)
-    p.add_argument("--topk", type=int, default=d.topk)
-    p.add_argument("--radius", type=float, default=d.radius)
-    p.add_argument("--n-context", type=int, default=d.n_context)
-    p.add_argument("--no-progress", action="store_true")
+    add_propagation_args(p, PosePropConfig())
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=_cmd_poseprop)
     return p

@@ -5,9 +5,13 @@ API::
 
     from unitrack.heads.sot import DCFTracker, track_sequence
     tracker = DCFTracker(model)                  # or XCorrTracker(model), or make_tracker(model, "xcorr")
-    tracker.init(frame0, [x, y, w, h])           # frame: RGB uint8 [H, W, 3] (or gray [H, W], or a PIL image)
+    tracker.init(frame0, [x, y, w, h])           # frame: RGB uint8 [H, W, 3] (or gray [H, W], a PIL image, a path)
     box = tracker.update(frame1)                 # -> np.ndarray [4] (x, y, w, h)
     boxes = track_sequence(model, frames, init_box, head="dcf")   # -> np.ndarray [T, 4], row 0 = init_box
+    tracker.timings                              # ms per frame: io / crop / backbone / head / total
+
+``frames`` of a sequence (here as for every head's sequence runner): a list of RGB arrays or image paths, a
+``[T, H, W, 3]`` array, a frames folder or a video file path (:func:`unitrack.data.video.open_frames`).
 
 Boxes are ``[x, y, w, h]`` in 0-based continuous image coordinates (the OTB reader :mod:`unitrack.data.otb`
 converts the 1-based files). Per frame: the frame is normalised with ``model.normalize``, ``num_scale`` windows of
@@ -54,7 +58,9 @@ __all__ = [
     "track_sequence",
     "run_otb",
     "evaluate_otb",
+    "sequence_frames",
     "HEADS",
+    "SOT_STAGES",
 ]
 
 
@@ -126,7 +132,33 @@ class DCFConfig(SOTConfig):
     interp_factor: float = 0.01
 
 
+#: Stage names of :attr:`SOTTracker.timings`.
+SOT_STAGES = ("io", "crop", "backbone", "head", "total")
+
+
 # ------------------------------------------------------------------------------------------------------------ frames
+def sequence_frames(frames):
+    """The frames of a sequence as something iterable with ``len``, for every head's sequence runner: a frames folder
+    or video file path -> :class:`unitrack.data.video.FrameSource` (decoded lazily); a ``[T, H, W, 3]`` array or a
+    ``[T, 3, H, W]`` tensor -> a list of its frames; a list or other sequence of arrays / tensors / image paths / PIL
+    images is returned as it is (each frame is converted where it is used)."""
+    if isinstance(frames, (str, os.PathLike)):
+        from ..data.video import open_frames
+
+        return open_frames(frames)
+    if isinstance(frames, np.ndarray):
+        if frames.ndim != 4 or frames.shape[-1] != 3:
+            raise ValueError(f"frames: expected a [T, H, W, 3] RGB array (or a list of frames), got shape "
+                             f"{list(frames.shape)}")
+        return list(frames)
+    if isinstance(frames, torch.Tensor):
+        if frames.dim() != 4 or frames.shape[1] != 3:
+            raise ValueError(f"frames: expected a [T, 3, H, W] tensor (or a list of frames), got shape "
+                             f"{list(frames.shape)}")
+        return list(frames)
+    return frames
+
+
 def load_frame(frame) -> np.ndarray:
     """A frame given as a path, PIL image, array or tensor -> RGB ``uint8``/float array ``[H, W, 3]`` or tensor."""
     if isinstance(frame, (str, os.PathLike)):
@@ -189,6 +221,16 @@ class SOTTracker:
         self.scales = scale_factors(config.num_scale, config.scale_step)
         self.penalties = scale_penalties(config.num_scale, config.scale_penalty)
         self._initialised = False
+        from ._common import StageTimer
+
+        self.timer = StageTimer(SOT_STAGES)
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Mean milliseconds per frame since the last :meth:`init`: ``io`` (decoding, normalisation), ``crop``
+        (search/template windows), ``backbone`` (the model on the crops, the DCF template re-encoding included),
+        ``head`` (correlation / filter, peak and scale search), ``total``."""
+        return self.timer.means
 
     # -- helpers ---------------------------------------------------------------------------------------------------
     @property
@@ -202,6 +244,10 @@ class SOTTracker:
             return torch.device("cpu")
 
     def _normalised_frame(self, image) -> torch.Tensor:
+        with self.timer.stage("io"):
+            return self._normalise(image)
+
+    def _normalise(self, image) -> torch.Tensor:
         img = load_frame(image)
         if isinstance(img, torch.Tensor):
             x = img.unsqueeze(0) if img.dim() == 3 else img
@@ -218,8 +264,10 @@ class SOTTracker:
     def _features(self, crops: torch.Tensor) -> torch.Tensor:
         if self.cfg.channels_last:
             crops = crops.contiguous(memory_format=torch.channels_last)
-        with torch.no_grad():
+        with self.timer.stage("backbone"), torch.no_grad():
             f = self.model(crops)
+            if f.is_cuda:
+                torch.cuda.synchronize(f.device)
         n = self.cfg.feat_sz
         if f.dim() != 4 or tuple(f.shape[-2:]) != (n, n):
             raise ValueError(
@@ -230,7 +278,9 @@ class SOTTracker:
 
     def _crop_features(self, frame: torch.Tensor, windows: np.ndarray) -> torch.Tensor:
         centers = np.repeat(self.pos[None], len(windows), axis=0)
-        return self._features(crop_windows(frame, centers, windows, self.cfg.crop_sz))
+        with self.timer.stage("crop"):
+            crops = crop_windows(frame, centers, windows, self.cfg.crop_sz)
+        return self._features(crops)
 
     def _check_frame_size(self, frame: torch.Tensor) -> None:
         hw = tuple(frame.shape[-2:])
@@ -247,7 +297,13 @@ class SOTTracker:
 
     # -- got10k API ------------------------------------------------------------------------------------------------
     def init(self, image, box) -> None:
-        """Start tracking the target ``box = [x, y, w, h]`` in ``image`` (RGB ``[H, W, 3]``)."""
+        """Start tracking the target ``box = [x, y, w, h]`` in ``image`` (RGB ``[H, W, 3]`` or a path); resets
+        :attr:`timings`."""
+        self.timer.reset()
+        with self.timer.frame("head", ("io", "crop", "backbone")):
+            self._init(image, box)
+
+    def _init(self, image, box) -> None:
         b = _check_box(box)
         frame = self._normalised_frame(image)
         H, W = frame.shape[-2:]
@@ -268,6 +324,10 @@ class SOTTracker:
         """Track into the next frame; returns the box ``[x, y, w, h]``."""
         if not self._initialised:
             raise RuntimeError(f"{type(self).__name__}.update called before init")
+        with self.timer.frame("head", ("io", "crop", "backbone")):
+            return self._update(image)
+
+    def _update(self, image) -> np.ndarray:
         self.frame_index += 1
         frame = self._normalised_frame(image)
         self._check_frame_size(frame)
@@ -306,8 +366,9 @@ class SOTTracker:
             init_box = getattr(frames, "init_box", None)
             if init_box is None:
                 raise ValueError("init_box is required unless frames is an OTBVideo")
-        if hasattr(frames, "frames"):
+        if hasattr(frames, "frames") and hasattr(frames, "init_box"):
             frames = frames.frames
+        frames = sequence_frames(frames)
         total = len(frames) if hasattr(frames, "__len__") else None
         boxes = []
         for f, frame in enumerate(tqdm(frames, total=total, disable=not progress, desc=self.name, unit="frame")):

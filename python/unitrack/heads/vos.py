@@ -20,11 +20,17 @@ Example::
 
     from unitrack.heads.vos import VOSTracker, run_vos_sequence
     masks = run_vos_sequence(model, frames, first_mask)      # list of [H, W] id maps, masks[0] == first_mask
+
+``frames`` may be what every head's sequence runner takes (:func:`unitrack.heads.sot.sequence_frames`): a list of
+RGB arrays (``[H, W, 3]``; tensors ``[3, H, W]``) or image paths, a ``[T, H, W, 3]`` array, a frames folder or a video
+file; ``first_mask`` an id map or the path of an indexed PNG. Per-stage timings (ms per frame: ``io``, ``backbone``,
+``propagate``, ``readout``, ``total``) are in ``tracker.timings`` after a run.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import time
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence, Union
 
@@ -33,7 +39,7 @@ import torch
 
 from ..propagation.mask import LabelMemory, PropagationConfig, downsample_labels, l2_normalize, upsample_argmax
 
-__all__ = ["VOSConfig", "VOSTracker", "run_vos_sequence", "run_davis", "add_parser"]
+__all__ = ["PROP_STAGES", "VOSConfig", "VOSTracker", "run_vos_sequence", "run_davis", "add_parser"]
 
 Frame = Union[np.ndarray, torch.Tensor]
 
@@ -45,6 +51,48 @@ class VOSConfig(PropagationConfig):
     (5 in the reference; it does not change results)."""
 
     feature_batch: int = 5
+
+
+#: Stage names of the propagation heads' ``timings``.
+PROP_STAGES = ("io", "backbone", "propagate", "readout", "total")
+
+
+def _as_frame(frame, name: str = "frame"):
+    """A frame given as an image path, a PIL image or a grey ``[H, W]`` array -> RGB ``uint8 [H, W, 3]``; RGB arrays
+    and ``[3, H, W]`` tensors are returned as they are."""
+    if isinstance(frame, (str, os.PathLike)):
+        from ._common import load_frame
+
+        return load_frame(frame, name)
+    if isinstance(frame, np.ndarray):
+        return np.repeat(frame[:, :, None], 3, axis=2) if frame.ndim == 2 else frame
+    if not isinstance(frame, torch.Tensor) and hasattr(frame, "convert"):  # PIL
+        return np.asarray(frame.convert("RGB"))
+    return frame
+
+
+def _as_frames(frames, timer) -> list:
+    """Every frame of a sequence (:func:`unitrack.heads.sot.sequence_frames` forms) loaded as arrays; timed as
+    ``io``."""
+    from .sot import sequence_frames
+
+    with timer.stage("io"):
+        return [_as_frame(f, f"frames[{i}]") for i, f in enumerate(sequence_frames(frames))]
+
+
+def _as_first_mask(mask, name: str):
+    """An id map, or the path of an indexed / grey PNG holding one."""
+    if isinstance(mask, (str, os.PathLike)):
+        from PIL import Image
+
+        if not os.path.isfile(mask):
+            raise FileNotFoundError(f"{name}: file not found: {os.fspath(mask)!r}")
+        with Image.open(mask) as im:
+            if im.mode not in ("P", "L", "1"):
+                raise ValueError(f"{name} {os.fspath(mask)}: PNG mode {im.mode!r}; expected an indexed (palette) or "
+                                 "8-bit grey id mask")
+            return np.asarray(im).astype(np.uint8)
+    return mask
 
 
 def _frame_size(frame: Frame, name: str) -> tuple[int, int]:
@@ -127,6 +175,8 @@ class VOSTracker:
     """
 
     def __init__(self, model, config: Optional[VOSConfig] = None):
+        from ._common import StageTimer
+
         self.model = model
         self.config = config if config is not None else VOSConfig()
         self.config.validate()
@@ -136,19 +186,40 @@ class VOSTracker:
         self._size: Optional[tuple[int, int]] = None
         self._dtype = np.uint8
         self._n_frames = 0
+        self.timer = StageTimer(PROP_STAGES)
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Mean milliseconds per frame since the last :meth:`init` / :meth:`run`: ``io`` (decoding), ``backbone``
+        (features), ``propagate`` (top-K label propagation), ``readout`` (up-sampling, arg-max, ids), ``total``."""
+        return self.timer.means
 
     # -- features ----------------------------------------------------------------------------------------------
     def _features(self, frames: Sequence[Frame]) -> torch.Tensor:
         """``[B, C, h, w]`` (L2-normalised per pixel unless disabled)."""
-        return _model_features(self.model, frames, self.config.l2_normalize)
+        with self.timer.stage("backbone"):
+            return _model_features(self.model, frames, self.config.l2_normalize)
 
     # -- API -------------------------------------------------------------------------------------------------
     def init(self, frame: Frame, mask, _feats: Optional[torch.Tensor] = None) -> None:
-        """Start a sequence with its first frame (uint8 RGB ``[H, W, 3]``) and object-id map ``[H, W]``.
+        """Start a sequence with its first frame (uint8 RGB ``[H, W, 3]`` or an image path) and object-id map
+        ``[H, W]`` (or the path of an indexed PNG); resets :attr:`timings`.
 
         Every unique value of ``mask`` is an object id (0 = background, always included even if absent). A mask
         with no object (all 0) is valid: every later frame is then all background.
         """
+        if _feats is None:
+            self.timer.reset()
+        t0 = time.perf_counter()
+        with self.timer.stage("io"):
+            frame = _as_frame(frame)
+            mask = _as_first_mask(mask, "mask")
+        self._init(frame, mask, _feats)
+        if _feats is None:
+            self.timer.add("total", (time.perf_counter() - t0) * 1e3)
+            self.timer.frames += 1
+
+    def _init(self, frame: Frame, mask, _feats: Optional[torch.Tensor]) -> None:
         H, W = _frame_size(frame, "frame")
         mask = _as_mask(mask, "mask")
         if mask.shape != (H, W):
@@ -173,27 +244,39 @@ class VOSTracker:
         _check_next_frame(frame, self._size, "VOSTracker: call init(frame, mask) before track(frame)", name)
 
     def _step(self, feats: torch.Tensor) -> np.ndarray:
-        pred = self.memory.step(feats)
+        with self.timer.stage("propagate"):
+            pred = self.memory.step(feats)
         self.soft = pred
         self._n_frames += 1
-        idx = upsample_argmax(pred, self._size)
-        # Ship label indices as uint8 when they fit (8x less device->host traffic), map to ids on the host.
-        idx = idx.to(torch.uint8) if len(self.object_ids) <= 256 else idx
-        return self.object_ids[idx.cpu().numpy()].astype(self._dtype, copy=False)
+        with self.timer.stage("readout"):
+            idx = upsample_argmax(pred, self._size)
+            # Ship label indices as uint8 when they fit (8x less device->host traffic), map to ids on the host.
+            idx = idx.to(torch.uint8) if len(self.object_ids) <= 256 else idx
+            return self.object_ids[idx.cpu().numpy()].astype(self._dtype, copy=False)
 
     def track(self, frame: Frame) -> np.ndarray:
-        """Propagate to the next frame; returns the id map ``[H, W]`` (dtype of the first mask)."""
+        """Propagate to the next frame (an RGB array or image path); returns the id map ``[H, W]`` (dtype of the
+        first mask)."""
+        t0 = time.perf_counter()
+        with self.timer.stage("io"):
+            frame = _as_frame(frame)
         self._check_frame(frame, "frame")
-        return self._step(self._features([frame])[0])
+        out = self._step(self._features([frame])[0])
+        self.timer.add("total", (time.perf_counter() - t0) * 1e3)
+        self.timer.frames += 1
+        return out
 
-    def run(self, frames: Sequence[Frame], first_mask, progress: bool = False) -> list[np.ndarray]:
-        """Segment a whole sequence: ``frames[0]`` with ``first_mask``, then every later frame.
+    def run(self, frames, first_mask, progress: bool = False) -> list[np.ndarray]:
+        """Segment a whole sequence: ``frames[0]`` with ``first_mask``, then every later frame. ``frames``: a list of
+        RGB arrays or image paths, a ``[T, H, W, 3]`` array, a frames folder or a video file (module docstring).
 
         Returns one id map ``[H, W]`` per frame; element 0 is a copy of ``first_mask``.
         """
-        frames = list(frames)
+        self.timer.reset()
+        t_run = time.perf_counter()
+        frames = _as_frames(frames, self.timer)
         H, W = _first_frame_size(frames)
-        first = _as_mask(first_mask, "first_mask")
+        first = _as_mask(_as_first_mask(first_mask, "first_mask"), "first_mask")
         if first.shape != (H, W):
             raise ValueError(f"first_mask: expected the size of frames[0], {H}x{W}, got {first.shape[0]}x{first.shape[1]}")
         _check_later_frames(frames, (H, W))
@@ -214,6 +297,8 @@ class VOSTracker:
                 pos += 1
                 bar.update(1)
         bar.close()
+        self.timer.totals["total"] = (time.perf_counter() - t_run) * 1e3
+        self.timer.frames = len(frames)
         return outs
 
 
@@ -224,11 +309,14 @@ def _progress(total: int, enabled: bool, desc: str):
 
 
 def run_vos_sequence(
-    model, frames: Sequence[Frame], first_mask, config: Optional[VOSConfig] = None, progress: bool = False
+    model, frames, first_mask, config: Optional[VOSConfig] = None, progress: bool = False
 ) -> list[np.ndarray]:
-    """Semi-supervised VOS of one sequence. ``frames``: uint8 RGB ``[H, W, 3]`` each; ``first_mask``: ``[H, W]`` ids.
+    """Semi-supervised VOS of one sequence. ``frames``: uint8 RGB ``[H, W, 3]`` arrays or image paths, a
+    ``[T, H, W, 3]`` array, a frames folder or a video file (the inputs of :func:`unitrack.heads.sot.track_sequence`);
+    ``first_mask``: ``[H, W]`` ids or an indexed PNG path.
 
-    Returns a list of ``len(frames)`` id maps ``[H, W]`` (element 0 = ``first_mask``), ids preserved.
+    Returns a list of ``len(frames)`` id maps ``[H, W]`` (element 0 = ``first_mask``), ids preserved. For the
+    per-stage timings use ``VOSTracker(model, config)``, ``.run(...)``, then ``.timings``.
     """
     return VOSTracker(model, config).run(frames, first_mask, progress=progress)
 
@@ -265,18 +353,25 @@ def run_davis(
         frames = seq.load_frames()
         first = seq.load_mask(0)
         masks = run_vos_sequence(model, frames, first, config=config, progress=progress)
-        write_sequence_masks(out_dir, name, masks)
+        from ..data._atomic import atomic_dir
+
+        with atomic_dir(seq_dir) as tmp:  # an interrupted run leaves no half-written sequence folder
+            write_sequence_masks(os.fspath(tmp.parent), tmp.name, masks)
         done.append(name)
     return done
 
 
 # -- command line ------------------------------------------------------------------------------------------------
 def _cmd_vos(args: argparse.Namespace) -> int:
+    from ..cli_common import check_device, check_output_dir
     from ..model import build_model  # provided by the model package
 
-    model = build_model(args.model)
-    if args.device:
-        model = model.to(args.device)
+    device = check_device(args.device or "cpu")
+    if not os.path.isdir(args.davis_root):
+        raise FileNotFoundError(f"--davis-root: folder not found: {args.davis_root!r}")
+    check_output_dir(args.out, "--out")
+    args.interrupt_note = f"sequences already finished in {args.out} are complete; rerun with --skip-existing"
+    model = build_model(args.model, device=device)
     cfg = VOSConfig(
         temperature=args.temperature, topk=args.topk, radius=args.radius, n_context=args.n_context
     )
@@ -291,6 +386,18 @@ def _cmd_vos(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_propagation_args(p: argparse.ArgumentParser, d: PropagationConfig) -> None:
+    """``--temperature --topk --radius --n-context`` of the propagation heads (defaults from the config ``d``)."""
+    p.add_argument("--temperature", type=float, default=d.temperature,
+                   help="softmax temperature of the top-K affinities (default: %(default)s)")
+    p.add_argument("--topk", type=int, default=d.topk,
+                   help="memory positions each query pixel attends to (default: %(default)s)")
+    p.add_argument("--radius", type=float, default=d.radius,
+                   help="search radius in feature cells for the recent context frames (default: %(default)s)")
+    p.add_argument("--n-context", type=int, default=d.n_context,
+                   help="number of previous frames in the memory besides the first (default: %(default)s)")
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``vos`` (DAVIS-2017 mask propagation, optional J&F evaluation) to an argparse subparsers object."""
     p = subparsers.add_parser("vos", help="DAVIS-2017 semi-supervised VOS by mask propagation (writes indexed PNGs)")
@@ -299,14 +406,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", default="resnet18", help="model spec for unitrack.model.build_model (e.g. resnet18, crw:/ckpt/crw.pth, color)")
     p.add_argument("--split", default="val", help="ImageSets/2017/<split>.txt (default val)")
     p.add_argument("--sequences", default="", help="comma-separated subset of sequences")
-    p.add_argument("--device", default="", help="torch device (default: the model's)")
-    d = VOSConfig()
-    p.add_argument("--temperature", type=float, default=d.temperature)
-    p.add_argument("--topk", type=int, default=d.topk)
-    p.add_argument("--radius", type=float, default=d.radius)
-    p.add_argument("--n-context", type=int, default=d.n_context)
+    p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    add_propagation_args(p, VOSConfig())
     p.add_argument("--eval", action="store_true", help="compute J&F after running")
     p.add_argument("--skip-existing", action="store_true", help="skip sequences already written")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=_cmd_vos)
     return p

@@ -23,7 +23,9 @@ from .base import (
 )
 from .builder import (
     ModelSpec,
+    available_devices,
     build_model,
+    check_device,
     compose_spec,
     imagenet_weights_available,
     list_builtin_models,
@@ -44,7 +46,7 @@ from .texture import TextureModel
 __all__ = [
     "CRW_MEAN", "CRW_STD", "IMAGENET_MEAN", "IMAGENET_STD", "NORMALIZATION_PRESETS",
     "ColorStatsModel", "FeatureExtractor", "WrappedModule", "feature_size", "to_tensor_batch", "wrap_module",
-    "AppearanceModel", "ModelSpec", "build_model", "compose_spec", "imagenet_weights_available",
+    "AppearanceModel", "ModelSpec", "available_devices", "build_model", "check_device", "compose_spec", "imagenet_weights_available",
     "list_builtin_models", "parse_model_spec",
     "FORMATS", "HUB_FILES", "LoadReport", "detect_format", "find_imagenet_weights", "hub_checkpoint_dir",
     "read_checkpoint", "ARCHS", "ResNetStride8", "TextureModel",

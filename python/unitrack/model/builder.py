@@ -32,8 +32,8 @@ from .checkpoints import FORMATS, HUB_FILES, hub_checkpoint_dir
 from .resnet import ARCHS
 from .texture import TextureModel
 
-__all__ = ["ModelSpec", "build_model", "compose_spec", "imagenet_weights_available", "list_builtin_models",
-           "parse_model_spec"]
+__all__ = ["ModelSpec", "available_devices", "build_model", "check_device", "compose_spec",
+           "imagenet_weights_available", "list_builtin_models", "parse_model_spec"]
 
 # family -> (arch, weights_format)
 _FAMILIES = {
@@ -174,12 +174,56 @@ def imagenet_weights_available(arch: str = "resnet18") -> bool:
     return any((cache / f).is_file() for f in HUB_FILES[arch])
 
 
+def available_devices() -> list[str]:
+    """Torch devices usable here: ``cpu``, then ``cuda:0..N-1`` and ``mps`` when this build and machine have them."""
+    out = ["cpu"]
+    if torch.cuda.is_available():
+        out += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out.append("mps")
+    return out
+
+
+def check_device(device: Union[str, torch.device, None], name: str = "device") -> str:
+    """Validate a device against this torch build and machine; returns it as a string (``None``/empty -> ``"cpu"``).
+
+    Raises ValueError naming ``name`` and listing what is available (e.g. ``device cuda: this torch 2.13.0 is a
+    CPU-only build; available here: cpu``) instead of torch's assertion deep inside the first ``.to(device)``.
+    """
+    if device is None or str(device).strip() == "":
+        return "cpu"
+    text = str(device).strip()
+    avail = ", ".join(available_devices())
+    try:
+        dev = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"{name} {text!r}: not a torch device name; available here: {avail}") from None
+    if dev.type == "cpu":
+        return text
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = (f"this torch {torch.__version__} is a CPU-only build" if torch.version.cuda is None
+                   else f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no usable CUDA device")
+            raise ValueError(f"{name} {text}: {why}; available here: {avail}")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"{name} {text}: there are only {torch.cuda.device_count()} CUDA device(s); "
+                             f"available here: {avail}")
+        return text
+    if dev.type == "mps" and "mps" in avail:
+        return text
+    raise ValueError(f"{name} {text}: not available in this torch build or on this machine; available here: {avail}")
+
+
 def build_model(spec: Union[str, nn.Module], device: Union[str, torch.device] = "cpu") -> FeatureExtractor:
     """A :class:`FeatureExtractor` from a spec string (module docstring) or any stride-8 ``nn.Module``.
 
-    Raises ValueError for a bad spec, FileNotFoundError for missing weights (ImageNet weights not in the hub cache,
-    a checkpoint path that does not exist), RuntimeError for an unreadable checkpoint.
+    Raises ValueError for a bad spec or an unavailable device (:func:`check_device`), FileNotFoundError for missing
+    weights (ImageNet weights not in the hub cache, a checkpoint path that does not exist), RuntimeError for an
+    unreadable checkpoint.
     """
+    if not isinstance(device, torch.device):
+        device = check_device(device)
     if isinstance(spec, nn.Module):
         return wrap_module(spec).to(device)
     parsed = parse_model_spec(spec)

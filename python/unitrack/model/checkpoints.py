@@ -30,8 +30,9 @@ architecture is an error naming the architecture found.
 pickles Python objects, and every such object is on a small allow-list (``argparse.Namespace``, as CRW checkpoints
 store their training arguments; numpy scalars and dtypes), it is loaded again with those classes allowed through the
 scoped ``torch.serialization.safe_globals`` context (no global registration). Anything else is refused with a
-RuntimeError naming the objects; pass ``trust_checkpoint=True`` (CLI ``--trust-checkpoint``) to load such a file with
-``weights_only=False``, which can execute arbitrary code and must only be used for files you trust.
+RuntimeError naming the objects; pass ``trust_checkpoint=True`` (CLI: append ``@trust`` to the model spec, e.g.
+``--model resnet50:/ckpt/old.pth@trust``) to load such a file with ``weights_only=False``, which can execute arbitrary
+code and must only be used for files you trust.
 """
 from __future__ import annotations
 
@@ -109,6 +110,20 @@ def _global_name(obj: Any) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', getattr(obj, '__name__', '?'))}"
 
 
+#: How to opt out of the weights-only load, in every message that suggests it (the CLI has no --trust flag: the
+#: model spec carries the option).
+TRUST_HINT = ("append @trust to the model spec (e.g. resnet50:/ckpt/old.pth@trust; Python: "
+              "AppearanceModel(..., trust_checkpoint=True))")
+
+
+def _load_error_detail(exc: BaseException) -> str:
+    """The informative part of torch.load's weights-only error (its last non-empty line that is not advice)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not ln.startswith(("Weights only load failed", "Please file an issue",
+                                                      "Check the documentation"))]
+    return (useful[-1] if useful else (lines[0] if lines else type(exc).__name__))[:200]
+
+
 def read_checkpoint(path: PathLike, *, trust: bool = False) -> Any:
     """``torch.load`` a checkpoint safely on CPU (policy in the module docstring).
 
@@ -140,8 +155,8 @@ def read_checkpoint(path: PathLike, *, trust: bool = False) -> Any:
     except Exception as e:  # noqa: BLE001 - not a zip checkpoint: garbage or a legacy file with objects
         raise RuntimeError(
             f"weights: could not read checkpoint '{p}' as a torch.save file with weights_only=True "
-            f"({str(first_error).splitlines()[0][:200]}). If it is a legacy checkpoint that pickles Python objects "
-            "and you trust its source, pass trust_checkpoint=True (CLI: --trust-checkpoint)."
+            f"({_load_error_detail(first_error)}). If it is a legacy checkpoint that pickles Python objects "
+            f"and you trust its source, {TRUST_HINT}."
         ) from e
     allowed = _safe_globals()
     allowed_names = {_global_name(g) for g in allowed}
@@ -157,8 +172,8 @@ def read_checkpoint(path: PathLike, *, trust: bool = False) -> Any:
             not_allowed = unsafe
     raise RuntimeError(
         f"weights: checkpoint '{p}' pickles Python objects that a weights-only load refuses: {not_allowed}. "
-        "If you trust the file's source, pass trust_checkpoint=True (CLI: --trust-checkpoint) to load it with "
-        "torch.load(weights_only=False), which can execute arbitrary code."
+        f"If you trust the file's source, {TRUST_HINT} to load it with torch.load(weights_only=False), which can "
+        "execute arbitrary code."
     ) from first_error
 
 
@@ -436,5 +451,6 @@ def find_imagenet_weights(arch: str, cache_dir: Optional[PathLike] = None) -> Pa
     raise FileNotFoundError(
         f"pretrained: no torchvision ImageNet weights for {arch} in the torch hub cache '{folder}' "
         f"(looked for {', '.join(HUB_FILES[arch])}). unitrack never downloads: copy one of these files there "
-        "(or set TORCH_HOME), pass weights=<path>, or use the random-init / colour / texture built-ins."
+        f"(or set TORCH_HOME), give the checkpoint as a spec ({arch}:/path/to/weights.pth; Python: weights=<path>), or "
+        f"use a built-in without weights ({arch}:random, color, texture)."
     )

@@ -32,7 +32,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
         print("\nCheckpoints: ARCH:PATH[@layer4], crw:PATH, mocov2:PATH, ssib:PATH, uvc:PATH, timecycle:PATH, "
               "ssl:PATH (see unitrack.model.builder).")
         return 0
-    model = build_model(args.spec, device=args.device)
+    from unitrack.cli_common import check_device
+
+    model = build_model(args.spec, device=check_device(args.device))
     print(f"name: {model.name}")
     print(f"out_channels: {model.out_channels}")
     print(f"normalisation: mean {model.mean.flatten().tolist()} std {model.std.flatten().tolist()}")

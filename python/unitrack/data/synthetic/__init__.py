@@ -181,7 +181,6 @@ def generate_benchmark(out_dir, *, seed: int = 0, size: str = "small", tasks=Non
         raise ValueError(f"generate_benchmark: seed must be a non-negative int, got {seed!r}")
     seed = int(seed)
     tasks = _parse_tasks(tasks)
-    p = PRESETS[size]
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"generate_benchmark: out_dir {out} exists and is not a directory")
@@ -189,11 +188,30 @@ def generate_benchmark(out_dir, *, seed: int = 0, size: str = "small", tasks=Non
         d = out / TASK_ROOTS[t]
         if d.exists() and not d.is_dir():
             raise ValueError(f"generate_benchmark: {d} exists and is not a directory")
-        if d.exists() and any(d.iterdir()):
-            if not overwrite:
-                raise FileExistsError(f"generate_benchmark: {d} is not empty (pass overwrite=True / --overwrite)")
-            shutil.rmtree(d)
+        if d.exists() and any(d.iterdir()) and not overwrite:
+            raise FileExistsError(f"generate_benchmark: {d} is not empty (pass overwrite=True / --overwrite)")
+    created_out = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _generate(out, seed, size, tasks, progress)
+    except BaseException:
+        # an error or Ctrl-C: remove what this call wrote (half-written task folders, a manifest that no longer
+        # matches them), so the next run starts clean instead of trusting partial data
+        for t in tasks:
+            shutil.rmtree(out / TASK_ROOTS[t], ignore_errors=True)
+        (out / "MANIFEST.json").unlink(missing_ok=True)
+        if created_out:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _generate(out: Path, seed: int, size: str, tasks: list, progress: bool) -> dict:
+    """The body of :func:`generate_benchmark` once its arguments are checked (it cleans up after a failure)."""
+    p = PRESETS[size]
+    for t in tasks:
+        d = out / TASK_ROOTS[t]
+        if d.exists():
+            shutil.rmtree(d)
     H, W = p.H, p.W
     n_seqs = {"sot": p.sot[0], "vos": p.vos[0] + p.vos_train, "poseprop": p.poseprop[0], "mot": p.mot[0],
               "mots": p.mots[0], "posetrack": p.posetrack[0]}
@@ -262,9 +280,9 @@ def generate_benchmark(out_dir, *, seed: int = 0, size: str = "small", tasks=Non
         "path_dependent_files": [f for f in PATH_DEPENDENT if f.split("/")[0] in {TASK_ROOTS[t] for t in tasks}],
     }
     man = out / "MANIFEST.json"
-    with open(man, "w", encoding="ascii", newline="\n") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
+    from .._atomic import atomic_write_text
+
+    atomic_write_text(man, json.dumps(manifest, indent=1) + "\n")
     result = {t: out / TASK_ROOTS[t] for t in tasks}
     result["manifest"] = man
     if progress:
@@ -284,12 +302,12 @@ def _configure(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        paths = generate_benchmark(args.out, seed=args.seed, size=args.size, tasks=args.tasks,
-                                   overwrite=args.overwrite, progress=not args.no_progress)
-    except (ValueError, FileExistsError) as e:
-        print(f"error: {e}")
-        return 2
+    from unitrack.cli_common import check_output_dir
+
+    check_output_dir(args.out, "--out")  # before rendering anything: a file in the way, a read-only folder
+    args.interrupt_note = "the partly written task folders were removed"
+    paths = generate_benchmark(args.out, seed=args.seed, size=args.size, tasks=args.tasks,
+                               overwrite=args.overwrite, progress=not args.no_progress)
     for k, v in paths.items():
         print(f"{k:10s} {v}")
     return 0
@@ -309,4 +327,6 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m unitrack.data.synthetic",
                                 description="Generate the synthetic five-task benchmark in the standard layouts.")
     _configure(p)
-    return _run(p.parse_args(argv))
+    from unitrack.cli_common import run_command
+
+    return run_command("python -m unitrack.data.synthetic", _run, p.parse_args(argv))
