@@ -8,14 +8,7 @@ from unitrack.association import KalmanFilter, fuse_motion, rsm_cost, tlwh_to_xy
 from unitrack_ext import reference
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny ops: one intra-op thread avoids oversubscription on shared CI machines (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _sets(n, P=6, C=8, seed=0, protos=None):

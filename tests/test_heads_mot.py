@@ -14,7 +14,7 @@ from unitrack.heads._common import letterbox
 from unitrack.heads.mot import MOTHead, output_filter, track_mot
 from unitrack.model import ColorStatsModel, wrap_module
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 H, W = 96, 128
 SMALL = mot_config(img_size=(272, 152))  # letterbox with horizontal padding (ratio 1.583, pad 34/35)

@@ -17,7 +17,7 @@ from unitrack.evaluation.tasks import get_task
 from unitrack.evaluation.workitems import WorkItem
 from unitrack.model import ColorStatsModel
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from unitrack.data.posetrack import PoseFrame, PosePerson, PoseSequence, read_po
 from unitrack.heads.posetrack import IdMapper, PoseTrackHead, track_posetrack
 from unitrack.model import ColorStatsModel
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 H, W = 96, 128
 COLORS = [(230, 40, 40), (40, 200, 60), (50, 70, 230)]

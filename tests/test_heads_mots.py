@@ -11,7 +11,7 @@ from unitrack.heads.mots import MaskTrack, MOTSHead, mots_object_id, resolve_ove
 from unitrack.metrics.mots import evaluate_mots_sequence
 from unitrack.model import ColorStatsModel
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 H, W = 96, 128
 COLORS = [(230, 40, 40), (40, 200, 60), (50, 70, 230)]

@@ -9,14 +9,7 @@ C, H, W = 8, 240, 320
 T = 24
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny ops: one intra-op thread avoids oversubscription on shared CI machines (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def textured(ch: int, g: torch.Generator) -> torch.Tensor:

@@ -10,14 +10,7 @@ from unitrack.association.tracker import remove_duplicate_tracks
 C, H, W = 8, 240, 320  # image pixels; the feature map is 30 x 40 cells
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny ops: one intra-op thread avoids oversubscription on shared CI machines (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def frame(objs):
