@@ -26,16 +26,14 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..data.motchallenge import list_sequences, mot_field_as_written, read_mot_txt, read_seqinfo, split_by_frame
-from .clear import _first_duplicate, check_frames, clear_metrics, combine_clear
-from .hota import combine_hota, hota_metrics
-from .identity import combine_identity, identity_metrics
+from .clear import _first_duplicate
+from .families import DEFAULT_METRICS, combine_results, evaluate_frames
 
 __all__ = ["box_iou_xywh", "evaluate_mot_sequence", "evaluate_mot_benchmark", "evaluate_frames",
            "combine_results", "format_table", "MOT_BENCHMARKS", "DEFAULT_METRICS"]
 
 _EPS = float(np.finfo("float").eps)
 MOT_BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
-DEFAULT_METRICS = ("HOTA", "CLEAR", "Identity", "Count")
 _VALID_CLASSES = np.arange(1, 14)
 _DISTRACTORS = (2, 7, 8, 12)
 
@@ -182,31 +180,6 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
     return gt_ids, tr_ids, sims
 
 
-def evaluate_frames(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray],
-                    similarity: Sequence[np.ndarray], metrics: Iterable[str] = DEFAULT_METRICS,
-                    threshold: float = 0.5) -> dict:
-    """Run the requested metric families on per-frame ids and similarities (see :mod:`clear`)."""
-    metrics = tuple(metrics)
-    gt_ids, tracker_ids, similarity = check_frames(gt_ids, tracker_ids, similarity)
-    out: dict = {}
-    for m in metrics:
-        if m == "HOTA":
-            out["HOTA"] = hota_metrics(gt_ids, tracker_ids, similarity, validate=False)
-        elif m == "CLEAR":
-            out["CLEAR"] = clear_metrics(gt_ids, tracker_ids, similarity, threshold, validate=False)
-        elif m == "Identity":
-            out["Identity"] = identity_metrics(gt_ids, tracker_ids, similarity, threshold, validate=False)
-        elif m == "Count":
-            cat_g = np.concatenate([np.asarray(g) for g in gt_ids]) if len(gt_ids) else np.zeros(0)
-            cat_t = np.concatenate([np.asarray(t) for t in tracker_ids]) if len(tracker_ids) else np.zeros(0)
-            out["Count"] = {"Dets": int(len(cat_t)), "GT_Dets": int(len(cat_g)),
-                            "IDs": int(len(np.unique(cat_t))), "GT_IDs": int(len(np.unique(cat_g))),
-                            "Frames": int(len(gt_ids))}
-        else:
-            raise ValueError(f"unknown metric family {m!r}; expected one of {DEFAULT_METRICS}")
-    return out
-
-
 def evaluate_mot_sequence(gt: str | os.PathLike | np.ndarray, results: str | os.PathLike | np.ndarray,
                           num_frames: int | None = None, benchmark: str = "MOT17", preproc: bool = True,
                           metrics: Iterable[str] = DEFAULT_METRICS, threshold: float = 0.5) -> dict:
@@ -234,29 +207,6 @@ def evaluate_mot_sequence(gt: str | os.PathLike | np.ndarray, results: str | os.
                                     Path(gt) if isinstance(gt, (str, os.PathLike)) else "gt",
                                     Path(results) if isinstance(results, (str, os.PathLike)) else "results")
     return evaluate_frames(gt_ids, tr_ids, sims, metrics, threshold)
-
-
-def combine_results(per_sequence: Mapping[str, dict]) -> dict:
-    """Combine per-sequence result dicts (as returned by :func:`evaluate_mot_sequence`) like TrackEval."""
-    items = [v for k, v in per_sequence.items() if k != "COMBINED_SEQ"]
-    out: dict = {}
-    if not items:
-        return out
-    fams = items[0].keys()
-    for fam in fams:
-        vals = [i[fam] for i in items]
-        if fam == "HOTA":
-            out[fam] = combine_hota(vals)
-        elif fam in ("CLEAR",):
-            out[fam] = combine_clear(vals)
-        elif fam == "Identity":
-            out[fam] = combine_identity(vals)
-        elif fam == "Count":
-            out[fam] = {k: int(sum(v[k] for v in vals)) for k in vals[0]}
-        elif fam == "MOTS":
-            from .mots import _mots_fields
-            out[fam] = _mots_fields(out["CLEAR"]) if "CLEAR" in out else {}
-    return out
 
 
 def _find_gt_dir(gt_root: Path, benchmark: str, split: str | None) -> Path:

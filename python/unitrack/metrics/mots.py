@@ -21,7 +21,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..data.mots import IGNORE_CLASS, PEDESTRIAN, MOTSObject, mots_by_frame, read_mots_txt
-from .mot import DEFAULT_METRICS, _evaluate_split, evaluate_frames
+from .families import DEFAULT_METRICS, evaluate_frames, mots_fields
+from .mot import _evaluate_split
 
 __all__ = ["mask_iou", "evaluate_mots_sequence", "evaluate_mots_benchmark"]
 
@@ -36,10 +37,6 @@ def mask_iou(rles_a: Sequence[dict], rles_b: Sequence[dict], ioa: bool = False) 
         return np.zeros((len(rles_a), len(rles_b)))
     return np.asarray(mask_utils.iou(list(rles_a), list(rles_b), [ioa] * len(rles_b)),
                       dtype=np.float64).reshape(len(rles_a), len(rles_b))
-
-
-def _mots_fields(clear: dict) -> dict:
-    return {"sMOTSA": float(clear["sMOTA"]), "MOTSA": float(clear["MOTA"]), "MOTSP": float(clear["MOTP"])}
 
 
 def _check_frame(objs: list[MOTSObject], name: str, frame: int, merge_ignore: bool = False) -> None:
@@ -132,7 +129,7 @@ def evaluate_mots_sequence(gt: str | os.PathLike | Sequence[MOTSObject],
         sims.append(sim[:, keep])
     out = evaluate_frames(gt_ids, tr_ids, sims, metrics)
     if "CLEAR" in out:
-        out["MOTS"] = _mots_fields(out["CLEAR"])
+        out["MOTS"] = mots_fields(out["CLEAR"])
     return out
 
 
