@@ -25,36 +25,12 @@ from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from .data.palette import davis_palette
+from .data.skeletons import (JHMDB_JOINTS, JHMDB_LIMBS, POSETRACK18_KEYPOINTS, POSETRACK18_LIMBS,
+                             POSETRACK_JOINTS, POSETRACK_LIMBS, SKELETONS, davis_palette)
 
 __all__ = ["JHMDB_JOINTS", "JHMDB_LIMBS", "POSETRACK_JOINTS", "POSETRACK_LIMBS", "POSETRACK18_KEYPOINTS",
            "POSETRACK18_LIMBS", "SKELETONS", "TrailHistory", "davis_palette", "draw_boxes", "draw_skeleton",
            "draw_text", "id_color", "mask_contours", "overlay_mask", "overlay_style"]
-
-#: JHMDB puppet joints (``pos_img`` order, 0-based).
-JHMDB_JOINTS = ("neck", "belly", "face", "right_shoulder", "left_shoulder", "right_hip", "left_hip", "right_elbow",
-                "left_elbow", "right_knee", "left_knee", "right_wrist", "left_wrist", "right_ankle", "left_ankle")
-JHMDB_LIMBS = ((0, 2), (0, 1), (0, 3), (0, 4), (3, 7), (7, 11), (4, 8), (8, 12), (1, 5), (1, 6), (5, 9), (9, 13),
-               (6, 10), (10, 14))
-
-#: The 15 PoseTrack joints (2017 ids / poseval), same as :data:`unitrack.data.posetrack.POSETRACK_JOINTS`.
-POSETRACK_JOINTS = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-                    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
-                    "head_bottom", "nose", "head_top")
-#: SPEC's limb list (``skltn2mask``, 0-based) + the nose.
-POSETRACK_LIMBS = ((9, 10), (10, 11), (8, 7), (7, 6), (9, 12), (8, 12), (12, 14), (9, 3), (3, 4), (4, 5), (8, 2),
-                   (2, 1), (1, 0), (12, 13))
-POSETRACK18_KEYPOINTS = ("nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder",
-                         "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-                         "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
-_PT15_TO_18 = [POSETRACK18_KEYPOINTS.index(n) for n in POSETRACK_JOINTS]
-POSETRACK18_LIMBS = tuple((_PT15_TO_18[a], _PT15_TO_18[b]) for a, b in POSETRACK_LIMBS)
-
-SKELETONS = {
-    "jhmdb": (JHMDB_JOINTS, JHMDB_LIMBS),
-    "posetrack": (POSETRACK_JOINTS, POSETRACK_LIMBS),
-    "posetrack18": (POSETRACK18_KEYPOINTS, POSETRACK18_LIMBS),
-}
 
 _GOLDEN = 0.6180339887498949
 

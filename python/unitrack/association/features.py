@@ -21,19 +21,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..data.skeletons import POSETRACK_JOINTS, POSETRACK_MASK_LIMBS, POSETRACK_TRUNK
 from .matching import box_iou
 
 #: The reference's box for an empty mask (x1, y1, x2, y2).
 EMPTY_MASK_BOX = (-1.0, -1.0, 10.0, 10.0)
 
-#: PoseTrack joints (0-based) whose convex polygon is filled: right hip, left hip, left shoulder, upper neck,
-#: right shoulder.
-POSE_TRUNK = (2, 3, 9, 12, 8)
-#: The 13 limbs drawn as thick lines (0-based joint pairs).
-POSE_LIMBS = ((9, 10), (10, 11), (8, 7), (7, 6), (9, 12), (8, 12), (12, 14), (9, 3), (3, 4), (4, 5), (8, 2),
-              (2, 1), (1, 0))
-NUM_POSE_JOINTS = 15
-
+#: The pose rasterisation of ``skltn2mask`` (tables in :mod:`unitrack.data.skeletons`).
+POSE_TRUNK = POSETRACK_TRUNK
+POSE_LIMBS = POSETRACK_MASK_LIMBS
+NUM_POSE_JOINTS = len(POSETRACK_JOINTS)
 
 def _feature_map(feat, name: str = "feat_map") -> torch.Tensor:
     if not isinstance(feat, torch.Tensor):

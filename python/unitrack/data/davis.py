@@ -19,7 +19,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from .palette import palette_bytes
+from .skeletons import palette_bytes
 
 __all__ = [
     "DavisDataset",

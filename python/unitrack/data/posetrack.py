@@ -27,19 +27,12 @@ from typing import Any
 import numpy as np
 
 from ._atomic import atomic_write_text
+from .skeletons import POSETRACK18_KEYPOINTS, POSETRACK_JOINTS
 
 __all__ = ["POSETRACK_JOINTS", "POSETRACK18_KEYPOINTS", "PosePerson", "PoseFrame", "PoseSequence",
            "read_posetrack", "write_posetrack", "from_posetrack17", "from_posetrack18", "to_posetrack17",
            "to_posetrack18"]
 
-#: The 15 PoseTrack joints, index = joint id of the 2017 format / poseval.
-POSETRACK_JOINTS = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-                    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
-                    "head_bottom", "nose", "head_top")
-#: PoseTrack 2018 keypoint order (COCO order; eyes replaced by head_bottom/head_top, ears unused).
-POSETRACK18_KEYPOINTS = ("nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder",
-                         "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-                         "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
 _ALIASES = {"neck": "head_bottom"}
 J = len(POSETRACK_JOINTS)
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ..skeletons import JHMDB_JOINTS
+
 __all__ = [
     "TEXTURE_KINDS",
     "random_colors",
@@ -34,11 +36,6 @@ __all__ = [
 
 TEXTURE_KINDS = ("noise", "grating", "checker", "stripes", "dots")
 
-#: JHMDB's 15 joints, in JHMDB order (0-based index = position here). "right" is the person's right.
-JHMDB_JOINTS = (
-    "neck", "belly", "face", "right_shoulder", "left_shoulder", "right_hip", "left_hip", "right_elbow",
-    "left_elbow", "right_knee", "left_knee", "right_wrist", "left_wrist", "right_ankle", "left_ankle",
-)
 _J = {n: i for i, n in enumerate(JHMDB_JOINTS)}
 
 #: limbs drawn as thick lines (0-based JHMDB joint pairs) with a thickness factor relative to the figure height.

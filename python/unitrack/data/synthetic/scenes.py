@@ -12,6 +12,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from scipy.interpolate import CubicSpline
 
+from ..skeletons import POSETRACK18_KEYPOINTS
 from .render import (
     TEXTURE_KINDS,
     Composite,
@@ -551,11 +552,7 @@ def make_mots_sequence(rng: np.random.Generator, name: str, T: int, H: int, W: i
 
 
 # -------------------------------------------------------------------------------------------------- PoseTrack
-POSETRACK_KEYPOINTS = (
-    "nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
-    "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-    "right_ankle",
-)
+POSETRACK_KEYPOINTS = POSETRACK18_KEYPOINTS
 # PoseTrack-18 index <- JHMDB index (None: ears, unused; "top": head top)
 _PT_FROM_JHMDB = (2, 0, "top", None, None, 4, 3, 8, 7, 12, 11, 6, 5, 10, 9, 14, 13)
 

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.io
 from PIL import Image
 
+from ..skeletons import POSETRACK18_SKELETON, palette_bytes
 from .scenes import (
     POSETRACK_KEYPOINTS,
     MotSequence,
@@ -31,23 +32,9 @@ __all__ = [
 
 JPEG_QUALITY = 90
 #: PoseTrack-18 / COCO skeleton (1-based keypoint indices), as in the PoseTrack-18 category entry.
-POSETRACK_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8], [7, 9],
-                      [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7]]
-
-
-def davis_palette() -> list:
-    """The DAVIS / PASCAL-VOC colour map as a flat list of 768 ints (index i -> RGB by bit interleaving)."""
-    pal = []
-    for i in range(256):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        pal += [r, g, b]
-    return pal
+POSETRACK_SKELETON = [list(pair) for pair in POSETRACK18_SKELETON]
+#: The DAVIS palette as 768 ints (:func:`unitrack.data.skeletons.palette_bytes`).
+davis_palette = palette_bytes
 
 
 def write_jpeg(path: Path, rgb: np.ndarray) -> None:
