@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 
 def test_skeleton_and_palette_tables_have_one_source():
@@ -24,3 +25,33 @@ def test_skeleton_and_palette_tables_have_one_source():
     assert writers.davis_palette() == skeletons.palette_bytes()
     assert writers.POSETRACK_SKELETON == [list(p) for p in skeletons.POSETRACK18_SKELETON]
     np.testing.assert_array_equal(viz.davis_palette(4), skeletons.davis_palette(4))
+
+
+def test_one_iou_module_serves_association_and_metrics():
+    from unitrack import iou
+    from unitrack.association import iou as assoc_iou
+    from unitrack.association import matching, tracker
+    from unitrack.metrics import mot, mots
+
+    assert mot.box_iou_xywh is iou.box_iou_xywh and mots.mask_iou is iou.mask_iou and matching.box_iou is iou.box_iou
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 50, (7, 2))
+    a = np.concatenate([a, a + rng.uniform(0, 30, (7, 2))], axis=1)
+    b = rng.uniform(0, 50, (5, 2))
+    b = np.concatenate([b, b + rng.uniform(0, 30, (5, 2))], axis=1)
+    want = iou.iou_plus1(a, b)
+    # the validated public IoU and the tracker's unvalidated one (Kalman boxes) are the same numbers on valid boxes
+    np.testing.assert_array_equal(assoc_iou(a, b), want)
+    np.testing.assert_array_equal(iou.iou_plus1(a, b, validate=False), want)
+
+    class _T:  # what _iou_cost reads from a track
+        def __init__(self, tlbr):
+            self.tlbr = tlbr
+
+    cost = tracker._iou_cost([_T(x) for x in a], [_T(x) for x in b])
+    np.testing.assert_array_equal(cost, 1.0 - want)
+    # a degenerate Kalman box with a non-positive union has IoU 0 instead of a division by zero
+    odd = np.array([[10.0, 10.0, 9.0, 20.0]])  # x2 = x1 - 1: zero area, zero union
+    assert iou.iou_plus1(odd, odd, validate=False)[0, 0] == 0.0
+    with pytest.raises(ValueError, match="atlbrs"):
+        iou.iou_plus1(odd, odd)

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data.skeletons import POSETRACK_JOINTS, POSETRACK_MASK_LIMBS, POSETRACK_TRUNK
-from .matching import box_iou
+from ..iou import box_iou
 
 #: The reference's box for an empty mask (x1, y1, x2, y2).
 EMPTY_MASK_BOX = (-1.0, -1.0, 10.0, 10.0)

@@ -27,6 +27,7 @@ from .config import FIRST_STAGE_THRESH, IOU_STAGE_THRESH, MASK_DUP_IOU, RSM_TEMP
 from .features import (_feature_map, mask2box, mask_features, pose_to_box,
                        poses_to_masks, remove_duplicated_box, roi_align)
 from .kalman import KalmanFilter, tlbr_to_tlwh, tlwh_to_tlbr, tlwh_to_xyah, xyah_to_tlwh
+from ..iou import iou_plus1
 from .matching import fuse_motion, linear_assignment
 
 
@@ -160,17 +161,7 @@ def _iou_cost(a: list[Track], b: list[Track]) -> np.ndarray:
     """``1 - IoU`` (+1-pixel convention) of the tracks' current boxes; no validation (Kalman boxes may be odd)."""
     if not a or not b:
         return np.zeros((len(a), len(b)))
-    A = np.stack([t.tlbr for t in a])
-    B = np.stack([t.tlbr for t in b])
-    area_a = (A[:, 2] - A[:, 0] + 1) * (A[:, 3] - A[:, 1] + 1)
-    area_b = (B[:, 2] - B[:, 0] + 1) * (B[:, 3] - B[:, 1] + 1)
-    iw = np.minimum(A[:, None, 2], B[None, :, 2]) - np.maximum(A[:, None, 0], B[None, :, 0]) + 1
-    ih = np.minimum(A[:, None, 3], B[None, :, 3]) - np.maximum(A[:, None, 1], B[None, :, 1]) + 1
-    inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-    return 1.0 - iou
+    return 1.0 - iou_plus1(np.stack([t.tlbr for t in a]), np.stack([t.tlbr for t in b]), validate=False)
 
 
 def remove_duplicate_tracks(tracked: list[Track], lost: list[Track], thresh: float

@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..data.motchallenge import list_sequences, mot_field_as_written, read_mot_txt, read_seqinfo, split_by_frame
+from ..iou import box_iou_xywh
 from .clear import _first_duplicate
 from .families import DEFAULT_METRICS, combine_results, evaluate_frames
 
@@ -36,31 +37,6 @@ _EPS = float(np.finfo("float").eps)
 MOT_BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
 _VALID_CLASSES = np.arange(1, 14)
 _DISTRACTORS = (2, 7, 8, 12)
-
-
-def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU between boxes ``a [N, 4]`` and ``b [M, 4]`` in (x, y, w, h) -> float64 ``[N, M]``.
-
-    Continuous coordinates (no +1). The arithmetic is TrackEval's ``_calculate_box_ious`` step by step, so
-    boundary cases (an IoU of exactly 0.5 on decimal coordinates) round the same way: the boxes are first
-    turned into corners ``x1 = x + w``, and the areas are computed from the corners, ``(x1 - x) * (y1 - y)``,
-    not as ``w * h`` (the two differ by a few ulps). Zero-area boxes have IoU 0 with everything.
-    """
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    a = np.stack([a[:, 0], a[:, 1], a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]], axis=1)   # x0, y0, x1, y1
-    b = np.stack([b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]], axis=1)
-    mn = np.minimum(a[:, None, :], b[None, :, :])
-    mx = np.maximum(a[:, None, :], b[None, :, :])
-    inter = np.maximum(mn[..., 2] - mx[..., 0], 0) * np.maximum(mn[..., 3] - mx[..., 1], 0)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    inter[area_a <= 0 + _EPS, :] = 0
-    inter[:, area_b <= 0 + _EPS] = 0
-    inter[union <= 0 + _EPS] = 0
-    union[union <= 0 + _EPS] = 1
-    return inter / union
 
 
 def _as_rows(x: str | os.PathLike | np.ndarray, what: str) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..iou import mask_iou
 from ..data.mots import IGNORE_CLASS, PEDESTRIAN, MOTSObject, mots_by_frame, read_mots_txt
 from .families import DEFAULT_METRICS, evaluate_frames, mots_fields
 from .mot import _evaluate_split
@@ -27,16 +28,6 @@ from .mot import _evaluate_split
 __all__ = ["mask_iou", "evaluate_mots_sequence", "evaluate_mots_benchmark"]
 
 _EPS = float(np.finfo("float").eps)
-
-
-def mask_iou(rles_a: Sequence[dict], rles_b: Sequence[dict], ioa: bool = False) -> np.ndarray:
-    """IoU ``[len(a), len(b)]`` between pycocotools RLE dicts (or IoA over ``a``'s area with ``ioa``)."""
-    from pycocotools import mask as mask_utils
-
-    if len(rles_a) == 0 or len(rles_b) == 0:
-        return np.zeros((len(rles_a), len(rles_b)))
-    return np.asarray(mask_utils.iou(list(rles_a), list(rles_b), [ioa] * len(rles_b)),
-                      dtype=np.float64).reshape(len(rles_a), len(rles_b))
 
 
 def _check_frame(objs: list[MOTSObject], name: str, frame: int, merge_ignore: bool = False) -> None:
