@@ -55,3 +55,68 @@ def test_one_iou_module_serves_association_and_metrics():
     assert iou.iou_plus1(odd, odd, validate=False)[0, 0] == 0.0
     with pytest.raises(ValueError, match="atlbrs"):
         iou.iou_plus1(odd, odd)
+
+
+def _package_sources():
+    import pathlib
+
+    import unitrack
+
+    root = pathlib.Path(unitrack.__file__).parent
+    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in root.rglob("*.py")}
+
+
+def test_one_image_reader_and_one_frame_source():
+    # images are decoded only in data/images.py, videos only in data/video.py
+    for rel, text in _package_sources().items():
+        if rel != "data/images.py":
+            assert "imread(" not in text and "Image.open(" not in text, rel
+        if rel != "data/video.py":
+            assert "VideoCapture(" not in text, rel
+    import unitrack.heads._common as common
+
+    assert not hasattr(common, "FrameSource")
+
+
+def test_switching_frame_decoders_kept_the_pixels(tmp_path):
+    """DAVIS and JHMDB frames used to be decoded with Pillow; they now go through read_image (OpenCV). Both decode
+    JPEGs (every chroma subsampling) and PNGs to the same pixels."""
+    import cv2
+    from PIL import Image
+
+    from unitrack.data.images import read_image
+
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur((rng.random((61, 83, 3)) * 255).astype(np.uint8), (5, 5), 2)
+    for name, save in [("a.jpg", dict(quality=90, subsampling=2)), ("b.jpg", dict(quality=75, subsampling=1)),
+                       ("c.jpg", dict(quality=95, subsampling=0)), ("d.png", {})]:
+        Image.fromarray(img).save(tmp_path / name, **save)
+        with Image.open(tmp_path / name) as im:
+            want = np.asarray(im.convert("RGB"))
+        np.testing.assert_array_equal(read_image(tmp_path / name), want)
+
+
+def test_association_heads_read_a_frames_folder_in_natural_order(tmp_path):
+    """track_mot used its own frame source that sorted by name (f10 before f2); now every folder is read in natural
+    order, as `unitrack track` always did."""
+    import cv2
+    import torch
+
+    from unitrack.association import mot_config
+    from unitrack.heads.mot import track_mot
+
+    for i in (1, 2, 3, 10, 11):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), np.full((48, 64, 3), 10 * i, np.uint8))
+    (tmp_path / "det.txt").write_text("1,-1,5,5,20,30,0.9\n")
+
+    class Recorder:  # a FeatureExtractor stand-in that records which frame it sees
+        seen: list = []
+
+        def features(self, img):
+            self.seen.append(int(img[0, 0, 0]))
+            return torch.zeros(1, 4, 6, 8)
+
+    model = Recorder()
+    track_mot(model, tmp_path, tmp_path / "det.txt", tmp_path / "out.txt", config=mot_config(img_size=(64, 48)),
+              progress=False)
+    assert model.seen == [10, 20, 30, 100, 110]

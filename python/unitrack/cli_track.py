@@ -472,25 +472,14 @@ SOT_COLOR = (255, 221, 0)
 
 
 def _read_first_mask(path: str, size: tuple[int, int]) -> np.ndarray:
-    from PIL import Image
+    from unitrack.data.images import read_id_mask
 
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"--mask: file not found: {os.fspath(path)!r}")
-    try:
-        with Image.open(p) as im:
-            mode = im.mode
-            mask = np.asarray(im).copy()
-    except OSError:
-        raise ValueError(f"--mask {p}: cannot be decoded as an image; expected an indexed (palette) PNG") from None
-    if mode not in ("P", "L", "1"):
-        raise ValueError(f"--mask {p}: PNG mode {mode!r}; expected an indexed (palette, mode P) or 8-bit grey id "
-                         "mask (0 = background, 1..255 = object ids), not a colour image")
+    mask = read_id_mask(p, "--mask")
     H, W = size
     if mask.shape != (H, W):
         raise ValueError(f"--mask {p}: size {mask.shape[1]}x{mask.shape[0]} (WxH); expected the frame size "
                          f"{W}x{H} of the input")
-    mask = mask.astype(np.uint8)
     if not mask.any():
         raise ValueError(f"--mask {p}: has no object (all pixels 0); expected ids 1..255 on the objects")
     return mask

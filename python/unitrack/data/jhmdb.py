@@ -17,6 +17,8 @@ from typing import Optional
 
 import numpy as np
 
+from .images import read_image
+
 __all__ = ["JhmdbEntry", "JhmdbVideo", "read_filelist", "load_joints", "list_frames", "load_video"]
 
 
@@ -113,14 +115,12 @@ class JhmdbVideo:
 def load_video(mat_path: str, frames_dir: str, crop_size: Optional[int] = 320) -> JhmdbVideo:
     """Load a JHMDB video's frames (resized to ``crop_size`` square unless ``None``/0) and joints."""
     import cv2
-    from PIL import Image
 
     joints0 = load_joints(mat_path)
     frames = []
     size = None
     for p in list_frames(frames_dir):
-        with Image.open(p) as im:
-            f = np.asarray(im.convert("RGB"), dtype=np.uint8)
+        f = read_image(p)
         if size is None:
             size = f.shape[:2]
         elif f.shape[:2] != size:

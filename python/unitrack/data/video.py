@@ -5,6 +5,8 @@
   :class:`FrameSource`, a lazy sequence of RGB ``uint8 [H, W, 3]`` frames with ``len``, ``fps``, ``size``.
   Frames are decoded on access, not up front; sequential access (iteration, increasing indices) decodes each frame
   once, random access on a video re-opens it and skips forward.
+* :func:`sequence_frames` -- the frames of a sequence in any of the forms the heads take (a folder or video path, a
+  ``[T, H, W, 3]`` array, a list of arrays or image paths) as one indexable sequence.
 * :class:`VideoWriter` -- RGB frames -> an ``.mp4`` (``mp4v`` FourCC) or any container OpenCV writes;
   :class:`FrameFolderWriter` -- RGB frames -> ``%05d.jpg``/``.png`` files; :func:`open_writer` picks one.
 
@@ -20,8 +22,10 @@ from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 
+from .images import read_image
+
 __all__ = ["IMAGE_EXTS", "VIDEO_EXTS", "FrameSource", "VideoWriter", "FrameFolderWriter", "natural_key",
-           "list_frame_files", "open_frames", "open_writer", "read_image"]
+           "list_frame_files", "open_frames", "open_writer", "read_image", "sequence_frames"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -51,20 +55,6 @@ def list_frame_files(folder: PathLike) -> list[Path]:
         raise ValueError(f"frames folder {os.fspath(folder)!r}: expected image files ({', '.join(IMAGE_EXTS)}), "
                          "found none")
     return sorted(files, key=lambda p: natural_key(p.name))
-
-
-def read_image(path: PathLike) -> np.ndarray:
-    """One image file -> RGB ``uint8 [H, W, 3]`` (gray and RGBA images are converted).
-
-    Raises FileNotFoundError for a missing file, ValueError for one OpenCV cannot decode."""
-    cv2 = _cv2()
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"image file not found: {path!r}")
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise ValueError(f"image file {path!r}: cannot be decoded; expected a jpg/png/bmp image")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 class FrameSource(Sequence):
@@ -236,6 +226,26 @@ def open_frames(path: PathLike, *, max_frames: Optional[int] = None, fps: Option
     a frame whose size differs from the first one.
     """
     return FrameSource(path, max_frames=max_frames, fps=fps)
+
+
+def sequence_frames(frames):
+    """The frames of a sequence as something iterable with ``len``, for every head's sequence runner: a frames folder
+    or video file path -> :class:`FrameSource` (decoded lazily); a ``[T, H, W, 3]`` array or a ``[T, 3, H, W]``
+    tensor -> a list of its frames; a list or other sequence of arrays / tensors / image paths / PIL images is
+    returned as it is (each frame is converted where it is used)."""
+    if isinstance(frames, (str, os.PathLike)):
+        return open_frames(frames)
+    if isinstance(frames, np.ndarray):
+        if frames.ndim != 4 or frames.shape[-1] != 3:
+            raise ValueError(f"frames: expected a [T, H, W, 3] RGB array (or a list of frames), got shape "
+                             f"{list(frames.shape)}")
+        return list(frames)
+    if hasattr(frames, "detach") and hasattr(frames, "dim"):  # a torch tensor (data/ does not import torch)
+        if frames.dim() != 4 or frames.shape[1] != 3:
+            raise ValueError(f"frames: expected a [T, 3, H, W] tensor (or a list of frames), got shape "
+                             f"{list(frames.shape)}")
+        return list(frames)
+    return frames
 
 
 class VideoWriter:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import torch
 
 from ..association import AssociationTracker
+from ..data.images import read_image
 
 #: Stage names of :attr:`StageTimer.means`, in report order.
 STAGES = ("io", "backbone", "features", "rsm", "assoc", "total")
@@ -154,18 +154,10 @@ class AssociationHead:
 def load_frame(frame, name: str = "frame") -> np.ndarray:
     """A frame as a uint8 RGB array ``[H, W, 3]``.
 
-    Accepts a path (decoded with OpenCV, BGR -> RGB), a uint8 ``[H, W, 3]`` RGB array or a grey ``[H, W]`` array.
+    Accepts an image path (:func:`unitrack.data.images.read_image`), a uint8 ``[H, W, 3]`` RGB array or a grey ``[H, W]`` array.
     """
     if isinstance(frame, (str, os.PathLike)):
-        import cv2
-
-        p = Path(frame)
-        if not p.is_file():
-            raise FileNotFoundError(f"{name}: image not found: {p}")
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-        if img is None:
-            raise ValueError(f"{name}: could not decode the image {p}")
-        return np.ascontiguousarray(img[:, :, ::-1])
+        return read_image(frame, name)
     if isinstance(frame, torch.Tensor):
         frame = frame.detach().cpu().numpy()
     if not isinstance(frame, np.ndarray):
@@ -220,65 +212,3 @@ def progress_bar(iterable, progress: bool, desc: str, total: int | None = None):
     from tqdm import tqdm
 
     return tqdm(iterable, desc=desc, total=total, disable=not progress, leave=False)
-
-
-_IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-
-
-class FrameSource:
-    """Frames of a folder of images (sorted by name) or of a video file, as uint8 RGB arrays.
-
-    ``len(source)`` is the number of frames (for a video: OpenCV's frame count, which may be approximate);
-    iterating yields ``(frame_number starting at 1, rgb [H, W, 3])``.
-    """
-
-    def __init__(self, src: str | os.PathLike | list):
-        if isinstance(src, (list, tuple)):
-            self.paths: list[Path] | None = [Path(p) for p in src]
-            self.video = None
-            return
-        p = Path(src)
-        if p.is_dir():
-            self.paths = sorted(q for q in p.iterdir() if q.suffix.lower() in _IMAGE_EXTS)
-            if not self.paths:
-                raise FileNotFoundError(f"no images ({', '.join(_IMAGE_EXTS)}) in the frames folder {p}")
-            self.video = None
-        elif p.is_file():
-            self.paths = None
-            self.video = p
-        else:
-            raise FileNotFoundError(f"frames folder or video not found: {p}")
-
-    def __len__(self) -> int:
-        if self.paths is not None:
-            return len(self.paths)
-        import cv2
-
-        cap = cv2.VideoCapture(str(self.video))
-        try:
-            if not cap.isOpened():
-                raise ValueError(f"could not open the video {self.video}")
-            return int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        finally:
-            cap.release()
-
-    def __iter__(self):
-        if self.paths is not None:
-            for i, p in enumerate(self.paths, 1):
-                yield i, p
-            return
-        import cv2
-
-        cap = cv2.VideoCapture(str(self.video))
-        if not cap.isOpened():
-            raise ValueError(f"could not open the video {self.video}")
-        try:
-            i = 0
-            while True:
-                ok, img = cap.read()
-                if not ok:
-                    break
-                i += 1
-                yield i, np.ascontiguousarray(img[:, :, ::-1])
-        finally:
-            cap.release()

@@ -32,7 +32,8 @@ import numpy as np
 from ..association import AssociationConfig, Track, mot_config
 from ..association.kalman import tlwh_to_tlbr
 from ..data.motchallenge import MOTSequence, read_mot_sequence, read_mot_txt, split_by_frame, write_mot_results
-from ._common import AssociationHead, FrameSource, letterbox, load_frame, model_features, progress_bar
+from ..data.video import FrameSource, sequence_frames
+from ._common import AssociationHead, letterbox, load_frame, model_features, progress_bar
 
 __all__ = ["MOTHead", "track_mot", "output_filter"]
 
@@ -166,18 +167,19 @@ def track_mot(model, frames: str | os.PathLike | Sequence, det_txt: str | os.Pat
               out_txt: str | os.PathLike, *, config: AssociationConfig | None = None,
               frame_rate: float | None = None, progress: bool = True) -> dict[str, Any]:
     """Track the user's frames (image folder, video file or list of image paths) with detections from a
-    MOTChallenge txt (``frame,id,x,y,w,h,score,...``, frames 1-based in the sorted frame order) and write
+    MOTChallenge txt (``frame,id,x,y,w,h,score,...``, frames 1-based in the frame order: natural order for a
+    folder, :func:`unitrack.data.video.sequence_frames`) and write
     MOTChallenge results to ``out_txt``.
 
     Returns ``{"frames", "rows", "tracks", "timings", "stats"}``.
     """
-    src = FrameSource(frames)
+    src = sequence_frames(frames)
     det_txt = Path(det_txt)
     det = read_mot_txt(det_txt)
     score = det[:, 6] if det.shape[1] >= 7 else np.ones(len(det))
     n = len(src)
     max_f = int(det[:, 0].max()) if len(det) else 0
-    if max_f > max(n, 0) and src.paths is not None:
+    if max_f > max(n, 0) and not (isinstance(src, FrameSource) and src.kind == "video"):
         raise ValueError(f"{det_txt}: detections refer to frame {max_f} but {frames} has only {n} frames")
     n_frames = max(n, max_f)
     per = split_by_frame(np.concatenate([det[:, :1], det[:, 2:6], score[:, None]], axis=1), n_frames, det_txt)
@@ -185,7 +187,7 @@ def track_mot(model, frames: str | os.PathLike | Sequence, det_txt: str | os.Pat
     head = MOTHead(model, cfg, progress=progress)
     head.reset(frame_rate if frame_rate is not None else cfg.frame_rate)
     rows: list[list[float]] = []
-    for i, frame in progress_bar(src, progress, "MOT", total=n):
+    for i, frame in progress_bar(enumerate(src, 1), progress, "MOT", total=n):
         d = per[i - 1][:, 1:] if i - 1 < len(per) else np.zeros((0, 5))
         for tr in head.update(frame, d[:, :4], d[:, 4]):
             x, y, w, h = tr.tlwh

@@ -37,7 +37,8 @@ from ..association import AssociationConfig, mots_config
 from ..data.motchallenge import read_seqinfo
 from ..data.mots import PEDESTRIAN, MOTSObject, decode_rle, encode_mask, mots_by_frame, read_mots_txt, \
     write_mots_txt
-from ._common import AssociationHead, FrameSource, load_frame, model_features, progress_bar
+from ..data.video import FrameSource, sequence_frames
+from ._common import AssociationHead, load_frame, model_features, progress_bar
 
 __all__ = ["MOTSHead", "MaskTrack", "track_mots", "mots_object_id", "resolve_overlaps"]
 
@@ -222,18 +223,18 @@ def track_mots(model, frames: str | os.PathLike | Sequence, det_txt: str | os.Pa
 
     Returns ``{"frames", "objects", "tracks", "timings", "stats"}``.
     """
-    src = FrameSource(frames)
+    src = sequence_frames(frames)
     n = len(src)
     objs = [o for o in read_mots_txt(det_txt) if o.class_id == PEDESTRIAN]
     last = max([o.frame for o in objs], default=first_frame - 1) - first_frame + 1
-    if src.paths is not None and last > n:
+    if not (isinstance(src, FrameSource) and src.kind == "video") and last > n:
         raise ValueError(f"{det_txt}: masks refer to frame {last + first_frame - 1} but {frames} has only {n} "
                          f"frames")
     per = mots_by_frame(objs, max(n, last), first_frame, str(det_txt))
     head = MOTSHead(model, config, progress=progress)
     head.reset(frame_rate)
     out: list[MOTSObject] = []
-    for i, frame in progress_bar(src, progress, "MOTS", total=n):
+    for i, frame in progress_bar(enumerate(src, 1), progress, "MOTS", total=n):
         fr = per[i - 1] if i - 1 < len(per) else []
         out += head._objects(i - 1 + first_frame, head.update(frame, [o.to_coco() for o in fr]))
     write_mots_txt(out_txt, out)

@@ -36,6 +36,8 @@ from typing import Iterable, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from ..data.images import read_image
+from ..data.video import sequence_frames
 from ..propagation.box import (
     DCFFilter,
     XCorrFilter,
@@ -137,37 +139,10 @@ SOT_STAGES = ("io", "crop", "backbone", "head", "total")
 
 
 # ------------------------------------------------------------------------------------------------------------ frames
-def sequence_frames(frames):
-    """The frames of a sequence as something iterable with ``len``, for every head's sequence runner: a frames folder
-    or video file path -> :class:`unitrack.data.video.FrameSource` (decoded lazily); a ``[T, H, W, 3]`` array or a
-    ``[T, 3, H, W]`` tensor -> a list of its frames; a list or other sequence of arrays / tensors / image paths / PIL
-    images is returned as it is (each frame is converted where it is used)."""
-    if isinstance(frames, (str, os.PathLike)):
-        from ..data.video import open_frames
-
-        return open_frames(frames)
-    if isinstance(frames, np.ndarray):
-        if frames.ndim != 4 or frames.shape[-1] != 3:
-            raise ValueError(f"frames: expected a [T, H, W, 3] RGB array (or a list of frames), got shape "
-                             f"{list(frames.shape)}")
-        return list(frames)
-    if isinstance(frames, torch.Tensor):
-        if frames.dim() != 4 or frames.shape[1] != 3:
-            raise ValueError(f"frames: expected a [T, 3, H, W] tensor (or a list of frames), got shape "
-                             f"{list(frames.shape)}")
-        return list(frames)
-    return frames
-
-
 def load_frame(frame) -> np.ndarray:
     """A frame given as a path, PIL image, array or tensor -> RGB ``uint8``/float array ``[H, W, 3]`` or tensor."""
     if isinstance(frame, (str, os.PathLike)):
-        import cv2
-
-        img = cv2.imread(os.fspath(frame), cv2.IMREAD_COLOR)
-        if img is None:
-            raise FileNotFoundError(f"cannot read image file {os.fspath(frame)!r}")
-        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        return read_image(frame, "frame")
     if isinstance(frame, torch.Tensor):
         return frame
     if not isinstance(frame, np.ndarray):

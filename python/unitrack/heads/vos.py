@@ -74,7 +74,7 @@ def _as_frame(frame, name: str = "frame"):
 def _as_frames(frames, timer) -> list:
     """Every frame of a sequence (:func:`unitrack.heads.sot.sequence_frames` forms) loaded as arrays; timed as
     ``io``."""
-    from .sot import sequence_frames
+    from ..data.video import sequence_frames
 
     with timer.stage("io"):
         return [_as_frame(f, f"frames[{i}]") for i, f in enumerate(sequence_frames(frames))]
@@ -83,15 +83,9 @@ def _as_frames(frames, timer) -> list:
 def _as_first_mask(mask, name: str):
     """An id map, or the path of an indexed / grey PNG holding one."""
     if isinstance(mask, (str, os.PathLike)):
-        from PIL import Image
+        from ..data.images import read_id_mask
 
-        if not os.path.isfile(mask):
-            raise FileNotFoundError(f"{name}: file not found: {os.fspath(mask)!r}")
-        with Image.open(mask) as im:
-            if im.mode not in ("P", "L", "1"):
-                raise ValueError(f"{name} {os.fspath(mask)}: PNG mode {im.mode!r}; expected an indexed (palette) or "
-                                 "8-bit grey id mask")
-            return np.asarray(im).astype(np.uint8)
+        return read_id_mask(mask, name)
     return mask
 
 
