@@ -120,3 +120,46 @@ def test_association_heads_read_a_frames_folder_in_natural_order(tmp_path):
     track_mot(model, tmp_path, tmp_path / "det.txt", tmp_path / "out.txt", config=mot_config(img_size=(64, 48)),
               progress=False)
     assert model.seen == [10, 20, 30, 100, 110]
+
+
+def test_one_task_table_read_by_cli_platform_and_synthetic_benchmark():
+    import argparse
+
+    from unitrack import evaluation, tasks
+    from unitrack.cli import build_parser
+    from unitrack.data import synthetic
+    from unitrack.evaluation.tasks import TaskAdapter, get_task
+
+    names = tasks.TASK_NAMES
+    assert names == ("sot", "vos", "poseprop", "mot", "mots", "posetrack")
+    assert evaluation.ALL_TASKS == names and synthetic.TASKS == names
+    assert synthetic.TASK_ROOTS == {t.name: t.folder for t in tasks.TASKS}
+    for t in tasks.TASKS:
+        adapter = get_task(t.name)
+        assert isinstance(adapter, TaskAdapter)
+        module, cls = t.adapter.split(":")
+        assert type(adapter).__module__ == module and type(adapter).__name__ == cls
+        assert module.rsplit(".", 1)[1] == t.name  # one adapter module per task, named like its head
+    # the command line: one `track` sub-command and one `eval` dataset option per task
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    track = sub.choices["track"]
+    track_tasks = next(a for a in track._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert tuple(track_tasks) == names
+    eval_opts = {o for a in sub.choices["eval"]._actions for o in a.option_strings}
+    assert {t.option for t in tasks.TASKS} <= eval_opts
+
+
+def test_adapters_do_not_register_themselves(monkeypatch):
+    import importlib
+
+    from unitrack.evaluation import tasks as ev_tasks
+
+    monkeypatch.setattr(ev_tasks, "_ADAPTERS", {})
+    for t in ("sot", "vos", "poseprop", "mot", "mots", "posetrack"):
+        importlib.import_module(f"unitrack.evaluation.adapters.{t}")
+    assert ev_tasks._ADAPTERS == {}  # importing an adapter registers nothing; get_task loads from the table
+    assert type(ev_tasks.get_task("mots")).__name__ == "MOTSAdapter"
+    with pytest.raises(ValueError, match="unknown task 'bogus'.*sot, vos, poseprop, mot, mots, posetrack"):
+        ev_tasks.get_task("bogus")
+    with pytest.raises(TypeError, match="sequences, run and evaluate"):
+        ev_tasks.register_task("x", object())

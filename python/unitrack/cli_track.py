@@ -40,11 +40,13 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from .tasks import TASK_NAMES
 from .cli_common import CLIError, check_device, check_output_dir, partial_dir, partial_file, run_command, warn
 
 __all__ = ["add_parser", "default_model_spec", "parse_box", "read_joints", "TASKS"]
 
-TASKS = ("sot", "vos", "poseprop", "mot", "mots", "posetrack")
+#: The tasks of ``unitrack track`` (the task table :data:`unitrack.tasks.TASKS`).
+TASKS = TASK_NAMES
 
 
 # ------------------------------------------------------------------------------------------------------ arguments

@@ -5,10 +5,11 @@ import argparse
 import os
 import sys
 
+from ..tasks import TASKS
 from .platform import ALL_TASKS, parse_tasks
 
-DATASET_OPTIONS = {"sot": "otb", "vos": "davis", "poseprop": "jhmdb", "mot": "mot", "mots": "mots",
-                   "posetrack": "posetrack"}
+#: task -> the attribute of its dataset-root option (``--otb`` -> ``args.otb``), from the task table
+DATASET_OPTIONS = {t.name: t.folder for t in TASKS}
 
 
 def default_models() -> list[str]:

@@ -18,12 +18,14 @@ import os
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
+from ..tasks import TASK_NAMES, TASKS
 from .report import (correlations, describe_model, machine_info, radar_plot, read_accuracies, table_rows, text_table,
                      write_reports)
 from .runners import run_items
 from .workitems import WorkItem, config_hash, slug
 
-ALL_TASKS = ("sot", "vos", "poseprop", "mot", "mots", "posetrack")
+#: The tasks of the task table (:data:`unitrack.tasks.TASKS`), in canonical order.
+ALL_TASKS = TASK_NAMES
 
 
 def parse_tasks(text: str) -> List[str]:
@@ -75,8 +77,7 @@ def resolve_data(tasks: Sequence[str], data: str, roots: Optional[Dict[str, str]
 
 
 #: task -> the ``unitrack eval`` option naming its dataset folder
-DATASET_OPTIONS = {"sot": "--otb", "vos": "--davis", "poseprop": "--jhmdb", "mot": "--mot", "mots": "--mots",
-                   "posetrack": "--posetrack"}
+DATASET_OPTIONS = {t.name: t.option for t in TASKS}
 
 
 def check_roots(tasks: Sequence[str], roots: Dict[str, str]) -> None:

@@ -79,7 +79,7 @@ def _write_json_atomic(path: str, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-# Set by unitrack.evaluation.tasks: task name -> callable(model, item, out_dir) -> dict of timings/info.
+# What a task adapter's run is (unitrack.evaluation.tasks.TaskAdapter.run): (model, item, out_dir) -> timings/info.
 TaskRunner = Callable[[Any, WorkItem, str], Dict[str, Any]]
 
 

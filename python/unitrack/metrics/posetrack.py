@@ -54,14 +54,15 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..data.posetrack import POSETRACK_JOINTS, PosePerson, PoseSequence
 
-__all__ = ["posetrack_mota", "evaluate_posetrack_dirs", "format_posetrack_table", "head_size", "JOINT_GROUPS"]
+__all__ = ["posetrack_mota", "posetrack_idf1", "evaluate_posetrack_dirs", "format_posetrack_table", "head_size",
+           "JOINT_GROUPS"]
 
 J = len(POSETRACK_JOINTS)
 #: poseval's printed groups (joint ids).
@@ -436,3 +437,51 @@ def format_posetrack_table(res: dict) -> str:
     vals = "".join(f"{res['MOTA_groups'][g]:11.1f}" for g in groups)
     vals += "".join(f"{res[k][-1]:9.1f}" for k in ("MOTP", "Precision", "Recall"))
     return head + "\n" + vals
+
+
+def posetrack_idf1(gt, pred, dist_thresh: float = 0.5) -> dict[str, Any]:
+    """Per-joint IDF1 of PoseTrack sequences, summed over sequences per joint.
+
+    poseval has no IDF1: this is the mean over the 15 joints of the TrackEval IDF1 of that joint's points, a gt and a
+    predicted joint being a candidate match when their distance is at most half the gt head size (similarity
+    ``1 - d / head_size`` >= 0.5, the PCKh@0.5 criterion poseval's MOTA uses). ``dist_thresh`` is not used (the
+    threshold is that fixed 0.5; the argument is kept for its callers).
+
+    Args:
+        gt, pred: dicts name -> :class:`~unitrack.data.posetrack.PoseSequence` (gt people without ``head_box`` are
+            skipped).
+    Returns:
+        ``{"IDF1": [15] fractions (NaN for joints never annotated), "mean": float fraction}``.
+    """
+    from .families import evaluate_frames
+    from .identity import combine_identity
+
+    per_joint: list[list[dict]] = [[] for _ in range(15)]
+    for name, g in gt.items():
+        p = pred[name]
+        if len(g.frames) != len(p.frames):
+            raise ValueError(f"sequence {name!r}: prediction has {len(p.frames)} frames, gt has {len(g.frames)}")
+        for j in range(15):
+            gids, tids, sims = [], [], []
+            for t, (gf, pf) in enumerate(zip(g.frames, p.frames)):
+                gp = [q for q in gf.people if q.present[j] and q.head_box is not None]
+                pp = [q for q in pf.people if q.present[j] and q.track_id is not None]
+                gi = np.array([q.track_id if q.track_id is not None else 10**9 + k for k, q in enumerate(gp)],
+                              np.int64)
+                ti = np.array([q.track_id for q in pp], np.int64)
+                s = np.zeros((len(gp), len(pp)))
+                for a, q in enumerate(gp):
+                    hs = head_size(q.head_box)
+                    for b, r in enumerate(pp):
+                        d = np.linalg.norm(q.joints[j, :2] - r.joints[j, :2]) / max(hs, 1e-12)
+                        s[a, b] = max(0.0, 1.0 - d)
+                gids.append(gi)
+                tids.append(ti)
+                sims.append(s)
+            per_joint[j].append(evaluate_frames(gids, tids, sims, ("Identity",), 0.5)["Identity"])
+    idf1 = np.array([combine_identity(v)["IDF1"] if v else np.nan for v in per_joint], dtype=np.float64)
+    # joints never annotated in any gt have IDTP + IDFN = 0: report NaN, not 0
+    for j, v in enumerate(per_joint):
+        if v and sum(x["IDTP"] + x["IDFN"] for x in v) == 0:
+            idf1[j] = np.nan
+    return {"IDF1": idf1, "mean": float(np.nanmean(idf1)) if np.isfinite(idf1).any() else 0.0}

@@ -78,6 +78,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ...tasks import TASK_NAMES
+from ...tasks import TASKS as TASK_TABLE
 from . import writers
 from .scenes import (
     make_mot_sequence,
@@ -92,12 +94,11 @@ __all__ = ["TASKS", "TASK_ROOTS", "PRESETS", "GENERATOR_VERSION", "Preset", "gen
            "content_hash", "add_parser", "main"]
 
 GENERATOR_VERSION = "1.0"
-#: task name -> dataset folder under the output directory (the order fixes the per-task random streams).
-TASK_ROOTS = {"sot": "otb", "vos": "davis", "poseprop": "jhmdb", "mot": "mot", "mots": "mots",
-              "posetrack": "posetrack"}
-TASKS = tuple(TASK_ROOTS)
-_FORMATS = {"sot": "OTB-2015 (pysot json)", "vos": "DAVIS-2017", "poseprop": "JHMDB (joint_positions.mat)",
-            "mot": "MOTChallenge (MOT17)", "mots": "MOTSChallenge (COCO RLE txt)", "posetrack": "PoseTrack-18 json"}
+#: task name -> dataset folder under the output directory, from the task table (its order fixes the per-task
+#: random streams).
+TASK_ROOTS = {t.name: t.folder for t in TASK_TABLE}
+TASKS = TASK_NAMES
+_FORMATS = {t.name: t.data_format for t in TASK_TABLE}
 #: files whose content depends on the absolute output path (excluded from the content hash)
 PATH_DEPENDENT = ("jhmdb/testlist_split1.txt",)
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 import os
 from typing import Dict, List
 
-from .tasks import register_task
-
 HEADS = ("xcorr", "dcf")
 
 
 class SOTTask:
+    """OTB-2015: one work item per video, both SOT heads; success AUC and precision (percent) per head."""
+
     def sequences(self, data_root: str) -> List[str]:
-        from unitrack.data.otb import load_otb
+        from ...data.otb import load_otb
 
         return list(load_otb(data_root, check_files=False).names)
 
     def run(self, model, item, out_dir: str) -> Dict:
-        from unitrack.data.otb import load_otb, write_results
-        from unitrack.heads.sot import make_tracker
+        from ...data.otb import load_otb, write_results
+        from ...heads.sot import make_tracker
 
         video = load_otb(item.data_root, videos=[item.sequence])[item.sequence]
         timings = {}
@@ -32,8 +32,8 @@ class SOTTask:
         return {"timings": timings, "frames": len(video)}
 
     def evaluate(self, data_root: str, outputs: Dict[str, str]) -> Dict:
-        from unitrack.data.otb import load_otb, read_results
-        from unitrack.metrics.otb import evaluate_sequences
+        from ...data.otb import load_otb, read_results
+        from ...metrics.otb import evaluate_sequences
 
         ds = load_otb(data_root, videos=sorted(outputs), check_files=False)
         out = {}
@@ -45,5 +45,3 @@ class SOTTask:
             out[f"{head}_precision"] = 100.0 * r["precision"]
         return out
 
-
-register_task("sot", SOTTask())
