@@ -136,6 +136,7 @@ setup(
         "unitrack.data.synthetic",
         "unitrack.metrics",
         "unitrack.evaluation",
+        "unitrack.evaluation.adapters",
     ],
     package_dir={"unitrack": "python/unitrack", "unitrack_ext": "unitrack_ext"},
     ext_modules=[_extension()],
