@@ -163,3 +163,51 @@ def test_adapters_do_not_register_themselves(monkeypatch):
         ev_tasks.get_task("bogus")
     with pytest.raises(TypeError, match="sequences, run and evaluate"):
         ev_tasks.register_task("x", object())
+
+
+def _cli_surface() -> dict:
+    import argparse
+
+    from unitrack.cli import build_parser
+
+    def walk(p, name="unitrack"):
+        yield name, p
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for sub_name, sub in a.choices.items():
+                    yield from walk(sub, f"{name} {sub_name}")
+
+    out = {}
+    for name, p in walk(build_parser()):
+        rows = []
+        for a in p._actions:
+            if isinstance(a, (argparse._HelpAction, argparse._SubParsersAction, argparse._VersionAction)):
+                continue
+            default = "<callable>" if callable(a.default) else a.default
+            rows.append(f"{'/'.join(a.option_strings) or a.dest} dest={a.dest} default={default!r} "
+                        f"required={a.required} choices={list(a.choices) if a.choices else None} nargs={a.nargs} "
+                        f"const={a.const!r}")
+        out[name] = sorted(rows)
+    return out
+
+
+def test_every_cli_command_and_flag_is_kept():
+    from _cli_surface import SURFACE
+
+    assert _cli_surface() == SURFACE
+
+
+def test_one_cli_package_one_module_per_subcommand():
+    import importlib
+
+    from unitrack import cli
+
+    names = [name for _, name in cli.SUBCOMMANDS]
+    assert names == ["env", "eval", "track", "eval-mot", "models", "synth", "vos", "poseprop"]
+    for module, name in cli.SUBCOMMANDS:
+        assert module == "unitrack.cli." + name.replace("-", "_")
+        assert callable(importlib.import_module(module).add_parser)
+    # no other module of the framework builds an argument parser or parses arguments
+    for rel, text in _package_sources().items():
+        if not rel.startswith("cli/"):
+            assert "ArgumentParser" not in text and "add_argument(" not in text and "parse_args" not in text, rel

@@ -16,7 +16,6 @@ Differences from the reference (SPEC §9 item 10): the missing ``poseprop`` conf
 """
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -27,9 +26,9 @@ import torch
 from ..propagation.mask import LabelMemory, PropagationConfig
 from ..propagation.pose import belief_maps, readout_topk
 from .vos import (PROP_STAGES, Frame, _as_frame, _as_frames, _check_later_frames, _check_next_frame,
-                  _first_frame_size, _frame_size, _model_features, _progress, add_propagation_args)
+                  _first_frame_size, _frame_size, _model_features, _progress)
 
-__all__ = ["PosePropConfig", "PosePropagator", "run_poseprop_sequence", "run_jhmdb", "add_parser"]
+__all__ = ["PosePropConfig", "PosePropagator", "run_poseprop_sequence", "run_jhmdb"]
 
 
 @dataclass
@@ -194,36 +193,11 @@ def run_jhmdb(
     return preds, gts
 
 
-def _cmd_poseprop(args: argparse.Namespace) -> int:
-    import os
+def __getattr__(name: str):
+    # Compatibility re-export: the `poseprop` command line moved to unitrack.cli.poseprop (heads parse no arguments);
+    # it is looked up only when asked for.
+    if name == "add_parser":
+        from ..cli.poseprop import add_parser  # compatibility re-export
 
-    from ..cli_common import check_device
-    from ..metrics.pck import evaluate_pck
-    from ..model import build_model
-
-    device = check_device(args.device or "cpu")
-    if not os.path.isfile(args.filelist):
-        raise FileNotFoundError(f"--filelist: file not found: {args.filelist!r}")
-    model = build_model(args.model, device=device)
-    cfg = PosePropConfig(temperature=args.temperature, topk=args.topk, radius=args.radius, n_context=args.n_context)
-    preds, gts = run_jhmdb(model, args.filelist, config=cfg, crop_size=args.crop_size,
-                           limit=args.limit, progress=not args.no_progress)
-    res = evaluate_pck(preds, gts)
-    for thr, v in res["pck"].items():
-        print(f"PCK@{thr:.1f}: {v:.2f}")
-    return 0
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add ``poseprop`` (JHMDB pose propagation + PCK) to an argparse subparsers object."""
-    p = subparsers.add_parser("poseprop", help="JHMDB pose propagation and PCK@0.1..0.5")
-    p.add_argument("--filelist", required=True, help="text file, one '<joint_positions.mat> <frames dir>' per line")
-    p.add_argument("--model", default="resnet18", help="model spec for unitrack.model.build_model (e.g. resnet18, crw:/ckpt/crw.pth, color)")
-    p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
-    p.add_argument("--crop-size", type=int, default=320,
-                   help="frames are resized to this square size, joints scaled to match (default: %(default)s)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N videos")
-    add_propagation_args(p, PosePropConfig())
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    p.set_defaults(func=_cmd_poseprop)
-    return p
+        return add_parser
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

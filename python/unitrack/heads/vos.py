@@ -28,7 +28,6 @@ file; ``first_mask`` an id map or the path of an indexed PNG. Per-stage timings 
 """
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ import torch
 
 from ..propagation.mask import LabelMemory, PropagationConfig, downsample_labels, l2_normalize, upsample_argmax
 
-__all__ = ["PROP_STAGES", "VOSConfig", "VOSTracker", "run_vos_sequence", "run_davis", "add_parser"]
+__all__ = ["PROP_STAGES", "VOSConfig", "VOSTracker", "run_vos_sequence", "run_davis"]
 
 Frame = Union[np.ndarray, torch.Tensor]
 
@@ -355,55 +354,15 @@ def run_davis(
     return done
 
 
-# -- command line ------------------------------------------------------------------------------------------------
-def _cmd_vos(args: argparse.Namespace) -> int:
-    from ..cli_common import check_device, check_output_dir
-    from ..model import build_model  # provided by the model package
+def __getattr__(name: str):
+    # Compatibility re-export: the `vos` command line moved to unitrack.cli.vos (heads parse no arguments); it is
+    # looked up only when asked for.
+    if name == "add_parser":
+        from ..cli.vos import add_parser  # compatibility re-export
 
-    device = check_device(args.device or "cpu")
-    if not os.path.isdir(args.davis_root):
-        raise FileNotFoundError(f"--davis-root: folder not found: {args.davis_root!r}")
-    check_output_dir(args.out, "--out")
-    args.interrupt_note = f"sequences already finished in {args.out} are complete; rerun with --skip-existing"
-    model = build_model(args.model, device=device)
-    cfg = VOSConfig(
-        temperature=args.temperature, topk=args.topk, radius=args.radius, n_context=args.n_context
-    )
-    seqs = args.sequences.split(",") if args.sequences else None
-    run_davis(model, args.davis_root, args.out, split=args.split, config=cfg, sequences=seqs,
-              progress=not args.no_progress, skip_existing=args.skip_existing)
-    if args.eval:
-        from ..metrics.davis import evaluate_davis
+        return add_parser
+    if name == "add_propagation_args":
+        from ..cli.common import add_propagation_args  # compatibility re-export
 
-        res = evaluate_davis(args.out, args.davis_root, split=args.split, sequences=seqs, progress=not args.no_progress)
-        print(res.table())
-    return 0
-
-
-def add_propagation_args(p: argparse.ArgumentParser, d: PropagationConfig) -> None:
-    """``--temperature --topk --radius --n-context`` of the propagation heads (defaults from the config ``d``)."""
-    p.add_argument("--temperature", type=float, default=d.temperature,
-                   help="softmax temperature of the top-K affinities (default: %(default)s)")
-    p.add_argument("--topk", type=int, default=d.topk,
-                   help="memory positions each query pixel attends to (default: %(default)s)")
-    p.add_argument("--radius", type=float, default=d.radius,
-                   help="search radius in feature cells for the recent context frames (default: %(default)s)")
-    p.add_argument("--n-context", type=int, default=d.n_context,
-                   help="number of previous frames in the memory besides the first (default: %(default)s)")
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add ``vos`` (DAVIS-2017 mask propagation, optional J&F evaluation) to an argparse subparsers object."""
-    p = subparsers.add_parser("vos", help="DAVIS-2017 semi-supervised VOS by mask propagation (writes indexed PNGs)")
-    p.add_argument("--davis-root", required=True, help="DAVIS folder with JPEGImages/480p, Annotations/480p, ImageSets")
-    p.add_argument("--out", required=True, help="output folder: <out>/<seq>/%%05d.png")
-    p.add_argument("--model", default="resnet18", help="model spec for unitrack.model.build_model (e.g. resnet18, crw:/ckpt/crw.pth, color)")
-    p.add_argument("--split", default="val", help="ImageSets/2017/<split>.txt (default val)")
-    p.add_argument("--sequences", default="", help="comma-separated subset of sequences")
-    p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
-    add_propagation_args(p, VOSConfig())
-    p.add_argument("--eval", action="store_true", help="compute J&F after running")
-    p.add_argument("--skip-existing", action="store_true", help="skip sequences already written")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    p.set_defaults(func=_cmd_vos)
-    return p
+        return add_propagation_args
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

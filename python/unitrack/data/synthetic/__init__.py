@@ -16,7 +16,8 @@ that exactly the same readers, heads and metrics run on it as on the real datase
                                    detections/val/<seq>.json (noisy poses, track_id -1)
     <out>/MANIFEST.json  tasks, sequences, seed, generator version, SHA-256 of the content
 
-Command line: ``python -m unitrack.data.synthetic --out DIR [--seed 0] [--size small|tiny] [--tasks sot,vos]``.
+Command line (:mod:`unitrack.cli.synth`): ``unitrack synth --out DIR [--seed 0] [--size small|tiny] [--tasks sot,vos]``,
+also ``python -m unitrack.data.synthetic ...``.
 
 What it contains
 ----------------
@@ -67,7 +68,6 @@ may change JPEG/PNG bytes but not the ground truth.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import shutil
@@ -292,42 +292,11 @@ def _generate(out: Path, seed: int, size: str, tasks: list, progress: bool) -> d
     return result
 
 
-# ------------------------------------------------------------------------------------------------------------ CLI
-def _configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--size", choices=sorted(PRESETS), default="small", help="preset (default small)")
-    p.add_argument("--tasks", default=None, help=f"comma-separated subset of {','.join(TASKS)} (default all)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing task folders")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+def __getattr__(name: str):
+    # Compatibility re-export: the `synth` command line (add_parser, main) moved to unitrack.cli.synth; data/ does not
+    # import the CLI, so it is looked up only when asked for.
+    if name in ("add_parser", "main"):
+        from ...cli import synth  # compatibility re-export
 
-
-def _run(args: argparse.Namespace) -> int:
-    from unitrack.cli_common import check_output_dir
-
-    check_output_dir(args.out, "--out")  # before rendering anything: a file in the way, a read-only folder
-    args.interrupt_note = "the partly written task folders were removed"
-    paths = generate_benchmark(args.out, seed=args.seed, size=args.size, tasks=args.tasks,
-                               overwrite=args.overwrite, progress=not args.no_progress)
-    for k, v in paths.items():
-        print(f"{k:10s} {v}")
-    return 0
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``synth`` subcommand (``unitrack synth --out DIR``) to an argparse ``subparsers`` object."""
-    p = subparsers.add_parser("synth", help="generate the deterministic synthetic benchmark (no download)",
-                              description="Generate the synthetic five-task benchmark in the standard layouts.")
-    _configure(p)
-    p.set_defaults(func=_run)
-    return p
-
-
-def main(argv=None) -> int:
-    """``python -m unitrack.data.synthetic --out DIR ...``"""
-    p = argparse.ArgumentParser(prog="python -m unitrack.data.synthetic",
-                                description="Generate the synthetic five-task benchmark in the standard layouts.")
-    _configure(p)
-    from unitrack.cli_common import run_command
-
-    return run_command("python -m unitrack.data.synthetic", _run, p.parse_args(argv))
+        return getattr(synth, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,8 +5,9 @@ import argparse
 import os
 import sys
 
+from ..evaluation.platform import ALL_TASKS, parse_tasks
 from ..tasks import TASKS
-from .platform import ALL_TASKS, parse_tasks
+from .common import add_device_option, add_model_option, add_out_option, add_progress_option
 
 #: task -> the attribute of its dataset-root option (``--otb`` -> ``args.otb``), from the task table
 DATASET_OPTIONS = {t.name: t.folder for t in TASKS}
@@ -41,9 +42,8 @@ def model_specs(args: argparse.Namespace) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from unitrack.cli_common import check_device, check_output_dir, warn
-
-    from .platform import evaluate
+    from ..evaluation.platform import evaluate
+    from .common import check_device, check_output_dir, warn
 
     tasks = parse_tasks(args.tasks)
     roots = {t: getattr(args, opt) for t, opt in DATASET_OPTIONS.items() if getattr(args, opt)}
@@ -112,10 +112,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "eval", help="evaluate representations on the five tracking tasks (Table 1)",
         description="Run every requested task for each representation and print one table like the paper's Table 1. "
                     "With no dataset options the built-in synthetic benchmark is generated and used (no download).")
-    p.add_argument("--model", action="append", help="representation spec (repeatable or comma-separated): "
-                   "resnet18, resnet50, resnet18:random, texture, color, or ARCH:/path/to/checkpoint.pth. "
-                   "Default: the built-in representations (random-init ResNet-18 and the texture baseline, plus "
-                   "ImageNet ResNet-18 when its weights are in the torch hub cache)")
+    add_model_option(p, repeatable=True, help="repeatable or comma-separated. Default: the built-in representations "
+                     "(random-init ResNet-18 and the texture baseline, plus ImageNet ResNet-18 when its weights are in "
+                     "the torch hub cache)")
     p.add_argument("--weights", help="checkpoint for --model (a local file; nothing is downloaded)")
     p.add_argument("--format", default="auto", help="checkpoint layout: auto, torchvision, crw, mocov2, ssib, uvc, "
                    "timecycle, ssl (default: auto-detect)")
@@ -129,14 +128,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--mot", help="MOTChallenge root for mot")
     p.add_argument("--mots", help="MOTS root for mots")
     p.add_argument("--posetrack", help="PoseTrack root for posetrack")
-    p.add_argument("--out", default="results/eval", help="results folder (default: results/eval)")
+    add_out_option(p, default="results/eval", help="results folder (default: %(default)s)")
     p.add_argument("--runner", choices=("local", "ray"), default="local", help="where work items run")
     p.add_argument("--address", help="Ray cluster address for --runner ray (default: start a local Ray)")
-    p.add_argument("--device", default="cpu", help="torch device for the models (cpu, cuda, cuda:1, ...)")
+    add_device_option(p)
     p.add_argument("--force", action="store_true", help="re-run work items that are already done")
     p.add_argument("--max-sequences", type=int, help="use only the first N sequences of each task (quick runs)")
     p.add_argument("--imagenet-acc", help="file of ImageNet linear-probe accuracies (name,acc lines or JSON) for "
                    "Pearson/Spearman correlations (paper Fig. 6)")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_progress_option(p)
     p.set_defaults(func=_run)
     return p

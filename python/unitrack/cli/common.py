@@ -1,4 +1,5 @@
-"""Shared machinery of every ``unitrack`` subcommand: one place for the user-facing failure paths.
+"""Shared machinery of every ``unitrack`` subcommand: one place for the user-facing failure paths and the options
+that several commands share.
 
 Every subcommand (``eval``, ``track <task>``, ``synth``, ``eval-mot``, ``models``, ``vos``, ``poseprop``) runs
 through :func:`run_command`, which turns
@@ -17,19 +18,26 @@ half-written is left under a final name: :func:`partial_file` (a temporary sibli
 e.g. the annotated ``_vis.mp4``) and :func:`partial_dir` (a temporary sibling folder that replaces the final one on
 success, e.g. a folder of mask PNGs or overlay frames). :func:`warn` prints one-line warnings for results that look
 wrong (an empty detection file, boxes outside the frame).
+
+Shared options: :func:`add_model_option` / :func:`default_model_spec` / :func:`build_model_from_args` (the
+representation), :func:`add_device_option`, :func:`add_out_option`, :func:`add_progress_option`,
+:func:`add_propagation_args` (the propagation heads' hyper-parameters) and :func:`positive` (argparse types).
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
-from .data._atomic import atomic_dir, atomic_path
+from ..data._atomic import atomic_dir, atomic_path
 
 __all__ = ["CLIError", "EXIT_INTERRUPTED", "EXIT_USAGE", "EXIT_FAILED", "available_devices", "check_device",
-           "check_output_dir", "error", "one_line", "partial_dir", "partial_file", "run_command", "warn"]
+           "check_output_dir", "error", "one_line", "partial_dir", "partial_file", "run_command", "warn",
+           "MODEL_SPEC_HELP", "add_device_option", "add_model_option", "add_out_option", "add_progress_option",
+           "add_propagation_args", "build_model_from_args", "default_model_spec", "positive"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -171,3 +179,90 @@ def check_device(device: Optional[str], flag: str = "--device") -> str:
         return _check(device, flag)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
+
+
+# ------------------------------------------------------------------------------------------------ shared options
+#: What a representation spec can be (the help of every ``--model``).
+MODEL_SPEC_HELP = ("appearance model spec for unitrack.model.build_model: resnet18, resnet50, resnet18:random, "
+                   "texture, color, ARCH:/path/ckpt.pth[@layer4], crw:/ckpt/crw.pth, ...")
+
+
+def add_model_option(p: argparse.ArgumentParser, *, default: Optional[str] = None, repeatable: bool = False,
+                     help: str = "") -> None:
+    """``--model SPEC``: one representation (``default`` when absent) or, with ``repeatable``, a list of them
+    (``action="append"``). ``help`` follows the shared description of a spec."""
+    text = f"{MODEL_SPEC_HELP}{'; ' + help if help else ''}"
+    if repeatable:
+        p.add_argument("--model", action="append", metavar="SPEC", help=text)
+    else:
+        p.add_argument("--model", default=default, metavar="SPEC", help=text)
+
+
+def add_device_option(p: argparse.ArgumentParser) -> None:
+    """``--device`` (default cpu), checked against this torch build before any work (:func:`check_device`)."""
+    p.add_argument("--device", default="cpu",
+                   help="torch device: cpu, cuda, cuda:1, ... (default: %(default)s); checked before any work")
+
+
+def add_out_option(p: argparse.ArgumentParser, *, help: str, default: Optional[str] = None, required: bool = False,
+                   short: bool = False) -> None:
+    """``--out DIR`` (and ``-o`` with ``short``), checked writable before any work (:func:`check_output_dir`)."""
+    flags = ("--out", "-o") if short else ("--out",)
+    p.add_argument(*flags, default=default, required=required, metavar="DIR", help=help)
+
+
+def add_progress_option(p: argparse.ArgumentParser, *, dest: str = "no_progress") -> None:
+    """``--no-progress``: ``args.no_progress`` is True, or with ``dest="progress"`` ``args.progress`` is False."""
+    action = "store_false" if dest == "progress" else "store_true"
+    p.add_argument("--no-progress", dest=dest, action=action, help="hide progress bars")
+
+
+def positive(kind: type, flag: str):
+    """argparse ``type=`` that accepts only positive numbers of ``kind``, naming ``flag`` otherwise."""
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return v
+
+    parse.__name__ = f"positive {kind.__name__} for {flag}"
+    return parse
+
+
+def add_propagation_args(p: argparse.ArgumentParser, d: Any) -> None:
+    """``--temperature --topk --radius --n-context`` of the propagation heads (defaults from the config ``d``, a
+    :class:`unitrack.propagation.mask.PropagationConfig`)."""
+    p.add_argument("--temperature", type=float, default=d.temperature,
+                   help="softmax temperature of the top-K affinities (default: %(default)s)")
+    p.add_argument("--topk", type=int, default=d.topk,
+                   help="memory positions each query pixel attends to (default: %(default)s)")
+    p.add_argument("--radius", type=float, default=d.radius,
+                   help="search radius in feature cells for the recent context frames (default: %(default)s)")
+    p.add_argument("--n-context", type=int, default=d.n_context,
+                   help="number of previous frames in the memory besides the first (default: %(default)s)")
+
+
+def default_model_spec(note: Optional[Callable[[str], None]] = None) -> str:
+    """``"resnet18"`` when torchvision ImageNet weights are in the torch hub cache, else ``"resnet18:random"``
+    (``note`` receives a one-line explanation then)."""
+    from unitrack.model import imagenet_weights_available
+
+    if imagenet_weights_available("resnet18"):
+        return "resnet18"
+    if note is not None:
+        note("note: ImageNet ResNet-18 weights are not in the torch hub cache; using a randomly initialised "
+             "resnet18 (results will be poor). Pass --model SPEC (e.g. crw:/ckpt/crw.pth) for a real model.")
+    return "resnet18:random"
+
+
+def build_model_from_args(args: argparse.Namespace):
+    """The representation of ``--model`` (or :func:`default_model_spec`, with its note on stderr) on
+    ``--device``."""
+    from unitrack.model import build_model
+
+    spec = args.model or default_model_spec(lambda s: print(s, file=sys.stderr))
+    return build_model(spec, device=args.device)

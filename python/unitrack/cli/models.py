@@ -1,11 +1,13 @@
 """``unitrack models``: list the built-in representations, or build one spec and show what it loaded.
 
-Wire-up (in :mod:`unitrack.cli`): ``from unitrack.model.cli import add_parser; add_parser(sub)``.
+Wire-up (in :mod:`unitrack.cli`): ``from unitrack.cli.models import add_parser; add_parser(sub)``.
 """
 from __future__ import annotations
 
 import argparse
 import time
+
+from .common import add_device_option
 
 __all__ = ["add_parser"]
 
@@ -23,8 +25,8 @@ def _parse_size(text: str) -> tuple[int, int]:
 def _cmd_models(args: argparse.Namespace) -> int:
     import torch
 
-    from .base import feature_size
-    from .builder import build_model, list_builtin_models
+    from ..model.base import feature_size
+    from ..model.builder import build_model, list_builtin_models
 
     if not args.spec:
         for spec, desc in list_builtin_models().items():
@@ -32,7 +34,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
         print("\nCheckpoints: ARCH:PATH[@layer4], crw:PATH, mocov2:PATH, ssib:PATH, uvc:PATH, timecycle:PATH, "
               "ssl:PATH (see unitrack.model.builder).")
         return 0
-    from unitrack.cli_common import check_device
+    from .common import check_device
 
     model = build_model(args.spec, device=check_device(args.device))
     print(f"name: {model.name}")
@@ -73,7 +75,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("spec", nargs="?", default=None, help="model spec NAME[:SOURCE][@OPTIONS]")
     p.add_argument("--size", type=_parse_size, default=None, help="also time one forward at HxW (e.g. 480x854)")
-    p.add_argument("--device", default="cpu", help="device (default cpu)")
+    add_device_option(p)
     p.add_argument("-v", "--verbose", action="store_true", help="list every skipped/missing/unexpected key")
     p.set_defaults(func=_cmd_models)
     return p

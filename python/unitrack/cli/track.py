@@ -40,8 +40,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .tasks import TASK_NAMES
-from .cli_common import CLIError, check_device, check_output_dir, partial_dir, partial_file, run_command, warn
+from ..tasks import TASK_NAMES
+from .common import (CLIError, add_device_option, add_model_option, add_out_option, add_progress_option,
+                     build_model_from_args, check_device, check_output_dir, default_model_spec, partial_dir,
+                     partial_file, positive, run_command, warn)
 
 __all__ = ["add_parser", "default_model_spec", "parse_box", "read_joints", "TASKS"]
 
@@ -50,19 +52,6 @@ TASKS = TASK_NAMES
 
 
 # ------------------------------------------------------------------------------------------------------ arguments
-def default_model_spec(note: Callable[[str], None] | None = None) -> str:
-    """``"resnet18"`` when torchvision ImageNet weights are in the torch hub cache, else ``"resnet18:random"``
-    (``note`` receives a one-line explanation then)."""
-    from unitrack.model import imagenet_weights_available
-
-    if imagenet_weights_available("resnet18"):
-        return "resnet18"
-    if note is not None:
-        note("note: ImageNet ResNet-18 weights are not in the torch hub cache; using a randomly initialised "
-             "resnet18 (results will be poor). Pass --model SPEC (e.g. crw:/ckpt/crw.pth) for a real model.")
-    return "resnet18:random"
-
-
 def parse_box(text: str, frame_size: Optional[tuple[int, int]] = None) -> np.ndarray:
     """``"x,y,w,h"`` (0-based pixels) -> ``float64 [4]``. ``frame_size = (H, W)`` checks it overlaps the frame."""
     parts = [p for p in str(text).replace(" ", ",").split(",") if p]
@@ -126,33 +115,13 @@ def read_joints(path: str | os.PathLike) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
-def _positive(kind: type, flag: str):
-    """argparse ``type=`` that accepts only positive numbers, naming ``flag`` otherwise."""
-
-    def parse(text: str):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
-        if not v > 0:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
-        return v
-
-    parse.__name__ = f"positive {kind.__name__} for {flag}"
-    return parse
-
-
 def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", "-i", required=True, metavar="VIDEO|DIR",
                    help="a video file (mp4, avi, ...) or a folder of jpg/png frames (natural order)")
-    p.add_argument("--out", "-o", default=None, metavar="DIR",
-                   help="output folder (default: unitrack_track/<task>; results of different tasks share file names, "
-                        "so give each task its own folder)")
-    p.add_argument("--model", default=None, metavar="SPEC",
-                   help="appearance model spec for unitrack.model.build_model (resnet18, resnet50:/ckpt.pth@layer4, "
-                        "crw:/ckpt/crw.pth, color, texture); default resnet18 if its ImageNet weights are cached, "
-                        "else resnet18:random")
-    p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    add_out_option(p, short=True, help="output folder (default: unitrack_track/<task>; results of different tasks "
+                   "share file names, so give each task its own folder)")
+    add_model_option(p, help="default resnet18 if its ImageNet weights are cached, else resnet18:random")
+    add_device_option(p)
     vis = p.add_mutually_exclusive_group()
     vis.add_argument("--save-video", dest="vis", action="store_const", const="video",
                      help="write <out>/<name>_vis.mp4 (default)")
@@ -160,9 +129,9 @@ def _common_args(p: argparse.ArgumentParser) -> None:
                      help="write overlay frames <out>/<name>_vis/%%05d.jpg instead of a video")
     vis.add_argument("--no-vis", dest="vis", action="store_const", const="none", help="no visualisation")
     p.set_defaults(vis="video")
-    p.add_argument("--fps", type=_positive(float, "--fps"), default=None, help="frame rate of the input frames folder / output video "
+    p.add_argument("--fps", type=positive(float, "--fps"), default=None, help="frame rate of the input frames folder / output video "
                    "(default: the video's, 25 for folders)")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    add_progress_option(p, dest="progress")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -175,7 +144,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     s = _task_parser(sub, "sot", _cmd_sot, help="single object: follow the box given on the first frame")
     s.add_argument("--box", required=True, metavar="x,y,w,h", help="first-frame box, 0-based pixels")
     s.add_argument("--head", default="dcf", choices=("dcf", "xcorr"), help="SOT head (default: %(default)s)")
-    s.add_argument("--max-frames", type=_positive(int, "--max-frames"), default=None, help="only the first N frames")
+    s.add_argument("--max-frames", type=positive(int, "--max-frames"), default=None, help="only the first N frames")
 
     v = _task_parser(sub, "vos", _cmd_vos, help="video object segmentation from a first-frame mask PNG")
     v.add_argument("--mask", required=True, metavar="PNG",
@@ -216,13 +185,13 @@ def _task_parser(sub, task: str, fn: Callable[[argparse.Namespace], int], help: 
 def _downscale_args(p: argparse.ArgumentParser, written: str) -> None:
     """``--max-frames`` and ``--max-side`` (read by ``_downscale``) of a propagation task; ``written`` ends the
     ``--max-side`` help: how the outputs relate to the input size."""
-    p.add_argument("--max-frames", type=_positive(int, "--max-frames"), default=None, help="only the first N frames")
+    p.add_argument("--max-frames", type=positive(int, "--max-frames"), default=None, help="only the first N frames")
     p.add_argument("--max-side", type=int, default=None, metavar="PX",
                    help="run the head on frames downscaled so that the longer side is at most PX" + written)
 
 
 def _wrap(task: str, fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """``fn`` behind :func:`unitrack.cli_common.run_command`: one line ``unitrack track <task>: error: ...`` and exit
+    """``fn`` behind :func:`unitrack.cli.common.run_command`: one line ``unitrack track <task>: error: ...`` and exit
     code 2 for bad input, 130 for Ctrl-C (partial outputs are removed by the commands' context managers)."""
 
     def run(args: argparse.Namespace) -> int:
@@ -243,10 +212,7 @@ def _open_input(args: argparse.Namespace, max_frames: Optional[int] = None):
 
 
 def _build_model(args: argparse.Namespace):
-    from unitrack.model import build_model
-
-    spec = args.model or default_model_spec(lambda s: print(s, file=sys.stderr))
-    return build_model(spec, device=args.device)
+    return build_model_from_args(args)
 
 
 def _prog(args: argparse.Namespace) -> str:

@@ -1,6 +1,6 @@
 """``unitrack eval-mot``: evaluate MOTChallenge / MOTS results and print a table.
 
-Wire-up (in ``unitrack/cli.py``): ``from unitrack.metrics.cli_mot import add_parser; add_parser(sub)``.
+Wire-up (in :mod:`unitrack.cli`): ``from unitrack.cli.eval_mot import add_parser; add_parser(sub)``.
 """
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import json
 import sys
 
 import numpy as np
+
+from .common import add_progress_option, run_command
 
 
 def _jsonable(x):
@@ -23,11 +25,11 @@ def _jsonable(x):
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``eval-mot``; returns the exit code."""
-    from .mot import evaluate_mot_benchmark, format_table
+    from ..metrics.mot import evaluate_mot_benchmark, format_table
 
     seqs = args.seqs.split(",") if args.seqs else None
     if args.format == "posetrack":
-        from .posetrack import evaluate_posetrack_dirs, format_posetrack_table
+        from ..metrics.posetrack import evaluate_posetrack_dirs, format_posetrack_table
 
         res = evaluate_posetrack_dirs(args.gt, args.results, poseval_quirks=not args.no_poseval_quirks,
                                       progress=not args.no_progress)
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             atomic_write_text(args.json, json.dumps(_jsonable(res), indent=1))
         return 0
     if args.format == "mots":
-        from .mots import evaluate_mots_benchmark
+        from ..metrics.mots import evaluate_mots_benchmark
 
         res = evaluate_mots_benchmark(args.gt, args.results, split=args.split, seqs=seqs,
                                       first_frame=args.first_frame, progress=not args.no_progress)
@@ -78,22 +80,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--first-frame", type=int, default=1, help="MOTS: number of the first frame (0 for KITTI-MOTS)")
     p.add_argument("--seqs", default="", help="comma-separated subset of sequences")
     p.add_argument("--json", default="", help="also write all fields of all sequences to this json file")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(p)
     p.set_defaults(func=run)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone ``python -m unitrack.metrics.cli_mot eval-mot ...``."""
+    """Stand-alone ``python -m unitrack.cli.eval_mot eval-mot ...`` (errors and exit codes as ``unitrack``)."""
     parser = argparse.ArgumentParser(prog="unitrack")
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser(sub)
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:
-        print(f"unitrack {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(f"unitrack {args.command}", args.func, args)
 
 
 if __name__ == "__main__":
