@@ -1,0 +1,2 @@
+"""Compatibility re-export: ``unitrack models`` moved to :mod:`unitrack.cli.models`."""
+from ..cli.models import add_parser  # noqa: F401
