@@ -211,3 +211,70 @@ def test_one_cli_package_one_module_per_subcommand():
     for rel, text in _package_sources().items():
         if not rel.startswith("cli/"):
             assert "ArgumentParser" not in text and "add_argument(" not in text and "parse_args" not in text, rel
+
+
+#: What a head may take from data/: frame and id-mask decoding, the frame source, skeleton tables and the MOTS mask
+#: codec (the MOTS head accepts RLE masks). No dataset reader or writer.
+HEAD_DATA_IMPORTS = {
+    "unitrack.data.images": {"read_image", "read_id_mask"},
+    "unitrack.data.video": {"sequence_frames"},
+    "unitrack.data.skeletons": {"POSETRACK_JOINTS"},
+    "unitrack.data.mots": {"decode_rle", "PEDESTRIAN"},
+}
+COMPAT = "# compatibility re-export"
+
+
+def _module_name(path) -> str:
+    import unitrack
+
+    rel = path.relative_to(__import__("pathlib").Path(unitrack.__file__).parent.parent).with_suffix("")
+    parts = list(rel.parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path):
+    """``(module, names, line text, enclosing function)`` of every import in a module (relative imports resolved)."""
+    import ast
+
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    module = _module_name(path)
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    out = []
+
+    def visit(node, func):
+        for child in ast.iter_child_nodes(node):
+            f = child.name if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) else func
+            if isinstance(child, ast.ImportFrom):
+                if child.level:
+                    base = package[: len(package) - child.level + 1]
+                    mod = ".".join(base + ([child.module] if child.module else []))
+                else:
+                    mod = child.module
+                out.append((mod, {a.name for a in child.names}, lines[child.lineno - 1], f))
+            elif isinstance(child, ast.Import):
+                for a in child.names:
+                    out.append((a.name, set(), lines[child.lineno - 1], f))
+            visit(child, f)
+
+    visit(ast.parse(text), None)
+    return out
+
+
+def test_heads_are_pure():
+    """Heads take frames and their task's inputs and return per-frame outputs: they read no dataset, compute no metric
+    and parse no argument. The dataset runs they used to carry are compatibility re-exports (marked, lazy)."""
+    import pathlib
+
+    import unitrack.heads
+
+    for path in sorted(pathlib.Path(unitrack.heads.__file__).parent.glob("*.py")):
+        for mod, names, line, func in _imports(path):
+            where = f"{path.name}: {line.strip()}"
+            if COMPAT in line:
+                assert func in ("__getattr__", "run") and mod.startswith("unitrack.") and ".heads" not in mod, where
+                continue
+            assert mod != "argparse", where
+            assert not mod.startswith(("unitrack.metrics", "unitrack.evaluation", "unitrack.cli")), where
+            if mod.startswith("unitrack.data"):
+                assert names <= HEAD_DATA_IMPORTS.get(mod, set()), where

@@ -11,7 +11,7 @@ __all__ = ["add_parser"]
 
 
 def _cmd_poseprop(args: argparse.Namespace) -> int:
-    from ..heads.poseprop import run_jhmdb
+    from ..evaluation.adapters.poseprop import run_jhmdb
     from ..metrics.pck import evaluate_pck
     from ..model import build_model
 

@@ -13,7 +13,7 @@ __all__ = ["add_parser"]
 
 
 def _cmd_vos(args: argparse.Namespace) -> int:
-    from ..heads.vos import run_davis
+    from ..evaluation.adapters.vos import run_davis
     from ..metrics.davis import evaluate_davis
     from ..model import build_model
 

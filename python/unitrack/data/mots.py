@@ -22,7 +22,7 @@ import numpy as np
 
 from ._atomic import atomic_open
 
-__all__ = ["MOTSObject", "read_mots_txt", "write_mots_txt", "encode_mask", "decode_rle", "check_rle",
+__all__ = ["MOTSObject", "MOTSSequence", "read_mots_sequence", "read_mots_txt", "write_mots_txt", "encode_mask", "decode_rle", "check_rle",
            "rle_counts", "mots_by_frame", "make_disjoint", "PEDESTRIAN", "IGNORE_CLASS"]
 
 PEDESTRIAN = 2
@@ -229,3 +229,36 @@ def make_disjoint(masks: np.ndarray, scores: np.ndarray | None = None) -> np.nda
         out[i] = m[i] & ~taken
         taken |= out[i]
     return out
+
+
+@dataclass
+class MOTSSequence:
+    """One MOTSChallenge sequence folder, read (:func:`read_mots_sequence`).
+
+    Attributes:
+        name: sequence name; frame_paths: ``seq_length`` image paths ``<seq>/<imDir>/%06d<imExt>``;
+        frame_rate: frames per second; detections: per frame, the class-2 (pedestrian) :class:`MOTSObject` of the
+        detection file (frame ``t`` of the list = frame ``t + 1`` of the file).
+    """
+
+    name: str
+    frame_paths: list[Path]
+    frame_rate: float
+    detections: list[list[MOTSObject]]
+
+
+def read_mots_sequence(seq_dir: str | os.PathLike, det_path: str | os.PathLike | None = None) -> MOTSSequence:
+    """Read a MOTS sequence folder: ``seqinfo.ini`` (frames, size, rate), ``<imDir>/%06d<imExt>`` frame paths and the
+    pedestrian (class 2) masks of ``det/det.txt`` (or ``det_path``), checked against the image size of seqinfo.ini
+    when it gives one. Bad lines raise ValueError naming the file and line."""
+    from .motchallenge import read_seqinfo
+
+    seq_dir = Path(seq_dir)
+    info = read_seqinfo(seq_dir / "seqinfo.ini")
+    n = info["seq_length"]
+    dpath = Path(det_path) if det_path is not None else seq_dir / "det" / "det.txt"
+    im_size = (info["im_height"], info["im_width"]) if info["im_height"] > 0 and info["im_width"] > 0 else None
+    per = mots_by_frame([o for o in read_mots_txt(dpath, im_size=im_size) if o.class_id == PEDESTRIAN], n,
+                        path=str(dpath))
+    paths = [seq_dir / info["im_dir"] / f"{i:06d}{info['im_ext']}" for i in range(1, n + 1)]
+    return MOTSSequence(info["name"], paths, info["frame_rate"], per)

@@ -28,7 +28,7 @@ from ..propagation.pose import belief_maps, readout_topk
 from .vos import (PROP_STAGES, Frame, _as_frame, _as_frames, _check_later_frames, _check_next_frame,
                   _first_frame_size, _frame_size, _model_features, _progress)
 
-__all__ = ["PosePropConfig", "PosePropagator", "run_poseprop_sequence", "run_jhmdb"]
+__all__ = ["PosePropConfig", "PosePropagator", "run_poseprop_sequence"]
 
 
 @dataclass
@@ -163,39 +163,14 @@ def run_poseprop_sequence(
     return PosePropagator(model, config).run(frames, first_joints, progress=progress)
 
 
-def run_jhmdb(
-    model,
-    filelist: str,
-    config: Optional[PosePropConfig] = None,
-    crop_size: int = 320,
-    limit: Optional[int] = None,
-    progress: bool = True,
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Run pose propagation on every video of a JHMDB file list.
-
-    Returns ``(predictions, ground_truths)``: per video ``[2, J, T]`` arrays in original-image pixels (0-based),
-    ready for :func:`unitrack.metrics.pck.evaluate_pck`.
-    """
-    from tqdm import tqdm
-
-    from ..data.jhmdb import load_video, read_filelist
-
-    entries = read_filelist(filelist)
-    if limit is not None:
-        entries = entries[: int(limit)]
-    preds, gts = [], []
-    for e in tqdm(entries, desc="JHMDB", disable=not progress):
-        v = load_video(e.mat_path, e.frames_dir, crop_size=crop_size)
-        n = min(len(v.frames), v.joints.shape[2])
-        out = run_poseprop_sequence(model, v.frames[:n], v.joints[:, :, 0].T, config=config)  # [T, J, 2]
-        preds.append(v.to_original(out.transpose(2, 1, 0)))
-        gts.append(v.joints_original[:, :, :n])
-    return preds, gts
-
-
 def __getattr__(name: str):
-    # Compatibility re-export: the `poseprop` command line moved to unitrack.cli.poseprop (heads parse no arguments);
-    # it is looked up only when asked for.
+    # Compatibility re-exports: the JHMDB dataset run moved to unitrack.evaluation.adapters.poseprop (heads read no
+    # datasets), the `poseprop` command line to unitrack.cli.poseprop (heads parse no arguments); looked up only when
+    # asked for.
+    if name == "run_jhmdb":
+        from ..evaluation.adapters.poseprop import run_jhmdb  # compatibility re-export
+
+        return run_jhmdb
     if name == "add_parser":
         from ..cli.poseprop import add_parser  # compatibility re-export
 

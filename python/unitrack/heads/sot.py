@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, Union
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -58,8 +58,6 @@ __all__ = [
     "DCFTracker",
     "make_tracker",
     "track_sequence",
-    "run_otb",
-    "evaluate_otb",
     "sequence_frames",
     "HEADS",
     "SOT_STAGES",
@@ -439,41 +437,11 @@ def track_sequence(
     return make_tracker(model, head, config).run(frames, init_box, progress=progress)
 
 
-def run_otb(
-    model: torch.nn.Module, dataset, results_dir: Union[str, os.PathLike], head: str = "dcf", *,
-    config: Optional[SOTConfig] = None, videos: Optional[Sequence[str]] = None, overwrite: bool = False,
-    progress: bool = True,
-) -> list[str]:
-    """Track every video of an :class:`unitrack.data.otb.OTBDataset` and write ``<results_dir>/<video>.txt``.
+def __getattr__(name: str):
+    # Compatibility re-export: the OTB dataset run and its scoring moved to unitrack.evaluation.adapters.sot (heads read
+    # no datasets and compute no metrics); looked up only when asked for.
+    if name in ("run_otb", "evaluate_otb"):
+        from ..evaluation.adapters import sot as adapter  # compatibility re-export
 
-    Existing result files are skipped unless ``overwrite`` (idempotent, resumable). Returns the videos tracked.
-    """
-    from ..data.otb import write_results
-
-    done = []
-    names = list(videos) if videos is not None else dataset.names
-    for name in names:
-        path = os.path.join(os.fspath(results_dir), f"{name}.txt")
-        if os.path.exists(path) and not overwrite:
-            continue
-        video = dataset[name]
-        boxes = make_tracker(model, head, config).run(video.frames, video.init_box, progress=progress)
-        write_results(path, boxes)
-        done.append(name)
-    return done
-
-
-def evaluate_otb(results_dir: Union[str, os.PathLike], dataset, *, allow_missing: bool = False,
-                 convention: str = "unitrack") -> dict:
-    """OTB OPE metrics of ``<results_dir>/<video>.txt`` against an OTBDataset (or a path accepted by
-    :func:`unitrack.data.otb.load_otb`): success AUC (21 IoU thresholds, strict >), precision at 20 px, scored as
-    UniTrack's pysot toolkit (``convention="unitrack"``, the file as written) or got10k (``"got10k"``, first box
-    replaced by the ground truth). See :func:`unitrack.metrics.otb.evaluate_results`.
-
-    Returns:
-        ``{"auc", "precision", "success_rate_50", "success_curve", "precision_curve", "per_video", "missing",
-        "convention"}``.
-    """
-    from ..metrics.otb import evaluate_results
-
-    return evaluate_results(results_dir, dataset, convention=convention, allow_missing=allow_missing)
+        return getattr(adapter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,14 +31,14 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
 
 from ..propagation.mask import LabelMemory, PropagationConfig, downsample_labels, l2_normalize, upsample_argmax
 
-__all__ = ["PROP_STAGES", "VOSConfig", "VOSTracker", "run_vos_sequence", "run_davis"]
+__all__ = ["PROP_STAGES", "VOSConfig", "VOSTracker", "run_vos_sequence"]
 
 Frame = Union[np.ndarray, torch.Tensor]
 
@@ -314,49 +314,13 @@ def run_vos_sequence(
     return VOSTracker(model, config).run(frames, first_mask, progress=progress)
 
 
-def run_davis(
-    model,
-    davis_root: str,
-    out_dir: str,
-    split: str = "val",
-    config: Optional[VOSConfig] = None,
-    sequences: Optional[Iterable[str]] = None,
-    progress: bool = True,
-    skip_existing: bool = False,
-) -> list[str]:
-    """Run VOS on a DAVIS-2017 split and write ``<out_dir>/<seq>/%05d.png`` (indexed, DAVIS palette).
-
-    Returns the names of the sequences processed. With ``skip_existing`` a sequence whose folder already holds one
-    PNG per frame is skipped (idempotent reruns).
-    """
-    from tqdm import tqdm
-
-    from ..data.davis import DavisDataset, write_sequence_masks
-
-    ds = DavisDataset(davis_root, split=split, sequences=sequences)
-    done = []
-    for name in tqdm(ds.sequence_names, desc=f"DAVIS {split}", disable=not progress):
-        seq = ds[name]
-        seq_dir = os.path.join(out_dir, name)
-        if skip_existing and os.path.isdir(seq_dir):
-            have = [f for f in os.listdir(seq_dir) if f.endswith(".png")]
-            if len(have) == len(seq):
-                done.append(name)
-                continue
-        frames = seq.load_frames()
-        first = seq.load_mask(0)
-        masks = run_vos_sequence(model, frames, first, config=config, progress=progress)
-        from ..data._atomic import atomic_dir
-
-        with atomic_dir(seq_dir) as tmp:  # an interrupted run leaves no half-written sequence folder
-            write_sequence_masks(os.fspath(tmp.parent), tmp.name, masks)
-        done.append(name)
-    return done
-
-
 def __getattr__(name: str):
-    # Compatibility re-export: the `vos` command line moved to unitrack.cli.vos (heads parse no arguments); it is
-    # looked up only when asked for.
+    # Compatibility re-exports: the DAVIS dataset run moved to unitrack.evaluation.adapters.vos (heads read no
+    # datasets), the `vos` command line to unitrack.cli.vos (heads parse no arguments); looked up only when asked for.
+    if name == "run_davis":
+        from ..evaluation.adapters.vos import run_davis  # compatibility re-export
+
+        return run_davis
     if name == "add_parser":
         from ..cli.vos import add_parser  # compatibility re-export
 
