@@ -278,3 +278,142 @@ def test_heads_are_pure():
             assert not mod.startswith(("unitrack.metrics", "unitrack.evaluation", "unitrack.cli")), where
             if mod.startswith("unitrack.data"):
                 assert names <= HEAD_DATA_IMPORTS.get(mod, set()), where
+
+
+# ------------------------------------------------------------------------------------------- floors and cycles
+#: The floors of the house (ARCHITECTURE.md), lowest first: a module may import its own package and lower floors.
+FLOORS = {
+    "unitrack.tasks": 0, "unitrack.iou": 0,                                        # tables, geometry
+    "unitrack.data": 1,                                                            # readers, writers, frames
+    "unitrack.model": 2, "unitrack.metrics": 2, "unitrack.viz": 2,                 # level 1; knows no model
+    "unitrack.propagation": 3, "unitrack.association": 3,                          # level 2: primitives
+    "unitrack.heads": 4,                                                           # level 3: task heads
+    "unitrack.evaluation": 5,                                                      # platform, task adapters
+    "unitrack": 6,                                                                 # the facade (unitrack.associate...)
+    "unitrack.cli": 7,                                                             # the command line
+}
+#: Whole modules kept only so that old import paths work; nothing in the package imports them.
+COMPAT_MODULES = {"unitrack.cli_common", "unitrack.cli_track", "unitrack.evaluation.cli_eval",
+                  "unitrack.metrics.cli_mot", "unitrack.model.cli", "unitrack.data.palette",
+                  "unitrack.evaluation.adapters_mot"}
+#: Modules whose names point to a new home through a lazy, marked import (module ``__getattr__`` or a head's ``run``).
+COMPAT_SHIMS = {"unitrack.heads.sot", "unitrack.heads.vos", "unitrack.heads.poseprop", "unitrack.heads.mot",
+                "unitrack.heads.mots", "unitrack.heads.posetrack", "unitrack.data.synthetic"}
+
+
+def _floor(module: str) -> tuple[str, int]:
+    best = max((k for k in FLOORS if module == k or module.startswith(k + ".")), key=len)
+    return best, FLOORS[best]
+
+
+def _import_graph():
+    """module -> {(imported module, is a marked compatibility import)} over the whole package: module-level and
+    function-level imports (a lazy import is still a dependency), without ``if TYPE_CHECKING:`` blocks."""
+    import ast
+    import pathlib
+
+    import unitrack
+
+    root = pathlib.Path(unitrack.__file__).parent
+    paths = {_module_name(p): p for p in root.rglob("*.py")}
+    graph = {}
+    for mod, path in paths.items():
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        package = mod.split(".") if path.name == "__init__.py" else mod.split(".")[:-1]
+        tree = ast.parse(text)
+        typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                       and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+        edges = set()
+        for node in ast.walk(tree):
+            if id(node) in typing_only or not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                base = (".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+                        if node.level else node.module)
+                # `from pkg import sub` depends on pkg.sub when it is a module, else on pkg
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in paths else base for a in node.names]
+            compat = COMPAT in lines[node.lineno - 1]
+            edges |= {(t, compat) for t in targets if t in paths and t != mod}
+        graph[mod] = edges
+    return graph
+
+
+def test_no_upward_import_and_no_import_cycle():
+    graph = _import_graph()
+    entry_points = {m for m in graph if m.endswith("__main__")}
+    upward, shims = [], set()
+    for mod, edges in graph.items():
+        if mod in COMPAT_MODULES or mod in entry_points:
+            continue
+        pkg, floor = _floor(mod)
+        for dst, compat in edges:
+            assert dst not in COMPAT_MODULES, f"{mod} imports the compatibility module {dst}"
+            if compat:
+                shims.add(mod)
+                continue
+            dpkg, dfloor = _floor(dst)
+            if dpkg != pkg and dfloor >= floor:
+                upward.append(f"{mod} (floor {floor}) -> {dst} (floor {dfloor})")
+    assert upward == []
+    assert shims == COMPAT_SHIMS
+    # no module imports one that imports it back (compatibility imports aside): strongly connected components
+    runtime = {m: {d for d, c in e if not c} for m, e in graph.items()}
+    index, low, stack, on, cycles = {}, {}, [], set(), []
+
+    def connect(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in runtime[v]:
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    for v in sorted(runtime):
+        if v not in index:
+            connect(v)
+    assert cycles == []
+
+
+def test_every_module_imports_on_its_own():
+    """Each module of the package, imported first in a clean ``unitrack`` namespace (one fresh interpreter), imports
+    without error: no import-order dependence, no import-time cycle."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import torch, unitrack_ext\n"  # kept loaded: unitrack_ext registers its torch ops once
+        "import unitrack\n"
+        "names = sorted(m.name for m in pkgutil.walk_packages(unitrack.__path__, 'unitrack.')\n"
+        "               if not m.name.endswith('__main__'))\n"
+        "bad = []\n"
+        "for n in names:\n"
+        "    for k in [k for k in sys.modules if k == 'unitrack' or k.startswith('unitrack.')]:\n"
+        "        del sys.modules[k]\n"
+        "    try:\n"
+        "        importlib.import_module(n)\n"
+        "    except Exception as e:\n"
+        "        bad.append(f'{n}: {e!r}')\n"
+        "print(len(names))\n"
+        "print('\\n'.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert int(lines[0]) > 60 and lines[1:] in ([], [""]), out.stdout
