@@ -1,4 +1,5 @@
-"""Shared plumbing of the association heads (MOT / MOTS / PoseTrack): frame loading, letterboxing, per-stage timing.
+"""Shared plumbing of the heads: per-stage timing, frame loading and checks, letterboxing, the timed association
+tracker (MOT / MOTS / PoseTrack) and the frame helpers of the propagation heads (VOS / pose propagation).
 
 Per-stage timings are measured by :class:`TimedTracker`, an :class:`~unitrack.association.AssociationTracker`
 whose observation-feature and RSM steps are timed; the rest of ``update`` (Kalman filter, motion fusion, IoU stages,
@@ -10,13 +11,15 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
 from ..association import AssociationTracker
 from ..data.images import read_image
+from ..data.video import sequence_frames
+from ..propagation.mask import l2_normalize
 
 #: Stage names of :attr:`StageTimer.means`, in report order.
 STAGES = ("io", "backbone", "features", "rsm", "assoc", "total")
@@ -212,3 +215,88 @@ def progress_bar(iterable, progress: bool, desc: str, total: int | None = None):
     from tqdm import tqdm
 
     return tqdm(iterable, desc=desc, total=total, disable=not progress, leave=False)
+
+
+# ------------------------------------------------------------------------------------- the propagation heads' frames
+#: A frame of the propagation heads: RGB ``[H, W, 3]`` array or ``[3, H, W]`` tensor.
+Frame = Union[np.ndarray, torch.Tensor]
+
+#: Stage names of the propagation heads' ``timings``.
+PROP_STAGES = ("io", "backbone", "propagate", "readout", "total")
+
+
+def _as_frame(frame, name: str = "frame"):
+    """A frame given as an image path, a PIL image or a grey ``[H, W]`` array -> RGB ``uint8 [H, W, 3]``; RGB arrays
+    and ``[3, H, W]`` tensors are returned as they are."""
+    if isinstance(frame, (str, os.PathLike)):
+        return load_frame(frame, name)
+    if isinstance(frame, np.ndarray):
+        return np.repeat(frame[:, :, None], 3, axis=2) if frame.ndim == 2 else frame
+    if not isinstance(frame, torch.Tensor) and hasattr(frame, "convert"):  # PIL
+        return np.asarray(frame.convert("RGB"))
+    return frame
+
+
+def _as_frames(frames, timer) -> list:
+    """Every frame of a sequence (:func:`unitrack.heads.sot.sequence_frames` forms) loaded as arrays; timed as
+    ``io``."""
+    with timer.stage("io"):
+        return [_as_frame(f, f"frames[{i}]") for i, f in enumerate(sequence_frames(frames))]
+
+
+def _frame_size(frame: Frame, name: str) -> tuple[int, int]:
+    """``(H, W)`` of an RGB frame: numpy ``[H, W, 3]`` or tensor ``[3, H, W]``."""
+    if isinstance(frame, np.ndarray):
+        if frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(f"{name}: expected an RGB image [H, W, 3], got shape {frame.shape}")
+        return int(frame.shape[0]), int(frame.shape[1])
+    if isinstance(frame, torch.Tensor):
+        if frame.dim() != 3 or frame.shape[0] != 3:
+            raise ValueError(f"{name}: expected an RGB tensor [3, H, W], got shape {tuple(frame.shape)}")
+        return int(frame.shape[1]), int(frame.shape[2])
+    raise TypeError(f"{name}: expected a numpy array [H, W, 3] or a tensor [3, H, W], got {type(frame).__name__}")
+
+
+def _first_frame_size(frames: Sequence[Frame]) -> tuple[int, int]:
+    """``(H, W)`` of ``frames[0]`` of a whole sequence; ValueError for an empty one."""
+    if len(frames) == 0:
+        raise ValueError("frames: expected at least one frame, got an empty sequence")
+    return _frame_size(frames[0], "frames[0]")
+
+
+def _check_later_frames(frames: Sequence[Frame], size: tuple[int, int]) -> None:
+    """Every frame after ``frames[0]`` must have its size ``(H, W)``."""
+    for i, f in enumerate(frames[1:], start=1):
+        s = _frame_size(f, f"frames[{i}]")
+        if s != size:
+            raise ValueError(f"frames[{i}]: expected size {size[0]}x{size[1]} (the size of frames[0]), "
+                             f"got {s[0]}x{s[1]}")
+
+
+def _check_next_frame(frame: Frame, first_size: Optional[tuple[int, int]], not_started: str,
+                      name: str = "frame") -> None:
+    """A frame given to ``track``: RuntimeError ``not_started`` before ``init`` (``first_size`` None), ValueError
+    unless it has the first frame's size."""
+    if first_size is None:
+        raise RuntimeError(not_started)
+    size = _frame_size(frame, name)
+    if size != first_size:
+        raise ValueError(
+            f"{name}: expected size {first_size[0]}x{first_size[1]} (the first frame's), got {size[0]}x{size[1]}"
+        )
+
+
+def _model_features(model, frames: Sequence[Frame], l2: bool) -> torch.Tensor:
+    """``model.features(frames)`` checked to be ``[len(frames), C, h, w]``, as float, L2-normalised per pixel when
+    ``l2``: the features of the propagation heads."""
+    feats = model.features(list(frames))
+    if feats.dim() != 4 or feats.shape[0] != len(frames):
+        raise RuntimeError(f"model.features returned shape {tuple(feats.shape)}, expected [{len(frames)}, C, h, w]")
+    feats = feats.float()
+    return l2_normalize(feats, dim=1) if l2 else feats
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=not enabled, desc=desc, leave=False)

@@ -25,8 +25,8 @@ import torch
 
 from ..propagation.mask import LabelMemory, PropagationConfig
 from ..propagation.pose import belief_maps, readout_topk
-from .vos import (PROP_STAGES, Frame, _as_frame, _as_frames, _check_later_frames, _check_next_frame,
-                  _first_frame_size, _frame_size, _model_features, _progress)
+from ._common import (PROP_STAGES, Frame, StageTimer, _as_frame, _as_frames, _check_later_frames, _check_next_frame,
+                      _first_frame_size, _frame_size, _model_features, _progress)
 
 __all__ = ["PosePropConfig", "PosePropagator", "run_poseprop_sequence"]
 
@@ -56,8 +56,6 @@ class PosePropagator:
     """Stateful pose-propagation head: ``init(frame, joints)`` then ``track(frame) -> joints [J, 2]``."""
 
     def __init__(self, model, config: Optional[PosePropConfig] = None):
-        from ._common import StageTimer
-
         self.model = model
         self.config = config if config is not None else PosePropConfig()
         self.config.validate()

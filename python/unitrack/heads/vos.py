@@ -31,17 +31,16 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
-from ..propagation.mask import LabelMemory, PropagationConfig, downsample_labels, l2_normalize, upsample_argmax
+from ..propagation.mask import LabelMemory, PropagationConfig, downsample_labels, upsample_argmax
+from ._common import (PROP_STAGES, Frame, StageTimer, _as_frame, _as_frames, _check_later_frames, _check_next_frame,
+                      _first_frame_size, _frame_size, _model_features, _progress)
 
 __all__ = ["PROP_STAGES", "VOSConfig", "VOSTracker", "run_vos_sequence"]
-
-Frame = Union[np.ndarray, torch.Tensor]
-
 
 @dataclass
 class VOSConfig(PropagationConfig):
@@ -52,33 +51,6 @@ class VOSConfig(PropagationConfig):
     feature_batch: int = 5
 
 
-#: Stage names of the propagation heads' ``timings``.
-PROP_STAGES = ("io", "backbone", "propagate", "readout", "total")
-
-
-def _as_frame(frame, name: str = "frame"):
-    """A frame given as an image path, a PIL image or a grey ``[H, W]`` array -> RGB ``uint8 [H, W, 3]``; RGB arrays
-    and ``[3, H, W]`` tensors are returned as they are."""
-    if isinstance(frame, (str, os.PathLike)):
-        from ._common import load_frame
-
-        return load_frame(frame, name)
-    if isinstance(frame, np.ndarray):
-        return np.repeat(frame[:, :, None], 3, axis=2) if frame.ndim == 2 else frame
-    if not isinstance(frame, torch.Tensor) and hasattr(frame, "convert"):  # PIL
-        return np.asarray(frame.convert("RGB"))
-    return frame
-
-
-def _as_frames(frames, timer) -> list:
-    """Every frame of a sequence (:func:`unitrack.heads.sot.sequence_frames` forms) loaded as arrays; timed as
-    ``io``."""
-    from ..data.video import sequence_frames
-
-    with timer.stage("io"):
-        return [_as_frame(f, f"frames[{i}]") for i, f in enumerate(sequence_frames(frames))]
-
-
 def _as_first_mask(mask, name: str):
     """An id map, or the path of an indexed / grey PNG holding one."""
     if isinstance(mask, (str, os.PathLike)):
@@ -86,58 +58,6 @@ def _as_first_mask(mask, name: str):
 
         return read_id_mask(mask, name)
     return mask
-
-
-def _frame_size(frame: Frame, name: str) -> tuple[int, int]:
-    """``(H, W)`` of an RGB frame: numpy ``[H, W, 3]`` or tensor ``[3, H, W]``."""
-    if isinstance(frame, np.ndarray):
-        if frame.ndim != 3 or frame.shape[2] != 3:
-            raise ValueError(f"{name}: expected an RGB image [H, W, 3], got shape {frame.shape}")
-        return int(frame.shape[0]), int(frame.shape[1])
-    if isinstance(frame, torch.Tensor):
-        if frame.dim() != 3 or frame.shape[0] != 3:
-            raise ValueError(f"{name}: expected an RGB tensor [3, H, W], got shape {tuple(frame.shape)}")
-        return int(frame.shape[1]), int(frame.shape[2])
-    raise TypeError(f"{name}: expected a numpy array [H, W, 3] or a tensor [3, H, W], got {type(frame).__name__}")
-
-
-def _first_frame_size(frames: Sequence[Frame]) -> tuple[int, int]:
-    """``(H, W)`` of ``frames[0]`` of a whole sequence; ValueError for an empty one."""
-    if len(frames) == 0:
-        raise ValueError("frames: expected at least one frame, got an empty sequence")
-    return _frame_size(frames[0], "frames[0]")
-
-
-def _check_later_frames(frames: Sequence[Frame], size: tuple[int, int]) -> None:
-    """Every frame after ``frames[0]`` must have its size ``(H, W)``."""
-    for i, f in enumerate(frames[1:], start=1):
-        s = _frame_size(f, f"frames[{i}]")
-        if s != size:
-            raise ValueError(f"frames[{i}]: expected size {size[0]}x{size[1]} (the size of frames[0]), "
-                             f"got {s[0]}x{s[1]}")
-
-
-def _check_next_frame(frame: Frame, first_size: Optional[tuple[int, int]], not_started: str,
-                      name: str = "frame") -> None:
-    """A frame given to ``track``: RuntimeError ``not_started`` before ``init`` (``first_size`` None), ValueError
-    unless it has the first frame's size."""
-    if first_size is None:
-        raise RuntimeError(not_started)
-    size = _frame_size(frame, name)
-    if size != first_size:
-        raise ValueError(
-            f"{name}: expected size {first_size[0]}x{first_size[1]} (the first frame's), got {size[0]}x{size[1]}"
-        )
-
-
-def _model_features(model, frames: Sequence[Frame], l2: bool) -> torch.Tensor:
-    """``model.features(frames)`` checked to be ``[len(frames), C, h, w]``, as float, L2-normalised per pixel when
-    ``l2``: the features of the propagation heads."""
-    feats = model.features(list(frames))
-    if feats.dim() != 4 or feats.shape[0] != len(frames):
-        raise RuntimeError(f"model.features returned shape {tuple(feats.shape)}, expected [{len(frames)}, C, h, w]")
-    feats = feats.float()
-    return l2_normalize(feats, dim=1) if l2 else feats
 
 
 def _as_mask(mask, name: str) -> np.ndarray:
@@ -168,8 +88,6 @@ class VOSTracker:
     """
 
     def __init__(self, model, config: Optional[VOSConfig] = None):
-        from ._common import StageTimer
-
         self.model = model
         self.config = config if config is not None else VOSConfig()
         self.config.validate()
@@ -293,12 +211,6 @@ class VOSTracker:
         self.timer.totals["total"] = (time.perf_counter() - t_run) * 1e3
         self.timer.frames = len(frames)
         return outs
-
-
-def _progress(total: int, enabled: bool, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, disable=not enabled, desc=desc, leave=False)
 
 
 def run_vos_sequence(
