@@ -345,18 +345,34 @@ class AssociationTracker:
         Returns:
             The confirmed tracks in the Tracked state (``is_activated``), in the tracker's list order.
         """
-        cfg = self.config
         self.frame_id += 1
-        fid = self.frame_id
         detections = self.make_detections(feat_map, boxes, scores, classes, feat_boxes=feat_boxes, masks=masks,
                                           poses=poses, image_size=image_size)
         activated, refind, lost, removed = [], [], [], []
-
         unconfirmed = [t for t in self.tracked_stracks if not t.is_activated]
         confirmed = [t for t in self.tracked_stracks if t.is_activated]
-
-        # Stage 1: appearance (RSM of curr_feat) + motion.
         pool = _joint(confirmed, self.lost_stracks)
+        u_track, u_det = self._appearance_stage(pool, detections, activated, refind)
+        if self.kf is not None:
+            detections = self._iou_stages(pool, u_track, [detections[i] for i in u_det], unconfirmed, activated,
+                                          refind, lost, removed)
+            u_det = range(len(detections))
+        else:
+            self._lose_unmatched([pool[i] for i in u_track], lost)
+            for t in unconfirmed:
+                t.mark_removed()
+                removed.append(t)
+        self._start_tracks([detections[i] for i in u_det], activated)
+        self._expire_lost(removed)
+        self._bookkeeping(activated, refind, lost, removed)
+        return [t for t in self.tracked_stracks if t.is_activated]
+
+    def _appearance_stage(self, pool: list[Track], detections: list[Track], activated: list[Track],
+                          refind: list[Track]) -> tuple[np.ndarray, np.ndarray]:
+        """Stage 1: appearance (RSM of curr_feat) + Kalman motion between the pool (confirmed + lost tracks) and the
+        detections, cost limit 0.7; the pool's Kalman states are predicted to this frame. Returns the unmatched
+        ``(pool indices, detection indices)``."""
+        cfg = self.config
         dists = self._appearance_cost(pool, detections)
         if self.kf is not None and pool:
             means = np.stack([t.mean for t in pool])
@@ -378,53 +394,56 @@ class AssociationTracker:
             dists = dists + np.where(has[:, None], np.abs(dc[None, :] - tc[:, None]), 0.0).astype(dists.dtype)
         matches, u_track, u_det = linear_assignment(dists, FIRST_STAGE_THRESH)
         self._apply(matches, pool, detections, activated, refind)
+        return u_track, u_det
 
-        if self.kf is not None:
-            # Stage 2: IoU between the remaining Tracked tracks and detections.
-            detections = [detections[i] for i in u_det]
-            r_tracked = [pool[i] for i in u_track if pool[i].state == TrackState.Tracked]
-            matches, u_track, u_det = linear_assignment(_iou_cost(r_tracked, detections), IOU_STAGE_THRESH)
-            self._apply(matches, r_tracked, detections, activated, refind)
-            for i in u_track:
-                t = r_tracked[i]
-                if t.state != TrackState.Lost:
-                    t.mark_lost()
-                    lost.append(t)
-            # Stage 3: confirmation of the tracks born in the previous frame.
-            detections = [detections[i] for i in u_det]
-            matches, u_unconf, u_det = linear_assignment(_iou_cost(unconfirmed, detections),
-                                                         cfg.confirm_iou_thres)
-            for ti, di in matches:
-                unconfirmed[ti].update(detections[di], fid)
-                activated.append(unconfirmed[ti])
-            for i in u_unconf:
-                unconfirmed[i].mark_removed()
-                removed.append(unconfirmed[i])
-        else:
-            for i in u_track:
-                t = pool[i]
-                if t.state != TrackState.Lost:
-                    t.mark_lost()
-                    lost.append(t)
-            for t in unconfirmed:
-                t.mark_removed()
-                removed.append(t)
+    def _iou_stages(self, pool: list[Track], u_track, detections: list[Track], unconfirmed: list[Track],
+                    activated: list[Track], refind: list[Track], lost: list[Track], removed: list[Track]
+                    ) -> list[Track]:
+        """Stage 2: IoU (+1 convention) between the remaining Tracked tracks of the pool and the unmatched
+        detections, limit 0.5 (the rest of those tracks are lost); stage 3: confirmation of the tracks born in the
+        previous frame by IoU (``confirm_iou_thres``), the unconfirmed rest removed. Returns the detections still
+        unmatched."""
+        r_tracked = [pool[i] for i in u_track if pool[i].state == TrackState.Tracked]
+        matches, u_track, u_det = linear_assignment(_iou_cost(r_tracked, detections), IOU_STAGE_THRESH)
+        self._apply(matches, r_tracked, detections, activated, refind)
+        self._lose_unmatched([r_tracked[i] for i in u_track], lost)
+        detections = [detections[i] for i in u_det]
+        matches, u_unconf, u_det = linear_assignment(_iou_cost(unconfirmed, detections), self.config.confirm_iou_thres)
+        for ti, di in matches:
+            unconfirmed[ti].update(detections[di], self.frame_id)
+            activated.append(unconfirmed[ti])
+        for i in u_unconf:
+            unconfirmed[i].mark_removed()
+            removed.append(unconfirmed[i])
+        return [detections[i] for i in u_det]
 
-        # New tracks.
-        for i in u_det:
-            d = detections[i]
-            if d.score < cfg.conf_thres:
+    @staticmethod
+    def _lose_unmatched(tracks: list[Track], lost: list[Track]) -> None:
+        for t in tracks:
+            if t.state != TrackState.Lost:
+                t.mark_lost()
+                lost.append(t)
+
+    def _start_tracks(self, detections: list[Track], activated: list[Track]) -> None:
+        """New tracks from the unmatched detections with ``score >= conf_thres``."""
+        for d in detections:
+            if d.score < self.config.conf_thres:
                 continue
-            d.activate(self.kf, fid, self._next_id())
+            d.activate(self.kf, self.frame_id, self._next_id())
             activated.append(d)
 
-        # Expire lost tracks.
+    def _expire_lost(self, removed: list[Track]) -> None:
+        """Lost tracks unseen for more than ``buffer_size`` frames are removed."""
         for t in self.lost_stracks:
-            if fid - t.end_frame > self.max_time_lost:
+            if self.frame_id - t.end_frame > self.max_time_lost:
                 t.mark_removed()
                 removed.append(t)
 
-        # Bookkeeping (reference order; the removed set is updated last -> the one-extra-frame quirk).
+    def _bookkeeping(self, activated: list[Track], refind: list[Track], lost: list[Track],
+                     removed: list[Track]) -> None:
+        """The track lists after the frame (reference order; the removed set is updated last -> the one-extra-frame
+        quirk), then duplicate removal between tracked and lost tracks."""
+        cfg = self.config
         self.tracked_stracks = [t for t in self.tracked_stracks if t.state == TrackState.Tracked]
         self.tracked_stracks = _joint(self.tracked_stracks, activated)
         self.tracked_stracks = _joint(self.tracked_stracks, refind)
@@ -436,7 +455,6 @@ class AssociationTracker:
         self.removed_ids.update(t.track_id for t in removed)
         self.tracked_stracks, self.lost_stracks = remove_duplicate_tracks(self.tracked_stracks, self.lost_stracks,
                                                                           cfg.dup_iou_thres)
-        return [t for t in self.tracked_stracks if t.is_activated]
 
     def _apply(self, matches, tracks, detections, activated, refind) -> None:
         fid = self.frame_id
