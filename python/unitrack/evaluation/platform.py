@@ -133,18 +133,10 @@ def _benchmark_info(data: str, cache_dir: str, roots: Dict[str, str]) -> Dict[st
     return {"name": "custom datasets", "builtin": False, "roots": dict(roots)}
 
 
-def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthetic",
-             roots: Optional[Dict[str, str]] = None, out_root: str = "results/eval", runner: str = "local",
-             address: Optional[str] = None, force: bool = False, progress: bool = True, device: str = "cpu",
-             task_config: Optional[Dict[str, Any]] = None, imagenet_acc: Optional[str] = None,
-             max_sequences: Optional[int] = None) -> Dict[str, Any]:
-    """Run every task for every representation and write the reports.
-
-    Every input is checked before any work (module docstring); errors are raised as ValueError /
-    FileNotFoundError / RuntimeError naming the option. Returns ``{"results", "timings", "errors", "notes",
-    "paths", "meta", "table", "correlations"}``; ``notes`` are one-line remarks for the user (e.g. a plot skipped
-    because matplotlib is missing).
-    """
+def _check_inputs(models: Sequence[str], tasks: Sequence[str], runner: str,
+                  max_sequences: Optional[int]) -> tuple[List[str], List[str]]:
+    """The checks of :func:`evaluate` that need no file, model or dataset: returns the models (duplicates dropped)
+    and the tasks."""
     from .tasks import get_task
 
     if not models:
@@ -165,19 +157,19 @@ def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthe
         except ImportError:
             raise RuntimeError("--runner ray needs Ray, the optional ray extra: pip install --no-build-isolation -e "
                                "'.[ray]' (or pip install ray)") from None
-    accuracies = read_accuracies(imagenet_acc) if imagenet_acc else None
-    if data == "custom" or roots:
-        check_roots([t for t in tasks if t in (roots or {}) or data == "custom"], dict(roots or {}))
-    model_cache = build_models(models, device)
-    cache_dir = os.path.join(out_root, "data")
-    os.makedirs(out_root, exist_ok=True)
-    data_roots = resolve_data(tasks, data, roots, cache_dir=cache_dir, progress=progress)
-    task_config = dict(task_config or {})
+    return models, tasks
+
+
+def _work_items(models: Sequence[str], tasks: Sequence[str], data_roots: Dict[str, str],
+                task_config: Dict[str, Any], max_sequences: Optional[int]
+                ) -> tuple[List[WorkItem], Dict[str, List[str]]]:
+    """Every (representation x task x sequence) work item, and the sequences of each task."""
+    from .tasks import get_task
+
     items: List[WorkItem] = []
     sequences: Dict[str, List[str]] = {}
     for t in tasks:
-        task = get_task(t)
-        seqs = list(task.sequences(data_roots[t]))
+        seqs = list(get_task(t).sequences(data_roots[t]))
         if not seqs:
             raise ValueError(f"no sequences for task {t!r} in {DATASET_OPTIONS.get(t, t)} {data_roots[t]}; expected "
                              f"a dataset in the standard layout")
@@ -187,13 +179,14 @@ def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthe
         cfg = json.dumps(task_config.get(t, {}), sort_keys=True)
         for m in models:
             items += [WorkItem(model=m, task=t, sequence=s, data_root=data_roots[t], config_json=cfg) for s in seqs]
-    representations = {m: describe_model(m, model_cache[m]) for m in models}
-    if runner != "local":
-        model_cache = {}  # remote workers build their own
-    t0 = time.perf_counter()
-    records = run_items(items, out_root, runner=runner, address=address, progress=progress, force=force,
-                        device=device, model_cache=model_cache)
-    wall = time.perf_counter() - t0
+    return items, sequences
+
+
+def _aggregate(items: Sequence[WorkItem], records: Sequence[Dict[str, Any]], models: Sequence[str],
+               data_roots: Dict[str, str], out_root: str) -> tuple[dict, dict, List[str]]:
+    """``(results[model][task], timings[model][task][stage], errors)``: each (representation, task) scored with the
+    task's metric over its finished items (or marked failed), and the mean per-stage timings."""
+    from .tasks import get_task
 
     by_mt: Dict[tuple, list] = collections.defaultdict(list)
     for it, rec in zip(items, records):
@@ -219,15 +212,13 @@ def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthe
             for stage, ms in (r.get("timings") or {}).items():
                 stage_sums[stage].append(ms)
         timings[m][t] = {s: sum(v) / len(v) for s, v in stage_sums.items()}
+    return results, timings, errors
 
-    config = {"models": list(models), "tasks": tasks, "data": data, "roots": data_roots, "task_config": task_config}
-    benchmark = _benchmark_info(data, cache_dir, data_roots)
-    meta = {"config": config, "config_hash": config_hash(config), "wall_seconds": wall, "timings": timings,
-            "errors": errors, "n_items": len(items), "n_skipped": sum(bool(r.get("skipped")) for r in records),
-            "benchmark": benchmark, "sequences": sequences, "max_sequences": max_sequences,
-            "representations": representations, "machine": machine_info(device), "runner": runner}
-    notes: List[str] = []
-    paths = write_reports(out_root, results, tasks, meta)  # the table first: nothing after this can lose it
+
+def _write_extras(out_root: str, results: dict, tasks: Sequence[str], models: Sequence[str], benchmark: dict,
+                  accuracies: Optional[dict], paths: dict, notes: List[str]) -> Optional[list]:
+    """After the table: correlations with ImageNet accuracy (when given) and the radar plot (several
+    representations; skipped with a note without matplotlib). Adds their paths to ``paths``."""
     corr = None
     if accuracies is not None:
         from unitrack.data._atomic import atomic_write_text
@@ -247,6 +238,49 @@ def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthe
                          "the table and results.{md,csv,json} are complete")
         if png:
             paths["radar"] = png
+    return corr
+
+
+def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthetic",
+             roots: Optional[Dict[str, str]] = None, out_root: str = "results/eval", runner: str = "local",
+             address: Optional[str] = None, force: bool = False, progress: bool = True, device: str = "cpu",
+             task_config: Optional[Dict[str, Any]] = None, imagenet_acc: Optional[str] = None,
+             max_sequences: Optional[int] = None) -> Dict[str, Any]:
+    """Run every task for every representation and write the reports.
+
+    Every input is checked before any work (module docstring); errors are raised as ValueError /
+    FileNotFoundError / RuntimeError naming the option. Returns ``{"results", "timings", "errors", "notes",
+    "paths", "meta", "table", "correlations"}``; ``notes`` are one-line remarks for the user (e.g. a plot skipped
+    because matplotlib is missing).
+    """
+    models, tasks = _check_inputs(models, tasks, runner, max_sequences)
+    accuracies = read_accuracies(imagenet_acc) if imagenet_acc else None
+    if data == "custom" or roots:
+        check_roots([t for t in tasks if t in (roots or {}) or data == "custom"], dict(roots or {}))
+    model_cache = build_models(models, device)
+    cache_dir = os.path.join(out_root, "data")
+    os.makedirs(out_root, exist_ok=True)
+    data_roots = resolve_data(tasks, data, roots, cache_dir=cache_dir, progress=progress)
+    task_config = dict(task_config or {})
+    items, sequences = _work_items(models, tasks, data_roots, task_config, max_sequences)
+    representations = {m: describe_model(m, model_cache[m]) for m in models}
+    if runner != "local":
+        model_cache = {}  # remote workers build their own
+    t0 = time.perf_counter()
+    records = run_items(items, out_root, runner=runner, address=address, progress=progress, force=force,
+                        device=device, model_cache=model_cache)
+    wall = time.perf_counter() - t0
+    results, timings, errors = _aggregate(items, records, models, data_roots, out_root)
+
+    config = {"models": list(models), "tasks": tasks, "data": data, "roots": data_roots, "task_config": task_config}
+    benchmark = _benchmark_info(data, cache_dir, data_roots)
+    meta = {"config": config, "config_hash": config_hash(config), "wall_seconds": wall, "timings": timings,
+            "errors": errors, "n_items": len(items), "n_skipped": sum(bool(r.get("skipped")) for r in records),
+            "benchmark": benchmark, "sequences": sequences, "max_sequences": max_sequences,
+            "representations": representations, "machine": machine_info(device), "runner": runner}
+    notes: List[str] = []
+    paths = write_reports(out_root, results, tasks, meta)  # the table first: nothing after this can lose it
+    corr = _write_extras(out_root, results, tasks, models, benchmark, accuracies, paths, notes)
     header, rows = table_rows(results, tasks)
     return {"results": results, "timings": timings, "errors": errors, "notes": notes, "paths": paths, "meta": meta,
             "table": text_table(header, rows), "correlations": corr}
