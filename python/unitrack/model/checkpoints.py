@@ -280,6 +280,29 @@ class LoadReport:
         return "\n".join(lines)
 
 
+def _locate_backbone(ckpt: Any, fmt_name: str) -> tuple[Optional[str], str]:
+    """``(container, prefix)`` of the backbone keys of a checkpoint in the named format; ValueError saying what was
+    found (and which format the layout looks like) otherwise."""
+    fmt = FORMATS[fmt_name]
+    cands = _candidates(ckpt)
+    # Preferred container first, then the others (tolerate e.g. a flat SSIB dict wrapped in 'state_dict').
+    cands.sort(key=lambda c: 0 if c[0] == fmt.container else 1)
+    for name, sd in cands:
+        for p in fmt.prefixes:
+            if p + "conv1.weight" in sd or any(isinstance(k, str) and k.startswith(p + "layer1.") for k in sd):
+                return name, p
+    try:
+        guess = detect_format(ckpt)[0]
+        hint = f"; the layout looks like weights_format='{guess}'"
+    except ValueError:
+        hint = ""
+    want = f"ckpt['{fmt.container}']" if fmt.container else "a flat state dict"
+    raise ValueError(
+        f"weights_format={fmt_name!r}: expected backbone keys starting with {fmt.prefixes[0]!r} in {want}, "
+        f"found {_describe(ckpt)}{hint}"
+    )
+
+
 def extract_backbone_state(ckpt: Any, weights_format: str = "auto") -> tuple[dict[str, Any], list[str], LoadReport]:
     """Pull the backbone state dict out of a loaded checkpoint and rename it to torchvision keys.
 
@@ -293,29 +316,7 @@ def extract_backbone_state(ckpt: Any, weights_format: str = "auto") -> tuple[dic
         if weights_format not in FORMATS:
             raise ValueError(f"weights_format: expected 'auto' or one of {sorted(FORMATS)}, got {weights_format!r}")
         fmt_name, detected = weights_format, False
-        fmt = FORMATS[fmt_name]
-        container, prefix = None, None
-        cands = _candidates(ckpt)
-        # Preferred container first, then the others (tolerate e.g. a flat SSIB dict wrapped in 'state_dict').
-        cands.sort(key=lambda c: 0 if c[0] == fmt.container else 1)
-        for name, sd in cands:
-            for p in fmt.prefixes:
-                if p + "conv1.weight" in sd or any(isinstance(k, str) and k.startswith(p + "layer1.") for k in sd):
-                    container, prefix = name, p
-                    break
-            if prefix is not None:
-                break
-        if prefix is None:
-            try:
-                guess = detect_format(ckpt)[0]
-                hint = f"; the layout looks like weights_format='{guess}'"
-            except ValueError:
-                hint = ""
-            want = f"ckpt['{fmt.container}']" if fmt.container else "a flat state dict"
-            raise ValueError(
-                f"weights_format={fmt_name!r}: expected backbone keys starting with {fmt.prefixes[0]!r} in {want}, "
-                f"found {_describe(ckpt)}{hint}"
-            )
+        container, prefix = _locate_backbone(ckpt, fmt_name)
     sd = ckpt if container is None else ckpt[container]
     state: dict[str, Any] = {}
     dropped: list[str] = []
