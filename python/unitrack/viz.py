@@ -121,6 +121,32 @@ class TrailHistory:
         return {k: np.array([(p[1], p[2]) for p in v]) for k, v in self._hist.items()}
 
 
+def _per_box(values: Optional[Iterable], n: int, name: str, what: str) -> Optional[list]:
+    values = None if values is None else list(values)
+    if values is not None and len(values) != n:
+        raise ValueError(f"{name}: expected {n} {what}, got {len(values)}")
+    return values
+
+
+def _draw_trails(img: np.ndarray, trails: Optional[dict], color, thickness: int, outline: bool) -> None:
+    """Trails ``{id: [K, 2]}`` of centre points, in place: older segments thinner, the newest about half the box
+    line, each over a dark outline."""
+    cv2 = _cv2()
+    for key, pts in (trails or {}).items():
+        pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+        if len(pts) < 2:
+            continue
+        col = id_color(key) if color is None else tuple(int(c) for c in color)
+        n = len(pts)
+        for k in range(1, n):
+            t = max(2, int(round(thickness * (0.2 + 0.4 * k / n))))
+            p0 = tuple(np.round(pts[k - 1]).astype(int).tolist())
+            p1 = tuple(np.round(pts[k]).astype(int).tolist())
+            if outline:
+                cv2.line(img, p0, p1, _OUTLINE, t + 2, cv2.LINE_AA)
+            cv2.line(img, p0, p1, col, t, cv2.LINE_AA)
+
+
 def draw_boxes(
     image: np.ndarray,
     boxes_xywh,
@@ -146,27 +172,9 @@ def draw_boxes(
         boxes = boxes.reshape(0, 4)
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ValueError(f"boxes_xywh: expected [N, 4] (x, y, w, h), got shape {list(boxes.shape)}")
-    ids = None if ids is None else list(ids)
-    if ids is not None and len(ids) != len(boxes):
-        raise ValueError(f"ids: expected {len(boxes)} ids (one per box), got {len(ids)}")
-    scores = None if scores is None else list(scores)
-    if scores is not None and len(scores) != len(boxes):
-        raise ValueError(f"scores: expected {len(boxes)} scores (one per box), got {len(scores)}")
-    if isinstance(trails, TrailHistory):
-        trails = trails.trails()
-    for key, pts in (trails or {}).items():
-        pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
-        if len(pts) < 2:
-            continue
-        col = id_color(key) if color is None else tuple(int(c) for c in color)
-        n = len(pts)
-        for k in range(1, n):  # older segments thinner; the newest about half the box line
-            t = max(2, int(round(thickness * (0.2 + 0.4 * k / n))))
-            p0 = tuple(np.round(pts[k - 1]).astype(int).tolist())
-            p1 = tuple(np.round(pts[k]).astype(int).tolist())
-            if outline:
-                cv2.line(img, p0, p1, _OUTLINE, t + 2, cv2.LINE_AA)
-            cv2.line(img, p0, p1, col, t, cv2.LINE_AA)
+    ids = _per_box(ids, len(boxes), "ids", "ids (one per box)")
+    scores = _per_box(scores, len(boxes), "scores", "scores (one per box)")
+    _draw_trails(img, trails.trails() if isinstance(trails, TrailHistory) else trails, color, thickness, outline)
     default = tuple(int(c) for c in (color if color is not None else (0, 255, 0)))
     for n, b in enumerate(boxes):
         if not np.all(np.isfinite(b)):
@@ -259,6 +267,23 @@ def overlay_mask(
     return out
 
 
+def _skeleton_limbs(skeleton: Union[str, Sequence[tuple[int, int]]], n: int) -> tuple:
+    """``(joint names or None, limbs)`` of a skeleton name (checked to have ``n`` joints) or of joint pairs (checked
+    to index ``n`` joints)."""
+    if isinstance(skeleton, str):
+        if skeleton not in SKELETONS:
+            raise ValueError(f"skeleton: expected one of {sorted(SKELETONS)} or a list of joint pairs, "
+                             f"got {skeleton!r}")
+        names, limbs = SKELETONS[skeleton]
+        if n != len(names):
+            raise ValueError(f"joints: skeleton {skeleton!r} has {len(names)} joints, got {n}")
+        return names, limbs
+    limbs = [tuple(int(v) for v in p) for p in skeleton]
+    if any(a < 0 or b < 0 or a >= n or b >= n for a, b in limbs):
+        raise ValueError(f"skeleton: joint pairs must index the {n} joints")
+    return None, limbs
+
+
 def draw_skeleton(
     image: np.ndarray,
     joints: np.ndarray,
@@ -284,17 +309,7 @@ def draw_skeleton(
     if pts.ndim != 2 or pts.shape[1] < 2:
         raise ValueError(f"joints: expected [J, 2] (x, y) coordinates, got shape {list(pts.shape)}")
     pts = pts[:, :2]
-    if isinstance(skeleton, str):
-        if skeleton not in SKELETONS:
-            raise ValueError(f"skeleton: expected one of {sorted(SKELETONS)} or a list of joint pairs, "
-                             f"got {skeleton!r}")
-        names, limbs = SKELETONS[skeleton]
-        if len(pts) != len(names):
-            raise ValueError(f"joints: skeleton {skeleton!r} has {len(names)} joints, got {len(pts)}")
-    else:
-        names, limbs = None, [tuple(int(v) for v in p) for p in skeleton]
-        if any(a < 0 or b < 0 or a >= len(pts) or b >= len(pts) for a, b in limbs):
-            raise ValueError(f"skeleton: joint pairs must index the {len(pts)} joints")
+    names, limbs = _skeleton_limbs(skeleton, len(pts))
     ok = np.all(np.isfinite(pts), axis=1) & (pts[:, 0] >= 0) & (pts[:, 1] >= 0)
     if visible is not None:
         vis = np.asarray(visible).reshape(-1).astype(bool)

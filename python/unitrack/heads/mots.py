@@ -84,6 +84,34 @@ def resolve_overlaps(tracks: Sequence[MaskTrack]) -> list[MaskTrack]:
     return out
 
 
+def _decode_mask(item, i: int, hw: tuple[int, int]) -> np.ndarray:
+    """``masks[i]``: an array, a compressed RLE string/bytes of an ``H x W`` mask or a pycocotools dict
+    ``{'size', 'counts'}`` -> bool ``[H, W]``."""
+    H, W = hw
+    if isinstance(item, (str, bytes)):
+        try:
+            return decode_rle(item, H, W)
+        except ValueError as e:
+            raise ValueError(f"masks[{i}]: invalid RLE string for a {H}x{W} frame: {e}") from None
+    if isinstance(item, dict):
+        size = item.get("size")
+        counts = item.get("counts")
+        if size is None or counts is None or len(size) != 2:
+            raise ValueError(f"masks[{i}]: an RLE dict needs 'size' [h, w] and 'counts'")
+        if (int(size[0]), int(size[1])) != (H, W):
+            raise ValueError(f"masks[{i}] has size {size[0]}x{size[1]} but the frame is {H}x{W}")
+        if not isinstance(counts, (str, bytes)):
+            raise ValueError(f"masks[{i}]: only compressed RLE ('counts' a string) is supported")
+        try:
+            return decode_rle(counts, H, W)
+        except ValueError as e:
+            raise ValueError(f"masks[{i}]: invalid RLE: {e}") from None
+    a = np.asarray(item)
+    if a.shape != (H, W):
+        raise ValueError(f"masks[{i}] has shape {list(a.shape)} but the frame is {H}x{W}")
+    return a != 0
+
+
 def _decode_masks(masks, hw: tuple[int, int]) -> np.ndarray:
     """``masks`` as a bool ``[K, H, W]`` array: an array ``[K, H, W]`` / ``[H, W]``, or a list whose items are
     arrays, compressed RLE strings/bytes (of an ``H x W`` mask) or pycocotools dicts ``{'size', 'counts'}``."""
@@ -101,31 +129,7 @@ def _decode_masks(masks, hw: tuple[int, int]) -> np.ndarray:
         if m.dtype.kind == "f" and not np.isfinite(m).all():
             raise ValueError("masks contain NaN or inf values")
         return m.reshape(-1, H, W) != 0
-    out = []
-    for i, item in enumerate(masks):
-        if isinstance(item, (str, bytes)):
-            try:
-                out.append(decode_rle(item, H, W))
-            except ValueError as e:
-                raise ValueError(f"masks[{i}]: invalid RLE string for a {H}x{W} frame: {e}") from None
-        elif isinstance(item, dict):
-            size = item.get("size")
-            counts = item.get("counts")
-            if size is None or counts is None or len(size) != 2:
-                raise ValueError(f"masks[{i}]: an RLE dict needs 'size' [h, w] and 'counts'")
-            if (int(size[0]), int(size[1])) != (H, W):
-                raise ValueError(f"masks[{i}] has size {size[0]}x{size[1]} but the frame is {H}x{W}")
-            if not isinstance(counts, (str, bytes)):
-                raise ValueError(f"masks[{i}]: only compressed RLE ('counts' a string) is supported")
-            try:
-                out.append(decode_rle(counts, H, W))
-            except ValueError as e:
-                raise ValueError(f"masks[{i}]: invalid RLE: {e}") from None
-        else:
-            a = np.asarray(item)
-            if a.shape != (H, W):
-                raise ValueError(f"masks[{i}] has shape {list(a.shape)} but the frame is {H}x{W}")
-            out.append(a != 0)
+    out = [_decode_mask(item, i, hw) for i, item in enumerate(masks)]
     return np.stack(out) if out else np.zeros((0, H, W), bool)
 
 
