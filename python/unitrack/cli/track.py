@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import json
 import os
 import sys
@@ -82,21 +81,29 @@ def read_joints(path: str | os.PathLike) -> np.ndarray:
         raise FileNotFoundError(f"--joints: file not found: {os.fspath(path)!r}")
     text = p.read_text(encoding="utf-8", errors="replace")
     if p.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"--joints {p}: invalid JSON ({exc.msg} at line {exc.lineno}); expected [[x, y], ...] "
-                             "or {\"joints\": [[x, y], ...]}") from None
-        if isinstance(data, dict):
-            data = data.get("joints")
-        try:
-            arr = np.asarray(data, dtype=np.float64)
-        except (TypeError, ValueError):
-            arr = np.zeros(0)
-        if arr.ndim != 2 or arr.shape[1] < 2:
-            raise ValueError(f"--joints {p}: expected a list of [x, y] pairs (or {{\"joints\": ...}}), got "
-                             f"shape {list(arr.shape)}")
-        return arr[:, :2].copy()
+        return _joints_json(p, text)
+    return _joints_text(p, text)
+
+
+def _joints_json(p: Path, text: str) -> np.ndarray:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--joints {p}: invalid JSON ({exc.msg} at line {exc.lineno}); expected [[x, y], ...] "
+                         "or {\"joints\": [[x, y], ...]}") from None
+    if isinstance(data, dict):
+        data = data.get("joints")
+    try:
+        arr = np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError):
+        arr = np.zeros(0)
+    if arr.ndim != 2 or arr.shape[1] < 2:
+        raise ValueError(f"--joints {p}: expected a list of [x, y] pairs (or {{\"joints\": ...}}), got "
+                         f"shape {list(arr.shape)}")
+    return arr[:, :2].copy()
+
+
+def _joints_text(p: Path, text: str) -> np.ndarray:
     rows = []
     for lineno, line in enumerate(text.splitlines(), 1):
         s = line.split("#", 1)[0].strip()
@@ -455,33 +462,18 @@ def _read_first_mask(path: str, size: tuple[int, int]) -> np.ndarray:
 
 def _cmd_vos(args: argparse.Namespace) -> int:
     from unitrack.data.davis import write_sequence_masks
-    from unitrack.heads.vos import run_vos_sequence
     from unitrack.viz import draw_text, overlay_mask
 
     src = _open_input(args, args.max_frames)
     first = _read_first_mask(args.mask, src.size)
     if args.max_side is not None and int(args.max_side) < 16:
         raise ValueError(f"--max-side: expected at least 16 pixels, got {args.max_side}")
-    H, W = src.size
     out, name = _prepare(args, src)
     model = _build_model(args)
     t0 = time.perf_counter()
     with _result_and_vis(args, out, name, src, out / name, folder=True) as (tmp, vis):
         frames = src.load_all()
-        small, scale = _downscale(frames, args.max_side)
-        if scale < 1.0:
-            import cv2
-
-            h, w = small[0].shape[:2]
-            first_small = cv2.resize(first, (w, h), interpolation=cv2.INTER_NEAREST)
-            if not first_small.any():
-                raise ValueError(f"--max-side {args.max_side}: the objects of --mask {args.mask} vanish at {w}x{h}; "
-                                 "expected a larger --max-side")
-            masks = run_vos_sequence(model, small, first_small, progress=args.progress)
-            masks = [first] + [cv2.resize(np.asarray(m, np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
-                               for m in masks[1:]]
-        else:
-            masks = run_vos_sequence(model, frames, first, progress=args.progress)
+        masks = _segment(args, model, frames, first)
         if len(masks) != len(frames):
             raise RuntimeError(f"VOS head returned {len(masks)} masks for {len(frames)} frames")
         write_sequence_masks(os.fspath(tmp.parent), tmp.name, masks)
@@ -495,20 +487,44 @@ def _cmd_vos(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_poseprop(args: argparse.Namespace) -> int:
-    from unitrack.data._atomic import atomic_write_text
-    from unitrack.heads.poseprop import run_poseprop_sequence
-    from unitrack.viz import SKELETONS, draw_skeleton, draw_text
+def _segment(args: argparse.Namespace, model, frames: list[np.ndarray], first: np.ndarray) -> list[np.ndarray]:
+    """The VOS head on the frames, downscaled to ``--max-side`` when given (masks come back at the input size; frame
+    0's is the given mask)."""
+    from unitrack.heads.vos import run_vos_sequence
 
-    src = _open_input(args, args.max_frames)
-    joints = read_joints(args.joints)
-    J = len(joints)
+    small, scale = _downscale(frames, args.max_side)
+    if scale >= 1.0:
+        return run_vos_sequence(model, frames, first, progress=args.progress)
+    import cv2
+
+    H, W = frames[0].shape[:2]
+    h, w = small[0].shape[:2]
+    first_small = cv2.resize(first, (w, h), interpolation=cv2.INTER_NEAREST)
+    if not first_small.any():
+        raise ValueError(f"--max-side {args.max_side}: the objects of --mask {args.mask} vanish at {w}x{h}; "
+                         "expected a larger --max-side")
+    masks = run_vos_sequence(model, small, first_small, progress=args.progress)
+    return [first] + [cv2.resize(np.asarray(m, np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
+                      for m in masks[1:]]
+
+
+def _skeleton_of(args: argparse.Namespace, J: int) -> str:
+    """The ``--skeleton`` to draw (``auto``: jhmdb for 15 joints, posetrack18 for 17, else none), checked to have
+    ``J`` joints."""
+    from unitrack.viz import SKELETONS
+
     skel = args.skeleton
     if skel == "auto":
         skel = {15: "jhmdb", 17: "posetrack18"}.get(J, "none")
     if skel != "none" and len(SKELETONS[skel][0]) != J:
         raise ValueError(f"--joints {args.joints}: {J} joints, but skeleton {skel!r} has {len(SKELETONS[skel][0])}")
-    H, W = src.size
+    return skel
+
+
+def _present_joints(args: argparse.Namespace, joints: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """bool ``[J]``: the joints given (non-negative coordinates); ValueError when none is, or one lies outside the
+    ``(H, W)`` first frame."""
+    H, W = size
     present = np.all(np.isfinite(joints), axis=1) & (joints[:, 0] >= 0) & (joints[:, 1] >= 0)
     if not present.any():
         raise ValueError(f"--joints {args.joints}: no joint with non-negative coordinates")
@@ -517,6 +533,33 @@ def _cmd_poseprop(args: argparse.Namespace) -> int:
         j = int(np.flatnonzero(outside)[0])
         raise ValueError(f"--joints {args.joints}: joint {j} at ({joints[j, 0]:g}, {joints[j, 1]:g}) lies outside the "
                          f"first frame ({W}x{H} WxH); expected 0-based pixel coordinates of the input frames")
+    return present
+
+
+def _propagate_joints(args: argparse.Namespace, model, frames: list[np.ndarray], joints: np.ndarray,
+                      present: np.ndarray) -> np.ndarray:
+    """``float64 [T, J, 2]`` joints in input pixels (-1 = lost), the head run at ``--max-side`` when given."""
+    from unitrack.heads.poseprop import run_poseprop_sequence
+
+    small, scale = _downscale(frames, args.max_side)
+    # absent joints go far outside the image: an all-zero belief channel, read out as lost (-1) in every frame
+    j0 = np.where(present[:, None], joints * scale, -1e4)
+    pred = np.asarray(run_poseprop_sequence(model, small, j0, progress=args.progress), dtype=np.float64)
+    if scale < 1.0:
+        lost = np.any(pred < 0, axis=-1, keepdims=True)
+        pred = np.where(lost, -1.0, pred / scale)
+    return pred
+
+
+def _cmd_poseprop(args: argparse.Namespace) -> int:
+    from unitrack.data._atomic import atomic_write_text
+    from unitrack.viz import SKELETONS, draw_skeleton, draw_text
+
+    src = _open_input(args, args.max_frames)
+    joints = read_joints(args.joints)
+    J = len(joints)
+    skel = _skeleton_of(args, J)
+    present = _present_joints(args, joints, src.size)
     if args.max_side is not None and int(args.max_side) < 16:
         raise ValueError(f"--max-side: expected at least 16 pixels, got {args.max_side}")
     out, name = _prepare(args, src)
@@ -525,13 +568,7 @@ def _cmd_poseprop(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with _result_and_vis(args, out, name, src, res) as (tmp, vis):
         frames = src.load_all()
-        small, scale = _downscale(frames, args.max_side)
-        # absent joints go far outside the image: an all-zero belief channel, read out as lost (-1) in every frame
-        j0 = np.where(present[:, None], joints * scale, -1e4)
-        pred = np.asarray(run_poseprop_sequence(model, small, j0, progress=args.progress), dtype=np.float64)
-        if scale < 1.0:
-            lost = np.any(pred < 0, axis=-1, keepdims=True)
-            pred = np.where(lost, -1.0, pred / scale)
+        pred = _propagate_joints(args, model, frames, joints, present)
         atomic_write_text(tmp, json.dumps({
             "input": os.fspath(src.path), "frames": len(frames), "num_joints": J,
             "skeleton": skel, "joints": np.round(pred, 3).tolist(),
@@ -563,7 +600,7 @@ def _render_boxes(src, vis: "_Vis", per_frame: list[np.ndarray]) -> None:
 
 def _cmd_mot(args: argparse.Namespace) -> int:
     from unitrack.data.motchallenge import read_mot_txt, split_by_frame
-    from unitrack.heads.mot import track_mot
+    from unitrack.evaluation.adapters.mot import track_mot
 
     src = _open_input(args)
     det = _input_file(args.dets, "--dets")
@@ -586,23 +623,54 @@ def _cmd_mot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_masks(args: argparse.Namespace, masks: Path, objs: list) -> bool:
+    """Warn (one line) when the MOTS masks cannot give any track: no mask, or every mask empty. Returns whether a
+    warning was given."""
+    if not objs:
+        warn(_prog(args), f"--masks {os.fspath(masks)}: the file has no masks; the output will have no tracks")
+        return True
+    if not any(_rle_area(o) > 0 for o in objs):
+        warn(_prog(args), f"--masks {os.fspath(masks)}: every mask is empty (0 pixels); the output will have no "
+             "tracks")
+        return True
+    return False
+
+
+def _render_masks(src, vis: "_Vis", result: Path) -> None:
+    """The MOTS result file's masks over the input frames, with their ids and boxes."""
+    from unitrack.data.mots import read_mots_txt
+    from unitrack.viz import draw_boxes, draw_text, id_color, overlay_mask
+
+    by_frame: dict[int, list] = {}
+    for o in read_mots_txt(result, validate=False):
+        by_frame.setdefault(o.frame, []).append(o)
+    st = _style(src.size)
+    for t, frame in enumerate(src):
+        idmap = np.zeros(src.size, np.int64)
+        boxes, ids = [], []
+        for o in by_frame.get(t + 1, []):
+            m = o.mask()
+            idmap[m & (idmap == 0)] = o.obj_id
+            ys, xs = np.nonzero(m)
+            if len(xs):
+                boxes.append([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
+                ids.append(o.obj_id)
+        img = overlay_mask(frame, idmap, colors={i: id_color(i) for i in ids},
+                           contour_width=max(1, st["thickness"] // 2), outline=True)
+        img = draw_boxes(img, np.asarray(boxes, np.float64).reshape(-1, 4), ids,
+                         thickness=max(1, st["thickness"] // 2), font_scale=st["label_scale"])
+        vis.write(draw_text(img, f"{t + 1}/{len(src)}", scale=st["scale"]))
+
+
 def _cmd_mots(args: argparse.Namespace) -> int:
     from unitrack.data.mots import read_mots_txt
-    from unitrack.heads.mots import track_mots
-    from unitrack.viz import draw_boxes, draw_text, id_color, overlay_mask
+    from unitrack.evaluation.adapters.mots import track_mots
 
     src = _open_input(args)
     masks = _input_file(args.masks, "--masks")
     objs = read_mots_txt(masks, im_size=src.size)  # every mask must have the frame size: error names file:line
     out, name = _prepare(args, src)
-    warned = False
-    if not objs:
-        warn(_prog(args), f"--masks {os.fspath(masks)}: the file has no masks; the output will have no tracks")
-        warned = True
-    elif not any(_rle_area(o) > 0 for o in objs):
-        warn(_prog(args), f"--masks {os.fspath(masks)}: every mask is empty (0 pixels); the output will have no "
-             "tracks")
-        warned = True
+    warned = _check_masks(args, masks, objs)
     model = _build_model(args)
     res = out / f"{name}.txt"
     t0 = time.perf_counter()
@@ -611,26 +679,7 @@ def _cmd_mots(args: argparse.Namespace) -> int:
                           progress=args.progress)
         n = int(info.get("frames", 0))
         if vis.enabled:
-            found = read_mots_txt(tmp, validate=False)
-            by_frame: dict[int, list] = {}
-            for o in found:
-                by_frame.setdefault(o.frame, []).append(o)
-            st = _style(src.size)
-            for t, frame in enumerate(src):
-                idmap = np.zeros(src.size, np.int64)
-                boxes, ids = [], []
-                for o in by_frame.get(t + 1, []):
-                    m = o.mask()
-                    idmap[m & (idmap == 0)] = o.obj_id
-                    ys, xs = np.nonzero(m)
-                    if len(xs):
-                        boxes.append([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
-                        ids.append(o.obj_id)
-                img = overlay_mask(frame, idmap, colors={i: id_color(i) for i in ids},
-                                   contour_width=max(1, st["thickness"] // 2), outline=True)
-                img = draw_boxes(img, np.asarray(boxes, np.float64).reshape(-1, 4), ids,
-                                 thickness=max(1, st["thickness"] // 2), font_scale=st["label_scale"])
-                vis.write(draw_text(img, f"{t + 1}/{len(src)}", scale=st["scale"]))
+            _render_masks(src, vis, tmp)
         empty = tmp.stat().st_size == 0
     if empty and not warned:
         _warn_empty(args, res, "the tracker confirmed no track")
@@ -638,43 +687,63 @@ def _cmd_mots(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pose_frame_index(poses: Path, seq, src) -> dict:
+    """json frame -> input frame: ``{input frame index: (json frame index, PoseFrame)}``, by image file name when
+    every json frame names a file of the input folder, else by order (json frame i = input frame i)."""
+    T = len(src)
+    names = {p.name: t for t, p in enumerate(src.files)} if src.kind == "frames" else {}
+    if names and all(Path(f.file_name).name in names for f in seq.frames):
+        index = {names[Path(f.file_name).name]: (k, f) for k, f in enumerate(seq.frames)}
+        if len(index) != len(seq.frames):
+            raise ValueError(f"--poses {poses}: several json frames name the same image file")
+        return index
+    if len(seq.frames) > T:
+        raise ValueError(f"--poses {poses}: {len(seq.frames)} frames of poses, but the input has only {T} frames; "
+                         "expected one json frame per input frame, in order (or file names of the input folder)")
+    return {k: (k, f) for k, f in enumerate(seq.frames)}
+
+
+def _check_poses(args: argparse.Namespace, poses: Path, seq, size: tuple[int, int]) -> bool:
+    """Warn (one line) when the poses cannot give any track: no person, or no visible joint inside the frames.
+    Returns whether a warning was given."""
+    H, W = size
+    people = [p for f in seq.frames for p in f.people]
+    if not people:
+        warn(_prog(args), f"--poses {os.fspath(poses)}: no person in any frame; the output will have no tracks")
+        return True
+    if not any(np.any((p.joints[:, 0] >= 0) & (p.joints[:, 0] < W) & (p.joints[:, 1] >= 0) & (p.joints[:, 1] < H)
+                      & (p.joints[:, 2] > 0)) for p in people):
+        warn(_prog(args), f"--poses {os.fspath(poses)}: no visible joint lies inside the {W}x{H} (WxH) frames; "
+             "expected pixel coordinates of the input frames; the output will have no tracks")
+        return True
+    return False
+
+
+def _draw_poses(frame: np.ndarray, people: list, st: dict, label: str) -> np.ndarray:
+    from unitrack.viz import draw_skeleton, draw_text
+
+    img = frame
+    for q in people:
+        img = draw_skeleton(img, q.joints[:, :2], skeleton="posetrack", track_id=q.track_id,
+                            thickness=st["thickness"], radius=st["radius"], font_scale=st["label_scale"])
+    return draw_text(img, label, scale=st["scale"])
+
+
 def _cmd_posetrack(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from unitrack.data.posetrack import PoseFrame, PoseSequence, read_posetrack, write_posetrack
+    from unitrack.evaluation.adapters.posetrack import with_track_ids
     from unitrack.heads.posetrack import PoseTrackHead
-    from unitrack.viz import draw_skeleton, draw_text
 
     src = _open_input(args)
     poses = _input_file(args.poses, "--poses")
     seq = read_posetrack(poses)
     T = len(src)
-    # json frame -> input frame: by image file name when every json frame names a file of the input folder,
-    # else by order (json frame i = input frame i)
-    names = {p.name: t for t, p in enumerate(src.files)} if src.kind == "frames" else {}
-    by_name = bool(names) and all(Path(f.file_name).name in names for f in seq.frames)
-    if by_name:
-        index = {names[Path(f.file_name).name]: (k, f) for k, f in enumerate(seq.frames)}
-        if len(index) != len(seq.frames):
-            raise ValueError(f"--poses {poses}: several json frames name the same image file")
-    else:
-        if len(seq.frames) > T:
-            raise ValueError(f"--poses {poses}: {len(seq.frames)} frames of poses, but the input has only {T} frames; "
-                             "expected one json frame per input frame, in order (or file names of the input folder)")
-        index = {k: (k, f) for k, f in enumerate(seq.frames)}
+    index = _pose_frame_index(poses, seq, src)
     last = max(index, default=-1)
     out, name = _prepare(args, src)
-    H, W = src.size
-    people = [p for f in seq.frames for p in f.people]
-    warned = True
-    if not people:
-        warn(_prog(args), f"--poses {os.fspath(poses)}: no person in any frame; the output will have no tracks")
-    elif not any(np.any((p.joints[:, 0] >= 0) & (p.joints[:, 0] < W) & (p.joints[:, 1] >= 0) & (p.joints[:, 1] < H)
-                        & (p.joints[:, 2] > 0)) for p in people):
-        warn(_prog(args), f"--poses {os.fspath(poses)}: no visible joint lies inside the {W}x{H} (WxH) frames; "
-             "expected pixel coordinates of the input frames; the output will have no tracks")
-    else:
-        warned = False
+    warned = _check_poses(args, poses, seq, src.size)
     model = _build_model(args)
     res = out / f"{name}.json"
     head = PoseTrackHead(model, progress=False)
@@ -684,27 +753,18 @@ def _cmd_posetrack(args: argparse.Namespace) -> int:
     with _result_and_vis(args, out, name, src, res) as (tmp, vis):
         st = _style(src.size)
         for t, frame in enumerate(tqdm(src, desc=f"PoseTrack {src.name}", total=T, disable=not args.progress)):
-            kept = []
             if t > last and not vis.enabled:
                 break
             k, fr = index.get(t, (-1, None))
+            kept = []
             if t <= last:  # frames without poses still advance the tracker (tracks age and get lost)
                 ppl = fr.people if fr is not None else []
-                ids = head.update(frame, [p.joints for p in ppl])
-                for p, i in zip(ppl, ids):
-                    if i >= 0:
-                        q = copy.copy(p)
-                        q.track_id = int(i)
-                        kept.append(q)
+                kept = with_track_ids(ppl, head.update(frame, [p.joints for p in ppl]))
             n_tracked += len(kept)
             if fr is not None:
                 out_frames.append((k, PoseFrame(fr.file_name, kept, fr.image_id, fr.is_labeled, fr.ignore_regions)))
             if vis.enabled:
-                img = frame
-                for q in kept:
-                    img = draw_skeleton(img, q.joints[:, :2], skeleton="posetrack", track_id=q.track_id,
-                                        thickness=st["thickness"], radius=st["radius"], font_scale=st["label_scale"])
-                vis.write(draw_text(img, f"{t + 1}/{T}", scale=st["scale"]))
+                vis.write(_draw_poses(frame, kept, st, f"{t + 1}/{T}"))
         fmt = seq.source_format if seq.source_format in ("2017", "2018") else "2018"
         out_frames = [f for _, f in sorted(out_frames, key=lambda x: x[0])]  # the json's frame order
         write_posetrack(tmp, PoseSequence(out_frames, vid_id=seq.vid_id, name=seq.name,
