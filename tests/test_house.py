@@ -359,15 +359,19 @@ def test_no_upward_import_and_no_import_cycle():
                 upward.append(f"{mod} (floor {floor}) -> {dst} (floor {dfloor})")
     assert upward == []
     assert shims == COMPAT_SHIMS
-    # no module imports one that imports it back (compatibility imports aside): strongly connected components
-    runtime = {m: {d for d, c in e if not c} for m, e in graph.items()}
+    # no module imports one that imports it back (compatibility imports aside)
+    assert _cycles({m: {d for d, c in e if not c} for m, e in graph.items()}) == []
+
+
+def _cycles(graph: dict) -> list:
+    """The strongly connected components of more than one module (Tarjan)."""
     index, low, stack, on, cycles = {}, {}, [], set(), []
 
     def connect(v):
         index[v] = low[v] = len(index)
         stack.append(v)
         on.add(v)
-        for w in runtime[v]:
+        for w in graph[v]:
             if w not in index:
                 connect(w)
                 low[v] = min(low[v], low[w])
@@ -384,10 +388,15 @@ def test_no_upward_import_and_no_import_cycle():
             if len(comp) > 1:
                 cycles.append(sorted(comp))
 
-    for v in sorted(runtime):
+    for v in sorted(graph):
         if v not in index:
             connect(v)
-    assert cycles == []
+    return cycles
+
+
+def test_the_cycle_check_finds_cycles():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
 def test_every_module_imports_on_its_own():
