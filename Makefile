@@ -1,7 +1,8 @@
 # unitrack developer entry points. Every target creates/uses the local virtual environment $(VENV).
 #   make demo   - build everything and run the main job on the built-in default
 #   make test   - build everything and run the test suite
-#   make bench  - pytest-benchmark suites (benchmarks/)
+#   make bench  - pytest-benchmark suites (benchmarks/): ratio budgets, each run saved with its metadata
+#   make lint   - ruff format --check + ruff check (python/, tests/, benchmarks/)
 #   make ctest  - C++ tests through CMake (+ make asan for the sanitizer build)
 #   make cuda-check - compile every .cu file with nvcc for sm_80 and sm_90 (no CUDA torch needed)
 PY ?= python3
@@ -31,8 +32,11 @@ demo: build
 test: build
 	$(VPY) -m pytest -q tests
 
+# Every run is saved (numbers + machine/torch/threads/ISA/commit metadata, benchmarks/conftest.py) under
+# results/bench/<machine>/; UNITRACK_BENCH_THREADS=1 pins torch to one thread on a busy machine.
 bench: build
-	$(VPY) -m pytest -q benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds
+	$(VPY) -m pytest -q benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds \
+		--benchmark-autosave --benchmark-storage=file://results/bench
 
 ctest: venv
 	scripts/ctest.sh build-cmake
