@@ -9,6 +9,7 @@ dominates; with the fused ``unitrack_ext.ops.rsm`` kernel it is about 3.5x faste
 
     PYTHONPATH=.:python python -m pytest benchmarks/bench_associate.py --benchmark-only
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,12 +17,17 @@ import pytest
 import torch
 
 import unitrack
-from unitrack.association import AssociationTracker, KalmanFilter, fuse_motion, linear_assignment, mot_config, \
-    tlwh_to_xyah
+from common import check_ratio, gemm_workload, interleaved_medians
+from unitrack.association import (
+    AssociationTracker,
+    KalmanFilter,
+    fuse_motion,
+    linear_assignment,
+    mot_config,
+    tlwh_to_xyah,
+)
 from unitrack.association.api import rsm_cost
 from unitrack_ext import reference
-
-from common import check_ratio, gemm_workload, interleaved_medians
 
 N = M = 30
 C, P = 256, 40
@@ -53,11 +59,19 @@ def test_associate_30x30_motion(benchmark):
     run = lambda: unitrack.associate(tf, df, track_means=means, track_covs=covs, det_boxes=det)  # noqa: E731
     benchmark.pedantic(run, rounds=15, iterations=1, warmup_rounds=2)
     mm, scale = gemm_workload(N * P * M * P * C)
-    cand, ref, gemm = interleaved_medians([run, lambda: reference.rsm(list(tf), list(df), temperature=0.01), mm],
-                                          rounds=5)
+    cand, ref, gemm = interleaved_medians(
+        [run, lambda: reference.rsm(list(tf), list(df), temperature=0.01), mm], rounds=5
+    )
     benchmark.extra_info["associate_over_affinity_gemm"] = round(cand["median_s"] / (gemm["median_s"] * scale), 3)
-    check_ratio(benchmark, "associate-vs-reference-rsm", cand["median_s"], ref["median_s"],
-                max_ratio=ASSOC_VS_REFERENCE_RSM, candidate="associate", baseline="reference_rsm")
+    check_ratio(
+        benchmark,
+        "associate-vs-reference-rsm",
+        cand["median_s"],
+        ref["median_s"],
+        max_ratio=ASSOC_VS_REFERENCE_RSM,
+        candidate="associate",
+        baseline="reference_rsm",
+    )
 
 
 @pytest.mark.benchmark(group="associate-30x30")
@@ -79,8 +93,15 @@ def test_motion_and_assignment_only_30x30(benchmark):
 
     benchmark.pedantic(run, rounds=30, iterations=1, warmup_rounds=2)
     cand, rsm = interleaved_medians([run, lambda: rsm_cost(tf, df)], rounds=15)
-    check_ratio(benchmark, "motion-vs-rsm", cand["median_s"], rsm["median_s"], max_ratio=MOTION_VS_RSM,
-                candidate="motion_and_lapjv", baseline="fused_rsm")
+    check_ratio(
+        benchmark,
+        "motion-vs-rsm",
+        cand["median_s"],
+        rsm["median_s"],
+        max_ratio=MOTION_VS_RSM,
+        candidate="motion_and_lapjv",
+        baseline="fused_rsm",
+    )
 
 
 @pytest.mark.benchmark(group="tracker-update")

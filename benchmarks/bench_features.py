@@ -15,6 +15,7 @@ Also timed: 100 boxes, and the 135 x 240 map. Boxes are pedestrian-like (20-100 
 ``UNITRACK_BENCH_THREADS=1`` pins torch's intra-op threads (``benchmarks/conftest.py``); on a shared,
 oversubscribed machine one thread gives far more stable (and lower) numbers for these few-ms ops.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,9 +25,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from unitrack.association import mask_features, roi_align
-
 from common import check_ratio, interleaved_medians
+from unitrack.association import mask_features, roi_align
 
 C = 256
 #: roi_align / F.grid_sample of the same samples, same run
@@ -70,10 +70,12 @@ def grid_sample_roi_align(feat: torch.Tensor, boxes: torch.Tensor, ph: int = 4, 
     gh, gw = int(torch.ceil(rh / ph).max()), int(torch.ceil(rw / pw).max())
     ys = y1[:, None] + rh[:, None] * ((torch.arange(ph * gh) + 0.5) / (ph * gh))[None]
     xs = x1[:, None] + rw[:, None] * ((torch.arange(pw * gw) + 0.5) / (pw * gw))[None]
-    grid = torch.stack(torch.broadcast_tensors((2 * xs / (W - 1) - 1)[:, None, :], (2 * ys / (H - 1) - 1)[:, :, None]),
-                       -1)
-    s = F.grid_sample(feat.expand(len(boxes), -1, -1, -1), grid, mode="bilinear", padding_mode="zeros",
-                      align_corners=True)
+    grid = torch.stack(
+        torch.broadcast_tensors((2 * xs / (W - 1) - 1)[:, None, :], (2 * ys / (H - 1) - 1)[:, :, None]), -1
+    )
+    s = F.grid_sample(
+        feat.expand(len(boxes), -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=True
+    )
     return s.reshape(len(boxes), C_, ph, gh, pw, gw).mean((3, 5))
 
 
@@ -102,10 +104,18 @@ def test_roi_align(benchmark, n, hw):
     assert out.shape == (n, C, 4, 10)
     benchmark.pedantic(lambda: roi_align(feat, boxes, (4, 10)), rounds=30, iterations=1, warmup_rounds=3)
     if n == 30 and hw == (76, 136):
-        cand, base = interleaved_medians([lambda: roi_align(feat, boxes, (4, 10)),
-                                          lambda: grid_sample_roi_align(feat, boxes)], rounds=20, warmup=2)
-        check_ratio(benchmark, "roi_align-vs-grid_sample", cand["median_s"], base["median_s"],
-                    max_ratio=ROI_VS_GRID_SAMPLE, candidate="roi_align", baseline="grid_sample")
+        cand, base = interleaved_medians(
+            [lambda: roi_align(feat, boxes, (4, 10)), lambda: grid_sample_roi_align(feat, boxes)], rounds=20, warmup=2
+        )
+        check_ratio(
+            benchmark,
+            "roi_align-vs-grid_sample",
+            cand["median_s"],
+            base["median_s"],
+            max_ratio=ROI_VS_GRID_SAMPLE,
+            candidate="roi_align",
+            baseline="grid_sample",
+        )
 
 
 @pytest.mark.benchmark(group="mask_features")
@@ -114,7 +124,15 @@ def test_mask_features_30_masks_1080p(benchmark):
     sets, fm, valid = mask_features(feat, masks, 200)
     assert valid.all() and all(s.shape[0] <= 260 for s in sets)
     benchmark.pedantic(lambda: mask_features(feat, masks, 200), rounds=15, iterations=1, warmup_rounds=2)
-    cand, base = interleaved_medians([lambda: mask_features(feat, masks, 200),
-                                      lambda: recipe_mask_features(feat, masks, 200)], rounds=5)
-    check_ratio(benchmark, "mask_features-vs-recipe", cand["median_s"], base["median_s"], max_ratio=MASK_VS_RECIPE,
-                candidate="mask_features", baseline="spec_recipe")
+    cand, base = interleaved_medians(
+        [lambda: mask_features(feat, masks, 200), lambda: recipe_mask_features(feat, masks, 200)], rounds=5
+    )
+    check_ratio(
+        benchmark,
+        "mask_features-vs-recipe",
+        cand["median_s"],
+        base["median_s"],
+        max_ratio=MASK_VS_RECIPE,
+        candidate="mask_features",
+        baseline="spec_recipe",
+    )

@@ -10,14 +10,14 @@ at most 4x the time ATen's GEMM needs for the same number of multiply-adds (its 
 forward hooks); the texture baseline at most 0.75 of the ResNet-18 forward at 480x854.
 Run: ``PYTHONPATH=.:python python -m pytest -q benchmarks/bench_model.py --benchmark-only -s``.
 """
+
 from __future__ import annotations
 
 import pytest
 import torch
 
-from unitrack.model import AppearanceModel, TextureModel
-
 from common import check_ratio, gemm_workload, interleaved_medians
+from unitrack.model import AppearanceModel, TextureModel
 
 CASES = {"vos_480x854": (1, 3, 480, 854), "mot_608x1088": (1, 3, 608, 1088), "sot_3x520x520": (3, 3, 520, 520)}
 #: forward / a GEMM of the same multiply-adds, same run
@@ -66,8 +66,15 @@ def test_r18_layer3_forward_cpu(benchmark, r18, case):
     if r18.channels_last:
         mm, scale = gemm_workload(macs)
         fwd, gemm = interleaved_medians([run, mm], rounds=3)
-        check_ratio(benchmark, f"forward-vs-gemm-{case}", fwd["median_s"], gemm["median_s"] * scale,
-                    max_ratio=FORWARD_VS_GEMM, candidate="forward", baseline="same_macs_gemm")
+        check_ratio(
+            benchmark,
+            f"forward-vs-gemm-{case}",
+            fwd["median_s"],
+            gemm["median_s"] * scale,
+            max_ratio=FORWARD_VS_GEMM,
+            candidate="forward",
+            baseline="same_macs_gemm",
+        )
 
 
 def test_texture_forward_cpu(benchmark):
@@ -84,5 +91,12 @@ def test_texture_forward_cpu(benchmark):
     out = benchmark.pedantic(run, rounds=3, iterations=1)
     assert tuple(out.shape) == (1, 32, 60, 107)
     tex, res = interleaved_medians([run, lambda: run(r18)], rounds=3)
-    check_ratio(benchmark, "texture-vs-resnet18", tex["median_s"], res["median_s"], max_ratio=TEXTURE_VS_R18,
-                candidate="texture", baseline="resnet18_layer3")
+    check_ratio(
+        benchmark,
+        "texture-vs-resnet18",
+        tex["median_s"],
+        res["median_s"],
+        max_ratio=TEXTURE_VS_R18,
+        candidate="texture",
+        baseline="resnet18_layer3",
+    )

@@ -15,17 +15,17 @@ stages, lapjv, bookkeeping), ``total``.
 
     PYTHONPATH=.:python python -m pytest benchmarks/bench_mot_frame.py --benchmark-only -s
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
+from common import check_ratio, interleaved_medians
 from unitrack.association import mot_config
 from unitrack.heads.mot import MOTHead
 from unitrack.model import AppearanceModel, wrap_module
-
-from common import check_ratio, interleaved_medians
 
 N_OBJ = 30
 H, W = 1080, 1920
@@ -48,7 +48,7 @@ def _scene(T: int, seed: int = 0):
         b = np.c_[np.clip(x0 + v[:, 0] * t, 0, W - 120), np.clip(y0 + v[:, 1] * t, 0, H - 300), wh]
         for k in range(N_OBJ):
             x, y, w, h = b[k].astype(int)
-            img[y:y + h, x:x + w] = colors[k]
+            img[y : y + h, x : x + w] = colors[k]
         frames.append(img)
         boxes.append(b)
     return frames, boxes
@@ -112,5 +112,12 @@ def test_mot_frame_association_only(benchmark):
             return r18(x)
 
     head, net = interleaved_medians([step, backbone], rounds=rounds)
-    check_ratio(benchmark, "association-frame-vs-backbone", head["median_s"], net["median_s"],
-                max_ratio=HEAD_VS_BACKBONE, candidate="association_frame", baseline="resnet18_forward")
+    check_ratio(
+        benchmark,
+        "association-frame-vs-backbone",
+        head["median_s"],
+        net["median_s"],
+        max_ratio=HEAD_VS_BACKBONE,
+        candidate="association_frame",
+        baseline="resnet18_forward",
+    )

@@ -6,6 +6,7 @@ rendering of textures, figures, masks and annotations on top of the unavoidable 
 for "tiny" on this project's machine, one thread; "small" then takes 4 s.) The
 size of the "small" benchmark stays under 50 MB.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -13,9 +14,8 @@ import shutil
 import cv2
 import numpy as np
 
-from unitrack.data.synthetic import PRESETS, generate_benchmark
-
 from common import check_ratio, interleaved_medians
+from unitrack.data.synthetic import PRESETS, generate_benchmark
 
 #: generation / (images written x one JPEG encoding of a frame of that size), same run
 GENERATION_VS_ENCODING = 150.0
@@ -42,8 +42,15 @@ def _budget(benchmark, out, size: str, rounds: int) -> None:
 
     gen, enc = interleaved_medians([run, encode_all], rounds=rounds, warmup=0)
     benchmark.extra_info["images"] = n_images
-    check_ratio(benchmark, f"synthetic-{size}-vs-jpeg-encoding", gen["median_s"], enc["median_s"],
-                max_ratio=GENERATION_VS_ENCODING, candidate="generation", baseline="jpeg_encoding")
+    check_ratio(
+        benchmark,
+        f"synthetic-{size}-vs-jpeg-encoding",
+        gen["median_s"],
+        enc["median_s"],
+        max_ratio=GENERATION_VS_ENCODING,
+        candidate="generation",
+        baseline="jpeg_encoding",
+    )
 
 
 def test_generate_small(benchmark, tmp_path):

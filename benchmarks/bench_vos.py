@@ -9,16 +9,16 @@ CUDA: a step is at least as fast as the reference method doing the same work -- 
 plus the dense pure-PyTorch ``topk_propagate`` (the reference's (HW)x(T*HW) affinity) over the same memory
 (``unitrack_ext.reference``). The reference implementation reported ~2 FPS for ResNet-18 on a Titan Xp (SPEC §2.9).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
+from common import check_ratio, interleaved_medians
 from unitrack.heads.vos import VOSTracker
 from unitrack.propagation.mask import propagate_step
-
-from common import check_ratio, interleaved_medians
 
 SIZES = {"480p": (480, 854), "240p": (240, 427)}
 #: VOS step / (backbone forward + dense reference propagation of the same memory), same run
@@ -90,8 +90,15 @@ def test_vos_step(benchmark, device, model_name, size):
                 return propagate_step(feats, keys, labels, tr.config, n_global=n_global)
 
         fused, ref = interleaved_medians([step, reference_method], rounds=3, device=device)
-        check_ratio(benchmark, f"vos-step-vs-reference-method-{size}", fused["median_s"], ref["median_s"],
-                    max_ratio=STEP_VS_REFERENCE_METHOD, candidate="step", baseline="forward_plus_dense_reference")
+        check_ratio(
+            benchmark,
+            f"vos-step-vs-reference-method-{size}",
+            fused["median_s"],
+            ref["median_s"],
+            max_ratio=STEP_VS_REFERENCE_METHOD,
+            candidate="step",
+            baseline="forward_plus_dense_reference",
+        )
 
 
 class _force_reference:

@@ -15,6 +15,7 @@ Rules every benchmark here follows (see ``README`` section "Benchmarks" of the r
 * Warm-up before timing, CUDA synchronised inside the timed region, seeded inputs, medians (with the interquartile
   range as the spread) over several rounds.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import torch
 
-__all__ = ["interleaved_medians", "check_ratio", "run_metadata", "git_commit", "isa_level", "gemm_workload",
-           "sync"]
+__all__ = ["interleaved_medians", "check_ratio", "run_metadata", "git_commit", "isa_level", "gemm_workload", "sync"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,8 +40,9 @@ def sync(device: Any = None) -> None:
         torch.cuda.synchronize()
 
 
-def interleaved_medians(fns: Sequence[Callable[[], object]], rounds: int, warmup: int = 1,
-                        device: Any = "cpu") -> list[dict[str, float]]:
+def interleaved_medians(
+    fns: Sequence[Callable[[], object]], rounds: int, warmup: int = 1, device: Any = "cpu"
+) -> list[dict[str, float]]:
     """Time every callable ``rounds`` times, round by round (``fns[0]``, ``fns[1]``, ..., then again), after
     ``warmup`` untimed calls each; CUDA is synchronised inside the timed region when ``device`` is CUDA.
 
@@ -67,24 +68,40 @@ def interleaved_medians(fns: Sequence[Callable[[], object]], rounds: int, warmup
     return out
 
 
-def check_ratio(benchmark, name: str, candidate_s: float, baseline_s: float, *, max_ratio: float,
-                baseline: str, candidate: str = "candidate") -> float:
+def check_ratio(
+    benchmark,
+    name: str,
+    candidate_s: float,
+    baseline_s: float,
+    *,
+    max_ratio: float,
+    baseline: str,
+    candidate: str = "candidate",
+) -> float:
     """Record ``candidate / baseline`` (and both times) in the benchmark's ``extra_info`` under ``name`` and assert
     it is at most ``max_ratio`` (a speed-up target ``S`` is ``max_ratio = 1 / S``). Returns the ratio."""
     ratio = candidate_s / baseline_s
-    info = {f"{name}.{candidate}_ms": round(candidate_s * 1e3, 4), f"{name}.{baseline}_ms": round(baseline_s * 1e3, 4),
-            f"{name}.ratio": round(ratio, 4), f"{name}.max_ratio": max_ratio}
+    info = {
+        f"{name}.{candidate}_ms": round(candidate_s * 1e3, 4),
+        f"{name}.{baseline}_ms": round(baseline_s * 1e3, 4),
+        f"{name}.ratio": round(ratio, 4),
+        f"{name}.max_ratio": max_ratio,
+    }
     if benchmark is not None:
         benchmark.extra_info.update(info)
-    print(f"\n[{name}] {candidate} {candidate_s * 1e3:.2f} ms / {baseline} {baseline_s * 1e3:.2f} ms = {ratio:.3f} "
-          f"(budget <= {max_ratio:g}; {1 / ratio:.2f}x)")
-    assert ratio <= max_ratio, (f"{name}: {candidate} takes {ratio:.3f}x the time of {baseline} in the same run "
-                                f"(budget {max_ratio:g}x)")
+    print(
+        f"\n[{name}] {candidate} {candidate_s * 1e3:.2f} ms / {baseline} {baseline_s * 1e3:.2f} ms = {ratio:.3f} "
+        f"(budget <= {max_ratio:g}; {1 / ratio:.2f}x)"
+    )
+    assert ratio <= max_ratio, (
+        f"{name}: {candidate} takes {ratio:.3f}x the time of {baseline} in the same run (budget {max_ratio:g}x)"
+    )
     return ratio
 
 
-def gemm_workload(macs: float, device: Any = "cpu", dtype: torch.dtype = torch.float32
-                  ) -> tuple[Callable[[], object], float]:
+def gemm_workload(
+    macs: float, device: Any = "cpu", dtype: torch.dtype = torch.float32
+) -> tuple[Callable[[], object], float]:
     """A dense yardstick for work of ``macs`` multiply-adds: ``(fn, scale)`` where ``fn`` runs one ``torch.mm`` of
     ``[1024, 1024] x [1024, n]`` and ``scale * time(fn)`` is the time ATen's GEMM needs for exactly ``macs``. Time
     ``fn`` interleaved with the candidate (:func:`interleaved_medians`)."""
@@ -98,13 +115,15 @@ def gemm_workload(macs: float, device: Any = "cpu", dtype: torch.dtype = torch.f
 def git_commit() -> str:
     """Short hash of the repository's HEAD, ``-dirty`` when tracked files differ from it, ``unknown`` outside git."""
     try:
-        head = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                                       stderr=subprocess.DEVNULL).strip()
+        head = subprocess.check_output(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True, stderr=subprocess.DEVNULL
+        ).strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     try:
-        dirty = subprocess.check_output(["git", "status", "--porcelain", "-uno"], cwd=ROOT, text=True,
-                                        stderr=subprocess.DEVNULL).strip()
+        dirty = subprocess.check_output(
+            ["git", "status", "--porcelain", "-uno"], cwd=ROOT, text=True, stderr=subprocess.DEVNULL
+        ).strip()
     except (OSError, subprocess.CalledProcessError):
         return head
     return f"{head}-dirty" if dirty else head
@@ -187,8 +206,9 @@ def run_metadata(device: Any = "cpu") -> dict[str, Any]:
         import unitrack_ext
 
         meta["compiled_ops"] = bool(unitrack_ext.HAS_EXT)
-        meta["compiled_kernels"] = {op: {d: bool(v) for d, v in devs.items()}
-                                    for op, devs in unitrack_ext.compiled_kernels.items()}
+        meta["compiled_kernels"] = {
+            op: {d: bool(v) for d, v in devs.items()} for op, devs in unitrack_ext.compiled_kernels.items()
+        }
     except Exception:
         meta["compiled_ops"] = False
     if torch.cuda.is_available():

@@ -9,6 +9,7 @@ kernels, and the git commit (``-dirty`` for a modified tree).
 oversubscribed machine one thread gives far more stable numbers: with 2 threads on 2 busy cores, OpenMP workers
 wait on each other and a texture-model forward went from 0.1 s to 0.8 s.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,9 +34,11 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 def pytest_report_header(config):
     meta = common.run_metadata()
-    return [f"benchmarks: commit {meta['git_commit']}, {meta['cpu_model']} x{meta['cpu_count']}, torch "
-            f"{meta['torch']} ({meta['torch_num_threads']} threads), isa {meta['isa_level']}, build simd "
-            f"{meta['build_simd']}, load {meta.get('load_avg_1m', float('nan')):.1f}"]
+    return [
+        f"benchmarks: commit {meta['git_commit']}, {meta['cpu_model']} x{meta['cpu_count']}, torch "
+        f"{meta['torch']} ({meta['torch_num_threads']} threads), isa {meta['isa_level']}, build simd "
+        f"{meta['build_simd']}, load {meta.get('load_avg_1m', float('nan')):.1f}"
+    ]
 
 
 def _cuda() -> bool:

@@ -35,15 +35,15 @@ def one_thread():
     torch.set_num_threads(n)
 
 
-def _literal_roi_align(feat, boxes, ph: int, pw: int, scale: float = 1.0, sampling_ratio: int = -1,
-                       aligned: bool = False) -> np.ndarray:
+def _literal_roi_align(
+    feat, boxes, ph: int, pw: int, scale: float = 1.0, sampling_ratio: int = -1, aligned: bool = False
+) -> np.ndarray:
     """torchvision ``roi_align`` semantics, one bilinear sample at a time, in numpy float64.
 
     ``feat [C, H, W]`` and ``boxes [K, 4]`` (x1, y1, x2, y2) as numpy arrays or tensors -> ``float64 [K, C, ph, pw]``.
     """
     feat = np.asarray(feat.detach().cpu().double() if isinstance(feat, torch.Tensor) else feat, dtype=np.float64)
-    boxes = np.asarray(boxes.detach().cpu().double() if isinstance(boxes, torch.Tensor) else boxes,
-                       dtype=np.float64)
+    boxes = np.asarray(boxes.detach().cpu().double() if isinstance(boxes, torch.Tensor) else boxes, dtype=np.float64)
     C, H, W = feat.shape
     out = np.zeros((len(boxes), C, ph, pw))
 
@@ -63,8 +63,12 @@ def _literal_roi_align(feat, boxes, ph: int, pw: int, scale: float = 1.0, sampli
         else:
             x1 = x0 + 1
         ly, lx = y - y0, x - x0
-        return ((1 - ly) * (1 - lx) * feat[:, y0, x0] + (1 - ly) * lx * feat[:, y0, x1]
-                + ly * (1 - lx) * feat[:, y1, x0] + ly * lx * feat[:, y1, x1])
+        return (
+            (1 - ly) * (1 - lx) * feat[:, y0, x0]
+            + (1 - ly) * lx * feat[:, y0, x1]
+            + ly * (1 - lx) * feat[:, y1, x0]
+            + ly * lx * feat[:, y1, x1]
+        )
 
     def bins(extent: float, n: int) -> int:
         return sampling_ratio if sampling_ratio > 0 else math.ceil(extent / n)

@@ -1,5 +1,6 @@
 """Object features: RoIAlign vs the literal per-sample loop (conftest ``literal_roi_align``), mask feature sets vs the literal reference recipe, mask2box,
 duplicate suppression, pose rasterisation."""
+
 import math
 
 import cv2
@@ -8,23 +9,23 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from unitrack.association import (mask2box, mask_features, pose_to_box, pose_to_mask, remove_duplicated_box,
-                                  roi_align)
+from unitrack.association import mask2box, mask_features, pose_to_box, pose_to_mask, remove_duplicated_box, roi_align
 from unitrack.association.features import EMPTY_MASK_BOX
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-BOXES = torch.tensor([
-    [1.0, 1.0, 6.0, 8.0],  # inside
-    [-3.0, -2.0, 4.5, 3.5],  # crosses the top-left border
-    [10.2, 5.1, 16.0, 11.0],  # crosses the bottom-right border (W=13, H=9)
-    [4.0, 4.0, 4.3, 4.2],  # smaller than one cell -> size clamped to 1
-    [0.0, 0.0, 13.0, 9.0],  # whole map
-    [2.5, 0.5, 12.7, 2.0],  # wide and flat: several samples per column bin
-    [20.0, 20.0, 25.0, 30.0],  # outside
-])
+BOXES = torch.tensor(
+    [
+        [1.0, 1.0, 6.0, 8.0],  # inside
+        [-3.0, -2.0, 4.5, 3.5],  # crosses the top-left border
+        [10.2, 5.1, 16.0, 11.0],  # crosses the bottom-right border (W=13, H=9)
+        [4.0, 4.0, 4.3, 4.2],  # smaller than one cell -> size clamped to 1
+        [0.0, 0.0, 13.0, 9.0],  # whole map
+        [2.5, 0.5, 12.7, 2.0],  # wide and flat: several samples per column bin
+        [20.0, 20.0, 25.0, 30.0],  # outside
+    ]
+)
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(sampling_ratio=2), dict(aligned=True), dict(spatial_scale=0.5)])
@@ -32,9 +33,17 @@ def test_roi_align_matches_naive(kw, dtype, literal_roi_align):
     feat = torch.randn(3, 9, 13, dtype=dtype)
     boxes = BOXES * (2.0 if kw.get("spatial_scale") == 0.5 else 1.0)
     got = roi_align(feat, boxes, (4, 10), **kw)
-    ref = torch.from_numpy(literal_roi_align(feat, boxes, 4, 10, scale=kw.get("spatial_scale", 1.0),
-                                             sampling_ratio=kw.get("sampling_ratio", -1),
-                                             aligned=kw.get("aligned", False)))
+    ref = torch.from_numpy(
+        literal_roi_align(
+            feat,
+            boxes,
+            4,
+            10,
+            scale=kw.get("spatial_scale", 1.0),
+            sampling_ratio=kw.get("sampling_ratio", -1),
+            aligned=kw.get("aligned", False),
+        )
+    )
     assert got.shape == (7, 3, 4, 10) and got.dtype == dtype
     tol = 1e-5 if dtype == torch.float32 else 1e-12
     torch.testing.assert_close(got.double(), ref, rtol=tol, atol=tol)

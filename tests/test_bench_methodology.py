@@ -1,4 +1,5 @@
 """The benchmark methodology of benchmarks/common.py: interleaved medians, ratio budgets and run metadata."""
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,19 @@ def test_run_metadata_names_machine_torch_threads_isa_and_commit(monkeypatch):
     import unitrack_ext
 
     meta = common.run_metadata()
-    for key in ("timestamp_utc", "git_commit", "cpu_model", "cpu_count", "torch", "torch_num_threads", "isa_level",
-                "build_simd", "compiled_ops", "python", "platform"):
+    for key in (
+        "timestamp_utc",
+        "git_commit",
+        "cpu_model",
+        "cpu_count",
+        "torch",
+        "torch_num_threads",
+        "isa_level",
+        "build_simd",
+        "compiled_ops",
+        "python",
+        "platform",
+    ):
         assert key in meta, key
     assert meta["torch"] == torch.__version__ and meta["torch_num_threads"] == torch.get_num_threads()
     assert meta["git_commit"] != "" and meta["compiled_ops"] == unitrack_ext.HAS_EXT

@@ -7,6 +7,7 @@
   at the positions where ``F.interpolate(ob, scale_factor=s, nearest) >= 0.5``.
 * ``masks_to_feature_resolution`` (index picking) vs ``F.interpolate(mode="nearest")`` exactly.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,7 +19,6 @@ import torch.nn.functional as F
 
 from unitrack.association import mask_features, roi_align
 from unitrack.association.features import masks_to_feature_resolution
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -77,8 +77,16 @@ def test_roi_align_random_boxes_match_literal(seed, dtype, literal_roi_align):
     torch.testing.assert_close(got.double(), torch.from_numpy(ref), **_tol(dtype))
 
 
-@pytest.mark.parametrize("kw", [dict(sampling_ratio=2), dict(sampling_ratio=1), dict(aligned=True),
-                                dict(spatial_scale=0.125), dict(aligned=True, spatial_scale=0.25, sampling_ratio=3)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(sampling_ratio=2),
+        dict(sampling_ratio=1),
+        dict(aligned=True),
+        dict(spatial_scale=0.125),
+        dict(aligned=True, spatial_scale=0.25, sampling_ratio=3),
+    ],
+)
 def test_roi_align_options_match_literal(kw, dtype, literal_roi_align):
     rng = np.random.default_rng(7)
     H, W = 17, 23
@@ -87,8 +95,15 @@ def test_roi_align_options_match_literal(kw, dtype, literal_roi_align):
     boxes = torch.from_numpy(random_boxes(rng, 40, H, W) / scale).to(dtype)
     got = roi_align(feat[None], boxes, (4, 10), **kw)
     boxes = boxes.double().numpy()
-    ref = literal_roi_align(feat.double().numpy(), boxes, 4, 10, scale=scale,
-                            sampling_ratio=kw.get("sampling_ratio", -1), aligned=kw.get("aligned", False))
+    ref = literal_roi_align(
+        feat.double().numpy(),
+        boxes,
+        4,
+        10,
+        scale=scale,
+        sampling_ratio=kw.get("sampling_ratio", -1),
+        aligned=kw.get("aligned", False),
+    )
     torch.testing.assert_close(got.double(), torch.from_numpy(ref), **_tol(dtype))
 
 
@@ -99,13 +114,15 @@ def test_roi_align_other_output_sizes_and_layouts(literal_roi_align):
     boxes = random_boxes(rng, 25, 21, 31)
     for out_size in [(1, 1), (3, 5), (7, 2)]:
         ref = literal_roi_align(base[0].numpy(), boxes, *out_size)
-        torch.testing.assert_close(roi_align(base, torch.from_numpy(boxes), out_size), torch.from_numpy(ref),
-                                   rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(
+            roi_align(base, torch.from_numpy(boxes), out_size), torch.from_numpy(ref), rtol=1e-12, atol=1e-12
+        )
     cl = base.to(memory_format=torch.channels_last)
     wide = torch.cat([base, base], 3)[..., :31]  # a strided view
     for f in (cl, wide):
-        torch.testing.assert_close(roi_align(f, torch.from_numpy(boxes)), roi_align(base, torch.from_numpy(boxes)),
-                                   rtol=0, atol=0)
+        torch.testing.assert_close(
+            roi_align(f, torch.from_numpy(boxes)), roi_align(base, torch.from_numpy(boxes)), rtol=0, atol=0
+        )
 
 
 def test_roi_align_mot_sizes_groups_and_chunking(literal_roi_align):
@@ -164,9 +181,16 @@ def random_masks(rng: np.random.Generator, K: int, H: int, W: int) -> torch.Tens
     return torch.from_numpy(m)
 
 
-@pytest.mark.parametrize("seed,img,fmap,max_area", [(0, (240, 320), (30, 40), 60), (1, (250, 333), (30, 40), 200),
-                                                     (2, (1080, 1920), (135, 240), 200), (3, (76, 136), (76, 136), 50),
-                                                     (4, (20, 30), (40, 60), 100)])
+@pytest.mark.parametrize(
+    "seed,img,fmap,max_area",
+    [
+        (0, (240, 320), (30, 40), 60),
+        (1, (250, 333), (30, 40), 200),
+        (2, (1080, 1920), (135, 240), 200),
+        (3, (76, 136), (76, 136), 50),
+        (4, (20, 30), (40, 60), 100),
+    ],
+)
 def test_mask_features_match_literal_recipe(seed, img, fmap, max_area, dtype):
     rng = np.random.default_rng(seed)
     feat = torch.from_numpy(rng.standard_normal((6,) + fmap)).to(dtype)
@@ -195,9 +219,18 @@ def test_mask_features_mask_dtypes_agree():
         torch.testing.assert_close(s, r, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("src,dst", [((1080, 1920), (135, 240)), ((250, 333), (30, 40)), ((37, 61), (37, 61)),
-                                     ((20, 30), (40, 60)), ((7, 9), (30, 41)), ((608, 1088), (76, 136)),
-                                     ((101, 203), (13, 26))])
+@pytest.mark.parametrize(
+    "src,dst",
+    [
+        ((1080, 1920), (135, 240)),
+        ((250, 333), (30, 40)),
+        ((37, 61), (37, 61)),
+        ((20, 30), (40, 60)),
+        ((7, 9), (30, 41)),
+        ((608, 1088), (76, 136)),
+        ((101, 203), (13, 26)),
+    ],
+)
 def test_masks_to_feature_resolution_is_nearest_interpolate(src, dst):
     g = torch.Generator().manual_seed(0)
     m = (torch.rand((3,) + src, generator=g) > 0.5).to(torch.uint8)

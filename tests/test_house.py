@@ -1,4 +1,5 @@
 """The house rules of the framework (issue 14): one source per table, reader and task list."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,9 @@ def test_skeleton_and_palette_tables_have_one_source():
 
     # every module re-uses the objects of unitrack.data.skeletons, none keeps a copy
     assert viz.JHMDB_JOINTS is skeletons.JHMDB_JOINTS and render.JHMDB_JOINTS is skeletons.JHMDB_JOINTS
-    assert viz.POSETRACK_JOINTS is skeletons.POSETRACK_JOINTS and posetrack.POSETRACK_JOINTS is skeletons.POSETRACK_JOINTS
+    assert (
+        viz.POSETRACK_JOINTS is skeletons.POSETRACK_JOINTS and posetrack.POSETRACK_JOINTS is skeletons.POSETRACK_JOINTS
+    )
     assert posetrack.POSETRACK18_KEYPOINTS is skeletons.POSETRACK18_KEYPOINTS
     assert scenes.POSETRACK_KEYPOINTS is skeletons.POSETRACK18_KEYPOINTS
     assert viz.SKELETONS is skeletons.SKELETONS and viz.POSETRACK18_LIMBS is skeletons.POSETRACK18_LIMBS
@@ -88,8 +91,12 @@ def test_switching_frame_decoders_kept_the_pixels(tmp_path):
 
     rng = np.random.default_rng(0)
     img = cv2.GaussianBlur((rng.random((61, 83, 3)) * 255).astype(np.uint8), (5, 5), 2)
-    for name, save in [("a.jpg", dict(quality=90, subsampling=2)), ("b.jpg", dict(quality=75, subsampling=1)),
-                       ("c.jpg", dict(quality=95, subsampling=0)), ("d.png", {})]:
+    for name, save in [
+        ("a.jpg", dict(quality=90, subsampling=2)),
+        ("b.jpg", dict(quality=75, subsampling=1)),
+        ("c.jpg", dict(quality=95, subsampling=0)),
+        ("d.png", {}),
+    ]:
         Image.fromarray(img).save(tmp_path / name, **save)
         with Image.open(tmp_path / name) as im:
             want = np.asarray(im.convert("RGB"))
@@ -117,8 +124,14 @@ def test_association_heads_read_a_frames_folder_in_natural_order(tmp_path):
             return torch.zeros(1, 4, 6, 8)
 
     model = Recorder()
-    track_mot(model, tmp_path, tmp_path / "det.txt", tmp_path / "out.txt", config=mot_config(img_size=(64, 48)),
-              progress=False)
+    track_mot(
+        model,
+        tmp_path,
+        tmp_path / "det.txt",
+        tmp_path / "out.txt",
+        config=mot_config(img_size=(64, 48)),
+        progress=False,
+    )
     assert model.seen == [10, 20, 30, 100, 110]
 
 
@@ -184,9 +197,11 @@ def _cli_surface() -> dict:
             if isinstance(a, (argparse._HelpAction, argparse._SubParsersAction, argparse._VersionAction)):
                 continue
             default = "<callable>" if callable(a.default) else a.default
-            rows.append(f"{'/'.join(a.option_strings) or a.dest} dest={a.dest} default={default!r} "
-                        f"required={a.required} choices={list(a.choices) if a.choices else None} nargs={a.nargs} "
-                        f"const={a.const!r}")
+            rows.append(
+                f"{'/'.join(a.option_strings) or a.dest} dest={a.dest} default={default!r} "
+                f"required={a.required} choices={list(a.choices) if a.choices else None} nargs={a.nargs} "
+                f"const={a.const!r}"
+            )
         out[name] = sorted(rows)
     return out
 
@@ -283,22 +298,39 @@ def test_heads_are_pure():
 # ------------------------------------------------------------------------------------------- floors and cycles
 #: The floors of the house (ARCHITECTURE.md), lowest first: a module may import its own package and lower floors.
 FLOORS = {
-    "unitrack.tasks": 0, "unitrack.iou": 0,                                        # tables, geometry
-    "unitrack.data": 1,                                                            # readers, writers, frames
-    "unitrack.model": 2, "unitrack.metrics": 2, "unitrack.viz": 2,                 # level 1; knows no model
-    "unitrack.propagation": 3, "unitrack.association": 3,                          # level 2: primitives
-    "unitrack.heads": 4,                                                           # level 3: task heads
-    "unitrack.evaluation": 5,                                                      # platform, task adapters
-    "unitrack": 6,                                                                 # the facade (unitrack.associate...)
-    "unitrack.cli": 7,                                                             # the command line
+    "unitrack.tasks": 0,
+    "unitrack.iou": 0,  # tables, geometry
+    "unitrack.data": 1,  # readers, writers, frames
+    "unitrack.model": 2,
+    "unitrack.metrics": 2,
+    "unitrack.viz": 2,  # level 1; knows no model
+    "unitrack.propagation": 3,
+    "unitrack.association": 3,  # level 2: primitives
+    "unitrack.heads": 4,  # level 3: task heads
+    "unitrack.evaluation": 5,  # platform, task adapters
+    "unitrack": 6,  # the facade (unitrack.associate...)
+    "unitrack.cli": 7,  # the command line
 }
 #: Whole modules kept only so that old import paths work; nothing in the package imports them.
-COMPAT_MODULES = {"unitrack.cli_common", "unitrack.cli_track", "unitrack.evaluation.cli_eval",
-                  "unitrack.metrics.cli_mot", "unitrack.model.cli", "unitrack.data.palette",
-                  "unitrack.evaluation.adapters_mot"}
+COMPAT_MODULES = {
+    "unitrack.cli_common",
+    "unitrack.cli_track",
+    "unitrack.evaluation.cli_eval",
+    "unitrack.metrics.cli_mot",
+    "unitrack.model.cli",
+    "unitrack.data.palette",
+    "unitrack.evaluation.adapters_mot",
+}
 #: Modules whose names point to a new home through a lazy, marked import (module ``__getattr__`` or a head's ``run``).
-COMPAT_SHIMS = {"unitrack.heads.sot", "unitrack.heads.vos", "unitrack.heads.poseprop", "unitrack.heads.mot",
-                "unitrack.heads.mots", "unitrack.heads.posetrack", "unitrack.data.synthetic"}
+COMPAT_SHIMS = {
+    "unitrack.heads.sot",
+    "unitrack.heads.vos",
+    "unitrack.heads.poseprop",
+    "unitrack.heads.mot",
+    "unitrack.heads.mots",
+    "unitrack.heads.posetrack",
+    "unitrack.data.synthetic",
+}
 
 
 def _floor(module: str) -> tuple[str, int]:
@@ -322,8 +354,12 @@ def _import_graph():
         lines = text.splitlines()
         package = mod.split(".") if path.name == "__init__.py" else mod.split(".")[:-1]
         tree = ast.parse(text)
-        typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-                       and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+        typing_only = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for n in ast.walk(node)
+        }
         edges = set()
         for node in ast.walk(tree):
             if id(node) in typing_only or not isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -331,8 +367,11 @@ def _import_graph():
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             else:
-                base = (".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
-                        if node.level else node.module)
+                base = (
+                    ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+                    if node.level
+                    else node.module
+                )
                 # `from pkg import sub` depends on pkg.sub when it is a module, else on pkg
                 targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in paths else base for a in node.names]
             compat = COMPAT in lines[node.lineno - 1]

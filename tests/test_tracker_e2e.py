@@ -1,4 +1,5 @@
 """End-to-end: synthetic feature maps with two crossing objects keep their identities (boxes, masks, poses)."""
+
 import numpy as np
 import pytest
 import torch
@@ -51,7 +52,7 @@ def run(kind: str):
             masks = np.zeros((2, H, W), np.uint8)
             for i, k in enumerate(perm):
                 x, y, w, h = (int(v) for v in boxes[k])
-                masks[i, y:y + h, x:x + w] = 1
+                masks[i, y : y + h, x : x + w] = 1
             out = tr.update(feat, masks=masks)
         else:
             poses = []

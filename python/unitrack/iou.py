@@ -16,6 +16,7 @@ The overlaps that are defined by one toolkit's metric stay with that metric: OTB
 and got10k's conventions, :mod:`unitrack.metrics.otb`) and DAVIS's region similarity J
 (:mod:`unitrack.metrics.davis`).
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -96,7 +97,7 @@ def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    a = np.stack([a[:, 0], a[:, 1], a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]], axis=1)   # x0, y0, x1, y1
+    a = np.stack([a[:, 0], a[:, 1], a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]], axis=1)  # x0, y0, x1, y1
     b = np.stack([b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]], axis=1)
     mn = np.minimum(a[:, None, :], b[None, :, :])
     mx = np.maximum(a[:, None, :], b[None, :, :])
@@ -117,5 +118,6 @@ def mask_iou(rles_a: Sequence[dict], rles_b: Sequence[dict], ioa: bool = False) 
 
     if len(rles_a) == 0 or len(rles_b) == 0:
         return np.zeros((len(rles_a), len(rles_b)))
-    return np.asarray(mask_utils.iou(list(rles_a), list(rles_b), [ioa] * len(rles_b)),
-                      dtype=np.float64).reshape(len(rles_a), len(rles_b))
+    return np.asarray(mask_utils.iou(list(rles_a), list(rles_b), [ioa] * len(rles_b)), dtype=np.float64).reshape(
+        len(rles_a), len(rles_b)
+    )

@@ -9,6 +9,7 @@ Each entry names its evaluation adapter by import path (``"module:Class"``); the
 :class:`unitrack.evaluation.tasks.TaskAdapter` and is imported only when a task is run, so this table sits on the
 lowest floor and imports nothing of the framework.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,18 +48,54 @@ _ADAPTERS = "unitrack.evaluation.adapters"
 
 #: The tasks in their canonical order (tables, reports and the synthetic benchmark's random streams follow it).
 TASKS: tuple[Task, ...] = (
-    Task("sot", "single object tracking: XCorr and DCF heads", "propagation", "otb", "OTB-2015 (pysot json)",
-         f"{_ADAPTERS}.sot:SOTTask"),
-    Task("vos", "video object segmentation by mask propagation", "propagation", "davis", "DAVIS-2017",
-         f"{_ADAPTERS}.vos:VOSTask"),
-    Task("poseprop", "pose propagation (JHMDB protocol)", "propagation", "jhmdb", "JHMDB (joint_positions.mat)",
-         f"{_ADAPTERS}.poseprop:PosePropTask"),
-    Task("mot", "multi-object tracking of detected boxes", "association", "mot", "MOTChallenge (MOT17)",
-         f"{_ADAPTERS}.mot:MOTAdapter"),
-    Task("mots", "multi-object tracking and segmentation of instance masks", "association", "mots",
-         "MOTSChallenge (COCO RLE txt)", f"{_ADAPTERS}.mots:MOTSAdapter"),
-    Task("posetrack", "multi-person pose tracking", "association", "posetrack", "PoseTrack-18 json",
-         f"{_ADAPTERS}.posetrack:PoseTrackAdapter"),
+    Task(
+        "sot",
+        "single object tracking: XCorr and DCF heads",
+        "propagation",
+        "otb",
+        "OTB-2015 (pysot json)",
+        f"{_ADAPTERS}.sot:SOTTask",
+    ),
+    Task(
+        "vos",
+        "video object segmentation by mask propagation",
+        "propagation",
+        "davis",
+        "DAVIS-2017",
+        f"{_ADAPTERS}.vos:VOSTask",
+    ),
+    Task(
+        "poseprop",
+        "pose propagation (JHMDB protocol)",
+        "propagation",
+        "jhmdb",
+        "JHMDB (joint_positions.mat)",
+        f"{_ADAPTERS}.poseprop:PosePropTask",
+    ),
+    Task(
+        "mot",
+        "multi-object tracking of detected boxes",
+        "association",
+        "mot",
+        "MOTChallenge (MOT17)",
+        f"{_ADAPTERS}.mot:MOTAdapter",
+    ),
+    Task(
+        "mots",
+        "multi-object tracking and segmentation of instance masks",
+        "association",
+        "mots",
+        "MOTSChallenge (COCO RLE txt)",
+        f"{_ADAPTERS}.mots:MOTSAdapter",
+    ),
+    Task(
+        "posetrack",
+        "multi-person pose tracking",
+        "association",
+        "posetrack",
+        "PoseTrack-18 json",
+        f"{_ADAPTERS}.posetrack:PoseTrackAdapter",
+    ),
 )
 
 #: The task names in canonical order.

@@ -17,6 +17,7 @@ Skeletons (``skeleton=`` name or a list of 0-based ``(a, b)`` joint pairs):
   mapped to that order (the unused ears are not connected).
 * ``"jhmdb"`` -- the 15 JHMDB joints (:data:`JHMDB_JOINTS`), puppet-mask order.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -25,12 +26,35 @@ from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from .data.skeletons import (JHMDB_JOINTS, JHMDB_LIMBS, POSETRACK18_KEYPOINTS, POSETRACK18_LIMBS,
-                             POSETRACK_JOINTS, POSETRACK_LIMBS, SKELETONS, davis_palette)
+from .data.skeletons import (
+    JHMDB_JOINTS,
+    JHMDB_LIMBS,
+    POSETRACK18_KEYPOINTS,
+    POSETRACK18_LIMBS,
+    POSETRACK_JOINTS,
+    POSETRACK_LIMBS,
+    SKELETONS,
+    davis_palette,
+)
 
-__all__ = ["JHMDB_JOINTS", "JHMDB_LIMBS", "POSETRACK_JOINTS", "POSETRACK_LIMBS", "POSETRACK18_KEYPOINTS",
-           "POSETRACK18_LIMBS", "SKELETONS", "TrailHistory", "davis_palette", "draw_boxes", "draw_skeleton",
-           "draw_text", "id_color", "mask_contours", "overlay_mask", "overlay_style"]
+__all__ = [
+    "JHMDB_JOINTS",
+    "JHMDB_LIMBS",
+    "POSETRACK_JOINTS",
+    "POSETRACK_LIMBS",
+    "POSETRACK18_KEYPOINTS",
+    "POSETRACK18_LIMBS",
+    "SKELETONS",
+    "TrailHistory",
+    "davis_palette",
+    "draw_boxes",
+    "draw_skeleton",
+    "draw_text",
+    "id_color",
+    "mask_contours",
+    "overlay_mask",
+    "overlay_style",
+]
 
 _GOLDEN = 0.6180339887498949
 
@@ -68,8 +92,12 @@ def overlay_style(size: tuple[int, int]) -> dict:
     frame of ``size = (H, W)``: proportional to the frame (a 640-px frame gets 3-px lines and 0.6 text) with floors
     that keep 100-px frames readable (2-px lines, 0.4 text) and no ceiling, so 4K overlays are not hair-thin."""
     k = max(int(size[0]), int(size[1])) / 640.0
-    return {"thickness": max(2, round(3 * k)), "radius": max(2, round(4 * k)), "scale": max(0.4, 0.6 * k),
-            "label_scale": max(0.4, 0.55 * k)}
+    return {
+        "thickness": max(2, round(3 * k)),
+        "radius": max(2, round(4 * k)),
+        "scale": max(0.4, 0.6 * k),
+        "label_scale": max(0.4, 0.55 * k),
+    }
 
 
 def _text_color(rgb: Sequence[int]) -> tuple[int, int, int]:
@@ -85,8 +113,9 @@ def _label(img: np.ndarray, text: str, x: int, y: int, color, scale: float) -> N
     x = int(min(max(x, 0), max(W - tw - 2, 0)))
     y = int(min(max(y, th + base + 2), H))
     cv2.rectangle(img, (x, y - th - base - 2), (x + tw + 2, y), tuple(int(c) for c in color), -1)
-    cv2.putText(img, text, (x + 1, y - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, _text_color(color), thickness,
-                cv2.LINE_AA)
+    cv2.putText(
+        img, text, (x + 1, y - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, _text_color(color), thickness, cv2.LINE_AA
+    )
 
 
 class TrailHistory:
@@ -227,8 +256,9 @@ def overlay_mask(
     img = _check_image(image)
     m = np.asarray(mask)
     if m.ndim != 2 or m.shape != img.shape[:2]:
-        raise ValueError(f"mask: expected an id map of the image size {img.shape[0]}x{img.shape[1]} (HxW), got "
-                         f"shape {list(m.shape)}")
+        raise ValueError(
+            f"mask: expected an id map of the image size {img.shape[0]}x{img.shape[1]} (HxW), got shape {list(m.shape)}"
+        )
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha: expected a value in [0, 1], got {alpha}")
     if m.size == 0 or not np.any(m):
@@ -261,8 +291,11 @@ def overlay_mask(
             if k == 0:
                 continue
             ys, xs = np.nonzero(m == k)
-            c = colors.get(k.item(), id_color(k.item())) if colors is not None else tuple(int(v) for v in col[ys[0],
-                                                                                                             xs[0]])
+            c = (
+                colors.get(k.item(), id_color(k.item()))
+                if colors is not None
+                else tuple(int(v) for v in col[ys[0], xs[0]])
+            )
             _label(out, str(k.item()), int(xs.min()), int(ys.min()), c, font_scale)
     return out
 
@@ -272,8 +305,9 @@ def _skeleton_limbs(skeleton: Union[str, Sequence[tuple[int, int]]], n: int) -> 
     to index ``n`` joints)."""
     if isinstance(skeleton, str):
         if skeleton not in SKELETONS:
-            raise ValueError(f"skeleton: expected one of {sorted(SKELETONS)} or a list of joint pairs, "
-                             f"got {skeleton!r}")
+            raise ValueError(
+                f"skeleton: expected one of {sorted(SKELETONS)} or a list of joint pairs, got {skeleton!r}"
+            )
         names, limbs = SKELETONS[skeleton]
         if n != len(names):
             raise ValueError(f"joints: skeleton {skeleton!r} has {len(names)} joints, got {n}")
@@ -316,8 +350,9 @@ def draw_skeleton(
         if vis.shape[0] != len(pts):
             raise ValueError(f"visible: expected {len(pts)} flags, got {vis.shape[0]}")
         ok &= vis
-    fixed = tuple(int(c) for c in color) if color is not None else (id_color(track_id) if track_id is not None
-                                                                    else None)
+    fixed = (
+        tuple(int(c) for c in color) if color is not None else (id_color(track_id) if track_id is not None else None)
+    )
 
     def side_color(a: int, b: int):
         if fixed is not None:
@@ -337,8 +372,7 @@ def draw_skeleton(
     for a, b in drawn:
         cv2.line(img, tuple(ipts[a].tolist()), tuple(ipts[b].tolist()), side_color(a, b), thickness, cv2.LINE_AA)
     for j in np.flatnonzero(ok):
-        cv2.circle(img, tuple(ipts[j].tolist()), radius, fixed if fixed is not None else (255, 255, 0), -1,
-                   cv2.LINE_AA)
+        cv2.circle(img, tuple(ipts[j].tolist()), radius, fixed if fixed is not None else (255, 255, 0), -1, cv2.LINE_AA)
     if (label is not None or track_id is not None) and ok.any():
         text = label if label is not None else str(track_id)
         x, y = ipts[ok].min(axis=0)
@@ -346,8 +380,15 @@ def draw_skeleton(
     return img
 
 
-def draw_text(image: np.ndarray, text: str, org: tuple[int, int] = (5, 5), *, color=(255, 255, 255),
-              background=(0, 0, 0), scale: float = 0.5) -> np.ndarray:
+def draw_text(
+    image: np.ndarray,
+    text: str,
+    org: tuple[int, int] = (5, 5),
+    *,
+    color=(255, 255, 255),
+    background=(0, 0, 0),
+    scale: float = 0.5,
+) -> np.ndarray:
     """Text with a filled background box whose top-left corner is ``org`` (e.g. a frame counter or the model name)."""
     cv2 = _cv2()
     img = _check_image(image)
@@ -356,6 +397,14 @@ def draw_text(image: np.ndarray, text: str, org: tuple[int, int] = (5, 5), *, co
     x, y = int(org[0]), int(org[1])
     if background is not None:
         cv2.rectangle(img, (x, y), (x + tw + 4, y + th + base + 4), tuple(int(c) for c in background), -1)
-    cv2.putText(img, text, (x + 2, y + th + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, tuple(int(c) for c in color),
-                thickness, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        text,
+        (x + 2, y + th + 2),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        tuple(int(c) for c in color),
+        thickness,
+        cv2.LINE_AA,
+    )
     return img

@@ -3,6 +3,7 @@ with a cost limit.
 
 All functions take numpy arrays (or anything ``np.asarray`` accepts) and return numpy arrays.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,17 @@ def iou_distance(atlbrs, btlbrs) -> np.ndarray:
     return 1.0 - iou(atlbrs, btlbrs)
 
 
-def fuse_motion(cost, track_means, track_covs, det_xyah, *, motion_lambda: float = 0.98, gate: bool = True,
-                only_position: bool = False, kf: KalmanFilter | None = None) -> np.ndarray:
+def fuse_motion(
+    cost,
+    track_means,
+    track_covs,
+    det_xyah,
+    *,
+    motion_lambda: float = 0.98,
+    gate: bool = True,
+    only_position: bool = False,
+    kf: KalmanFilter | None = None,
+) -> np.ndarray:
     """Fuse an appearance cost with Kalman motion (appendix c), returning a new array of ``cost``'s dtype.
 
     For every track ``i`` the squared Mahalanobis distances ``d2[i, j]`` of the detections' ``(x, y, a, h)`` to the
@@ -105,7 +115,6 @@ def linear_assignment(cost, thresh: float) -> tuple[np.ndarray, np.ndarray, np.n
     matched_r = np.zeros(n, bool)
     matched_r[rows] = True
     return matches, np.nonzero(~matched_r)[0].astype(np.int64), np.nonzero(~matched_c)[0].astype(np.int64)
-
 
 
 def _augmented_scipy(c: np.ndarray, thresh: float) -> np.ndarray:

@@ -14,6 +14,7 @@
 Every module provides ``add_parser(subparsers)``; they share one set of option helpers and one error-to-exit-code
 path (:mod:`unitrack.cli.common`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,10 @@ SUBCOMMANDS = [
 
 def _unavailable(name: str, exc: ImportError):
     def run(args: argparse.Namespace) -> int:
-        raise RuntimeError(f"this command needs a module that failed to import ({exc}); "
-                           f"reinstall with: pip install --no-build-isolation -e .")
+        raise RuntimeError(
+            f"this command needs a module that failed to import ({exc}); "
+            f"reinstall with: pip install --no-build-isolation -e ."
+        )
 
     return run
 
@@ -64,8 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     from unitrack import __version__
 
     parser = argparse.ArgumentParser(prog="unitrack", description="UniTrack: one appearance model, five tracking tasks")
-    parser.add_argument("--version", action="version", version=_version_line(__version__),
-                        help="print the unitrack and torch versions and exit")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=_version_line(__version__),
+        help="print the unitrack and torch versions and exit",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module, name in SUBCOMMANDS:
         try:

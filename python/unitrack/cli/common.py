@@ -23,6 +23,7 @@ Shared options: :func:`add_model_option` / :func:`default_model_spec` / :func:`b
 representation), :func:`add_device_option`, :func:`add_out_option`, :func:`add_progress_option`,
 :func:`add_propagation_args` (the propagation heads' hyper-parameters) and :func:`positive` (argparse types).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,15 +35,35 @@ from typing import Any, Callable, Optional, Union
 
 from ..data._atomic import atomic_dir, atomic_path
 
-__all__ = ["CLIError", "EXIT_INTERRUPTED", "EXIT_USAGE", "EXIT_FAILED", "available_devices", "check_device",
-           "check_output_dir", "error", "one_line", "partial_dir", "partial_file", "run_command", "warn",
-           "MODEL_SPEC_HELP", "add_device_option", "add_model_option", "add_out_option", "add_progress_option",
-           "add_propagation_args", "build_model_from_args", "default_model_spec", "positive"]
+__all__ = [
+    "CLIError",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "EXIT_FAILED",
+    "available_devices",
+    "check_device",
+    "check_output_dir",
+    "error",
+    "one_line",
+    "partial_dir",
+    "partial_file",
+    "run_command",
+    "warn",
+    "MODEL_SPEC_HELP",
+    "add_device_option",
+    "add_model_option",
+    "add_out_option",
+    "add_progress_option",
+    "add_propagation_args",
+    "build_model_from_args",
+    "default_model_spec",
+    "positive",
+]
 
 PathLike = Union[str, os.PathLike]
 
-EXIT_FAILED = 1       # the command ran but some of its work failed (e.g. a work item of `eval`), or a bug
-EXIT_USAGE = 2        # bad input: nothing (or nothing more) was done
+EXIT_FAILED = 1  # the command ran but some of its work failed (e.g. a work item of `eval`), or a bug
+EXIT_USAGE = 2  # bad input: nothing (or nothing more) was done
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 #: Errors that mean "the input or the environment is not what the command expects": one line, exit 2.
@@ -106,8 +127,10 @@ def run_command(prog: str, func: Callable, args, *, interrupted: Optional[str] =
     except Exception as exc:  # a bug: still one line, with the way to get the traceback
         if os.environ.get(TRACEBACK_ENV):
             raise
-        _print(f"{prog}: internal error: {type(exc).__name__}: {one_line(exc)} (rerun with {TRACEBACK_ENV}=1 to "
-               "see the traceback, and please report it)")
+        _print(
+            f"{prog}: internal error: {type(exc).__name__}: {one_line(exc)} (rerun with {TRACEBACK_ENV}=1 to "
+            "see the traceback, and please report it)"
+        )
         return EXIT_FAILED
 
 
@@ -135,24 +158,31 @@ def check_output_dir(path: PathLike, flag: str = "--out", *, create: bool = True
         try:
             p.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
-            raise CLIError(f"{flag} {shown!r}: cannot create the folder because "
-                           f"{os.fspath(_first_existing_parent(p))!r} is a file; expected a folder path") from None
+            raise CLIError(
+                f"{flag} {shown!r}: cannot create the folder because "
+                f"{os.fspath(_first_existing_parent(p))!r} is a file; expected a folder path"
+            ) from None
         except OSError as exc:
-            raise CLIError(f"{flag} {shown!r}: cannot create the folder, its location is not writable "
-                           f"({exc.strerror or exc}); expected a folder you can write to") from None
+            raise CLIError(
+                f"{flag} {shown!r}: cannot create the folder, its location is not writable "
+                f"({exc.strerror or exc}); expected a folder you can write to"
+            ) from None
     elif not p.exists():
         target = _first_existing_parent(p.absolute())
         if not target.is_dir():
-            raise CLIError(f"{flag} {shown!r}: cannot create the folder because {os.fspath(target)!r} is a file; "
-                           "expected a folder path")
+            raise CLIError(
+                f"{flag} {shown!r}: cannot create the folder because {os.fspath(target)!r} is a file; "
+                "expected a folder path"
+            )
     try:
         fd, probe = tempfile.mkstemp(prefix=".unitrack-write-check-", dir=target)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
         where = "the folder" if target == p else f"its parent {os.fspath(target)!r}"
-        raise CLIError(f"{flag} {shown!r}: {where} is not writable ({exc.strerror or exc}); expected a folder you "
-                       "can write to") from None
+        raise CLIError(
+            f"{flag} {shown!r}: {where} is not writable ({exc.strerror or exc}); expected a folder you can write to"
+        ) from None
     return p
 
 
@@ -183,12 +213,15 @@ def check_device(device: Optional[str], flag: str = "--device") -> str:
 
 # ------------------------------------------------------------------------------------------------ shared options
 #: What a representation spec can be (the help of every ``--model``).
-MODEL_SPEC_HELP = ("appearance model spec for unitrack.model.build_model: resnet18, resnet50, resnet18:random, "
-                   "texture, color, ARCH:/path/ckpt.pth[@layer4], crw:/ckpt/crw.pth, ...")
+MODEL_SPEC_HELP = (
+    "appearance model spec for unitrack.model.build_model: resnet18, resnet50, resnet18:random, "
+    "texture, color, ARCH:/path/ckpt.pth[@layer4], crw:/ckpt/crw.pth, ..."
+)
 
 
-def add_model_option(p: argparse.ArgumentParser, *, default: Optional[str] = None, repeatable: bool = False,
-                     help: str = "") -> None:
+def add_model_option(
+    p: argparse.ArgumentParser, *, default: Optional[str] = None, repeatable: bool = False, help: str = ""
+) -> None:
     """``--model SPEC``: one representation (``default`` when absent) or, with ``repeatable``, a list of them
     (``action="append"``). ``help`` follows the shared description of a spec."""
     text = f"{MODEL_SPEC_HELP}{'; ' + help if help else ''}"
@@ -200,12 +233,16 @@ def add_model_option(p: argparse.ArgumentParser, *, default: Optional[str] = Non
 
 def add_device_option(p: argparse.ArgumentParser) -> None:
     """``--device`` (default cpu), checked against this torch build before any work (:func:`check_device`)."""
-    p.add_argument("--device", default="cpu",
-                   help="torch device: cpu, cuda, cuda:1, ... (default: %(default)s); checked before any work")
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="torch device: cpu, cuda, cuda:1, ... (default: %(default)s); checked before any work",
+    )
 
 
-def add_out_option(p: argparse.ArgumentParser, *, help: str, default: Optional[str] = None, required: bool = False,
-                   short: bool = False) -> None:
+def add_out_option(
+    p: argparse.ArgumentParser, *, help: str, default: Optional[str] = None, required: bool = False, short: bool = False
+) -> None:
     """``--out DIR`` (and ``-o`` with ``short``), checked writable before any work (:func:`check_output_dir`)."""
     flags = ("--out", "-o") if short else ("--out",)
     p.add_argument(*flags, default=default, required=required, metavar="DIR", help=help)
@@ -236,14 +273,27 @@ def positive(kind: type, flag: str):
 def add_propagation_args(p: argparse.ArgumentParser, d: Any) -> None:
     """``--temperature --topk --radius --n-context`` of the propagation heads (defaults from the config ``d``, a
     :class:`unitrack.propagation.mask.PropagationConfig`)."""
-    p.add_argument("--temperature", type=float, default=d.temperature,
-                   help="softmax temperature of the top-K affinities (default: %(default)s)")
-    p.add_argument("--topk", type=int, default=d.topk,
-                   help="memory positions each query pixel attends to (default: %(default)s)")
-    p.add_argument("--radius", type=float, default=d.radius,
-                   help="search radius in feature cells for the recent context frames (default: %(default)s)")
-    p.add_argument("--n-context", type=int, default=d.n_context,
-                   help="number of previous frames in the memory besides the first (default: %(default)s)")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=d.temperature,
+        help="softmax temperature of the top-K affinities (default: %(default)s)",
+    )
+    p.add_argument(
+        "--topk", type=int, default=d.topk, help="memory positions each query pixel attends to (default: %(default)s)"
+    )
+    p.add_argument(
+        "--radius",
+        type=float,
+        default=d.radius,
+        help="search radius in feature cells for the recent context frames (default: %(default)s)",
+    )
+    p.add_argument(
+        "--n-context",
+        type=int,
+        default=d.n_context,
+        help="number of previous frames in the memory besides the first (default: %(default)s)",
+    )
 
 
 def default_model_spec(note: Optional[Callable[[str], None]] = None) -> str:
@@ -254,8 +304,10 @@ def default_model_spec(note: Optional[Callable[[str], None]] = None) -> str:
     if imagenet_weights_available("resnet18"):
         return "resnet18"
     if note is not None:
-        note("note: ImageNet ResNet-18 weights are not in the torch hub cache; using a randomly initialised "
-             "resnet18 (results will be poor). Pass --model SPEC (e.g. crw:/ckpt/crw.pth) for a real model.")
+        note(
+            "note: ImageNet ResNet-18 weights are not in the torch hub cache; using a randomly initialised "
+            "resnet18 (results will be poor). Pass --model SPEC (e.g. crw:/ckpt/crw.pth) for a real model."
+        )
     return "resnet18:random"
 
 

@@ -1,4 +1,5 @@
 """``unitrack env``: torch / CUDA / compiler / build report of this installation (paste it into bug reports)."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """``unitrack eval``: run representations on the five tasks and print one Table-1-style table."""
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,9 @@ def _run(args: argparse.Namespace) -> int:
     specs = model_specs(args)
     args.device = check_device(args.device)
     check_output_dir(args.out, "--out")
-    args.interrupt_note = (f"finished work items in {args.out} are kept and reused by the next run; the table was "
-                           "not written")
+    args.interrupt_note = (
+        f"finished work items in {args.out} are kept and reused by the next run; the table was not written"
+    )
     if not args.model:
         from unitrack.model import hub_checkpoint_dir, imagenet_weights_available
 
@@ -60,12 +62,25 @@ def _run(args: argparse.Namespace) -> int:
         if imagenet_weights_available("resnet18"):
             print(f"using ImageNet ResNet-18 weights found in the torch hub cache ({where})")
         else:
-            print(f"note: no ImageNet ResNet-18 weights in the torch hub cache ({where}); nothing is downloaded, so "
-                  f"the built-in comparison is a random-init ResNet-18 and the training-free texture baseline")
+            print(
+                f"note: no ImageNet ResNet-18 weights in the torch hub cache ({where}); nothing is downloaded, so "
+                f"the built-in comparison is a random-init ResNet-18 and the training-free texture baseline"
+            )
     print(f"representations: {', '.join(specs)}; tasks: {', '.join(tasks)}; data: {data}")
-    out = evaluate(specs, tasks, data=data, roots=roots, out_root=args.out, runner=args.runner,
-                   address=args.address, force=args.force, progress=not args.no_progress, device=args.device,
-                   imagenet_acc=args.imagenet_acc, max_sequences=args.max_sequences)
+    out = evaluate(
+        specs,
+        tasks,
+        data=data,
+        roots=roots,
+        out_root=args.out,
+        runner=args.runner,
+        address=args.address,
+        force=args.force,
+        progress=not args.no_progress,
+        device=args.device,
+        imagenet_acc=args.imagenet_acc,
+        max_sequences=args.max_sequences,
+    )
     print()
     print(out["table"])
     timings = out["timings"]
@@ -85,9 +100,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"unitrack eval: error: {line}", file=sys.stderr)
     for note in out.get("notes", []):
         warn("unitrack eval", note)
-    print(f"\nresults: {os.path.abspath(args.out)} ({', '.join(sorted(out['paths']))}); "
-          f"{out['meta']['n_items']} work items, {out['meta']['n_skipped']} reused, "
-          f"{out['meta']['wall_seconds']:.1f} s")
+    print(
+        f"\nresults: {os.path.abspath(args.out)} ({', '.join(sorted(out['paths']))}); "
+        f"{out['meta']['n_items']} work items, {out['meta']['n_skipped']} reused, "
+        f"{out['meta']['wall_seconds']:.1f} s"
+    )
     return 1 if out["errors"] else 0
 
 
@@ -109,19 +126,31 @@ def _group_errors(errors: list[str]) -> list[str]:
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "eval", help="evaluate representations on the five tracking tasks (Table 1)",
+        "eval",
+        help="evaluate representations on the five tracking tasks (Table 1)",
         description="Run every requested task for each representation and print one table like the paper's Table 1. "
-                    "With no dataset options the built-in synthetic benchmark is generated and used (no download).")
-    add_model_option(p, repeatable=True, help="repeatable or comma-separated. Default: the built-in representations "
-                     "(random-init ResNet-18 and the texture baseline, plus ImageNet ResNet-18 when its weights are in "
-                     "the torch hub cache)")
+        "With no dataset options the built-in synthetic benchmark is generated and used (no download).",
+    )
+    add_model_option(
+        p,
+        repeatable=True,
+        help="repeatable or comma-separated. Default: the built-in representations "
+        "(random-init ResNet-18 and the texture baseline, plus ImageNet ResNet-18 when its weights are in "
+        "the torch hub cache)",
+    )
     p.add_argument("--weights", help="checkpoint for --model (a local file; nothing is downloaded)")
-    p.add_argument("--format", default="auto", help="checkpoint layout: auto, torchvision, crw, mocov2, ssib, uvc, "
-                   "timecycle, ssl (default: auto-detect)")
+    p.add_argument(
+        "--format",
+        default="auto",
+        help="checkpoint layout: auto, torchvision, crw, mocov2, ssib, uvc, timecycle, ssl (default: auto-detect)",
+    )
     p.add_argument("--layer", type=int, choices=(3, 4), help="output layer (3 = layer3, 4 = layer4; both stride 8)")
     p.add_argument("--tasks", default=",".join(ALL_TASKS), help=f"comma-separated subset of {','.join(ALL_TASKS)}")
-    p.add_argument("--data", choices=("synthetic", "synthetic-tiny", "custom"),
-                   help="synthetic (default without dataset folders) or custom (use the folders below)")
+    p.add_argument(
+        "--data",
+        choices=("synthetic", "synthetic-tiny", "custom"),
+        help="synthetic (default without dataset folders) or custom (use the folders below)",
+    )
     p.add_argument("--otb", help="OTB-2015 root (folder layout or with OTB2015.json) for sot")
     p.add_argument("--davis", help="DAVIS-2017 root for vos")
     p.add_argument("--jhmdb", help="JHMDB root (or file list) for poseprop")
@@ -134,8 +163,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_device_option(p)
     p.add_argument("--force", action="store_true", help="re-run work items that are already done")
     p.add_argument("--max-sequences", type=int, help="use only the first N sequences of each task (quick runs)")
-    p.add_argument("--imagenet-acc", help="file of ImageNet linear-probe accuracies (name,acc lines or JSON) for "
-                   "Pearson/Spearman correlations (paper Fig. 6)")
+    p.add_argument(
+        "--imagenet-acc",
+        help="file of ImageNet linear-probe accuracies (name,acc lines or JSON) for "
+        "Pearson/Spearman correlations (paper Fig. 6)",
+    )
     add_progress_option(p)
     p.set_defaults(func=_run)
     return p

@@ -2,6 +2,7 @@
 
 Wire-up (in :mod:`unitrack.cli`): ``from unitrack.cli.eval_mot import add_parser; add_parser(sub)``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "posetrack":
         from ..metrics.posetrack import evaluate_posetrack_dirs, format_posetrack_table
 
-        res = evaluate_posetrack_dirs(args.gt, args.results, poseval_quirks=not args.no_poseval_quirks,
-                                      progress=not args.no_progress)
+        res = evaluate_posetrack_dirs(
+            args.gt, args.results, poseval_quirks=not args.no_poseval_quirks, progress=not args.no_progress
+        )
         print(format_posetrack_table(res))
         if args.json:
             from ..data._atomic import atomic_write_text
@@ -42,11 +44,24 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "mots":
         from ..metrics.mots import evaluate_mots_benchmark
 
-        res = evaluate_mots_benchmark(args.gt, args.results, split=args.split, seqs=seqs,
-                                      first_frame=args.first_frame, progress=not args.no_progress)
+        res = evaluate_mots_benchmark(
+            args.gt,
+            args.results,
+            split=args.split,
+            seqs=seqs,
+            first_frame=args.first_frame,
+            progress=not args.no_progress,
+        )
     else:
-        res = evaluate_mot_benchmark(args.gt, args.results, benchmark=args.benchmark, split=args.split,
-                                     preproc=args.preproc, seqs=seqs, progress=not args.no_progress)
+        res = evaluate_mot_benchmark(
+            args.gt,
+            args.results,
+            benchmark=args.benchmark,
+            split=args.split,
+            preproc=args.preproc,
+            seqs=seqs,
+            progress=not args.no_progress,
+        )
     print(format_table(res))
     if args.json:
         from ..data._atomic import atomic_write_text
@@ -59,24 +74,41 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``eval-mot`` subcommand to an argparse ``subparsers`` object."""
     p = subparsers.add_parser(
-        "eval-mot", help="evaluate MOT/MOTS tracking results (HOTA, CLEAR, Identity; sMOTSA) like TrackEval",
+        "eval-mot",
+        help="evaluate MOT/MOTS tracking results (HOTA, CLEAR, Identity; sMOTSA) like TrackEval",
         description="Evaluate MOTChallenge box (or MOTS mask) results against ground truth and print a table. "
-                    "GT layout: GT/<split>/<seq>/{seqinfo.ini,gt/gt.txt} (also GT/<BENCH>-<split>/<seq> or "
-                    "GT/<seq>); results: RESULTS/<seq>.txt (or RESULTS/data/<seq>.txt).")
+        "GT layout: GT/<split>/<seq>/{seqinfo.ini,gt/gt.txt} (also GT/<BENCH>-<split>/<seq> or "
+        "GT/<seq>); results: RESULTS/<seq>.txt (or RESULTS/data/<seq>.txt).",
+    )
     p.add_argument("--gt", required=True, help="ground-truth root folder")
     p.add_argument("--results", required=True, help="folder with one <seq>.txt per sequence")
-    p.add_argument("--benchmark", default="MOT17", choices=["MOT15", "MOT16", "MOT17", "MOT20"],
-                   help="decides the preprocessing (never applied to MOT15); default MOT17")
+    p.add_argument(
+        "--benchmark",
+        default="MOT17",
+        choices=["MOT15", "MOT16", "MOT17", "MOT20"],
+        help="decides the preprocessing (never applied to MOT15); default MOT17",
+    )
     p.add_argument("--split", default="train", help="split sub-folder (default train); '' for none")
-    p.add_argument("--preproc", dest="preproc", action="store_true", default=True,
-                   help="MOTChallenge preprocessing: drop tracker boxes on distractors, keep pedestrian gt "
-                        "(default on)")
+    p.add_argument(
+        "--preproc",
+        dest="preproc",
+        action="store_true",
+        default=True,
+        help="MOTChallenge preprocessing: drop tracker boxes on distractors, keep pedestrian gt (default on)",
+    )
     p.add_argument("--no-preproc", dest="preproc", action="store_false", help="disable the preprocessing")
-    p.add_argument("--format", default="mot", choices=["mot", "mots", "posetrack"],
-                   help="box txt (mot), RLE mask txt (mots) or PoseTrack json folders (posetrack: --gt and "
-                        "--results are folders of per-sequence json files, poseval MOTA)")
-    p.add_argument("--no-poseval-quirks", action="store_true",
-                   help="posetrack: keep the last frame and count empty frames correctly (see metrics/posetrack)")
+    p.add_argument(
+        "--format",
+        default="mot",
+        choices=["mot", "mots", "posetrack"],
+        help="box txt (mot), RLE mask txt (mots) or PoseTrack json folders (posetrack: --gt and "
+        "--results are folders of per-sequence json files, poseval MOTA)",
+    )
+    p.add_argument(
+        "--no-poseval-quirks",
+        action="store_true",
+        help="posetrack: keep the last frame and count empty frames correctly (see metrics/posetrack)",
+    )
     p.add_argument("--first-frame", type=int, default=1, help="MOTS: number of the first frame (0 for KITTI-MOTS)")
     p.add_argument("--seqs", default="", help="comma-separated subset of sequences")
     p.add_argument("--json", default="", help="also write all fields of all sequences to this json file")

@@ -2,6 +2,7 @@
 
 Wire-up (in :mod:`unitrack.cli`): ``from unitrack.cli.models import add_parser; add_parser(sub)``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,10 @@ def _cmd_models(args: argparse.Namespace) -> int:
     if not args.spec:
         for spec, desc in list_builtin_models().items():
             print(f"{spec:18s} {desc}")
-        print("\nCheckpoints: ARCH:PATH[@layer4], crw:PATH, mocov2:PATH, ssib:PATH, uvc:PATH, timecycle:PATH, "
-              "ssl:PATH (see unitrack.model.builder).")
+        print(
+            "\nCheckpoints: ARCH:PATH[@layer4], crw:PATH, mocov2:PATH, ssib:PATH, uvc:PATH, timecycle:PATH, "
+            "ssl:PATH (see unitrack.model.builder)."
+        )
         return 0
     from .common import check_device
 
@@ -58,8 +61,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
                 torch.cuda.synchronize()
             dt = time.perf_counter() - t0
         if tuple(out.shape[-2:]) != feature_size(h, w):
-            raise RuntimeError(f"{model.name}: {h}x{w} gave a {tuple(out.shape[-2:])} map, expected "
-                               f"{feature_size(h, w)} (stride 8)")
+            raise RuntimeError(
+                f"{model.name}: {h}x{w} gave a {tuple(out.shape[-2:])} map, expected {feature_size(h, w)} (stride 8)"
+            )
         print(f"{h}x{w} -> {tuple(out.shape)} in {dt * 1000:.1f} ms")
     return 0
 
@@ -70,8 +74,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "models",
         help="list built-in appearance models, or build SPEC and print its checkpoint load report",
         description="Without SPEC: list the built-in representations. With SPEC (e.g. resnet18:random, "
-                    "crw:/ckpt/crw.pth, resnet50:/ckpt/swav.pth@layer4, texture): build it and report what was "
-                    "loaded, skipped and missing.",
+        "crw:/ckpt/crw.pth, resnet50:/ckpt/swav.pth@layer4, texture): build it and report what was "
+        "loaded, skipped and missing.",
     )
     p.add_argument("spec", nargs="?", default=None, help="model spec NAME[:SOURCE][@OPTIONS]")
     p.add_argument("--size", type=_parse_size, default=None, help="also time one forward at HxW (e.g. 480x854)")

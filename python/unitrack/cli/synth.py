@@ -1,5 +1,6 @@
 """``unitrack synth``: write the deterministic synthetic five-task benchmark (:mod:`unitrack.data.synthetic`) in the
 standard dataset layouts; also ``python -m unitrack.data.synthetic``."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,14 @@ def _configure(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, "--out")  # before rendering anything: a file in the way, a read-only folder
     args.interrupt_note = "the partly written task folders were removed"
-    paths = generate_benchmark(args.out, seed=args.seed, size=args.size, tasks=args.tasks,
-                               overwrite=args.overwrite, progress=not args.no_progress)
+    paths = generate_benchmark(
+        args.out,
+        seed=args.seed,
+        size=args.size,
+        tasks=args.tasks,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+    )
     for k, v in paths.items():
         print(f"{k:10s} {v}")
     return 0
@@ -32,8 +39,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``synth`` subcommand (``unitrack synth --out DIR``) to an argparse ``subparsers`` object."""
-    p = subparsers.add_parser("synth", help="generate the deterministic synthetic benchmark (no download)",
-                              description="Generate the synthetic five-task benchmark in the standard layouts.")
+    p = subparsers.add_parser(
+        "synth",
+        help="generate the deterministic synthetic benchmark (no download)",
+        description="Generate the synthetic five-task benchmark in the standard layouts.",
+    )
     _configure(p)
     p.set_defaults(func=_run)
     return p
@@ -41,8 +51,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """``python -m unitrack.data.synthetic --out DIR ...`` (also ``python -m unitrack.cli.synth``)."""
-    p = argparse.ArgumentParser(prog="python -m unitrack.data.synthetic",
-                                description="Generate the synthetic five-task benchmark in the standard layouts.")
+    p = argparse.ArgumentParser(
+        prog="python -m unitrack.data.synthetic",
+        description="Generate the synthetic five-task benchmark in the standard layouts.",
+    )
     _configure(p)
     return run_command("python -m unitrack.data.synthetic", _run, p.parse_args(argv))
 

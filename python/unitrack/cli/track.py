@@ -26,6 +26,7 @@ and the output folder are checked before any work; Ctrl-C exits with code 130 an
 and annotated videos are written under temporary names and renamed when complete). Inputs that will give an empty
 result (an empty detection file, detections all outside the frame, all below the score threshold) are warned about.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,9 +41,22 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..tasks import TASK_NAMES
-from .common import (CLIError, add_device_option, add_model_option, add_out_option, add_progress_option,
-                     build_model_from_args, check_device, check_output_dir, default_model_spec, partial_dir,
-                     partial_file, positive, run_command, warn)
+from .common import (
+    CLIError,
+    add_device_option,
+    add_model_option,
+    add_out_option,
+    add_progress_option,
+    build_model_from_args,
+    check_device,
+    check_output_dir,
+    default_model_spec,
+    partial_dir,
+    partial_file,
+    positive,
+    run_command,
+    warn,
+)
 
 __all__ = ["add_parser", "default_model_spec", "parse_box", "read_joints", "TASKS"]
 
@@ -89,8 +103,10 @@ def _joints_json(p: Path, text: str) -> np.ndarray:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"--joints {p}: invalid JSON ({exc.msg} at line {exc.lineno}); expected [[x, y], ...] "
-                         "or {\"joints\": [[x, y], ...]}") from None
+        raise ValueError(
+            f"--joints {p}: invalid JSON ({exc.msg} at line {exc.lineno}); expected [[x, y], ...] "
+            'or {"joints": [[x, y], ...]}'
+        ) from None
     if isinstance(data, dict):
         data = data.get("joints")
     try:
@@ -98,8 +114,9 @@ def _joints_json(p: Path, text: str) -> np.ndarray:
     except (TypeError, ValueError):
         arr = np.zeros(0)
     if arr.ndim != 2 or arr.shape[1] < 2:
-        raise ValueError(f"--joints {p}: expected a list of [x, y] pairs (or {{\"joints\": ...}}), got "
-                         f"shape {list(arr.shape)}")
+        raise ValueError(
+            f'--joints {p}: expected a list of [x, y] pairs (or {{"joints": ...}}), got shape {list(arr.shape)}'
+        )
     return arr[:, :2].copy()
 
 
@@ -123,29 +140,50 @@ def _joints_text(p: Path, text: str) -> np.ndarray:
 
 
 def _common_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--input", "-i", required=True, metavar="VIDEO|DIR",
-                   help="a video file (mp4, avi, ...) or a folder of jpg/png frames (natural order)")
-    add_out_option(p, short=True, help="output folder (default: unitrack_track/<task>; results of different tasks "
-                   "share file names, so give each task its own folder)")
+    p.add_argument(
+        "--input",
+        "-i",
+        required=True,
+        metavar="VIDEO|DIR",
+        help="a video file (mp4, avi, ...) or a folder of jpg/png frames (natural order)",
+    )
+    add_out_option(
+        p,
+        short=True,
+        help="output folder (default: unitrack_track/<task>; results of different tasks "
+        "share file names, so give each task its own folder)",
+    )
     add_model_option(p, help="default resnet18 if its ImageNet weights are cached, else resnet18:random")
     add_device_option(p)
     vis = p.add_mutually_exclusive_group()
-    vis.add_argument("--save-video", dest="vis", action="store_const", const="video",
-                     help="write <out>/<name>_vis.mp4 (default)")
-    vis.add_argument("--save-frames", dest="vis", action="store_const", const="frames",
-                     help="write overlay frames <out>/<name>_vis/%%05d.jpg instead of a video")
+    vis.add_argument(
+        "--save-video", dest="vis", action="store_const", const="video", help="write <out>/<name>_vis.mp4 (default)"
+    )
+    vis.add_argument(
+        "--save-frames",
+        dest="vis",
+        action="store_const",
+        const="frames",
+        help="write overlay frames <out>/<name>_vis/%%05d.jpg instead of a video",
+    )
     vis.add_argument("--no-vis", dest="vis", action="store_const", const="none", help="no visualisation")
     p.set_defaults(vis="video")
-    p.add_argument("--fps", type=positive(float, "--fps"), default=None, help="frame rate of the input frames folder / output video "
-                   "(default: the video's, 25 for folders)")
+    p.add_argument(
+        "--fps",
+        type=positive(float, "--fps"),
+        default=None,
+        help="frame rate of the input frames folder / output video (default: the video's, 25 for folders)",
+    )
     add_progress_option(p, dest="progress")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``track`` with sub-commands sot / vos / poseprop / mot / mots / posetrack to an argparse sub-parser set."""
     p = subparsers.add_parser(
-        "track", help="track objects in your own video or frames folder (SOT, VOS, pose, MOT, MOTS, PoseTrack)",
-        description=__doc__.split("\n\n")[0] + " Outputs in the standard formats plus an annotated video.")
+        "track",
+        help="track objects in your own video or frames folder (SOT, VOS, pose, MOT, MOTS, PoseTrack)",
+        description=__doc__.split("\n\n")[0] + " Outputs in the standard formats plus an annotated video.",
+    )
     sub = p.add_subparsers(dest="task", required=True, metavar="TASK")
 
     s = _task_parser(sub, "sot", _cmd_sot, help="single object: follow the box given on the first frame")
@@ -154,29 +192,53 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--max-frames", type=positive(int, "--max-frames"), default=None, help="only the first N frames")
 
     v = _task_parser(sub, "vos", _cmd_vos, help="video object segmentation from a first-frame mask PNG")
-    v.add_argument("--mask", required=True, metavar="PNG",
-                   help="first-frame id mask: indexed (palette) or 8-bit grey PNG of the frame size, 0 = background")
+    v.add_argument(
+        "--mask",
+        required=True,
+        metavar="PNG",
+        help="first-frame id mask: indexed (palette) or 8-bit grey PNG of the frame size, 0 = background",
+    )
     _downscale_args(v, " (e.g. 854 for DAVIS 480p); masks are written at the input size")
 
     q = _task_parser(sub, "poseprop", _cmd_poseprop, help="propagate first-frame joints (pose propagation)")
-    q.add_argument("--joints", required=True, metavar="FILE",
-                   help="first-frame joints: txt with one 'x y' row per joint (15 for JHMDB) or json [[x, y], ...]")
-    q.add_argument("--skeleton", default="auto", choices=("auto", "jhmdb", "posetrack", "posetrack18", "none"),
-                   help="limbs to draw (auto: jhmdb for 15 joints, posetrack18 for 17)")
+    q.add_argument(
+        "--joints",
+        required=True,
+        metavar="FILE",
+        help="first-frame joints: txt with one 'x y' row per joint (15 for JHMDB) or json [[x, y], ...]",
+    )
+    q.add_argument(
+        "--skeleton",
+        default="auto",
+        choices=("auto", "jhmdb", "posetrack", "posetrack18", "none"),
+        help="limbs to draw (auto: jhmdb for 15 joints, posetrack18 for 17)",
+    )
     _downscale_args(q, "; joints are written in input pixels")
 
     m = _task_parser(sub, "mot", _cmd_mot, help="multi-object tracking of your detections (boxes)")
-    m.add_argument("--dets", required=True, metavar="TXT",
-                   help="detections, MOTChallenge det format 'frame,id,x,y,w,h,score' (frame 1 = first frame)")
+    m.add_argument(
+        "--dets",
+        required=True,
+        metavar="TXT",
+        help="detections, MOTChallenge det format 'frame,id,x,y,w,h,score' (frame 1 = first frame)",
+    )
 
     k = _task_parser(sub, "mots", _cmd_mots, help="multi-object tracking and segmentation of your instance masks")
-    k.add_argument("--masks", required=True, metavar="TXT",
-                   help="instance masks, MOTS txt 'frame id class height width rle' (class 2; frame 1 = first frame)")
+    k.add_argument(
+        "--masks",
+        required=True,
+        metavar="TXT",
+        help="instance masks, MOTS txt 'frame id class height width rle' (class 2; frame 1 = first frame)",
+    )
 
     t = _task_parser(sub, "posetrack", _cmd_posetrack, help="multi-person pose tracking of your detected poses")
-    t.add_argument("--poses", required=True, metavar="JSON",
-                   help="detected poses, PoseTrack 2017 or 2018 json; its frames are matched to the input folder's "
-                        "images by file name when all names match, else by order (json frame i = input frame i)")
+    t.add_argument(
+        "--poses",
+        required=True,
+        metavar="JSON",
+        help="detected poses, PoseTrack 2017 or 2018 json; its frames are matched to the input folder's "
+        "images by file name when all names match, else by order (json frame i = input frame i)",
+    )
     return p
 
 
@@ -193,8 +255,13 @@ def _downscale_args(p: argparse.ArgumentParser, written: str) -> None:
     """``--max-frames`` and ``--max-side`` (read by ``_downscale``) of a propagation task; ``written`` ends the
     ``--max-side`` help: how the outputs relate to the input size."""
     p.add_argument("--max-frames", type=positive(int, "--max-frames"), default=None, help="only the first N frames")
-    p.add_argument("--max-side", type=int, default=None, metavar="PX",
-                   help="run the head on frames downscaled so that the longer side is at most PX" + written)
+    p.add_argument(
+        "--max-side",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="run the head on frames downscaled so that the longer side is at most PX" + written,
+    )
 
 
 def _wrap(task: str, fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -202,8 +269,12 @@ def _wrap(task: str, fn: Callable[[argparse.Namespace], int]) -> Callable[[argpa
     code 2 for bad input, 130 for Ctrl-C (partial outputs are removed by the commands' context managers)."""
 
     def run(args: argparse.Namespace) -> int:
-        return run_command(f"unitrack track {task}", fn, args,
-                           interrupted="partial outputs were removed (nothing half-written is left in --out)")
+        return run_command(
+            f"unitrack track {task}",
+            fn,
+            args,
+            interrupted="partial outputs were removed (nothing half-written is left in --out)",
+        )
 
     run.__name__ = f"track_{task}"
     return run
@@ -257,8 +328,10 @@ def _not_the_input(path: Path, src, what: str) -> Path:
     the input."""
     p, inp = Path(os.path.abspath(path)), Path(os.path.abspath(src.path))
     if p == inp or p in inp.parents:
-        raise CLIError(f"--out: the {what} {os.fspath(path)!r} would replace the input {os.fspath(src.path)!r}; "
-                       "expected an --out folder that does not hold the input frames")
+        raise CLIError(
+            f"--out: the {what} {os.fspath(path)!r} would replace the input {os.fspath(src.path)!r}; "
+            "expected an --out folder that does not hold the input frames"
+        )
     return path
 
 
@@ -324,7 +397,7 @@ def _result_and_vis(args: argparse.Namespace, out: Path, name: str, src, result:
     both removed on an error or Ctrl-C."""
     _not_the_input(result, src, "result folder" if folder else "result file")
     check_output_dir(out, "--out", create=True)
-    with _Vis(args, out, name, src.fps, src) as vis, (partial_dir(result) if folder else partial_file(result)) as tmp:
+    with _Vis(args, out, name, src.fps, src) as vis, partial_dir(result) if folder else partial_file(result) as tmp:
         yield tmp, vis
 
 
@@ -368,8 +441,14 @@ def _boxes_inside(tlwh: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """bool ``[N]``: boxes (x, y, w, h) with a positive area that overlap an ``(H, W)`` frame."""
     H, W = size
     b = np.asarray(tlwh, dtype=np.float64).reshape(-1, 4)
-    return ((b[:, 2] > 0) & (b[:, 3] > 0) & (b[:, 0] < W) & (b[:, 1] < H) & (b[:, 0] + b[:, 2] > 0)
-            & (b[:, 1] + b[:, 3] > 0))
+    return (
+        (b[:, 2] > 0)
+        & (b[:, 3] > 0)
+        & (b[:, 0] < W)
+        & (b[:, 1] < H)
+        & (b[:, 0] + b[:, 2] > 0)
+        & (b[:, 1] + b[:, 3] > 0)
+    )
 
 
 def _check_detections(args: argparse.Namespace, det: Path, size: tuple[int, int]) -> bool:
@@ -385,13 +464,19 @@ def _check_detections(args: argparse.Namespace, det: Path, size: tuple[int, int]
         return True
     inside = _boxes_inside(rows[:, 2:6], size)
     if not inside.any():
-        warn(_prog(args), f"--dets {os.fspath(det)}: all {len(rows)} detections lie outside the {W}x{H} (WxH) frames "
-             "or have no area; expected x,y,w,h in pixels of the input frames; the output will have no tracks")
+        warn(
+            _prog(args),
+            f"--dets {os.fspath(det)}: all {len(rows)} detections lie outside the {W}x{H} (WxH) frames "
+            "or have no area; expected x,y,w,h in pixels of the input frames; the output will have no tracks",
+        )
         return True
     conf = mot_config().conf_thres
     if rows.shape[1] >= 7 and not (rows[inside, 6] > conf).any():
-        warn(_prog(args), f"--dets {os.fspath(det)}: every detection score is <= {conf:g}, the tracker's confidence "
-             "threshold (column 7 of 'frame,id,x,y,w,h,score'); the output will have no tracks")
+        warn(
+            _prog(args),
+            f"--dets {os.fspath(det)}: every detection score is <= {conf:g}, the tracker's confidence "
+            "threshold (column 7 of 'frame,id,x,y,w,h,score'); the output will have no tracks",
+        )
         return True
     return False
 
@@ -434,8 +519,15 @@ def _cmd_sot(args: argparse.Namespace) -> int:
             boxes.append(b)
             if vis.enabled:
                 trail.update(b[None], ["target"])
-                img = draw_boxes(frame, b[None], [args.head], trails=trail, color=SOT_COLOR,
-                                 thickness=st["thickness"], font_scale=st["label_scale"])
+                img = draw_boxes(
+                    frame,
+                    b[None],
+                    [args.head],
+                    trails=trail,
+                    color=SOT_COLOR,
+                    thickness=st["thickness"],
+                    font_scale=st["label_scale"],
+                )
                 vis.write(draw_text(img, f"{t + 1}/{len(src)}", scale=st["scale"]))
         write_results(tmp, np.stack(boxes))
     _report("sot", [res, vis.path], len(boxes), t0)
@@ -453,8 +545,9 @@ def _read_first_mask(path: str, size: tuple[int, int]) -> np.ndarray:
     mask = read_id_mask(p, "--mask")
     H, W = size
     if mask.shape != (H, W):
-        raise ValueError(f"--mask {p}: size {mask.shape[1]}x{mask.shape[0]} (WxH); expected the frame size "
-                         f"{W}x{H} of the input")
+        raise ValueError(
+            f"--mask {p}: size {mask.shape[1]}x{mask.shape[0]} (WxH); expected the frame size {W}x{H} of the input"
+        )
     if not mask.any():
         raise ValueError(f"--mask {p}: has no object (all pixels 0); expected ids 1..255 on the objects")
     return mask
@@ -480,8 +573,9 @@ def _cmd_vos(args: argparse.Namespace) -> int:
         if vis.enabled:
             st = _style(src.size)
             for t, (f, m) in enumerate(zip(frames, masks)):
-                img = overlay_mask(f, m, contour_width=st["thickness"], outline=True, label_ids=True,
-                                   font_scale=st["label_scale"])
+                img = overlay_mask(
+                    f, m, contour_width=st["thickness"], outline=True, label_ids=True, font_scale=st["label_scale"]
+                )
                 vis.write(draw_text(img, f"{t + 1}/{len(frames)}", scale=st["scale"]))
     _report("vos", [out / name, vis.path], len(frames), t0)
     return 0
@@ -501,11 +595,12 @@ def _segment(args: argparse.Namespace, model, frames: list[np.ndarray], first: n
     h, w = small[0].shape[:2]
     first_small = cv2.resize(first, (w, h), interpolation=cv2.INTER_NEAREST)
     if not first_small.any():
-        raise ValueError(f"--max-side {args.max_side}: the objects of --mask {args.mask} vanish at {w}x{h}; "
-                         "expected a larger --max-side")
+        raise ValueError(
+            f"--max-side {args.max_side}: the objects of --mask {args.mask} vanish at {w}x{h}; "
+            "expected a larger --max-side"
+        )
     masks = run_vos_sequence(model, small, first_small, progress=args.progress)
-    return [first] + [cv2.resize(np.asarray(m, np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
-                      for m in masks[1:]]
+    return [first] + [cv2.resize(np.asarray(m, np.uint8), (W, H), interpolation=cv2.INTER_NEAREST) for m in masks[1:]]
 
 
 def _skeleton_of(args: argparse.Namespace, J: int) -> str:
@@ -531,13 +626,16 @@ def _present_joints(args: argparse.Namespace, joints: np.ndarray, size: tuple[in
     outside = present & ((joints[:, 0] >= W) | (joints[:, 1] >= H))
     if outside.any():
         j = int(np.flatnonzero(outside)[0])
-        raise ValueError(f"--joints {args.joints}: joint {j} at ({joints[j, 0]:g}, {joints[j, 1]:g}) lies outside the "
-                         f"first frame ({W}x{H} WxH); expected 0-based pixel coordinates of the input frames")
+        raise ValueError(
+            f"--joints {args.joints}: joint {j} at ({joints[j, 0]:g}, {joints[j, 1]:g}) lies outside the "
+            f"first frame ({W}x{H} WxH); expected 0-based pixel coordinates of the input frames"
+        )
     return present
 
 
-def _propagate_joints(args: argparse.Namespace, model, frames: list[np.ndarray], joints: np.ndarray,
-                      present: np.ndarray) -> np.ndarray:
+def _propagate_joints(
+    args: argparse.Namespace, model, frames: list[np.ndarray], joints: np.ndarray, present: np.ndarray
+) -> np.ndarray:
     """``float64 [T, J, 2]`` joints in input pixels (-1 = lost), the head run at ``--max-side`` when given."""
     from unitrack.heads.poseprop import run_poseprop_sequence
 
@@ -569,11 +667,19 @@ def _cmd_poseprop(args: argparse.Namespace) -> int:
     with _result_and_vis(args, out, name, src, res) as (tmp, vis):
         frames = src.load_all()
         pred = _propagate_joints(args, model, frames, joints, present)
-        atomic_write_text(tmp, json.dumps({
-            "input": os.fspath(src.path), "frames": len(frames), "num_joints": J,
-            "skeleton": skel, "joints": np.round(pred, 3).tolist(),
-            "note": "joints[t][j] = [x, y] in 0-based pixels of frame t; [-1, -1] = lost",
-        }))
+        atomic_write_text(
+            tmp,
+            json.dumps(
+                {
+                    "input": os.fspath(src.path),
+                    "frames": len(frames),
+                    "num_joints": J,
+                    "skeleton": skel,
+                    "joints": np.round(pred, 3).tolist(),
+                    "note": "joints[t][j] = [x, y] in 0-based pixels of frame t; [-1, -1] = lost",
+                }
+            ),
+        )
         if vis.enabled:
             limbs = SKELETONS[skel][1] if skel != "none" else []
             st = _style(src.size)
@@ -610,15 +716,18 @@ def _cmd_mot(args: argparse.Namespace) -> int:
     res = out / f"{name}.txt"
     t0 = time.perf_counter()
     with _result_and_vis(args, out, name, src, res) as (tmp, vis):
-        info = track_mot(model, _frames_arg(src), det, tmp, frame_rate=_tracker_fps(src, args),
-                         progress=args.progress)
+        info = track_mot(model, _frames_arg(src), det, tmp, frame_rate=_tracker_fps(src, args), progress=args.progress)
         n = int(info.get("frames", 0))
         if vis.enabled:
             rows = read_mot_txt(tmp) if tmp.stat().st_size else np.zeros((0, 10))
             _render_boxes(src, vis, split_by_frame(rows, max(n, len(src), int(rows[:, 0].max(initial=0))), tmp))
     if info.get("rows", 0) == 0 and not warned:
-        _warn_empty(args, res, "a detection starts a track when its score is > 0.5; a track is written when its box "
-                    "has w*h > 200 px and w/h <= 1.6")
+        _warn_empty(
+            args,
+            res,
+            "a detection starts a track when its score is > 0.5; a track is written when its box "
+            "has w*h > 200 px and w/h <= 1.6",
+        )
     _report("mot", [res, vis.path], n, t0)
     return 0
 
@@ -630,8 +739,7 @@ def _check_masks(args: argparse.Namespace, masks: Path, objs: list) -> bool:
         warn(_prog(args), f"--masks {os.fspath(masks)}: the file has no masks; the output will have no tracks")
         return True
     if not any(_rle_area(o) > 0 for o in objs):
-        warn(_prog(args), f"--masks {os.fspath(masks)}: every mask is empty (0 pixels); the output will have no "
-             "tracks")
+        warn(_prog(args), f"--masks {os.fspath(masks)}: every mask is empty (0 pixels); the output will have no tracks")
         return True
     return False
 
@@ -655,10 +763,16 @@ def _render_masks(src, vis: "_Vis", result: Path) -> None:
             if len(xs):
                 boxes.append([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
                 ids.append(o.obj_id)
-        img = overlay_mask(frame, idmap, colors={i: id_color(i) for i in ids},
-                           contour_width=max(1, st["thickness"] // 2), outline=True)
-        img = draw_boxes(img, np.asarray(boxes, np.float64).reshape(-1, 4), ids,
-                         thickness=max(1, st["thickness"] // 2), font_scale=st["label_scale"])
+        img = overlay_mask(
+            frame, idmap, colors={i: id_color(i) for i in ids}, contour_width=max(1, st["thickness"] // 2), outline=True
+        )
+        img = draw_boxes(
+            img,
+            np.asarray(boxes, np.float64).reshape(-1, 4),
+            ids,
+            thickness=max(1, st["thickness"] // 2),
+            font_scale=st["label_scale"],
+        )
         vis.write(draw_text(img, f"{t + 1}/{len(src)}", scale=st["scale"]))
 
 
@@ -675,8 +789,9 @@ def _cmd_mots(args: argparse.Namespace) -> int:
     res = out / f"{name}.txt"
     t0 = time.perf_counter()
     with _result_and_vis(args, out, name, src, res) as (tmp, vis):
-        info = track_mots(model, _frames_arg(src), masks, tmp, frame_rate=_tracker_fps(src, args) or 30.0,
-                          progress=args.progress)
+        info = track_mots(
+            model, _frames_arg(src), masks, tmp, frame_rate=_tracker_fps(src, args) or 30.0, progress=args.progress
+        )
         n = int(info.get("frames", 0))
         if vis.enabled:
             _render_masks(src, vis, tmp)
@@ -698,8 +813,10 @@ def _pose_frame_index(poses: Path, seq, src) -> dict:
             raise ValueError(f"--poses {poses}: several json frames name the same image file")
         return index
     if len(seq.frames) > T:
-        raise ValueError(f"--poses {poses}: {len(seq.frames)} frames of poses, but the input has only {T} frames; "
-                         "expected one json frame per input frame, in order (or file names of the input folder)")
+        raise ValueError(
+            f"--poses {poses}: {len(seq.frames)} frames of poses, but the input has only {T} frames; "
+            "expected one json frame per input frame, in order (or file names of the input folder)"
+        )
     return {k: (k, f) for k, f in enumerate(seq.frames)}
 
 
@@ -711,10 +828,21 @@ def _check_poses(args: argparse.Namespace, poses: Path, seq, size: tuple[int, in
     if not people:
         warn(_prog(args), f"--poses {os.fspath(poses)}: no person in any frame; the output will have no tracks")
         return True
-    if not any(np.any((p.joints[:, 0] >= 0) & (p.joints[:, 0] < W) & (p.joints[:, 1] >= 0) & (p.joints[:, 1] < H)
-                      & (p.joints[:, 2] > 0)) for p in people):
-        warn(_prog(args), f"--poses {os.fspath(poses)}: no visible joint lies inside the {W}x{H} (WxH) frames; "
-             "expected pixel coordinates of the input frames; the output will have no tracks")
+    if not any(
+        np.any(
+            (p.joints[:, 0] >= 0)
+            & (p.joints[:, 0] < W)
+            & (p.joints[:, 1] >= 0)
+            & (p.joints[:, 1] < H)
+            & (p.joints[:, 2] > 0)
+        )
+        for p in people
+    ):
+        warn(
+            _prog(args),
+            f"--poses {os.fspath(poses)}: no visible joint lies inside the {W}x{H} (WxH) frames; "
+            "expected pixel coordinates of the input frames; the output will have no tracks",
+        )
         return True
     return False
 
@@ -724,8 +852,15 @@ def _draw_poses(frame: np.ndarray, people: list, st: dict, label: str) -> np.nda
 
     img = frame
     for q in people:
-        img = draw_skeleton(img, q.joints[:, :2], skeleton="posetrack", track_id=q.track_id,
-                            thickness=st["thickness"], radius=st["radius"], font_scale=st["label_scale"])
+        img = draw_skeleton(
+            img,
+            q.joints[:, :2],
+            skeleton="posetrack",
+            track_id=q.track_id,
+            thickness=st["thickness"],
+            radius=st["radius"],
+            font_scale=st["label_scale"],
+        )
     return draw_text(img, label, scale=st["scale"])
 
 
@@ -767,8 +902,9 @@ def _cmd_posetrack(args: argparse.Namespace) -> int:
                 vis.write(_draw_poses(frame, kept, st, f"{t + 1}/{T}"))
         fmt = seq.source_format if seq.source_format in ("2017", "2018") else "2018"
         out_frames = [f for _, f in sorted(out_frames, key=lambda x: x[0])]  # the json's frame order
-        write_posetrack(tmp, PoseSequence(out_frames, vid_id=seq.vid_id, name=seq.name,
-                                          source_format=seq.source_format), fmt)
+        write_posetrack(
+            tmp, PoseSequence(out_frames, vid_id=seq.vid_id, name=seq.name, source_format=seq.source_format), fmt
+        )
     if n_tracked == 0 and not warned:
         _warn_empty(args, res, "no pose got a track id")
     _report("posetrack", [res, vis.path], T, t0)

@@ -1,13 +1,21 @@
 """``unitrack vos``: semi-supervised VOS by mask propagation over a DAVIS-2017 split (indexed PNGs), optionally
 scored with J&F."""
+
 from __future__ import annotations
 
 import argparse
 import os
 
 from ..heads.vos import VOSConfig
-from .common import (add_device_option, add_model_option, add_out_option, add_progress_option, add_propagation_args,
-                     check_device, check_output_dir)
+from .common import (
+    add_device_option,
+    add_model_option,
+    add_out_option,
+    add_progress_option,
+    add_propagation_args,
+    check_device,
+    check_output_dir,
+)
 
 __all__ = ["add_parser"]
 
@@ -23,12 +31,18 @@ def _cmd_vos(args: argparse.Namespace) -> int:
     check_output_dir(args.out, "--out")
     args.interrupt_note = f"sequences already finished in {args.out} are complete; rerun with --skip-existing"
     model = build_model(args.model, device=device)
-    cfg = VOSConfig(
-        temperature=args.temperature, topk=args.topk, radius=args.radius, n_context=args.n_context
-    )
+    cfg = VOSConfig(temperature=args.temperature, topk=args.topk, radius=args.radius, n_context=args.n_context)
     seqs = args.sequences.split(",") if args.sequences else None
-    run_davis(model, args.davis_root, args.out, split=args.split, config=cfg, sequences=seqs,
-              progress=not args.no_progress, skip_existing=args.skip_existing)
+    run_davis(
+        model,
+        args.davis_root,
+        args.out,
+        split=args.split,
+        config=cfg,
+        sequences=seqs,
+        progress=not args.no_progress,
+        skip_existing=args.skip_existing,
+    )
     if args.eval:
         res = evaluate_davis(args.out, args.davis_root, split=args.split, sequences=seqs, progress=not args.no_progress)
         print(res.table())

@@ -10,6 +10,7 @@ Masks are read as palette *indices* with Pillow (:mod:`unitrack.data.images`) (n
 its colour-matching step). Results are written as ``<out>/<seq>/%05d.png``, 8-bit indexed PNGs with the DAVIS
 palette, the format the official ``davis2017-evaluation`` reads.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,7 +65,9 @@ def write_mask(path: str, mask: np.ndarray) -> None:
     if not np.issubdtype(mask.dtype, np.integer):
         raise TypeError(f"mask: expected integer ids, got dtype {mask.dtype} (for {path})")
     if mask.size and (mask.min() < 0 or mask.max() > 255):
-        raise ValueError(f"mask: ids must be in 0..255 for an 8-bit indexed PNG, got {mask.min()}..{mask.max()} ({path})")
+        raise ValueError(
+            f"mask: ids must be in 0..255 for an 8-bit indexed PNG, got {mask.min()}..{mask.max()} ({path})"
+        )
     d = os.path.dirname(path)
     if d:
         os.makedirs(d, exist_ok=True)
@@ -162,7 +165,9 @@ class DavisDataset:
         ann_dir = os.path.join(self.root, "Annotations", self.resolution, name)
         if not os.path.isdir(img_dir):
             raise FileNotFoundError(f"sequence {name}: frame folder not found: {img_dir}")
-        frames = sorted(os.path.join(img_dir, f) for f in os.listdir(img_dir) if f.lower().endswith((".jpg", ".jpeg", ".png")))
+        frames = sorted(
+            os.path.join(img_dir, f) for f in os.listdir(img_dir) if f.lower().endswith((".jpg", ".jpeg", ".png"))
+        )
         if not frames:
             raise FileNotFoundError(f"sequence {name}: no .jpg frames in {img_dir}")
         anns = []

@@ -9,6 +9,7 @@
 Errors name the file and what was expected: a missing file is FileNotFoundError, a file that cannot be decoded or a
 colour PNG given as an id mask is ValueError.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,8 +56,10 @@ def read_id_mask(path: PathLike, name: str = "mask") -> np.ndarray:
         with Image.open(p) as im:
             mode = im.mode
             if mode not in ("P", "L", "1"):
-                raise ValueError(f"{name} {p}: PNG mode {mode!r}; expected an indexed (palette, mode P) or 8-bit grey "
-                                 "id mask (0 = background, 1..255 = object ids), not a colour image")
+                raise ValueError(
+                    f"{name} {p}: PNG mode {mode!r}; expected an indexed (palette, mode P) or 8-bit grey "
+                    "id mask (0 = background, 1..255 = object ids), not a colour image"
+                )
             return np.asarray(im, dtype=np.uint8).copy()
     except OSError:
         raise ValueError(f"{name} {p}: cannot be decoded as an image; expected an indexed (palette) PNG") from None

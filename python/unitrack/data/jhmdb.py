@@ -9,6 +9,7 @@
   implied by the reference's ``feat_res = 40``; aspect ratio **not** preserved, bilinear ``cv2.resize``), with the
   joints scaled by ``crop_size / W`` and ``crop_size / H``.
 """
+
 from __future__ import annotations
 
 import os
@@ -124,7 +125,9 @@ def load_video(mat_path: str, frames_dir: str, crop_size: Optional[int] = 320) -
         if size is None:
             size = f.shape[:2]
         elif f.shape[:2] != size:
-            raise ValueError(f"{p}: frame size {f.shape[0]}x{f.shape[1]} differs from the video's first frame {size[0]}x{size[1]}")
+            raise ValueError(
+                f"{p}: frame size {f.shape[0]}x{f.shape[1]} differs from the video's first frame {size[0]}x{size[1]}"
+            )
         if crop_size:
             f = cv2.resize(f, (int(crop_size), int(crop_size)), interpolation=cv2.INTER_LINEAR)
         frames.append(np.ascontiguousarray(f))

@@ -12,6 +12,7 @@ Two layouts are read (:func:`load_otb` picks by what it finds):
 Boxes are returned **0-based** (``x - 1, y - 1``: OTB files are 1-based pixel indices) as float ``[x, y, w, h]``;
 :func:`write_results` writes them back 1-based, one ``x,y,w,h`` line per frame, via a temporary file and a rename.
 """
+
 from __future__ import annotations
 
 import glob

@@ -16,6 +16,7 @@ are written as zeros. As in poseval, a 2018 keypoint ``[0, 0, 0]`` means "not an
 (even with v = 0) is a present joint. Malformed files raise ValueError naming the file and the element
 (json path) and what was expected; writers are atomic.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,19 @@ import numpy as np
 from ._atomic import atomic_write_text
 from .skeletons import POSETRACK18_KEYPOINTS, POSETRACK_JOINTS
 
-__all__ = ["POSETRACK_JOINTS", "POSETRACK18_KEYPOINTS", "PosePerson", "PoseFrame", "PoseSequence",
-           "read_posetrack", "write_posetrack", "from_posetrack17", "from_posetrack18", "to_posetrack17",
-           "to_posetrack18"]
+__all__ = [
+    "POSETRACK_JOINTS",
+    "POSETRACK18_KEYPOINTS",
+    "PosePerson",
+    "PoseFrame",
+    "PoseSequence",
+    "read_posetrack",
+    "write_posetrack",
+    "from_posetrack17",
+    "from_posetrack18",
+    "to_posetrack17",
+    "to_posetrack18",
+]
 
 _ALIASES = {"neck": "head_bottom"}
 J = len(POSETRACK_JOINTS)
@@ -57,8 +68,9 @@ class PosePerson:
     def __post_init__(self) -> None:
         self.joints = np.asarray(self.joints, dtype=np.float64)
         if self.joints.shape != (J, 3):
-            raise ValueError(f"PosePerson.joints must have shape [{J}, 3] (x, y, visible), got "
-                             f"{list(self.joints.shape)}")
+            raise ValueError(
+                f"PosePerson.joints must have shape [{J}, 3] (x, y, visible), got {list(self.joints.shape)}"
+            )
         if self.scores is not None:
             self.scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
             if self.scores.shape != (J,):
@@ -177,8 +189,14 @@ def _ignore_regions17(fr: dict, w: str) -> list[np.ndarray]:
         pts = reg.get("point", []) if isinstance(reg, dict) else None
         if not isinstance(pts, list):
             raise ValueError(f"{w}.ignore_regions[{gi}]: expected an object with a 'point' list")
-        regions.append(np.array([[_scalar(p["x"], f"{w}.ignore_regions[{gi}].x"),
-                                  _scalar(p["y"], f"{w}.ignore_regions[{gi}].y")] for p in pts]).reshape(-1, 2))
+        regions.append(
+            np.array(
+                [
+                    [_scalar(p["x"], f"{w}.ignore_regions[{gi}].x"), _scalar(p["y"], f"{w}.ignore_regions[{gi}].y")]
+                    for p in pts
+                ]
+            ).reshape(-1, 2)
+        )
     return regions
 
 
@@ -217,8 +235,12 @@ def to_posetrack17(seq: PoseSequence) -> dict:
         for p in fr.people:
             pts = []
             for j in np.flatnonzero(p.present):
-                pt = {"id": [int(j)], "x": [float(p.joints[j, 0])], "y": [float(p.joints[j, 1])],
-                      "is_visible": [int(p.joints[j, 2]) if np.isfinite(p.joints[j, 2]) else 1]}
+                pt = {
+                    "id": [int(j)],
+                    "x": [float(p.joints[j, 0])],
+                    "y": [float(p.joints[j, 1])],
+                    "is_visible": [int(p.joints[j, 2]) if np.isfinite(p.joints[j, 2]) else 1],
+                }
                 if p.scores is not None and np.isfinite(p.scores[j]):
                     pt["score"] = [float(p.scores[j])]
                 pts.append(pt)
@@ -235,8 +257,9 @@ def to_posetrack17(seq: PoseSequence) -> dict:
         if fr.image_id is not None:
             e["imgnum"] = [int(fr.image_id)]
         if fr.ignore_regions:
-            e["ignore_regions"] = [{"point": [{"x": [float(x)], "y": [float(y)]} for x, y in reg]}
-                                   for reg in fr.ignore_regions]
+            e["ignore_regions"] = [
+                {"point": [{"x": [float(x)], "y": [float(y)]} for x, y in reg]} for reg in fr.ignore_regions
+            ]
         al.append(e)
     return {"annolist": al}
 
@@ -372,8 +395,13 @@ def to_posetrack18(seq: PoseSequence) -> dict:
     images, anns = [], []
     for fi, fr in enumerate(seq.frames):
         iid = int(fr.image_id) if fr.image_id is not None else fi
-        im: dict = {"id": iid, "file_name": fr.file_name, "is_labeled": bool(fr.is_labeled),
-                    "nframes": len(seq.frames), "frame_id": iid}
+        im: dict = {
+            "id": iid,
+            "file_name": fr.file_name,
+            "is_labeled": bool(fr.is_labeled),
+            "nframes": len(seq.frames),
+            "frame_id": iid,
+        }
         if seq.vid_id is not None:
             im["vid_id"] = seq.vid_id
         if fr.ignore_regions:
@@ -404,9 +432,13 @@ def to_posetrack18(seq: PoseSequence) -> dict:
                 a["score"] = float(p.score)
             anns.append(a)
     assert k == 17
-    return {"images": images, "annotations": anns,
-            "categories": [{"id": 1, "name": "person", "supercategory": "person",
-                            "keypoints": list(POSETRACK18_KEYPOINTS)}]}
+    return {
+        "images": images,
+        "annotations": anns,
+        "categories": [
+            {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(POSETRACK18_KEYPOINTS)}
+        ],
+    }
 
 
 # --------------------------------------------------------------------------------------------- files

@@ -5,6 +5,7 @@ The built-in adapters are the ones the task table :data:`unitrack.tasks.TASKS` n
 registers itself at import time. :func:`register_task` adds (or replaces) an adapter explicitly, e.g. a custom task
 or a test double.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -22,9 +23,9 @@ __all__ = ["TaskAdapter", "get_task", "register_task", "task_names"]
 class TaskAdapter(Protocol):
     """What the platform needs from a task::
 
-        sequences(data_root) -> list[str]
-        run(model, item: WorkItem, out_dir) -> {"timings": {stage: ms per frame}, ...}   (writes standard-format outputs)
-        evaluate(data_root, {sequence: out_dir}) -> {metric: value}                       (the Table-1 numbers)
+    sequences(data_root) -> list[str]
+    run(model, item: WorkItem, out_dir) -> {"timings": {stage: ms per frame}, ...}   (writes standard-format outputs)
+    evaluate(data_root, {sequence: out_dir}) -> {metric: value}                       (the Table-1 numbers)
     """
 
     def sequences(self, data_root: str) -> List[str]:
@@ -47,8 +48,10 @@ _ADAPTERS: Dict[str, TaskAdapter] = {}
 def register_task(name: str, adapter: TaskAdapter) -> None:
     """Use ``adapter`` for task ``name`` (a task of the table or a custom one); replaces an earlier one."""
     if not isinstance(adapter, TaskAdapter):
-        raise TypeError(f"task {name!r}: the adapter must have sequences, run and evaluate methods "
-                        f"(unitrack.evaluation.tasks.TaskAdapter), got {type(adapter).__name__}")
+        raise TypeError(
+            f"task {name!r}: the adapter must have sequences, run and evaluate methods "
+            f"(unitrack.evaluation.tasks.TaskAdapter), got {type(adapter).__name__}"
+        )
     _ADAPTERS[name] = adapter
 
 

@@ -6,6 +6,7 @@ whose observation-feature and RSM steps are timed; the rest of ``update`` (Kalma
 lapjv assignment, bookkeeping) is reported as ``"assoc"``. Heads add ``"io"`` (image decoding) and ``"backbone"``
 (the appearance model's forward pass, including letterboxing / normalisation).
 """
+
 from __future__ import annotations
 
 import os
@@ -132,8 +133,9 @@ class AssociationHead:
         if not isinstance(self.config, AssociationConfig):
             raise TypeError(f"config must be an AssociationConfig, got {type(self.config).__name__}")
         if self.config.obs_type != self.obs_type:
-            raise ValueError(f"{type(self).__name__} needs a config with obs_type={self.obs_type!r}, "
-                             f"got {self.config.obs_type!r}")
+            raise ValueError(
+                f"{type(self).__name__} needs a config with obs_type={self.obs_type!r}, got {self.config.obs_type!r}"
+            )
         self.progress = progress
         self.timer = StageTimer()
 
@@ -201,12 +203,15 @@ def letterbox(img: np.ndarray, size: tuple[int, int] = (1088, 608)) -> tuple[np.
 def model_features(model, img: np.ndarray) -> torch.Tensor:
     """``[C, h, w]`` stride-8 feature map of one RGB frame, synchronised (for honest timings)."""
     if not hasattr(model, "features"):
-        raise TypeError(f"model must be a unitrack FeatureExtractor (with .features(frames)), got "
-                        f"{type(model).__name__}")
+        raise TypeError(
+            f"model must be a unitrack FeatureExtractor (with .features(frames)), got {type(model).__name__}"
+        )
     f = model.features(img)
     if not isinstance(f, torch.Tensor) or f.dim() != 4 or f.shape[0] != 1:
-        raise ValueError(f"model.features must return a Tensor [1, C, h, w], got "
-                         f"{tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__}")
+        raise ValueError(
+            f"model.features must return a Tensor [1, C, h, w], got "
+            f"{tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__}"
+        )
     _sync(f)
     return f[0]
 
@@ -269,12 +274,14 @@ def _check_later_frames(frames: Sequence[Frame], size: tuple[int, int]) -> None:
     for i, f in enumerate(frames[1:], start=1):
         s = _frame_size(f, f"frames[{i}]")
         if s != size:
-            raise ValueError(f"frames[{i}]: expected size {size[0]}x{size[1]} (the size of frames[0]), "
-                             f"got {s[0]}x{s[1]}")
+            raise ValueError(
+                f"frames[{i}]: expected size {size[0]}x{size[1]} (the size of frames[0]), got {s[0]}x{s[1]}"
+            )
 
 
-def _check_next_frame(frame: Frame, first_size: Optional[tuple[int, int]], not_started: str,
-                      name: str = "frame") -> None:
+def _check_next_frame(
+    frame: Frame, first_size: Optional[tuple[int, int]], not_started: str, name: str = "frame"
+) -> None:
     """A frame given to ``track``: RuntimeError ``not_started`` before ``init`` (``first_size`` None), ValueError
     unless it has the first frame's size."""
     if first_size is None:

@@ -21,6 +21,7 @@ Example::
     # a MOTChallenge folder in, a result txt out: unitrack.evaluation.adapters.mot.run_mot_sequence
     print(head.timings)            # {'io': .., 'backbone': .., 'features': .., 'rsm': .., 'assoc': .., 'total': ..}
 """
+
 from __future__ import annotations
 
 import os
@@ -75,8 +76,9 @@ class MOTHead(AssociationHead):
         stats: counts of dropped input boxes (``zero_area``, ``outside``) and processed ``frames``.
     """
 
-    def __init__(self, model, config: AssociationConfig | None = None, *, max_aspect: float = 1.6,
-                 progress: bool = True):
+    def __init__(
+        self, model, config: AssociationConfig | None = None, *, max_aspect: float = 1.6, progress: bool = True
+    ):
         self._init_head(model, config, progress)
         self.img_size = tuple(self.config.img_size or (1088, 608))
         self.min_box_area = float(self.config.min_box_area if self.config.min_box_area is not None else 0.0)
@@ -144,8 +146,9 @@ class MOTHead(AssociationHead):
         return out
 
     # ----------------------------------------------------------------------------------------------- sequences
-    def track_frames(self, frames, detections: Sequence[np.ndarray], *, frame_rate: float | None = None,
-                     desc: str = "MOT") -> Iterator[list[Track]]:
+    def track_frames(
+        self, frames, detections: Sequence[np.ndarray], *, frame_rate: float | None = None, desc: str = "MOT"
+    ) -> Iterator[list[Track]]:
         """Track a whole sequence, frame by frame: yields :meth:`update`'s tracks of every frame (a progress bar with
         ``progress``). The head reads no files but the frames' images.
 
@@ -166,8 +169,9 @@ class MOTHead(AssociationHead):
             d = detections[t] if t < len(detections) else np.zeros((0, 5))
             yield self.update(frame, d[:, :4], d[:, 4])
 
-    def run(self, sequence, out_txt: str | os.PathLike | None = None,
-            det_path: str | os.PathLike | None = None) -> np.ndarray:
+    def run(
+        self, sequence, out_txt: str | os.PathLike | None = None, det_path: str | os.PathLike | None = None
+    ) -> np.ndarray:
         """Track a whole MOTChallenge sequence: a :class:`~unitrack.data.motchallenge.MOTSequence` or a sequence
         folder (``seqinfo.ini``, ``img1/``, ``det/det.txt``, or ``det_path``), writing ``out_txt`` when given.
 

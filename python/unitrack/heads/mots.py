@@ -23,6 +23,7 @@ Bad input raises ``ValueError`` naming the mask (or the file and line): a mask w
 an RLE string that does not decode to height*width pixels, masks that are not 2-D. A frame without masks is fine
 (the reference's loader crashes there, SPEC §9.15).
 """
+
 from __future__ import annotations
 
 import os
@@ -149,8 +150,9 @@ class MOTSHead(AssociationHead):
             emptied by it).
     """
 
-    def __init__(self, model, config: AssociationConfig | None = None, *, class_id: int = PEDESTRIAN,
-                 progress: bool = True):
+    def __init__(
+        self, model, config: AssociationConfig | None = None, *, class_id: int = PEDESTRIAN, progress: bool = True
+    ):
         self._init_head(model, config, progress)
         self.class_id = int(class_id)
         self.reset()
@@ -180,8 +182,16 @@ class MOTSHead(AssociationHead):
             feat = model_features(self.model, img)
         tracks = self.tracker.timed_update(feat, masks=m.astype(np.uint8) if len(m) else None)
         self.last_tracks = tracks
-        raw = [MaskTrack(t.track_id, np.asarray(t.mask.cpu().numpy() if hasattr(t.mask, "cpu") else t.mask) != 0,
-                         float(t.score), int(t.det_index), int(t.start_frame)) for t in tracks]
+        raw = [
+            MaskTrack(
+                t.track_id,
+                np.asarray(t.mask.cpu().numpy() if hasattr(t.mask, "cpu") else t.mask) != 0,
+                float(t.score),
+                int(t.det_index),
+                int(t.start_frame),
+            )
+            for t in tracks
+        ]
         out = resolve_overlaps(raw)
         before = sum(int(r.mask.sum()) for r in raw)
         self.stats["overlap_pixels"] += before - sum(int(o.mask.sum()) for o in out)
@@ -191,8 +201,9 @@ class MOTSHead(AssociationHead):
         self.timer.add("total", (time.perf_counter() - t0) * 1e3)
         return out
 
-    def track_frames(self, frames, masks: Sequence, *, frame_rate: float | None = None,
-                     desc: str = "MOTS") -> Iterator[list[MaskTrack]]:
+    def track_frames(
+        self, frames, masks: Sequence, *, frame_rate: float | None = None, desc: str = "MOTS"
+    ) -> Iterator[list[MaskTrack]]:
         """Track a whole sequence, frame by frame: yields :meth:`update`'s output objects of every frame (a
         progress bar with ``progress``). The head reads no files but the frames' images.
 
@@ -209,8 +220,12 @@ class MOTSHead(AssociationHead):
         for t, frame in progress_bar(enumerate(frames), self.progress, desc, total=len(frames)):
             yield self.update(frame, masks[t] if t < len(masks) else [])
 
-    def run(self, sequence: str | os.PathLike, out_txt: str | os.PathLike | None = None,
-            det_path: str | os.PathLike | None = None) -> list:
+    def run(
+        self,
+        sequence: str | os.PathLike,
+        out_txt: str | os.PathLike | None = None,
+        det_path: str | os.PathLike | None = None,
+    ) -> list:
         """Track a MOTS sequence folder (``seqinfo.ini``, ``img1/``, ``det/det.txt`` in MOTS txt format; only
         class-2 lines are used). Returns the output objects (and writes them to ``out_txt`` when given).
 

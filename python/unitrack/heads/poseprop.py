@@ -14,6 +14,7 @@ its evaluation's ``x / 40 * 320``.
 Differences from the reference (SPEC §9 item 10): the missing ``poseprop`` config section is replaced by
 :class:`PosePropConfig` with the VOS defaults; ``mapScale`` is handled as numbers; top-3 ties go to the lower index.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,19 @@ import torch
 
 from ..propagation.mask import LabelMemory, PropagationConfig
 from ..propagation.pose import belief_maps, readout_topk
-from ._common import (PROP_STAGES, Frame, StageTimer, _as_frame, _as_frames, _check_later_frames, _check_next_frame,
-                      _first_frame_size, _frame_size, _model_features, _progress)
+from ._common import (
+    PROP_STAGES,
+    Frame,
+    StageTimer,
+    _as_frame,
+    _as_frames,
+    _check_later_frames,
+    _check_next_frame,
+    _first_frame_size,
+    _frame_size,
+    _model_features,
+    _progress,
+)
 
 __all__ = ["PosePropConfig", "PosePropagator", "run_poseprop_sequence"]
 

@@ -23,6 +23,7 @@ longer revive a track unseen for more than its buffer (6 frames at PoseTrack's f
 for longer merges no identities; a warning is issued if an id must be recycled earlier. (The reference writes the
 raw global counter and 1000 for unmatched people, SPEC §9.7.)
 """
+
 from __future__ import annotations
 
 import os
@@ -56,7 +57,7 @@ class IdMapper:
         self.limit = int(limit)
         self.safe_gap = int(safe_gap)
         self.map: dict[int, int] = {}
-        self.owner: dict[int, int] = {}     # output id -> tracker id
+        self.owner: dict[int, int] = {}  # output id -> tracker id
         self.last_seen: dict[int, int] = {}  # output id -> frame
         self.recycled = 0
 
@@ -72,8 +73,11 @@ class IdMapper:
                 raise RuntimeError(f"more than {self.limit} tracks in one frame: cannot map them to distinct ids")
             oid = min(candidates, key=lambda o: (self.last_seen[o], o))
             if frame - self.last_seen[oid] <= self.safe_gap:
-                warnings.warn(f"output id {oid} recycled only {frame - self.last_seen[oid]} frames after its last "
-                              f"use (more than {self.limit} tracks)", stacklevel=2)
+                warnings.warn(
+                    f"output id {oid} recycled only {frame - self.last_seen[oid]} frames after its last "
+                    f"use (more than {self.limit} tracks)",
+                    stacklevel=2,
+                )
             del self.map[self.owner[oid]]
             self.recycled += 1
         self.map[tid] = oid
@@ -94,8 +98,10 @@ def _poses_array(poses, hw: tuple[int, int]) -> np.ndarray:
     for i, p in enumerate(items):
         a = np.asarray(getattr(p, "joints", p), dtype=np.float64)
         if a.ndim != 2 or a.shape[0] != NUM_JOINTS or a.shape[1] < 2:
-            raise ValueError(f"poses[{i}] must have shape [{NUM_JOINTS}, 2 or 3] (x, y[, visible/score]) with NaN "
-                             f"for missing joints, got {list(a.shape)}")
+            raise ValueError(
+                f"poses[{i}] must have shape [{NUM_JOINTS}, 2 or 3] (x, y[, visible/score]) with NaN "
+                f"for missing joints, got {list(a.shape)}"
+            )
         xy = a[:, :2].copy()
         if np.isinf(xy).any():
             raise ValueError(f"poses[{i}] has infinite coordinates (use NaN for a missing joint)")
@@ -166,8 +172,9 @@ class PoseTrackHead(AssociationHead):
         self.timer.add("total", (time.perf_counter() - t0) * 1e3)
         return ids
 
-    def track_frames(self, frames, poses: Sequence, *, frame_rate: float | None = None,
-                     desc: str = "PoseTrack") -> Iterator[np.ndarray]:
+    def track_frames(
+        self, frames, poses: Sequence, *, frame_rate: float | None = None, desc: str = "PoseTrack"
+    ) -> Iterator[np.ndarray]:
         """Track a whole sequence, frame by frame: yields :meth:`update`'s output ids of every frame (a progress bar
         with ``progress``). The head reads no files but the frames' images.
 
@@ -183,8 +190,13 @@ class PoseTrackHead(AssociationHead):
         for t, frame in progress_bar(enumerate(frames), self.progress, desc, total=len(frames)):
             yield self.update(frame, poses[t] if t < len(poses) else [])
 
-    def run(self, detections, images_root: str | os.PathLike, out_json: str | os.PathLike | None = None,
-            fmt: str | None = None):
+    def run(
+        self,
+        detections,
+        images_root: str | os.PathLike,
+        out_json: str | os.PathLike | None = None,
+        fmt: str | None = None,
+    ):
         """Track one PoseTrack sequence: its detected poses (PoseTrack 2017 or 2018 json, or a
         :class:`~unitrack.data.posetrack.PoseSequence`) with the frames ``images_root / file_name``; writes
         ``out_json`` when given (format ``fmt``, default the input's). Returns a copy of the sequence where every

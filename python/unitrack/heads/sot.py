@@ -26,6 +26,7 @@ Documented differences from the reference (SPEC §4, §9 items 8-9): correct XCo
 ``grid_sample`` crops instead of cv2's fixed-point warp, and the target centre is kept inside the image
 (``clamp_center``; the reference lets it drift outside, which can make every later crop empty).
 """
+
 from __future__ import annotations
 
 import os
@@ -104,7 +105,9 @@ class SOTConfig:
             raise ValueError(f"padding must be >= 0, got {self.padding}")
         scale_factors(self.num_scale, self.scale_step)  # validates num_scale
         if not (self.scale_step > 0 and 0 < self.scale_penalty <= 1):
-            raise ValueError(f"need scale_step > 0 and 0 < scale_penalty <= 1, got {self.scale_step}, {self.scale_penalty}")
+            raise ValueError(
+                f"need scale_step > 0 and 0 < scale_penalty <= 1, got {self.scale_step}, {self.scale_penalty}"
+            )
         if not (0 < self.min_scale_factor <= 1 <= self.max_scale_factor):
             raise ValueError("need 0 < min_scale_factor <= 1 <= max_scale_factor")
 
@@ -304,7 +307,7 @@ class SOTTracker:
         self.frame_index += 1
         frame = self._normalised_frame(image)
         self._check_frame_size(frame)
-        windows = self.target_wh[None] * (1 + self.cfg.padding) * self.scales[:, None]   # [S, 2] (w, h)
+        windows = self.target_wh[None] * (1 + self.cfg.padding) * self.scales[:, None]  # [S, 2] (w, h)
         response = self._response(self._crop_features(frame, windows))
         s, r, c, _ = best_peak(response, self.penalties)
         dx, dy = self._displacement_cells(r, c)
@@ -426,7 +429,12 @@ def make_tracker(model: torch.nn.Module, head: str = "dcf", config: Optional[SOT
 
 
 def track_sequence(
-    model: torch.nn.Module, frames: Iterable, init_box, head: str = "dcf", *, config: Optional[SOTConfig] = None,
+    model: torch.nn.Module,
+    frames: Iterable,
+    init_box,
+    head: str = "dcf",
+    *,
+    config: Optional[SOTConfig] = None,
     progress: bool = True,
 ) -> np.ndarray:
     """Track one target through ``frames`` (RGB arrays or image paths) from ``init_box = [x, y, w, h]`` (0-based).

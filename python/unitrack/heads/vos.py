@@ -26,6 +26,7 @@ RGB arrays (``[H, W, 3]``; tensors ``[3, H, W]``) or image paths, a ``[T, H, W, 
 file; ``first_mask`` an id map or the path of an indexed PNG. Per-stage timings (ms per frame: ``io``, ``backbone``,
 ``propagate``, ``readout``, ``total``) are in ``tracker.timings`` after a run.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,10 +38,22 @@ import numpy as np
 import torch
 
 from ..propagation.mask import LabelMemory, PropagationConfig, downsample_labels, upsample_argmax
-from ._common import (PROP_STAGES, Frame, StageTimer, _as_frame, _as_frames, _check_later_frames, _check_next_frame,
-                      _first_frame_size, _frame_size, _model_features, _progress)
+from ._common import (
+    PROP_STAGES,
+    Frame,
+    StageTimer,
+    _as_frame,
+    _as_frames,
+    _check_later_frames,
+    _check_next_frame,
+    _first_frame_size,
+    _frame_size,
+    _model_features,
+    _progress,
+)
 
 __all__ = ["PROP_STAGES", "VOSConfig", "VOSTracker", "run_vos_sequence"]
+
 
 @dataclass
 class VOSConfig(PropagationConfig):
@@ -189,7 +202,9 @@ class VOSTracker:
         H, W = _first_frame_size(frames)
         first = _as_mask(_as_first_mask(first_mask, "first_mask"), "first_mask")
         if first.shape != (H, W):
-            raise ValueError(f"first_mask: expected the size of frames[0], {H}x{W}, got {first.shape[0]}x{first.shape[1]}")
+            raise ValueError(
+                f"first_mask: expected the size of frames[0], {H}x{W}, got {first.shape[0]}x{first.shape[1]}"
+            )
         _check_later_frames(frames, (H, W))
         bs = max(1, int(self.config.feature_batch))
         outs = [first.copy()]

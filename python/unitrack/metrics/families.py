@@ -5,6 +5,7 @@ One table, :data:`COMBINERS`, maps every family a per-sequence result can hold (
 benchmark: :mod:`unitrack.metrics.mot` and :mod:`unitrack.metrics.mots` both build on this module and neither
 imports the other's internals.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterable, Mapping, Sequence
@@ -21,9 +22,13 @@ __all__ = ["DEFAULT_METRICS", "COMBINERS", "evaluate_frames", "combine_results",
 DEFAULT_METRICS = ("HOTA", "CLEAR", "Identity", "Count")
 
 
-def evaluate_frames(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray],
-                    similarity: Sequence[np.ndarray], metrics: Iterable[str] = DEFAULT_METRICS,
-                    threshold: float = 0.5) -> dict:
+def evaluate_frames(
+    gt_ids: Sequence[np.ndarray],
+    tracker_ids: Sequence[np.ndarray],
+    similarity: Sequence[np.ndarray],
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    threshold: float = 0.5,
+) -> dict:
     """Run the requested metric families on per-frame ids and similarities (see :mod:`clear`)."""
     metrics = tuple(metrics)
     gt_ids, tracker_ids, similarity = check_frames(gt_ids, tracker_ids, similarity)
@@ -38,9 +43,13 @@ def evaluate_frames(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarr
         elif m == "Count":
             cat_g = np.concatenate([np.asarray(g) for g in gt_ids]) if len(gt_ids) else np.zeros(0)
             cat_t = np.concatenate([np.asarray(t) for t in tracker_ids]) if len(tracker_ids) else np.zeros(0)
-            out["Count"] = {"Dets": int(len(cat_t)), "GT_Dets": int(len(cat_g)),
-                            "IDs": int(len(np.unique(cat_t))), "GT_IDs": int(len(np.unique(cat_g))),
-                            "Frames": int(len(gt_ids))}
+            out["Count"] = {
+                "Dets": int(len(cat_t)),
+                "GT_Dets": int(len(cat_g)),
+                "IDs": int(len(np.unique(cat_t))),
+                "GT_IDs": int(len(np.unique(cat_g))),
+                "Frames": int(len(gt_ids)),
+            }
         else:
             raise ValueError(f"unknown metric family {m!r}; expected one of {DEFAULT_METRICS}")
     return out

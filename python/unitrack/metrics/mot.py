@@ -15,6 +15,7 @@ included):
 * combined results sum the counts over sequences and recompute the ratios (HOTA's AssA/AssRe/AssPr and
   LocA are HOTA_TP-weighted averages), exactly as ``combine_sequences`` in TrackEval.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,16 @@ from ..iou import box_iou_xywh
 from .clear import _first_duplicate
 from .families import DEFAULT_METRICS, combine_results, evaluate_frames
 
-__all__ = ["box_iou_xywh", "evaluate_mot_sequence", "evaluate_mot_benchmark", "evaluate_frames",
-           "combine_results", "format_table", "MOT_BENCHMARKS", "DEFAULT_METRICS"]
+__all__ = [
+    "box_iou_xywh",
+    "evaluate_mot_sequence",
+    "evaluate_mot_benchmark",
+    "evaluate_frames",
+    "combine_results",
+    "format_table",
+    "MOT_BENCHMARKS",
+    "DEFAULT_METRICS",
+]
 
 _EPS = float(np.finfo("float").eps)
 MOT_BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
@@ -46,8 +55,9 @@ def _as_rows(x: str | os.PathLike | np.ndarray, what: str) -> np.ndarray:
     if arr.size == 0:
         return np.zeros((0, 10))
     if arr.ndim != 2 or arr.shape[1] < 6:
-        raise ValueError(f"{what} must be a MOT txt path or an array [N, >=6] (frame,id,x,y,w,h,...), "
-                         f"got shape {list(arr.shape)}")
+        raise ValueError(
+            f"{what} must be a MOT txt path or an array [N, >=6] (frame,id,x,y,w,h,...), got shape {list(arr.shape)}"
+        )
     if not np.isfinite(arr[:, :2]).all():
         raise ValueError(f"{what}: frame and id (columns 1-2) must be finite numbers")
     arr = arr.copy()
@@ -79,8 +89,17 @@ def _int_column(rows: np.ndarray, col: int, source, what: str) -> np.ndarray:
     return v.astype(np.int64)
 
 
-def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmark: str, preproc: bool,
-             gt_name: str, tr_name: str, gt_src=None, tr_src=None) -> tuple[list, list, list]:
+def _prepare(
+    gt_rows: np.ndarray,
+    tr_rows: np.ndarray,
+    num_frames: int,
+    benchmark: str,
+    preproc: bool,
+    gt_name: str,
+    tr_name: str,
+    gt_src=None,
+    tr_src=None,
+) -> tuple[list, list, list]:
     """Per frame (gt ids, tracker ids, IoU) after TrackEval's MotChallenge2DBox preprocessing.
 
     Frame, id, the gt's ``active`` flag and the class columns are integers read with TrackEval's truncation
@@ -93,10 +112,14 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
     gt_f = split_by_frame(gt_rows, num_frames, gt_name)
     tr_f = split_by_frame(tr_rows, num_frames, tr_name)
     # original row index of every per-frame row (to quote a bad value as written)
-    gt_ix = [r[:, 1].astype(np.int64) for r in split_by_frame(
-        np.column_stack([gt_rows[:, :1], np.arange(len(gt_rows))]), num_frames)]
-    tr_ix = [r[:, 1].astype(np.int64) for r in split_by_frame(
-        np.column_stack([tr_rows[:, :1], np.arange(len(tr_rows))]), num_frames)]
+    gt_ix = [
+        r[:, 1].astype(np.int64)
+        for r in split_by_frame(np.column_stack([gt_rows[:, :1], np.arange(len(gt_rows))]), num_frames)
+    ]
+    tr_ix = [
+        r[:, 1].astype(np.int64)
+        for r in split_by_frame(np.column_stack([tr_rows[:, :1], np.arange(len(tr_rows))]), num_frames)
+    ]
     has_active, has_class = gt_rows.shape[1] >= 7, gt_rows.shape[1] >= 8
     g_active_all = _int_column(gt_rows, 6, gt_src, "gt active flag") if has_active else None
     g_class_all = None
@@ -108,8 +131,9 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
                 g_class_all = np.where(np.isfinite(gt_rows[:, 7]), gt_rows[:, 7], 0).astype(np.int64)
     with np.errstate(invalid="ignore"):
         # TrackEval: astype(int) of column 8; a NaN there passes its "<= 1" check, so it passes ours too
-        r_class_all = (np.where(np.isfinite(tr_rows[:, 7]), tr_rows[:, 7], 0).astype(np.int64)
-                       if tr_rows.shape[1] >= 8 else None)
+        r_class_all = (
+            np.where(np.isfinite(tr_rows[:, 7]), tr_rows[:, 7], 0).astype(np.int64) if tr_rows.shape[1] >= 8 else None
+        )
     do_pre = preproc and benchmark != "MOT15"
     distractors = _DISTRACTORS + ((6,) if benchmark == "MOT20" else ())
     gt_ids, tr_ids, sims = [], [], []
@@ -122,8 +146,10 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
             if r_class.max() > 1:
                 k = int(ti[np.argmax(r_class)])
                 where, text = _written(tr_src, tr_rows, k, 7)
-                raise ValueError(f"{where}: tracker class column (8) must be <= 1 (1 = pedestrian, -1 = unused; "
-                                 f"TrackEval evaluates pedestrians only), found {text!r} in frame {t + 1}")
+                raise ValueError(
+                    f"{where}: tracker class column (8) must be <= 1 (1 = pedestrian, -1 = unused; "
+                    f"TrackEval evaluates pedestrians only), found {text!r} in frame {t + 1}"
+                )
         sim = box_iou_xywh(g[:, 2:6], r[:, 2:6])
         keep_r = np.ones(len(r), bool)
         if do_pre and len(g) and len(r):
@@ -132,9 +158,11 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
                 k = int(gi[np.flatnonzero(bad)[0]])
                 where, text = _written(gt_src, gt_rows, k, 7)
                 others = np.setdiff1d(np.unique(g_class), _VALID_CLASSES).tolist()
-                raise ValueError(f"{where}: invalid gt class {text!r} in frame {t + 1} (column 8 is read as an "
-                                 f"integer like TrackEval: {others} found, expected 1..13); disable "
-                                 f"preprocessing to evaluate such gt")
+                raise ValueError(
+                    f"{where}: invalid gt class {text!r} in frame {t + 1} (column 8 is read as an "
+                    f"integer like TrackEval: {others} found, expected 1..13); disable "
+                    f"preprocessing to evaluate such gt"
+                )
             is_distractor = np.isin(g_class, distractors)
             if is_distractor.any():  # without distractor gt in the frame nothing can be removed
                 ms = sim.copy()
@@ -156,9 +184,15 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
     return gt_ids, tr_ids, sims
 
 
-def evaluate_mot_sequence(gt: str | os.PathLike | np.ndarray, results: str | os.PathLike | np.ndarray,
-                          num_frames: int | None = None, benchmark: str = "MOT17", preproc: bool = True,
-                          metrics: Iterable[str] = DEFAULT_METRICS, threshold: float = 0.5) -> dict:
+def evaluate_mot_sequence(
+    gt: str | os.PathLike | np.ndarray,
+    results: str | os.PathLike | np.ndarray,
+    num_frames: int | None = None,
+    benchmark: str = "MOT17",
+    preproc: bool = True,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    threshold: float = 0.5,
+) -> dict:
     """Evaluate one MOTChallenge sequence.
 
     Args:
@@ -179,9 +213,17 @@ def evaluate_mot_sequence(gt: str | os.PathLike | np.ndarray, results: str | os.
     r = _as_rows(results, "results")
     if num_frames is None:
         num_frames = int(max(g[:, 0].max() if len(g) else 0, r[:, 0].max() if len(r) else 0))
-    gt_ids, tr_ids, sims = _prepare(g, r, int(num_frames), benchmark, preproc, gt_name, tr_name,
-                                    Path(gt) if isinstance(gt, (str, os.PathLike)) else "gt",
-                                    Path(results) if isinstance(results, (str, os.PathLike)) else "results")
+    gt_ids, tr_ids, sims = _prepare(
+        g,
+        r,
+        int(num_frames),
+        benchmark,
+        preproc,
+        gt_name,
+        tr_name,
+        Path(gt) if isinstance(gt, (str, os.PathLike)) else "gt",
+        Path(results) if isinstance(results, (str, os.PathLike)) else "results",
+    )
     return evaluate_frames(gt_ids, tr_ids, sims, metrics, threshold)
 
 
@@ -193,8 +235,7 @@ def _find_gt_dir(gt_root: Path, benchmark: str, split: str | None) -> Path:
     for c in cands:
         if c.is_dir() and any((p / "seqinfo.ini").is_file() for p in c.iterdir() if p.is_dir()):
             return c
-    raise FileNotFoundError(f"no sequence folders with seqinfo.ini found under any of "
-                            f"{[str(c) for c in cands]}")
+    raise FileNotFoundError(f"no sequence folders with seqinfo.ini found under any of {[str(c) for c in cands]}")
 
 
 def _result_file(results_dir: Path, seq: str) -> Path:
@@ -204,9 +245,16 @@ def _result_file(results_dir: Path, seq: str) -> Path:
     raise FileNotFoundError(f"no result file for sequence {seq!r}: expected {results_dir / (seq + '.txt')}")
 
 
-def evaluate_mot_benchmark(gt_root: str | os.PathLike, results_dir: str | os.PathLike, benchmark: str = "MOT17",
-                           split: str | None = "train", preproc: bool = True, seqs: Sequence[str] | None = None,
-                           metrics: Iterable[str] = DEFAULT_METRICS, progress: bool = True) -> dict:
+def evaluate_mot_benchmark(
+    gt_root: str | os.PathLike,
+    results_dir: str | os.PathLike,
+    benchmark: str = "MOT17",
+    split: str | None = "train",
+    preproc: bool = True,
+    seqs: Sequence[str] | None = None,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    progress: bool = True,
+) -> dict:
     """Evaluate every sequence of a split and combine them.
 
     Args:
@@ -220,13 +268,26 @@ def evaluate_mot_benchmark(gt_root: str | os.PathLike, results_dir: str | os.Pat
     Returns:
         ``{seq: {family: {...}}, ..., "COMBINED_SEQ": {family: {...}}}``.
     """
-    return _evaluate_split(gt_root, results_dir, benchmark, split, seqs, progress,
-                           partial(evaluate_mot_sequence, benchmark=benchmark, preproc=preproc, metrics=metrics))
+    return _evaluate_split(
+        gt_root,
+        results_dir,
+        benchmark,
+        split,
+        seqs,
+        progress,
+        partial(evaluate_mot_sequence, benchmark=benchmark, preproc=preproc, metrics=metrics),
+    )
 
 
-def _evaluate_split(gt_root: str | os.PathLike, results_dir: str | os.PathLike, benchmark: str, split: str | None,
-                    seqs: Sequence[str] | None, progress: bool,
-                    evaluate_sequence: Callable[[Path, Path, int], dict]) -> dict:
+def _evaluate_split(
+    gt_root: str | os.PathLike,
+    results_dir: str | os.PathLike,
+    benchmark: str,
+    split: str | None,
+    seqs: Sequence[str] | None,
+    progress: bool,
+    evaluate_sequence: Callable[[Path, Path, int], dict],
+) -> dict:
     """The split loop shared by the MOT and MOTS benchmarks: find ``gt_root``'s sequence folders (or the ``seqs``
     among them), call ``evaluate_sequence(gt_file, result_file, seq_length)`` for each and add ``COMBINED_SEQ``."""
     gt_dir = _find_gt_dir(Path(gt_root), benchmark, split)
@@ -253,9 +314,22 @@ def _evaluate_split(gt_root: str | os.PathLike, results_dir: str | os.PathLike, 
     return out
 
 
-_TABLE = (("HOTA", "HOTA"), ("DetA", "HOTA"), ("AssA", "HOTA"), ("LocA", "HOTA"), ("MOTA", "CLEAR"),
-          ("MOTP", "CLEAR"), ("IDF1", "Identity"), ("IDSW", "CLEAR"), ("Frag", "CLEAR"), ("FP", "CLEAR"),
-          ("FN", "CLEAR"), ("MT", "CLEAR"), ("ML", "CLEAR"), ("sMOTSA", "MOTS"))
+_TABLE = (
+    ("HOTA", "HOTA"),
+    ("DetA", "HOTA"),
+    ("AssA", "HOTA"),
+    ("LocA", "HOTA"),
+    ("MOTA", "CLEAR"),
+    ("MOTP", "CLEAR"),
+    ("IDF1", "Identity"),
+    ("IDSW", "CLEAR"),
+    ("Frag", "CLEAR"),
+    ("FP", "CLEAR"),
+    ("FN", "CLEAR"),
+    ("MT", "CLEAR"),
+    ("ML", "CLEAR"),
+    ("sMOTSA", "MOTS"),
+)
 _ALIASES = {"FP": "CLR_FP", "FN": "CLR_FN"}
 
 

@@ -11,6 +11,7 @@ Semantics follow TrackEval 1.3.0 ``MOTSChallenge`` (tested live against it):
 * sMOTSA (Voigtlaender et al. 2019) = (sum of matched mask IoUs - FP - IDSW) / num_gt, i.e. TrackEval's
   CLEAR ``sMOTA`` on masks; MOTSA = CLEAR ``MOTA`` and MOTSP = ``MOTP`` on masks.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,8 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..iou import mask_iou
 from ..data.mots import IGNORE_CLASS, PEDESTRIAN, MOTSObject, mots_by_frame, read_mots_txt
+from ..iou import mask_iou
 from .families import DEFAULT_METRICS, evaluate_frames, mots_fields
 from .mot import _evaluate_split
 
@@ -45,8 +46,10 @@ def _check_frame(objs: list[MOTSObject], name: str, frame: int, merge_ignore: bo
     merged = None
     for oid, r in items:
         if merged is not None and mask_utils.area(mask_utils.merge([merged, r], intersect=True)) != 0:
-            raise ValueError(f"{name}: frame {frame}: mask of id {oid} overlaps another mask (masks must "
-                             f"be disjoint; see unitrack.data.mots.make_disjoint)")
+            raise ValueError(
+                f"{name}: frame {frame}: mask of id {oid} overlaps another mask (masks must "
+                f"be disjoint; see unitrack.data.mots.make_disjoint)"
+            )
         merged = r if merged is None else mask_utils.merge([merged, r], intersect=False)
 
 
@@ -60,10 +63,14 @@ def _as_objects(x, what: str, im_size=None) -> tuple[list[MOTSObject], str]:
     return objs, what
 
 
-def evaluate_mots_sequence(gt: str | os.PathLike | Sequence[MOTSObject],
-                           results: str | os.PathLike | Sequence[MOTSObject], num_frames: int | None = None,
-                           first_frame: int = 1, metrics: Iterable[str] = DEFAULT_METRICS,
-                           im_size: tuple[int, int] | None = None) -> dict:
+def evaluate_mots_sequence(
+    gt: str | os.PathLike | Sequence[MOTSObject],
+    results: str | os.PathLike | Sequence[MOTSObject],
+    num_frames: int | None = None,
+    first_frame: int = 1,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    im_size: tuple[int, int] | None = None,
+) -> dict:
     """Evaluate one MOTS sequence.
 
     Args:
@@ -93,8 +100,10 @@ def evaluate_mots_sequence(gt: str | os.PathLike | Sequence[MOTSObject],
         _check_frame(gf, g_name, fr, merge_ignore=True)
         _check_frame(rf, r_name, fr)
         if gf and rf and (gf[0].height, gf[0].width) != (rf[0].height, rf[0].width):
-            raise ValueError(f"{r_name}: frame {fr}: mask size {rf[0].height}x{rf[0].width} differs from the gt "
-                             f"size {gf[0].height}x{gf[0].width}")
+            raise ValueError(
+                f"{r_name}: frame {fr}: mask size {rf[0].height}x{rf[0].width} differs from the gt "
+                f"size {gf[0].height}x{gf[0].width}"
+            )
         g_ped = [o for o in gf if o.class_id == PEDESTRIAN]
         ign = [o for o in gf if o.class_id == IGNORE_CLASS]
         r_ped = [o for o in rf if o.class_id == PEDESTRIAN]
@@ -124,11 +133,24 @@ def evaluate_mots_sequence(gt: str | os.PathLike | Sequence[MOTSObject],
     return out
 
 
-def evaluate_mots_benchmark(gt_root: str | os.PathLike, results_dir: str | os.PathLike, split: str | None = "train",
-                            seqs: Sequence[str] | None = None, metrics: Iterable[str] = DEFAULT_METRICS,
-                            first_frame: int = 1, progress: bool = True) -> dict:
+def evaluate_mots_benchmark(
+    gt_root: str | os.PathLike,
+    results_dir: str | os.PathLike,
+    split: str | None = "train",
+    seqs: Sequence[str] | None = None,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    first_frame: int = 1,
+    progress: bool = True,
+) -> dict:
     """Evaluate a MOTS split: ``gt_root/<split>/<seq>/{seqinfo.ini, gt/gt.txt}`` against
     ``results_dir/<seq>.txt``. Returns ``{seq: {...}, "COMBINED_SEQ": {...}}`` (combined like TrackEval;
     MOTS fields recomputed from the combined CLEAR counts)."""
-    return _evaluate_split(gt_root, results_dir, "MOTS", split, seqs, progress,
-                           partial(evaluate_mots_sequence, first_frame=first_frame, metrics=metrics))
+    return _evaluate_split(
+        gt_root,
+        results_dir,
+        "MOTS",
+        split,
+        seqs,
+        progress,
+        partial(evaluate_mots_sequence, first_frame=first_frame, metrics=metrics),
+    )

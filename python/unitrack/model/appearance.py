@@ -1,4 +1,5 @@
 """The UniTrack appearance model: a ResNet-18/50 at output stride 8 (SPEC §1) with checkpoint loading."""
+
 from __future__ import annotations
 
 import os
@@ -67,8 +68,10 @@ def _arch_of(ckpt, weights_format: str, path_str: str) -> str:
     structure = infer_resnet_structure(state)
     found = resnet_arch_for_structure(structure) if structure else None
     if found is None:
-        raise ValueError(f"arch='auto': cannot tell the ResNet architecture of '{path_str}' "
-                         f"(block structure {structure}); pass arch= explicitly")
+        raise ValueError(
+            f"arch='auto': cannot tell the ResNet architecture of '{path_str}' "
+            f"(block structure {structure}); pass arch= explicitly"
+        )
     return found
 
 
@@ -80,8 +83,10 @@ def _normalization(normalization: Normalization, fmt: Optional[str]) -> tuple:
         if norm_key == "auto":
             norm_key = "crw" if fmt == "crw" else "imagenet"
         if norm_key not in NORMALIZATION_PRESETS:
-            raise ValueError(f"normalization: expected 'auto', {sorted(NORMALIZATION_PRESETS)} or a (mean, std) "
-                             f"pair, got {normalization!r}")
+            raise ValueError(
+                f"normalization: expected 'auto', {sorted(NORMALIZATION_PRESETS)} or a (mean, std) "
+                f"pair, got {normalization!r}"
+            )
         mean, std = NORMALIZATION_PRESETS[norm_key]
         return mean, std, norm_key
     try:
@@ -155,8 +160,14 @@ class AppearanceModel(FeatureExtractor):
         if ckpt is not None:
             absent = ("fc", "avgpool") + (("layer4",) if layer == 3 else ())
             report = load_backbone_weights(
-                backbone, ckpt, arch=arch, weights_format=weights_format, skip_keys=skip_keys,
-                absent_parts=absent, strict=strict, path=path_str,
+                backbone,
+                ckpt,
+                arch=arch,
+                weights_format=weights_format,
+                skip_keys=skip_keys,
+                absent_parts=absent,
+                strict=strict,
+                path=path_str,
             )
             del ckpt
 

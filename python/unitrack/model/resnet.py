@@ -10,6 +10,7 @@ stride 1. Dilation (1) and zero padding are left unchanged, so the receptive fie
 dilated network. conv1, maxpool and layer2 halve the resolution with ceil rounding, so an ``H x W`` input gives a
 ``ceil(H/8) x ceil(W/8)`` map.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,12 @@ import torch
 import torch.nn as nn
 
 __all__ = [
-    "ARCHS", "BasicBlock", "Bottleneck", "ResNetStride8", "infer_resnet_structure", "init_resnet_weights",
+    "ARCHS",
+    "BasicBlock",
+    "Bottleneck",
+    "ResNetStride8",
+    "infer_resnet_structure",
+    "init_resnet_weights",
     "resnet_arch_for_structure",
 ]
 

@@ -14,6 +14,7 @@ The building blocks shared by the VOS and pose-propagation heads:
 The per-step work is one call of :func:`unitrack_ext.ops.topk_propagate` (top-K after the additive radius mask,
 softmax over the K kept logits, weighted sum of the memory's soft labels).
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -209,4 +210,3 @@ class LabelMemory:
         pred = propagate_step(feats, keys, labels, self.cfg, n_global=n_global)
         self.push(feats, pred)
         return pred
-

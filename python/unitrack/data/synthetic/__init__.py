@@ -66,6 +66,7 @@ their error statistics are simpler than a real detector's. Generation is determi
 library versions (numpy, OpenCV, Pillow, pycocotools, scipy) give byte-identical files; different library versions
 may change JPEG/PNG bytes but not the ground truth.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -84,14 +85,23 @@ from . import writers
 from .scenes import (
     make_mot_sequence,
     make_mots_sequence,
-    make_posetrack_sequence,
     make_poseprop_sequence,
+    make_posetrack_sequence,
     make_sot_sequence,
     make_vos_sequence,
 )
 
-__all__ = ["TASKS", "TASK_ROOTS", "PRESETS", "GENERATOR_VERSION", "Preset", "generate_benchmark",
-           "content_hash", "add_parser", "main"]
+__all__ = [
+    "TASKS",
+    "TASK_ROOTS",
+    "PRESETS",
+    "GENERATOR_VERSION",
+    "Preset",
+    "generate_benchmark",
+    "content_hash",
+    "add_parser",
+    "main",
+]
 
 GENERATOR_VERSION = "1.0"
 #: task name -> dataset folder under the output directory, from the task table (its order fixes the per-task
@@ -121,10 +131,32 @@ class Preset:
 
 
 PRESETS = {
-    "tiny": Preset(120, 160, sot=(2, 10), vos=(2, 10), vos_train=1, poseprop=(2, 10), mot=(2, 12), mots=(2, 10),
-                   posetrack=(2, 10), mot_people=4, pose_people=3),
-    "small": Preset(240, 320, sot=(4, 40), vos=(3, 30), vos_train=1, poseprop=(4, 30), mot=(3, 40), mots=(2, 30),
-                    posetrack=(3, 30), mot_people=7, pose_people=4),
+    "tiny": Preset(
+        120,
+        160,
+        sot=(2, 10),
+        vos=(2, 10),
+        vos_train=1,
+        poseprop=(2, 10),
+        mot=(2, 12),
+        mots=(2, 10),
+        posetrack=(2, 10),
+        mot_people=4,
+        pose_people=3,
+    ),
+    "small": Preset(
+        240,
+        320,
+        sot=(4, 40),
+        vos=(3, 30),
+        vos_train=1,
+        poseprop=(4, 30),
+        mot=(3, 40),
+        mots=(2, 30),
+        posetrack=(3, 30),
+        mot_people=7,
+        pose_people=4,
+    ),
 }
 
 
@@ -160,8 +192,9 @@ def _parse_tasks(tasks) -> list:
     return [t for t in TASKS if t in tasks]  # canonical order, no duplicates
 
 
-def generate_benchmark(out_dir, *, seed: int = 0, size: str = "small", tasks=None, overwrite: bool = False,
-                       progress: bool = True) -> dict:
+def generate_benchmark(
+    out_dir, *, seed: int = 0, size: str = "small", tasks=None, overwrite: bool = False, progress: bool = True
+) -> dict:
     """Render the synthetic benchmark and write it under ``out_dir`` in the standard layouts (see module doc).
 
     Args:
@@ -214,8 +247,14 @@ def _generate(out: Path, seed: int, size: str, tasks: list, progress: bool) -> d
         if d.exists():
             shutil.rmtree(d)
     H, W = p.H, p.W
-    n_seqs = {"sot": p.sot[0], "vos": p.vos[0] + p.vos_train, "poseprop": p.poseprop[0], "mot": p.mot[0],
-              "mots": p.mots[0], "posetrack": p.posetrack[0]}
+    n_seqs = {
+        "sot": p.sot[0],
+        "vos": p.vos[0] + p.vos_train,
+        "poseprop": p.poseprop[0],
+        "mot": p.mot[0],
+        "mots": p.mots[0],
+        "posetrack": p.posetrack[0],
+    }
     bar = tqdm(total=sum(n_seqs[t] for t in tasks), desc="synthetic benchmark", unit="seq", disable=not progress)
     seqs_by_task: dict = {}
     t0 = time.perf_counter()
@@ -247,26 +286,55 @@ def _generate(out: Path, seed: int, size: str, tasks: list, progress: bool) -> d
         elif task == "poseprop":
             n, T = p.poseprop
             actions = ("wave", "walk", "squat", "clap")
-            seqs = [step(task, make_poseprop_sequence(_rng(seed, task, i), f"synth_{actions[i % 4]}_{i + 1:02d}",
-                                                      T, H, W, action=actions[i % 4])) for i in range(n)]
+            seqs = [
+                step(
+                    task,
+                    make_poseprop_sequence(
+                        _rng(seed, task, i), f"synth_{actions[i % 4]}_{i + 1:02d}", T, H, W, action=actions[i % 4]
+                    ),
+                )
+                for i in range(n)
+            ]
             names = writers.write_jhmdb(root, seqs)
         elif task == "mot":
             n, T = p.mot
-            seqs = [step(task, make_mot_sequence(_rng(seed, task, i), f"SYNTH-{i + 1:02d}", T, H, W,
-                                                 p.mot_people + (i % 2))) for i in range(n)]
+            seqs = [
+                step(
+                    task, make_mot_sequence(_rng(seed, task, i), f"SYNTH-{i + 1:02d}", T, H, W, p.mot_people + (i % 2))
+                )
+                for i in range(n)
+            ]
             names = writers.write_mot(root, seqs)
         elif task == "mots":
             n, T = p.mots
-            seqs = [step(task, make_mots_sequence(_rng(seed, task, i), f"SYNTH-MOTS-{i + 1:02d}", T, H, W,
-                                                  p.mot_people - 1 + (i % 2))) for i in range(n)]
+            seqs = [
+                step(
+                    task,
+                    make_mots_sequence(
+                        _rng(seed, task, i), f"SYNTH-MOTS-{i + 1:02d}", T, H, W, p.mot_people - 1 + (i % 2)
+                    ),
+                )
+                for i in range(n)
+            ]
             names = writers.write_mots(root, seqs)
         else:
             n, T = p.posetrack
-            seqs = [step(task, make_posetrack_sequence(_rng(seed, task, i), f"{i + 1:06d}_synth", i + 1, T, H, W,
-                                                       p.pose_people + (i % 2))) for i in range(n)]
+            seqs = [
+                step(
+                    task,
+                    make_posetrack_sequence(
+                        _rng(seed, task, i), f"{i + 1:06d}_synth", i + 1, T, H, W, p.pose_people + (i % 2)
+                    ),
+                )
+                for i in range(n)
+            ]
             names = writers.write_posetrack(root, seqs)
-        seqs_by_task[task] = {"root": TASK_ROOTS[task], "format": _FORMATS[task], "sequences": names,
-                              "frames": [len(s.frames) for s in seqs]}
+        seqs_by_task[task] = {
+            "root": TASK_ROOTS[task],
+            "format": _FORMATS[task],
+            "sequences": names,
+            "frames": [len(s.frames) for s in seqs],
+        }
     bar.close()
     digest, n_files = content_hash(out, [TASK_ROOTS[t] for t in tasks])
     manifest = {
@@ -287,8 +355,9 @@ def _generate(out: Path, seed: int, size: str, tasks: list, progress: bool) -> d
     result = {t: out / TASK_ROOTS[t] for t in tasks}
     result["manifest"] = man
     if progress:
-        print(f"synthetic benchmark ({size}, seed {seed}): {n_files} files in {time.perf_counter() - t0:.1f} s "
-              f"-> {out}")
+        print(
+            f"synthetic benchmark ({size}, seed {seed}): {n_files} files in {time.perf_counter() - t0:.1f} s -> {out}"
+        )
     return result
 
 

@@ -1,5 +1,6 @@
 """``python -m unitrack.data.synthetic --out DIR``: generate the synthetic benchmark (the command line is
 :mod:`unitrack.cli.synth`)."""
+
 from __future__ import annotations
 
 import sys

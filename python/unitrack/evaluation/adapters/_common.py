@@ -1,4 +1,5 @@
 """Helpers shared by the evaluation adapters."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -42,8 +42,12 @@ from ._common import assoc_config, pct
 __all__ = ["MOTAdapter", "run_mot_sequence", "track_mot"]
 
 
-def run_mot_sequence(head: MOTHead, sequence: MOTSequence | str | os.PathLike,
-                     out_txt: str | os.PathLike | None = None, det_path: str | os.PathLike | None = None) -> np.ndarray:
+def run_mot_sequence(
+    head: MOTHead,
+    sequence: MOTSequence | str | os.PathLike,
+    out_txt: str | os.PathLike | None = None,
+    det_path: str | os.PathLike | None = None,
+) -> np.ndarray:
     """Track a whole MOTChallenge sequence with ``head`` (``MOTHead.run``).
 
     Args:
@@ -56,18 +60,27 @@ def run_mot_sequence(head: MOTHead, sequence: MOTSequence | str | os.PathLike,
         ``[N, 7]`` float rows ``frame, id, x, y, w, h, score`` (frames 1-based); ``head.timings`` holds the
         per-stage means.
     """
-    seq = sequence if isinstance(sequence, MOTSequence) else read_mot_sequence(sequence, det_path=det_path,
-                                                                                load_gt=False)
-    arr = result_rows(head.track_frames(seq.frame_paths, seq.detections, frame_rate=seq.frame_rate,
-                                        desc=f"MOT {seq.name}"))
+    seq = (
+        sequence if isinstance(sequence, MOTSequence) else read_mot_sequence(sequence, det_path=det_path, load_gt=False)
+    )
+    arr = result_rows(
+        head.track_frames(seq.frame_paths, seq.detections, frame_rate=seq.frame_rate, desc=f"MOT {seq.name}")
+    )
     if out_txt is not None:
         write_mot_results(out_txt, arr)
     return arr
 
 
-def track_mot(model, frames: str | os.PathLike | Sequence, det_txt: str | os.PathLike,
-              out_txt: str | os.PathLike, *, config: AssociationConfig | None = None,
-              frame_rate: float | None = None, progress: bool = True) -> dict[str, Any]:
+def track_mot(
+    model,
+    frames: str | os.PathLike | Sequence,
+    det_txt: str | os.PathLike,
+    out_txt: str | os.PathLike,
+    *,
+    config: AssociationConfig | None = None,
+    frame_rate: float | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Track the user's frames (image folder, video file or list of image paths) with detections from a
     MOTChallenge txt (``frame,id,x,y,w,h,score,...``, frames 1-based in the frame order: natural order for a
     folder, :func:`unitrack.data.video.sequence_frames`) and write MOTChallenge results to ``out_txt``.
@@ -86,11 +99,22 @@ def track_mot(model, frames: str | os.PathLike | Sequence, det_txt: str | os.Pat
     per = split_by_frame(np.concatenate([det[:, :1], det[:, 2:6], score[:, None]], axis=1), n_frames, det_txt)
     cfg = config if config is not None else mot_config()
     head = MOTHead(model, cfg, progress=progress)
-    arr = result_rows(head.track_frames(src, [p[:, 1:] for p in per], desc="MOT",
-                                        frame_rate=frame_rate if frame_rate is not None else cfg.frame_rate))
+    arr = result_rows(
+        head.track_frames(
+            src,
+            [p[:, 1:] for p in per],
+            desc="MOT",
+            frame_rate=frame_rate if frame_rate is not None else cfg.frame_rate,
+        )
+    )
     write_mot_results(out_txt, arr)
-    return {"frames": head.stats["frames"], "rows": len(arr), "tracks": len(np.unique(arr[:, 1])),
-            "timings": head.timings, "stats": dict(head.stats)}
+    return {
+        "frames": head.stats["frames"],
+        "rows": len(arr),
+        "tracks": len(np.unique(arr[:, 1])),
+        "timings": head.timings,
+        "stats": dict(head.stats),
+    }
 
 
 class MOTAdapter:
@@ -109,8 +133,9 @@ class MOTAdapter:
 
         return [p.name for p in list_sequences(self._split_dir(data_root, split or self.default_split))]
 
-    def _run_head(self, head_cls, make_config: Callable[[], Any], run_sequence: Callable, model, item,
-                  out_dir: str | os.PathLike):
+    def _run_head(
+        self, head_cls, make_config: Callable[[], Any], run_sequence: Callable, model, item, out_dir: str | os.PathLike
+    ):
         """Run ``head_cls`` (``make_config()`` with the item's config applied) on ``<split>/<sequence>`` with
         ``run_sequence(head, seq_dir, out_txt=, det_path=)``, writing ``<out_dir>/<sequence>.txt``; returns
         ``(head, what run_sequence returned)``."""
@@ -120,8 +145,13 @@ class MOTAdapter:
         head = head_cls(model, assoc_config(make_config(), cfg), progress=bool(cfg.get("progress", False)))
         return head, run_sequence(head, seq_dir, out_txt=Path(out_dir) / f"{item.sequence}.txt", det_path=det)
 
-    def _evaluate_combined(self, data_root: str | os.PathLike, outputs: Mapping[str, str | os.PathLike],
-                           split: str | None, evaluate_sequence: Callable[[Path, Path, int], dict]) -> dict:
+    def _evaluate_combined(
+        self,
+        data_root: str | os.PathLike,
+        outputs: Mapping[str, str | os.PathLike],
+        split: str | None,
+        evaluate_sequence: Callable[[Path, Path, int], dict],
+    ) -> dict:
         """``combine_results`` of ``evaluate_sequence(gt_file, output_file, seq_length)`` over ``outputs``
         (sequence -> folder holding ``<sequence>.txt``)."""
         from ...data.motchallenge import read_seqinfo
@@ -141,16 +171,33 @@ class MOTAdapter:
 
     def run(self, model, item, out_dir: str | os.PathLike) -> dict[str, Any]:
         head, rows = self._run_head(MOTHead, mot_config, run_mot_sequence, model, item, out_dir)
-        return {"timings": head.timings, "frames": head.stats["frames"], "rows": int(len(rows)),
-                "tracks": int(len(np.unique(rows[:, 1]))), "dropped_boxes": head.stats["zero_area"]
-                + head.stats["outside"]}
+        return {
+            "timings": head.timings,
+            "frames": head.stats["frames"],
+            "rows": int(len(rows)),
+            "tracks": int(len(np.unique(rows[:, 1]))),
+            "dropped_boxes": head.stats["zero_area"] + head.stats["outside"],
+        }
 
-    def evaluate(self, data_root: str | os.PathLike, outputs: Mapping[str, str | os.PathLike],
-                 split: str | None = None, benchmark: str = "MOT17") -> dict[str, float]:
+    def evaluate(
+        self,
+        data_root: str | os.PathLike,
+        outputs: Mapping[str, str | os.PathLike],
+        split: str | None = None,
+        benchmark: str = "MOT17",
+    ) -> dict[str, float]:
         from ...metrics.mot import evaluate_mot_sequence
 
         c = self._evaluate_combined(data_root, outputs, split, partial(evaluate_mot_sequence, benchmark=benchmark))
         cl, idn = c["CLEAR"], c["Identity"]
-        return {"idf1": pct(idn["IDF1"]), "hota": pct(c["HOTA"]["HOTA"]), "mota": pct(cl["MOTA"]),
-                "motp": pct(cl["MOTP"]), "idsw": int(cl["IDSW"]), "fp": int(cl["CLR_FP"]), "fn": int(cl["CLR_FN"]),
-                "mt": int(cl["MT"]), "ml": int(cl["ML"])}
+        return {
+            "idf1": pct(idn["IDF1"]),
+            "hota": pct(c["HOTA"]["HOTA"]),
+            "mota": pct(cl["MOTA"]),
+            "motp": pct(cl["MOTP"]),
+            "idsw": int(cl["IDSW"]),
+            "fp": int(cl["CLR_FP"]),
+            "fn": int(cl["CLR_FN"]),
+            "mt": int(cl["MT"]),
+            "ml": int(cl["ML"]),
+        }

@@ -1,5 +1,6 @@
 """Evaluation adapter of pose propagation (JHMDB layout): one work item per video; PCK@0.1..0.5. Also the run of
 the head over a whole JHMDB file list (:func:`run_jhmdb`, ``unitrack poseprop``)."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,9 @@ __all__ = ["PosePropTask", "PCK_KEYS", "propagate_video", "run_jhmdb"]
 PCK_KEYS = (0.1, 0.2, 0.3, 0.4, 0.5)
 
 
-def propagate_video(model, entry: JhmdbEntry, config: Optional[PosePropConfig] = None,
-                    crop_size: int = 320) -> tuple[np.ndarray, np.ndarray, PosePropagator]:
+def propagate_video(
+    model, entry: JhmdbEntry, config: Optional[PosePropConfig] = None, crop_size: int = 320
+) -> tuple[np.ndarray, np.ndarray, PosePropagator]:
     """Pose propagation of one JHMDB video from its first frame's joints, on frames resized to ``crop_size``.
 
     Returns ``(pred, gt, head)``: ``[2, J, T]`` predicted and ground-truth joints in original-image pixels (0-based;
@@ -37,8 +39,9 @@ class PosePropTask:
     def _entries(self, root: str):
         path = root if os.path.isfile(root) else os.path.join(root, self.filelist_name)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"JHMDB file list not found: {path} (expected lines '<joint_positions.mat> "
-                                    f"<frames dir>')")
+            raise FileNotFoundError(
+                f"JHMDB file list not found: {path} (expected lines '<joint_positions.mat> <frames dir>')"
+            )
         return {os.path.basename(os.path.normpath(e.frames_dir)): e for e in read_filelist(path)}
 
     def sequences(self, data_root: str) -> List[str]:

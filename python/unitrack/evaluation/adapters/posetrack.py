@@ -1,5 +1,6 @@
 """Evaluation adapter of PoseTrack (PoseTrack-18 layout, see :mod:`unitrack.evaluation.adapters.mot`): poseval's
 MOTA and its parts, and a per-joint IDF1 (:func:`unitrack.metrics.posetrack.posetrack_idf1`)."""
+
 from __future__ import annotations
 
 import copy
@@ -30,9 +31,13 @@ def with_track_ids(people: Sequence[PosePerson], ids: np.ndarray) -> list[PosePe
     return out
 
 
-def run_posetrack_sequence(head: PoseTrackHead, detections: PoseSequence | str | os.PathLike,
-                           images_root: str | os.PathLike, out_json: str | os.PathLike | None = None,
-                           fmt: str | None = None) -> PoseSequence:
+def run_posetrack_sequence(
+    head: PoseTrackHead,
+    detections: PoseSequence | str | os.PathLike,
+    images_root: str | os.PathLike,
+    out_json: str | os.PathLike | None = None,
+    fmt: str | None = None,
+) -> PoseSequence:
     """Track one PoseTrack sequence with ``head`` (``PoseTrackHead.run``).
 
     Args:
@@ -50,29 +55,43 @@ def run_posetrack_sequence(head: PoseTrackHead, detections: PoseSequence | str |
     paths = [root / fr.file_name for fr in seq.frames]
     for fr, path in zip(seq.frames, paths):
         if not path.is_file():
-            raise FileNotFoundError(f"frame image not found: {path} (file_name {fr.file_name!r} of "
-                                    f"{seq.name or 'the sequence'} under images_root {root})")
+            raise FileNotFoundError(
+                f"frame image not found: {path} (file_name {fr.file_name!r} of "
+                f"{seq.name or 'the sequence'} under images_root {root})"
+            )
     poses = [[p.joints for p in fr.people] for fr in seq.frames]
-    out_frames = [PoseFrame(fr.file_name, with_track_ids(fr.people, ids), fr.image_id, fr.is_labeled,
-                            fr.ignore_regions)
-                  for fr, ids in zip(seq.frames, head.track_frames(paths, poses, desc=f"PoseTrack {seq.name or ''}"))]
+    out_frames = [
+        PoseFrame(fr.file_name, with_track_ids(fr.people, ids), fr.image_id, fr.is_labeled, fr.ignore_regions)
+        for fr, ids in zip(seq.frames, head.track_frames(paths, poses, desc=f"PoseTrack {seq.name or ''}"))
+    ]
     out = PoseSequence(out_frames, vid_id=seq.vid_id, name=seq.name, source_format=seq.source_format)
     if out_json is not None:
-        write_posetrack(out_json, out, fmt or (seq.source_format if seq.source_format in ("2017", "2018")
-                                               else "2018"))
+        write_posetrack(out_json, out, fmt or (seq.source_format if seq.source_format in ("2017", "2018") else "2018"))
     return out
 
 
-def track_posetrack(model, detections_json: str | os.PathLike, images_root: str | os.PathLike,
-                    out_json: str | os.PathLike, *, config: AssociationConfig | None = None, fmt: str | None = None,
-                    progress: bool = True) -> dict[str, Any]:
+def track_posetrack(
+    model,
+    detections_json: str | os.PathLike,
+    images_root: str | os.PathLike,
+    out_json: str | os.PathLike,
+    *,
+    config: AssociationConfig | None = None,
+    fmt: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Track the poses of one PoseTrack json (2017 or 2018; frames' ``file_name`` relative to ``images_root``) and
     write the json with track ids to ``out_json``. Returns ``{"frames", "people", "tracks", "timings", "stats"}``."""
     head = PoseTrackHead(model, config, progress=progress)
     out = run_posetrack_sequence(head, detections_json, images_root, out_json, fmt)
     tids = {p.track_id for f in out.frames for p in f.people}
-    return {"frames": len(out.frames), "people": sum(len(f.people) for f in out.frames), "tracks": len(tids),
-            "timings": head.timings, "stats": dict(head.stats)}
+    return {
+        "frames": len(out.frames),
+        "people": sum(len(f.people) for f in out.frames),
+        "tracks": len(tids),
+        "timings": head.timings,
+        "stats": dict(head.stats),
+    }
 
 
 class PoseTrackAdapter:
@@ -94,15 +113,20 @@ class PoseTrackAdapter:
     def run(self, model, item, out_dir: str | os.PathLike) -> dict[str, Any]:
         cfg = item.config
         root, det, _ = self._dirs(item.data_root, cfg.get("split", self.default_split))
-        head = PoseTrackHead(model, assoc_config(posetrack_config(), cfg), progress=bool(cfg.get("progress",
-                                                                                                  False)))
-        seq = run_posetrack_sequence(head, det / f"{item.sequence}.json", root,
-                                     out_json=Path(out_dir) / f"{item.sequence}.json")
-        return {"timings": head.timings, "frames": len(seq.frames), "people": head.stats["people"],
-                "untracked": head.stats["untracked"]}
+        head = PoseTrackHead(model, assoc_config(posetrack_config(), cfg), progress=bool(cfg.get("progress", False)))
+        seq = run_posetrack_sequence(
+            head, det / f"{item.sequence}.json", root, out_json=Path(out_dir) / f"{item.sequence}.json"
+        )
+        return {
+            "timings": head.timings,
+            "frames": len(seq.frames),
+            "people": head.stats["people"],
+            "untracked": head.stats["untracked"],
+        }
 
-    def evaluate(self, data_root: str | os.PathLike, outputs: Mapping[str, str | os.PathLike],
-                 split: str | None = None) -> dict[str, float]:
+    def evaluate(
+        self, data_root: str | os.PathLike, outputs: Mapping[str, str | os.PathLike], split: str | None = None
+    ) -> dict[str, float]:
         from ...metrics.posetrack import posetrack_mota
 
         _, _, ann = self._dirs(data_root, split or self.default_split)
@@ -114,6 +138,11 @@ class PoseTrackAdapter:
             raise ValueError("evaluate: no sequences given")
         res = posetrack_mota(gt, pr)
         idf1 = posetrack_idf1(gt, pr)
-        return {"idf1": idf1["mean"] * 100.0, "mota": float(res["MOTA"][-1]), "ids": int(np.sum(res["num_switches"])),
-                "motp": float(res["MOTP"][-1]), "precision": float(res["Precision"][-1]),
-                "recall": float(res["Recall"][-1])}
+        return {
+            "idf1": idf1["mean"] * 100.0,
+            "mota": float(res["MOTA"][-1]),
+            "ids": int(np.sum(res["num_switches"])),
+            "motp": float(res["MOTP"][-1]),
+            "precision": float(res["Precision"][-1]),
+            "recall": float(res["Recall"][-1]),
+        }

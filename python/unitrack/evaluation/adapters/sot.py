@@ -1,5 +1,6 @@
 """Evaluation adapter of SOT (OTB-2015 layout): both heads per video, success AUC (percent) for XCorr and DCF; and
 the OTB runs of one head over a dataset (:func:`run_otb`) and their scoring (:func:`evaluate_otb`)."""
+
 from __future__ import annotations
 
 import os
@@ -55,8 +56,14 @@ class SOTTask:
 
 
 def run_otb(
-    model: torch.nn.Module, dataset, results_dir: Union[str, os.PathLike], head: str = "dcf", *,
-    config: Optional[SOTConfig] = None, videos: Optional[Sequence[str]] = None, overwrite: bool = False,
+    model: torch.nn.Module,
+    dataset,
+    results_dir: Union[str, os.PathLike],
+    head: str = "dcf",
+    *,
+    config: Optional[SOTConfig] = None,
+    videos: Optional[Sequence[str]] = None,
+    overwrite: bool = False,
     progress: bool = True,
 ) -> list[str]:
     """Track every video of an :class:`unitrack.data.otb.OTBDataset` and write ``<results_dir>/<video>.txt``.
@@ -76,8 +83,9 @@ def run_otb(
     return done
 
 
-def evaluate_otb(results_dir: Union[str, os.PathLike], dataset, *, allow_missing: bool = False,
-                 convention: str = "unitrack") -> dict:
+def evaluate_otb(
+    results_dir: Union[str, os.PathLike], dataset, *, allow_missing: bool = False, convention: str = "unitrack"
+) -> dict:
     """OTB OPE metrics of ``<results_dir>/<video>.txt`` against an OTBDataset (or a path accepted by
     :func:`unitrack.data.otb.load_otb`): success AUC (21 IoU thresholds, strict >), precision at 20 px, scored as
     UniTrack's pysot toolkit (``convention="unitrack"``, the file as written) or got10k (``"got10k"``, first box

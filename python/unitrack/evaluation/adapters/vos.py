@@ -1,5 +1,6 @@
 """Evaluation adapter of VOS (DAVIS-2017 layout): one work item per sequence; J-mean and J&F-mean (percent). Also
 the run of the VOS head over a whole DAVIS split (:func:`run_davis`, ``unitrack vos``)."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,9 @@ from ._common import head_timings
 __all__ = ["VOSTask", "run_davis", "segment_sequence"]
 
 
-def segment_sequence(model, seq: DavisSequence, config: Optional[VOSConfig] = None,
-                     progress: bool = False) -> tuple[list[np.ndarray], VOSTracker]:
+def segment_sequence(
+    model, seq: DavisSequence, config: Optional[VOSConfig] = None, progress: bool = False
+) -> tuple[list[np.ndarray], VOSTracker]:
     """VOS of one DAVIS sequence from its first annotation: ``(masks [T] id maps, the tracker with its timings)``."""
     frames = seq.load_frames()
     tracker = VOSTracker(model, config)
@@ -48,8 +50,14 @@ class VOSTask:
             r = evaluate_davis(out_dir, data_root, split=self.split, sequences=[seq], progress=False)
             merged.per_object.update(r.per_object)
         s = merged.summary
-        return {"j_mean": 100 * s["J-Mean"], "jf_mean": 100 * s["J&F-Mean"], "f_mean": 100 * s["F-Mean"],
-                "j_recall": 100 * s["J-Recall"], "j_decay": 100 * s["J-Decay"], "objects": len(merged.per_object)}
+        return {
+            "j_mean": 100 * s["J-Mean"],
+            "jf_mean": 100 * s["J&F-Mean"],
+            "f_mean": 100 * s["F-Mean"],
+            "j_recall": 100 * s["J-Recall"],
+            "j_decay": 100 * s["J-Decay"],
+            "objects": len(merged.per_object),
+        }
 
 
 def run_davis(
