@@ -1,4 +1,5 @@
-"""Whole-frame VOS step at DAVIS 480x854 (and 240x427): backbone + label propagation (memory full: frame 0 + 5 recent frames).
+"""Whole-frame VOS step at DAVIS 480x854 (and 240x427): backbone + label propagation (memory full: frame 0 + 5
+recent frames).
 
 Groups ``vos-step-<model>``; CPU always, CUDA when available. ``resnet18-layer3`` is
 ``unitrack.model.AppearanceModel("resnet18", layer=3)`` (random weights: speed does not depend on them); it is skipped

@@ -1,5 +1,5 @@
-"""Object features: RoIAlign vs the literal per-sample loop (conftest ``literal_roi_align``), mask feature sets vs the literal reference recipe, mask2box,
-duplicate suppression, pose rasterisation."""
+"""Object features: RoIAlign vs the literal per-sample loop (conftest ``literal_roi_align``), mask feature sets vs
+the literal reference recipe, mask2box, duplicate suppression, pose rasterisation."""
 
 import math
 

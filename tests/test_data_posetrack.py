@@ -61,7 +61,7 @@ def _assert_same(a: PoseSequence, b: PoseSequence, scores=True):
 @pytest.mark.parametrize("fmt", ["2017", "2018"])
 def test_roundtrip(tmp_path, fmt):
     seq = _seq()
-    p = tmp_path / f"000342_mpii_test.json"
+    p = tmp_path / "000342_mpii_test.json"
     write_posetrack(p, seq, fmt)
     back = read_posetrack(p)
     assert back.source_format == fmt and back.name == "000342_mpii_test"

@@ -7,7 +7,6 @@ import os
 import shutil
 
 import pytest
-import torch
 
 from unitrack.data.motchallenge import read_mot_txt
 from unitrack.data.mots import read_mots_txt

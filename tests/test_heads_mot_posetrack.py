@@ -7,7 +7,6 @@ import warnings
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from unitrack.association import pose_to_mask
 from unitrack.data.posetrack import PoseFrame, PosePerson, PoseSequence, read_posetrack, write_posetrack

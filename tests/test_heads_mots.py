@@ -5,7 +5,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from unitrack.data.mots import MOTSObject, encode_mask, make_disjoint, read_mots_txt, write_mots_txt
 from unitrack.heads.mots import MaskTrack, MOTSHead, mots_object_id, resolve_overlaps, track_mots

@@ -89,12 +89,12 @@ def test_f_measure_hand_cases():
 
 def test_statistics_decay_no_uint8_overflow():
     v = np.array([1.0] * 150 + [0.0] * 150)  # 300 frames: the official uint8 cast breaks here
-    M, O, D = db_statistics(v)
-    assert (M, O, D) == (0.5, 0.5, 1.0)
+    M, R, D = db_statistics(v)
+    assert (M, R, D) == (0.5, 0.5, 1.0)
     v = np.array([1.0, 0.8, 0.6, 0.4, 0.2])
     # bins from round(linspace(1, 5, 5)) - 1 = [0, 1, 2, 3, 4], inclusive: first [1, .8], last [.4, .2]
-    M, O, D = db_statistics(v)
-    assert M == pytest.approx(0.6) and O == pytest.approx(0.6) and D == pytest.approx(0.9 - 0.3)
+    M, R, D = db_statistics(v)
+    assert M == pytest.approx(0.6) and R == pytest.approx(0.6) and D == pytest.approx(0.9 - 0.3)
 
 
 def test_evaluate_sequence_excludes_first_last_and_void():
@@ -250,8 +250,8 @@ def test_decay_matches_official_below_256_frames_and_is_defined_from_256():
     exactly 256 -> decay NaN (the bin end 255 + 1 wraps to 0). Ours equals it up to 255 and stays defined."""
     v255 = np.linspace(1.0, 0.0, 255) ** 2
     assert db_statistics(v255) == (0.333989501312336, 0.29411764705882354, 0.7486902473804947)  # official output
-    M, O, D = db_statistics(np.linspace(1.0, 0.0, 256) ** 2)  # official: (0.3339869281045752, 0.29296875, nan)
-    assert (M, O) == (0.3339869281045752, 0.29296875) and np.isfinite(D)
+    M, R, D = db_statistics(np.linspace(1.0, 0.0, 256) ** 2)  # official: (0.3339869281045752, 0.29296875, nan)
+    assert (M, R) == (0.3339869281045752, 0.29296875) and np.isfinite(D)
     v = np.linspace(1.0, 0.0, 256) ** 2
     ids = (np.round(np.linspace(1, 256, 5) + 1e-10) - 1).astype(np.int64)
     assert D == np.nanmean(v[ids[0] : ids[1] + 1]) - np.nanmean(v[ids[3] : ids[4] + 1])

@@ -57,11 +57,11 @@ def test_eval_mot_prints_table(tmp_path, capsys):
     text = capsys.readouterr().out
     header = text.splitlines()[0].split()
     assert header[:4] == ["sequence", "HOTA", "DetA", "AssA"] and "IDF1" in header
-    row = [l for l in text.splitlines() if l.startswith("MOT17-02")][0].split()
+    row = [ln for ln in text.splitlines() if ln.startswith("MOT17-02")][0].split()
     ref = evaluate_mot_sequence(c.gt, c.tracker, 12)
     assert float(row[header.index("MOTA")]) == pytest.approx(100 * ref["CLEAR"]["MOTA"], abs=1e-3)
     assert int(row[header.index("IDSW")]) == ref["CLEAR"]["IDSW"] == 1
-    assert any(l.startswith("COMBINED") for l in text.splitlines())
+    assert any(ln.startswith("COMBINED") for ln in text.splitlines())
     data = json.loads(out_json.read_text())
     assert data["MOT17-02"]["CLEAR"]["IDSW"] == 1
 

@@ -267,7 +267,7 @@ def test_accumulator_event_log_matches_motmetrics_1_4(monkeypatch):
     rng = np.random.default_rng(5)
     for trial in range(12):
         theirs, ours = mm.MOTAccumulator(auto_id=True), _Accumulator()
-        for f in range(int(rng.integers(5, 25))):
+        for _ in range(int(rng.integers(5, 25))):
             oids = rng.choice(8, int(rng.integers(0, 6)), replace=False) + 10 * (trial % 2)
             hids = rng.choice(9, int(rng.integers(0, 7)), replace=False) + 100
             d = np.round(rng.uniform(0, 1, (len(oids), len(hids))), 6)

@@ -1,4 +1,5 @@
-"""Checkpoint formats of SPEC §1.2: round trips, detection, partial-load semantics, errors, torch.load policy, hub cache."""
+"""Checkpoint formats of SPEC §1.2: round trips, detection, partial-load semantics, errors, torch.load policy, hub
+cache."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""SOT heads (python/unitrack/heads/sot.py) on synthetic sequences: a textured patch moving over a textured background."""
+"""SOT heads (python/unitrack/heads/sot.py) on synthetic sequences: a textured patch moving over a textured
+background."""
 
 from __future__ import annotations
 

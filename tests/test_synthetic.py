@@ -440,7 +440,8 @@ def test_mot_has_meet_and_turn_pairs(bench):
                 if max(ious) < 0.5:
                     continue
 
-                def slope(i, frames):  # least-squares horizontal speed of the box centre (robust to gait jitter)
+                # least-squares horizontal speed of the box centre (robust to gait jitter)
+                def slope(i, frames, tracks=tracks):
                     fr = [f for f in frames if f in tracks[i]]
                     if len(fr) < 2:
                         return 0.0

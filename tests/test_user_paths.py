@@ -707,7 +707,7 @@ def test_results_md_says_what_was_run(tmp_path):
     assert "unitrack built-in synthetic benchmark, size `tiny`, seed 0" in md
     assert "vos 1 (synth-vos-01)" in md and "--max-sequences" in md
     assert "`color`: color-mean (ColorStatsModel: training-free, no weights)" in md
-    assert f"**Machine:** " in md and f"torch {torch.__version__}" in md and f"{os.cpu_count()} cores" in md
+    assert "**Machine:** " in md and f"torch {torch.__version__}" in md and f"{os.cpu_count()} cores" in md
     assert BUILTIN_BENCHMARK_NOTE in md
     meta = json.loads((tmp_path / "results.json").read_text())["meta"]
     assert meta["benchmark"]["seed"] == 0 and meta["sequences"] == {"vos": ["synth-vos-01"]}

@@ -20,7 +20,6 @@ from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..data.skeletons import POSETRACK_JOINTS, POSETRACK_MASK_LIMBS, POSETRACK_TRUNK
 from ..iou import box_iou

@@ -6,9 +6,9 @@ Layout read::
     <root>/JPEGImages/480p/<seq>/00000.jpg ...      RGB frames
     <root>/Annotations/480p/<seq>/00000.png ...     indexed (mode "P") PNGs: 0 background, 1..K objects, 255 void
 
-Masks are read as palette *indices* with Pillow (:mod:`unitrack.data.images`) (never as colours, unlike the reference's OpenCV BGR reading and
-its colour-matching step). Results are written as ``<out>/<seq>/%05d.png``, 8-bit indexed PNGs with the DAVIS
-palette, the format the official ``davis2017-evaluation`` reads.
+Masks are read as palette *indices* with Pillow (:mod:`unitrack.data.images`; never as colours, unlike the
+reference's OpenCV BGR reading and its colour-matching step). Results are written as ``<out>/<seq>/%05d.png``,
+8-bit indexed PNGs with the DAVIS palette, the format the official ``davis2017-evaluation`` reads.
 """
 
 from __future__ import annotations

@@ -341,7 +341,9 @@ class FrameFolderWriter:
         try:
             pattern % 0
         except (TypeError, ValueError):
-            raise ValueError(f"pattern: expected a printf pattern with one integer like '%05d.jpg', got {pattern!r}")
+            raise ValueError(
+                f"pattern: expected a printf pattern with one integer like '%05d.jpg', got {pattern!r}"
+            ) from None
         self.pattern, self.index, self.count = pattern, int(start), 0
         self.jpeg_quality = int(jpeg_quality)
         self.path = self.folder

@@ -31,7 +31,7 @@ from .report import (
     write_reports,
 )
 from .runners import run_items
-from .workitems import WorkItem, config_hash, slug
+from .workitems import WorkItem, config_hash
 
 #: The tasks of the task table (:data:`unitrack.tasks.TASKS`), in canonical order.
 ALL_TASKS = TASK_NAMES

@@ -66,7 +66,10 @@ def markdown_table(header: list, rows: list) -> str:
 
 def text_table(header: list, rows: list) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda r: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
+    def line(r):
+        return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
     return "\n".join([line(header), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
 
 
@@ -199,7 +202,7 @@ def write_reports(
     w.writerow(header)
     w.writerows(rows)
     atomic_write_text(paths["csv"], buf.getvalue())
-    md = [f"# unitrack evaluation\n"]
+    md = ["# unitrack evaluation\n"]
     about = _about_lines(meta)
     if about:
         md += about + [""]

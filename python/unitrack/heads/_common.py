@@ -120,7 +120,8 @@ class TimedTracker(AssociationTracker):
 
 class AssociationHead:
     """Shared state of the association heads (MOT, MOTS, PoseTrack): the validated config, the timed tracker, the
-    per-stage timer and the per-sequence stats. Subclasses set ``obs_type``, ``default_config`` and ``initial_stats``."""
+    per-stage timer and the per-sequence stats. Subclasses set ``obs_type``, ``default_config`` and
+    ``initial_stats``."""
 
     obs_type: str = ""
     default_config = None  # callable returning the task's AssociationConfig
@@ -159,7 +160,8 @@ class AssociationHead:
 def load_frame(frame, name: str = "frame") -> np.ndarray:
     """A frame as a uint8 RGB array ``[H, W, 3]``.
 
-    Accepts an image path (:func:`unitrack.data.images.read_image`), a uint8 ``[H, W, 3]`` RGB array or a grey ``[H, W]`` array.
+    Accepts an image path (:func:`unitrack.data.images.read_image`), a uint8 ``[H, W, 3]`` RGB array or a grey
+    ``[H, W]`` array.
     """
     if isinstance(frame, (str, os.PathLike)):
         return read_image(frame, name)

@@ -150,7 +150,9 @@ def load_frame(frame) -> np.ndarray:
         try:  # PIL images (got10k passes them)
             frame = np.asarray(frame.convert("RGB"))
         except AttributeError:
-            raise TypeError(f"frame must be an RGB array, a tensor, a PIL image or a path, got {type(frame).__name__}")
+            raise TypeError(
+                f"frame must be an RGB array, a tensor, a PIL image or a path, got {type(frame).__name__}"
+            ) from None
     if frame.ndim == 2:  # grayscale (several OTB sequences)
         frame = np.repeat(frame[:, :, None], 3, axis=2)
     if frame.ndim != 3 or frame.shape[2] != 3:

@@ -168,12 +168,12 @@ def db_statistics(per_frame_values: np.ndarray) -> tuple[float, float, float]:
         return float("nan"), float("nan"), float("nan")
     with np.errstate(invalid="ignore"), _quiet():
         M = float(np.nanmean(v))
-        O = float(np.nanmean(v > 0.5))
+        R = float(np.nanmean(v > 0.5))  # recall
         # official code: uint8, whose ids[4] + 1 wraps to 0 at n = 256 under numpy 2 (module docstring)
         ids = (np.round(np.linspace(1, n, 5) + 1e-10) - 1).astype(np.int64)
         bins = [v[ids[i] : ids[i + 1] + 1] for i in range(4)]
         D = float(np.nanmean(bins[0]) - np.nanmean(bins[3]))
-    return M, O, D
+    return M, R, D
 
 
 class _quiet:

@@ -25,8 +25,9 @@ result box differs from the ground truth, or a ground-truth box has a non-positi
 Coordinates: the tools read the files, i.e. 1-based OTB pixel coordinates. The functions take ``origin`` = 0 for the
 0-based boxes unitrack's readers return (``x_file - 1``; the default) or 1 for boxes as the files write them. Only
 the ``unitrack`` presence tests (``> 0`` in file coordinates) use it; the last bits of an IoU can still differ from the
-tool's when the boxes were shifted, so :func:`evaluate_results` (and ``unitrack.evaluation.adapters.sot.evaluate_otb``) score the
-files' values as written (``origin=1``), bit-identical to the tools.
+tool's when the boxes were shifted, so :func:`evaluate_results` (and
+``unitrack.evaluation.adapters.sot.evaluate_otb``) score the files' values as written (``origin=1``),
+bit-identical to the tools.
 """
 
 from __future__ import annotations

@@ -493,7 +493,7 @@ def posetrack_idf1(gt, pred, dist_thresh: float = 0.5) -> dict[str, Any]:
             raise ValueError(f"sequence {name!r}: prediction has {len(p.frames)} frames, gt has {len(g.frames)}")
         for j in range(15):
             gids, tids, sims = [], [], []
-            for t, (gf, pf) in enumerate(zip(g.frames, p.frames)):
+            for gf, pf in zip(g.frames, p.frames):
                 gp = [q for q in gf.people if q.present[j] and q.head_box is not None]
                 pp = [q for q in pf.people if q.present[j] and q.track_id is not None]
                 gi = np.array([q.track_id if q.track_id is not None else 10**9 + k for k, q in enumerate(gp)], np.int64)

@@ -115,7 +115,7 @@ HUB_FILES: dict[str, tuple[str, ...]] = {
 
 def _safe_globals() -> list:
     out: list = [argparse.Namespace, np.dtype]
-    core = getattr(np, "_core", None) or getattr(np, "core")
+    core = getattr(np, "_core", None) or np.core
     out.append(core.multiarray.scalar)
     dtypes = getattr(np, "dtypes", None)
     if dtypes is not None:

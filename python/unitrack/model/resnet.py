@@ -1,8 +1,8 @@
 """ResNet backbones at output stride 8, with torchvision-compatible state-dict keys (SPEC §1.1).
 
 Written here (torchvision cannot be installed beside our torch). The module tree and parameter names are those of
-``torchvision.models.resnet`` (``conv1``, ``bn1``, ``layer1.0.conv1``, ``layer3.0.downsample.0`` ...), so torchvision and
-converted self-supervised state dicts load without renaming. ``avgpool`` and ``fc`` are never built.
+``torchvision.models.resnet`` (``conv1``, ``bn1``, ``layer1.0.conv1``, ``layer3.0.downsample.0`` ...), so torchvision
+and converted self-supervised state dicts load without renaming. ``avgpool`` and ``fc`` are never built.
 
 Stride change exactly as the reference (``model/resnet.py: modify``): the stages are built with torchvision's strides,
 then *every* ``Conv2d`` inside ``layer3`` and ``layer4`` (including the 1x1 downsample conv of their first block) gets

@@ -275,7 +275,7 @@ def _generate(out: Path, seed: int, size: str, tasks: list, progress: bool) -> d
             n, T = p.vos
             k_objects = [2, 3, 1, 3, 2]
 
-            def vos(i: int, name: str):
+            def vos(i: int, name: str, task=task, T=T, k_objects=k_objects):
                 r = _rng(seed, task, i)
                 return step(task, make_vos_sequence(r, name, T, H, W, k_objects[i % len(k_objects)]))
 
