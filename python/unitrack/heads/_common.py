@@ -245,7 +245,7 @@ def _as_frame(frame, name: str = "frame"):
 
 
 def _as_frames(frames, timer) -> list:
-    """Every frame of a sequence (:func:`unitrack.heads.sot.sequence_frames` forms) loaded as arrays; timed as
+    """Every frame of a sequence (:func:`unitrack.data.video.sequence_frames` forms) loaded as arrays; timed as
     ``io``."""
     with timer.stage("io"):
         return [_as_frame(f, f"frames[{i}]") for i, f in enumerate(sequence_frames(frames))]

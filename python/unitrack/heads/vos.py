@@ -21,7 +21,7 @@ Example::
     from unitrack.heads.vos import VOSTracker, run_vos_sequence
     masks = run_vos_sequence(model, frames, first_mask)      # list of [H, W] id maps, masks[0] == first_mask
 
-``frames`` may be what every head's sequence runner takes (:func:`unitrack.heads.sot.sequence_frames`): a list of
+``frames`` may be what every head's sequence runner takes (:func:`unitrack.data.video.sequence_frames`): a list of
 RGB arrays (``[H, W, 3]``; tensors ``[3, H, W]``) or image paths, a ``[T, H, W, 3]`` array, a frames folder or a video
 file; ``first_mask`` an id map or the path of an indexed PNG. Per-stage timings (ms per frame: ``io``, ``backbone``,
 ``propagate``, ``readout``, ``total``) are in ``tracker.timings`` after a run.
