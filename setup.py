@@ -136,6 +136,8 @@ setup(
         "unitrack.data.synthetic",
         "unitrack.metrics",
         "unitrack.evaluation",
+        "unitrack.evaluation.adapters",
+        "unitrack.cli",
     ],
     package_dir={"unitrack": "python/unitrack", "unitrack_ext": "unitrack_ext"},
     ext_modules=[_extension()],

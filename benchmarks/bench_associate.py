@@ -1,12 +1,15 @@
 """Latency of the association primitive (CPU, or CUDA if the features are there).
 
-Target (association issue): ``unitrack.associate`` at N = M = 30 with box features 4x10x256 and Kalman fusion on
-under 15 ms median. The RSM dominates: until the fused ``unitrack_ext.ops.rsm`` kernel is merged this runs the
-(correct but slow) dense reference and the assertion fails. Also timed: the RSM alone, everything but the RSM, and
-a full ``AssociationTracker.update`` (RoIAlign + 3 stages + bookkeeping) with 30 tracks on a 76x136x256 map.
+Budgets (ratios in the same run, see ``benchmarks/common.py``): ``unitrack.associate`` at N = M = 30 with box
+features 4x10x256 and Kalman fusion on takes at most half the time of the pure-PyTorch reference RSM alone (the RSM
+dominates; with the fused ``unitrack_ext.ops.rsm`` kernel it is about 3.5x faster), and everything but the RSM
+(gating, fusion, lapjv) at most 0.1 of the fused RSM. Recorded beside them: one ``torch.mm`` of the same affinity
+(sumP x sumQ x C) as a yardstick. Also timed: the RSM alone and a full ``AssociationTracker.update`` (RoIAlign +
+3 stages + bookkeeping) with 30 tracks on a 76x136x256 map.
 
     PYTHONPATH=.:python python -m pytest benchmarks/bench_associate.py --benchmark-only
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,13 +17,24 @@ import pytest
 import torch
 
 import unitrack
-from unitrack.association import AssociationTracker, KalmanFilter, fuse_motion, linear_assignment, mot_config, \
-    tlwh_to_xyah
+from common import check_ratio, gemm_workload, interleaved_medians
+from unitrack.association import (
+    AssociationTracker,
+    KalmanFilter,
+    fuse_motion,
+    linear_assignment,
+    mot_config,
+    tlwh_to_xyah,
+)
 from unitrack.association.api import rsm_cost
+from unitrack_ext import reference
 
 N = M = 30
 C, P = 256, 40
-TARGET_S = 0.015
+#: associate (fused RSM + motion) / the reference RSM alone, same run
+ASSOC_VS_REFERENCE_RSM = 0.5
+#: gating + fusion + lapjv / the fused RSM of the same 30 x 30 problem
+MOTION_VS_RSM = 0.1
 
 
 def _problem(seed: int = 0):
@@ -42,11 +56,22 @@ def test_associate_30x30_motion(benchmark):
     tf, df, means, covs, det = _problem()
     m, *_ = unitrack.associate(tf, df, track_means=means, track_covs=covs, det_boxes=det)
     assert len(m) == N
-    benchmark.pedantic(lambda: unitrack.associate(tf, df, track_means=means, track_covs=covs, det_boxes=det),
-                       rounds=15, iterations=1, warmup_rounds=2)
-    assert benchmark.stats.stats.median < TARGET_S, (
-        f"associate median {benchmark.stats.stats.median * 1e3:.1f} ms >= {TARGET_S * 1e3:.0f} ms "
-        "(is the fused rsm kernel merged?)")
+    run = lambda: unitrack.associate(tf, df, track_means=means, track_covs=covs, det_boxes=det)  # noqa: E731
+    benchmark.pedantic(run, rounds=15, iterations=1, warmup_rounds=2)
+    mm, scale = gemm_workload(N * P * M * P * C)
+    cand, ref, gemm = interleaved_medians(
+        [run, lambda: reference.rsm(list(tf), list(df), temperature=0.01), mm], rounds=5
+    )
+    benchmark.extra_info["associate_over_affinity_gemm"] = round(cand["median_s"] / (gemm["median_s"] * scale), 3)
+    check_ratio(
+        benchmark,
+        "associate-vs-reference-rsm",
+        cand["median_s"],
+        ref["median_s"],
+        max_ratio=ASSOC_VS_REFERENCE_RSM,
+        candidate="associate",
+        baseline="reference_rsm",
+    )
 
 
 @pytest.mark.benchmark(group="associate-30x30")
@@ -67,7 +92,16 @@ def test_motion_and_assignment_only_30x30(benchmark):
         return linear_assignment(fused, 0.7)
 
     benchmark.pedantic(run, rounds=30, iterations=1, warmup_rounds=2)
-    assert benchmark.stats.stats.median < 0.005
+    cand, rsm = interleaved_medians([run, lambda: rsm_cost(tf, df)], rounds=15)
+    check_ratio(
+        benchmark,
+        "motion-vs-rsm",
+        cand["median_s"],
+        rsm["median_s"],
+        max_ratio=MOTION_VS_RSM,
+        candidate="motion_and_lapjv",
+        baseline="fused_rsm",
+    )
 
 
 @pytest.mark.benchmark(group="tracker-update")

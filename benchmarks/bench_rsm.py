@@ -6,18 +6,21 @@ Groups: rsm-box-N20, rsm-box-N50 (40 points per object = RoIAlign 4x10, C = 256,
 (ragged mask sets, P up to 200). Each group holds `fused`, `reference` and `mm` (one torch.mm T^ D^T of the same
 points: the floor for any exact method, which needs the whole affinity). extra_info records GFLOP/s counted as the
 affinity GEMM's 2 * sumP * sumQ * C. `test_speedup_*` asserts the fused op is >= 4x faster than the reference
-(medians of time.perf_counter, the three interleaved in the same process).
+(medians of time.perf_counter, the three interleaved in the same process; budget mechanics and run metadata:
+``benchmarks/common.py``, ``benchmarks/conftest.py``).
 """
 from __future__ import annotations
-
-import statistics
-import time
 
 import pytest
 import torch
 
 import unitrack_ext
 from unitrack_ext import ops, reference
+
+from common import check_ratio, interleaved_medians
+
+#: fused / reference, same run (a speed-up of at least 4x)
+FUSED_VS_REFERENCE = 1 / 4.0
 
 CASES = {
     "box-N20": dict(N=20, M=20, P=(40, 40), C=256),
@@ -70,28 +73,20 @@ def test_rsm(benchmark, case, impl):
     _run(benchmark, case, impl)
 
 
-def _medians(fns, rounds):
-    """Median wall time of each callable, interleaved round by round so that all see the same machine load."""
-    times = [[] for _ in fns]
-    for fn in fns:
-        fn()
-    for _ in range(rounds):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - t0)
-    return [statistics.median(t) for t in times]
-
-
 @pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="the speed target is for the compiled kernel")
 @pytest.mark.parametrize("case", ["box-N20", "box-N50", "mask-N30"])
-def test_speedup_vs_reference(case):
+def test_speedup_vs_reference(benchmark, case):
     t, d = _make(case)
-    fused, ref, mm = _medians([lambda: ops.rsm(t, d), lambda: reference.rsm(t, d), _mm_fn(t, d)], rounds=5)
+    benchmark.group = f"rsm-{case}-speedup"
+    benchmark.pedantic(lambda: ops.rsm(t, d), rounds=1, iterations=1)
+    fused, ref, mm = (r["median_s"] for r in interleaved_medians(
+        [lambda: ops.rsm(t, d), lambda: reference.rsm(t, d), _mm_fn(t, d)], rounds=5))
     gflop = _affinity_flops(t, d) / 1e9
     print(
         f"\n[rsm {case}] fused {fused * 1e3:.2f} ms ({gflop / fused:.1f} GFLOP/s affinity-equivalent), "
         f"reference {ref * 1e3:.2f} ms, one torch.mm {mm * 1e3:.2f} ms ({gflop / mm:.1f} GFLOP/s), "
         f"speed-up {ref / fused:.1f}x, fused/mm {fused / mm:.2f}"
     )
-    assert ref / fused >= 4.0, f"fused rsm only {ref / fused:.2f}x faster than the reference at {case}"
+    benchmark.extra_info["affinity_mm_ms"] = round(mm * 1e3, 4)
+    check_ratio(benchmark, f"rsm-{case}-vs-reference", fused, ref, max_ratio=FUSED_VS_REFERENCE, candidate="fused",
+                baseline="reference")

@@ -7,6 +7,7 @@ Uses ``unitrack.model.AppearanceModel("resnet18", layer=3)`` (random weights: sp
 when it is not importable. ``test_head_only`` times the heads alone on a stand-in model that returns random
 65x65x256 features, i.e. the part of the frame this module owns.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,7 +36,9 @@ class StandIn(FeatureExtractor):
     def __init__(self, channels=256):
         super().__init__()
         self.out_channels = channels
-        self.register_buffer("feat", torch.randn(1, channels, 65, 65, generator=torch.Generator().manual_seed(0)).relu())
+        self.register_buffer(
+            "feat", torch.randn(1, channels, 65, 65, generator=torch.Generator().manual_seed(0)).relu()
+        )
 
     def forward(self, x):
         n = -(-x.shape[-1] // 8)

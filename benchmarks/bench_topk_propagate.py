@@ -1,10 +1,12 @@
 """pytest-benchmark: fused ``topk_propagate`` vs the dense reference at DAVIS size (SPEC 2.9).
 
 Workload: query 60x107 (480p at stride 8), C=256, memory = 1 global + 5 radius-12 frames (T=6), topk 10, L=4,
-L2-normalised random features (seeded). Targets asserted here (on this 2-core CPU): fused >= 6x faster than the
-reference (medians of time.perf_counter, same run) and fused peak extra memory < 64 MB (peak RSS of a subprocess that
-runs the op once, minus its RSS after the inputs are allocated). The achieved GFLOP/s (useful MACs: global frame
-HW*HW*C + every windowed candidate * C) is recorded next to a plain torch.mm doing the same number of MACs.
+L2-normalised random features (seeded). Budgets asserted here (ratios in the same run; mechanics and run metadata:
+``benchmarks/common.py``, ``benchmarks/conftest.py``): fused >= 6x faster than the reference (interleaved medians of
+time.perf_counter) and the fused op's peak extra memory at most half the size of its inputs (peak RSS of a
+subprocess that runs the op once, minus its RSS after the inputs are allocated; the inputs are about 47 MB, the
+reference's affinity about 3 GB). The achieved GFLOP/s (useful MACs: global frame HW*HW*C + every windowed
+candidate * C) is recorded next to a plain torch.mm doing the same number of MACs.
 
     PYTHONPATH=.:python python -m pytest -q benchmarks/bench_topk_propagate.py --benchmark-columns=min,median,rounds -s
 """
@@ -14,11 +16,9 @@ import importlib
 import json
 import math
 import os
-import statistics
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 import torch
@@ -26,12 +26,16 @@ import torch
 import unitrack_ext
 from unitrack_ext import ops
 
+from common import check_ratio, interleaved_medians
+
 ref = importlib.import_module("unitrack_ext.reference.topk_propagate")
 
 H, W, C, T, L = 60, 107, 256, 6, 4
 TOPK, TEMPERATURE, RADIUS, N_GLOBAL = 10, 0.05, 12.0, 1
 SPEEDUP_TARGET = 6.0
-MEMORY_TARGET_MB = 64.0
+#: peak extra memory of the fused op / the bytes of its inputs (query, keys, labels)
+MEMORY_VS_INPUTS = 0.5
+INPUT_MB = 4 * (C * H * W + T * C * H * W + T * L * H * W) / 2**20
 REF_REPEATS = int(os.environ.get("UNITRACK_BENCH_REF_REPEATS", "2"))
 FUSED_REPEATS = 5
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,15 +70,6 @@ def useful_macs() -> int:
     return N_GLOBAL * (H * W) ** 2 * C + (T - N_GLOBAL) * window * C
 
 
-def _median_time(fn, repeats):
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts), out
-
-
 @pytest.fixture(scope="module")
 def davis():
     return _inputs()
@@ -84,10 +79,10 @@ def davis():
 def test_speedup_vs_reference(benchmark, davis):
     """Asserted target: fused >= 6x faster than the dense reference (perf_counter medians, same run)."""
     q, k, lab = davis
-    _fused(q, k, lab)  # warm-up (thread pool)
-    t_fused, out = _median_time(lambda: _fused(q, k, lab), FUSED_REPEATS)
-    t_ref, expected = _median_time(lambda: _reference(q, k, lab), REF_REPEATS)
+    out, expected = _fused(q, k, lab), _reference(q, k, lab)
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-5)
+    t_fused, t_ref = (r["median_s"] for r in interleaved_medians(
+        [lambda: _fused(q, k, lab), lambda: _reference(q, k, lab)], rounds=REF_REPEATS, warmup=0))
     speedup = t_ref / t_fused
     macs = useful_macs()
     benchmark.extra_info.update(
@@ -96,7 +91,8 @@ def test_speedup_vs_reference(benchmark, davis):
     )
     print(f"\n[topk_propagate DAVIS] fused {t_fused * 1e3:.1f} ms, reference {t_ref * 1e3:.1f} ms: {speedup:.1f}x")
     benchmark.pedantic(_fused, args=(q, k, lab), rounds=1, iterations=1)
-    assert speedup >= SPEEDUP_TARGET, f"fused is only {speedup:.2f}x faster than the reference (target {SPEEDUP_TARGET}x)"
+    check_ratio(benchmark, "topk_propagate-davis-vs-reference", t_fused, t_ref, max_ratio=1 / SPEEDUP_TARGET,
+                candidate="fused", baseline="reference")
 
 
 @pytest.mark.benchmark(group="topk_propagate-davis")
@@ -127,10 +123,8 @@ def test_same_work_torch_mm(benchmark, davis):
     n_cols = max(1, round(macs / (H * W * C)))
     a = q.reshape(C, H * W).t().contiguous()
     b = torch.randn(C, n_cols)
-    torch.mm(a, b)
-    t_mm, _ = _median_time(lambda: torch.mm(a, b), 3)
-    _fused(q, k, lab)
-    t_fused, _ = _median_time(lambda: _fused(q, k, lab), 3)
+    t_mm, t_fused = (r["median_s"] for r in interleaved_medians(
+        [lambda: torch.mm(a, b), lambda: _fused(q, k, lab)], rounds=3))
     mm_gflops = 2 * H * W * C * n_cols / t_mm / 1e9
     fused_gflops = 2 * macs / t_fused / 1e9
     benchmark.extra_info.update(useful_gmacs=macs / 1e9, mm_gflops=mm_gflops, fused_gflops=fused_gflops,
@@ -182,11 +176,13 @@ def _peak_extra_mb(impl: str) -> dict:
 
 @pytest.mark.benchmark(group="topk_propagate-memory")
 def test_peak_memory_fused(benchmark):
-    """Asserted target: the fused op's peak extra RSS at DAVIS size stays under 64 MB."""
+    """Asserted budget: the fused op's peak extra RSS at DAVIS size is at most half the size of its inputs."""
     info = benchmark.pedantic(_peak_extra_mb, args=("fused",), rounds=1, iterations=1)
-    benchmark.extra_info.update(info)
-    print(f"\n[topk_propagate DAVIS] fused peak extra memory {info['extra_mb']:.1f} MB (reset={info['reset']})")
-    assert info["extra_mb"] < MEMORY_TARGET_MB, f"fused op peak extra memory {info['extra_mb']:.1f} MB"
+    benchmark.extra_info.update(info, input_mb=INPUT_MB, extra_over_inputs=info["extra_mb"] / INPUT_MB)
+    print(f"\n[topk_propagate DAVIS] fused peak extra memory {info['extra_mb']:.1f} MB, inputs {INPUT_MB:.1f} MB "
+          f"(reset={info['reset']})")
+    assert info["extra_mb"] <= MEMORY_VS_INPUTS * INPUT_MB, (
+        f"fused op peak extra memory {info['extra_mb']:.1f} MB > {MEMORY_VS_INPUTS} x its {INPUT_MB:.1f} MB of inputs")
 
 
 @pytest.mark.benchmark(group="topk_propagate-memory")

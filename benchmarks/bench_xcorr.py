@@ -4,13 +4,12 @@
 
 Group "xcorr-sot" holds the fused op and the reference (same inputs). ``test_xcorr_speedup_vs_conv2d`` asserts the
 issue's target: fused >= 5x faster than F.conv2d on CPU, measured in the same run with interleaved
-``time.perf_counter`` medians (robust to the machine's load drifting between the two measurements).
+``time.perf_counter`` medians (robust to the machine's load drifting between the two measurements; budget mechanics
+and run metadata: ``benchmarks/common.py``, ``benchmarks/conftest.py``).
 """
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
 import pytest
 import torch
@@ -18,7 +17,11 @@ import torch.nn.functional as F
 
 from unitrack_ext import ops
 
+from common import check_ratio, interleaved_medians
+
 SOT = dict(S=3, C=256, H=65, W=65, h=14, w=14)
+#: fused / F.conv2d at the SOT size, same run (a speed-up of at least 5x)
+FUSED_VS_CONV2D = 1 / 5.0
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
@@ -84,29 +87,14 @@ def test_xcorr_large_template(benchmark, impl):
     _check(out, search, templ)
 
 
-def _median_times(fns, rounds):
-    times = [[] for _ in fns]
-    for _ in range(rounds):
-        for i, fn in enumerate(fns):  # interleaved: both see the same machine load
-            t0 = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - t0)
-    return [statistics.median(t) for t in times]
-
-
 def test_xcorr_speedup_vs_conv2d(benchmark):
     """Issue target: on CPU, the fused xcorr is at least 5x faster than F.conv2d at the SOT size (same run)."""
     benchmark.group = "xcorr-speedup"
     search, templ = _inputs("cpu", **SOT)
     fused = lambda: ops.xcorr(search, templ)  # noqa: E731
     ref = lambda: _reference(search, templ)  # noqa: E731
-    fused()
-    ref()
-    t_fused, t_ref = _median_times([fused, ref], rounds=int(os.getenv("UNITRACK_BENCH_ROUNDS", "15")))
-    speedup = t_ref / t_fused
-    benchmark.extra_info.update(fused_ms=t_fused * 1e3, conv2d_ms=t_ref * 1e3, speedup=speedup,
-                                threads=torch.get_num_threads())
+    t_fused, t_ref = (r["median_s"] for r in interleaved_medians(
+        [fused, ref], rounds=int(os.getenv("UNITRACK_BENCH_ROUNDS", "15"))))
     benchmark.pedantic(fused, rounds=1, iterations=1)
-    print(f"\nxcorr SOT: fused {t_fused * 1e3:.2f} ms, F.conv2d {t_ref * 1e3:.2f} ms, speedup {speedup:.1f}x "
-          f"({torch.get_num_threads()} threads)")
-    assert speedup >= 5.0, f"fused xcorr only {speedup:.2f}x faster than F.conv2d (need >= 5x)"
+    check_ratio(benchmark, "xcorr-sot-vs-conv2d", t_fused, t_ref, max_ratio=FUSED_VS_CONV2D, candidate="fused",
+                baseline="conv2d")

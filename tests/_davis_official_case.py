@@ -2,6 +2,7 @@
 davis2017-evaluation that produced the expected values kept in that test (see its comments).
 
 Everything is geometric (no random numbers), so both sides build exactly the same masks."""
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ import numpy as np
 
 
 def ellipse(shape, cy, cx, ry, rx):
-    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
     return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
 
 

@@ -4,6 +4,7 @@ poseval (leonid-pishchulin/poseval, with motmetrics 1.4.0) that produced the exp
 Every case is one sequence json, written here directly as PoseTrack 2017 (``annolist``) or 2018 (COCO-like) dicts
 (not through unitrack's writer), so the readers are under test too. Coordinates are rounded to 2 decimals, the
 random cases use ``numpy.random.default_rng`` with fixed seeds; distances are kept away from exact ties."""
+
 from __future__ import annotations
 
 import json
@@ -14,15 +15,63 @@ import numpy as np
 J = 15
 # a standing person, joint offsets in pixels (PoseTrack joint order: r-ankle, r-knee, r-hip, l-hip, l-knee, l-ankle,
 # r-wrist, r-elbow, r-shoulder, l-shoulder, l-elbow, l-wrist, head_bottom, nose, head_top)
-_SKELETON = np.array([[-12, 170], [-11, 120], [-10, 70], [10, 70], [11, 120], [12, 170], [-30, 60], [-24, 30],
-                      [-18, 0], [18, 0], [24, 30], [30, 60], [0, -5], [0, -25], [0, -45]], float)
+_SKELETON = np.array(
+    [
+        [-12, 170],
+        [-11, 120],
+        [-10, 70],
+        [10, 70],
+        [11, 120],
+        [12, 170],
+        [-30, 60],
+        [-24, 30],
+        [-18, 0],
+        [18, 0],
+        [24, 30],
+        [30, 60],
+        [0, -5],
+        [0, -25],
+        [0, -45],
+    ],
+    float,
+)
 # PoseTrack 2018 keypoint order -> joint id (None: the ears, always written as zeros)
-_KP18 = ("nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
-         "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-         "right_ankle")
-_JOINTS = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", "right_wrist",
-           "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist", "head_bottom", "nose",
-           "head_top")
+_KP18 = (
+    "nose",
+    "head_bottom",
+    "head_top",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
+_JOINTS = (
+    "right_ankle",
+    "right_knee",
+    "right_hip",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_wrist",
+    "right_elbow",
+    "right_shoulder",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "head_bottom",
+    "nose",
+    "head_top",
+)
 _TABLE18 = [(_JOINTS.index(n) if n in _JOINTS else None) for n in _KP18]
 
 
@@ -39,8 +88,11 @@ def person(cx, cy, tid, scale=1.0, missing=(), jitter=None, head=True, score=0.9
 
 
 def _rect17(p, annopoints="list"):
-    pts = [{"id": [j], "x": [float(p["xy"][j, 0])], "y": [float(p["xy"][j, 1])], "score": [0.8], "is_visible": [1]}
-           for j in range(J) if np.isfinite(p["xy"][j, 0])]
+    pts = [
+        {"id": [j], "x": [float(p["xy"][j, 0])], "y": [float(p["xy"][j, 1])], "score": [0.8], "is_visible": [1]}
+        for j in range(J)
+        if np.isfinite(p["xy"][j, 0])
+    ]
     r = {"track_id": [p["tid"]], "score": [p["score"]]}
     if annopoints == "list":
         r["annopoints"] = [{"point": pts}]
@@ -56,11 +108,15 @@ def to_2017(frames, seq="000001_mpii_test", regions=None, no_annopoints=()):
     {(frame, index): "none" | "empty_dict"} people written without a point list."""
     al = []
     for t, people in enumerate(frames):
-        e = {"image": [{"name": f"images/val/{seq}/{t:06d}.jpg"}], "imgnum": [t + 1],
-             "annorect": [_rect17(p, dict(no_annopoints).get((t, i), "list")) for i, p in enumerate(people)]}
+        e = {
+            "image": [{"name": f"images/val/{seq}/{t:06d}.jpg"}],
+            "imgnum": [t + 1],
+            "annorect": [_rect17(p, dict(no_annopoints).get((t, i), "list")) for i, p in enumerate(people)],
+        }
         if regions and t in regions:
-            e["ignore_regions"] = [{"point": [{"x": [float(x)], "y": [float(y)]} for x, y in poly]}
-                                   for poly in regions[t]]
+            e["ignore_regions"] = [
+                {"point": [{"x": [float(x)], "y": [float(y)]} for x, y in poly]} for poly in regions[t]
+            ]
         al.append(e)
     return {"annolist": al}
 
@@ -70,8 +126,14 @@ def to_2018(frames, seq="000002_mpii_test", regions=None, with_scores=True):
     vid = int(seq.split("_")[0])
     for t, people in enumerate(frames):
         iid = 10000000000 + vid * 10000 + t
-        im = {"id": iid, "file_name": f"images/val/{seq}/{t:06d}.jpg", "vid_id": seq.split("_")[0],
-              "nframes": len(frames), "frame_id": iid, "is_labeled": bool(people)}
+        im = {
+            "id": iid,
+            "file_name": f"images/val/{seq}/{t:06d}.jpg",
+            "vid_id": seq.split("_")[0],
+            "nframes": len(frames),
+            "frame_id": iid,
+            "is_labeled": bool(people),
+        }
         if regions and t in regions:
             im["ignore_regions_x"] = [[float(x) for x, _ in poly] for poly in regions[t]]
             im["ignore_regions_y"] = [[float(y) for _, y in poly] for poly in regions[t]]
@@ -85,16 +147,25 @@ def to_2018(frames, seq="000002_mpii_test", regions=None, with_scores=True):
                 else:
                     kp += [float(p["xy"][j, 0]), float(p["xy"][j, 1]), 1]
                     sc.append(0.8)
-            a = {"id": iid * 100 + i, "image_id": iid, "category_id": 1, "track_id": p["tid"], "keypoints": kp,
-                 "score": p["score"]}
+            a = {
+                "id": iid * 100 + i,
+                "image_id": iid,
+                "category_id": 1,
+                "track_id": p["tid"],
+                "keypoints": kp,
+                "score": p["score"],
+            }
             if with_scores:
                 a["scores"] = sc
             if p["head"] is not None:
                 x1, y1, x2, y2 = p["head"]
                 a["bbox_head"] = [x1, y1, round(x2 - x1, 2), round(y2 - y1, 2)]
             anns.append(a)
-    return {"images": images, "annotations": anns,
-            "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": list(_KP18)}]}
+    return {
+        "images": images,
+        "annotations": anns,
+        "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": list(_KP18)}],
+    }
 
 
 def _zero(p):
@@ -112,35 +183,51 @@ def cases() -> dict:
     out["empty_pose"] = (to_2018(g, "000101_mpii_test"), to_2018(p, "000101_mpii_test"))
     # 2. MOTP with raw distances: two people close together, predictions within the threshold of both
     g = [[person(100, 100, 1, 0.5), person(108, 101, 2, 0.5)] for _ in range(4)]
-    p = [[person(100.5, 100.2, 1, 0.5), person(107.3, 101.4, 2, 0.5)],
-         [person(101.1, 99.6, 1, 0.5), person(108.9, 100.3, 2, 0.5)],
-         [person(99.2, 100.9, 2, 0.5), person(107.7, 101.8, 1, 0.5)],   # ids swapped: switches
-         [person(100.3, 100.1, 1, 0.5), person(108.2, 100.7, 2, 0.5)]]
+    p = [
+        [person(100.5, 100.2, 1, 0.5), person(107.3, 101.4, 2, 0.5)],
+        [person(101.1, 99.6, 1, 0.5), person(108.9, 100.3, 2, 0.5)],
+        [person(99.2, 100.9, 2, 0.5), person(107.7, 101.8, 1, 0.5)],  # ids swapped: switches
+        [person(100.3, 100.1, 1, 0.5), person(108.2, 100.7, 2, 0.5)],
+    ]
     out["motp_raw"] = (to_2017(g, "000102_mpii_test"), to_2017(p, "000102_mpii_test"))
     # 3. ignore regions: a keypoint-less prediction inside / outside a frame with regions, points inside removed,
     #    a gt person entirely inside (the frame's gt becomes empty), a point exactly on the polygon's edge
     region = [[0, 0], [60, 0], [60, 300], [0, 300]]
-    g = [[person(100, 100, 1), person(30, 100, 2, 0.3)],                 # person 2 entirely inside the region
-         [person(100, 100, 1), person(200, 100, 3)],
-         [person(30, 100, 2, 0.3)],                                      # only a person inside: gt empty after
-         [person(100, 100, 1), person(200, 100, 3)],
-         [person(100, 100, 1)]]
-    p = [[person(101, 101, 7), _zero(person(0, 0, 8)), person(31, 100, 9, 0.3)],
-         [person(101, 101, 7), _zero(person(0, 0, 8)), person(199, 101, 10)],
-         [person(31, 100, 9, 0.3)],
-         [person(101, 101, 7), person(201, 101, 10)],
-         [person(101, 101, 7)]]
+    g = [
+        [person(100, 100, 1), person(30, 100, 2, 0.3)],  # person 2 entirely inside the region
+        [person(100, 100, 1), person(200, 100, 3)],
+        [person(30, 100, 2, 0.3)],  # only a person inside: gt empty after
+        [person(100, 100, 1), person(200, 100, 3)],
+        [person(100, 100, 1)],
+    ]
+    p = [
+        [person(101, 101, 7), _zero(person(0, 0, 8)), person(31, 100, 9, 0.3)],
+        [person(101, 101, 7), _zero(person(0, 0, 8)), person(199, 101, 10)],
+        [person(31, 100, 9, 0.3)],
+        [person(101, 101, 7), person(201, 101, 10)],
+        [person(101, 101, 7)],
+    ]
     # frame 3: the prediction's right wrist exactly on the region's edge x = 60 (boundary: not inside)
     p[3][0]["xy"][6] = [60.0, 160.0]
     g[3][0]["xy"][6] = [60.0, 160.0]
-    out["ignore_regions"] = (to_2017(g, "000103_mpii_test", regions={0: [region], 2: [region], 3: [region]}),
-                             to_2017(p, "000103_mpii_test", regions={0: [region], 2: [region], 3: [region]}))
+    out["ignore_regions"] = (
+        to_2017(g, "000103_mpii_test", regions={0: [region], 2: [region], 3: [region]}),
+        to_2017(p, "000103_mpii_test", regions={0: [region], 2: [region], 3: [region]}),
+    )
     # 4. people without a point list (2017): no 'annopoints' / an empty dict (dropped), an empty point list (kept)
-    g = [[person(100, 100, 1), person(300, 100, 2)], [person(100, 100, 1)], [person(100, 100, 1)],
-         [person(100, 100, 1), person(300, 100, 2)]]
-    p = [[person(101, 100, 4), person(301, 100, 5)], [person(101, 100, 4), person(301, 100, 5)],
-         [person(301, 100, 5)], [person(101, 100, 4), person(301, 100, 5)]]
-    g[1][0] = _zero(g[1][0])                    # gt with an empty point list: kept, no joints
+    g = [
+        [person(100, 100, 1), person(300, 100, 2)],
+        [person(100, 100, 1)],
+        [person(100, 100, 1)],
+        [person(100, 100, 1), person(300, 100, 2)],
+    ]
+    p = [
+        [person(101, 100, 4), person(301, 100, 5)],
+        [person(101, 100, 4), person(301, 100, 5)],
+        [person(301, 100, 5)],
+        [person(101, 100, 4), person(301, 100, 5)],
+    ]
+    g[1][0] = _zero(g[1][0])  # gt with an empty point list: kept, no joints
     g[2][0] = _zero(g[2][0])
     gt17 = to_2017(g, "000104_mpii_test", no_annopoints={(3, 1): "none"})
     pr17 = to_2017(p, "000104_mpii_test", no_annopoints={(0, 1): "empty_dict", (3, 0): "none"})

@@ -1,4 +1,5 @@
 """Synthetic moving-square sequences shared by the VOS / pose-propagation tests (not a test module)."""
+
 from __future__ import annotations
 
 import numpy as np

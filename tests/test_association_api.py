@@ -1,4 +1,5 @@
 """unitrack.associate: stage-1 association for other trackers, incl. a runnable SORT-style example and bad input."""
+
 import numpy as np
 import pytest
 import torch
@@ -7,15 +8,7 @@ import unitrack
 from unitrack.association import KalmanFilter, fuse_motion, rsm_cost, tlwh_to_xyah
 from unitrack_ext import reference
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny ops: one intra-op thread avoids oversubscription on shared CI machines (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _sets(n, P=6, C=8, seed=0, protos=None):
@@ -73,8 +66,10 @@ def test_motion_fusion_and_gating():
     assert np.isfinite(cost2).all() and cost2[1, 1] == pytest.approx(0.98 * app[1, 1] + 0.02 * 16, rel=1e-4)
     assert m2.tolist() == [[0, 0], [1, 1]]
     # motion_lambda = 1 and no gate: the appearance cost
-    np.testing.assert_array_equal(unitrack.associate(t, d, track_means=means, track_covs=covs, det_boxes=det,
-                                                     motion_lambda=1.0, gate=False)[3], app)
+    np.testing.assert_array_equal(
+        unitrack.associate(t, d, track_means=means, track_covs=covs, det_boxes=det, motion_lambda=1.0, gate=False)[3],
+        app,
+    )
 
 
 def test_pad_like_reference_with_ragged_sets():
@@ -171,7 +166,8 @@ class SortLikeTracker:
         if self.ids:
             self.means, self.covs = self.kf.predict(self.means, self.covs)
         matches, u_trk, u_det, _ = unitrack.associate(
-            self.feats, det_feats, track_means=self.means, track_covs=self.covs, det_boxes=det_tlwh)
+            self.feats, det_feats, track_means=self.means, track_covs=self.covs, det_boxes=det_tlwh
+        )
         out = [0] * len(det_tlwh)
         for t, d in matches:
             self.means[t], self.covs[t] = self.kf.update(self.means[t], self.covs[t], tlwh_to_xyah(det_tlwh[d]))
@@ -179,8 +175,11 @@ class SortLikeTracker:
         for t in u_trk:
             self.age[t] += 1
         keep = [i for i, a in enumerate(self.age) if a <= self.max_age]
-        self.ids, self.feats, self.age = [self.ids[i] for i in keep], [self.feats[i] for i in keep], \
-            [self.age[i] for i in keep]
+        self.ids, self.feats, self.age = (
+            [self.ids[i] for i in keep],
+            [self.feats[i] for i in keep],
+            [self.age[i] for i in keep],
+        )
         self.means, self.covs = self.means[keep], self.covs[keep]
         for d in u_det:
             m, c = self.kf.initiate(tlwh_to_xyah(det_tlwh[d]))

@@ -1,5 +1,6 @@
-"""Object features: RoIAlign vs a naive per-sample loop, mask feature sets vs the literal reference recipe, mask2box,
-duplicate suppression, pose rasterisation."""
+"""Object features: RoIAlign vs the literal per-sample loop (conftest ``literal_roi_align``), mask feature sets vs
+the literal reference recipe, mask2box, duplicate suppression, pose rasterisation."""
+
 import math
 
 import cv2
@@ -8,86 +9,41 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from unitrack.association import (mask2box, mask_features, pose_to_box, pose_to_mask, remove_duplicated_box,
-                                  roi_align)
+from unitrack.association import mask2box, mask_features, pose_to_box, pose_to_mask, remove_duplicated_box, roi_align
 from unitrack.association.features import EMPTY_MASK_BOX
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny ops: one intra-op thread avoids oversubscription on shared CI machines (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-
-def naive_roi_align(feat, boxes, ph, pw, scale=1.0, sampling_ratio=-1, aligned=False):
-    """torchvision's RoIAlign, one bilinear sample at a time."""
-    C, H, W = feat.shape
-    out = torch.zeros(len(boxes), C, ph, pw, dtype=torch.float64)
-    f = feat.double()
-
-    def bilinear(y, x):
-        if y < -1.0 or y > H or x < -1.0 or x > W:
-            return torch.zeros(C, dtype=torch.float64)
-        y, x = max(y, 0.0), max(x, 0.0)
-        yl, xl = int(y), int(x)
-        if yl >= H - 1:
-            yh = yl = H - 1
-            y = float(yl)
-        else:
-            yh = yl + 1
-        if xl >= W - 1:
-            xh = xl = W - 1
-            x = float(xl)
-        else:
-            xh = xl + 1
-        ly, lx = y - yl, x - xl
-        return ((1 - ly) * (1 - lx) * f[:, yl, xl] + (1 - ly) * lx * f[:, yl, xh]
-                + ly * (1 - lx) * f[:, yh, xl] + ly * lx * f[:, yh, xh])
-
-    off = 0.5 if aligned else 0.0
-    for k, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
-        sw, sh = x1 * scale - off, y1 * scale - off
-        rw, rh = x2 * scale - off - sw, y2 * scale - off - sh
-        if not aligned:
-            rw, rh = max(rw, 1.0), max(rh, 1.0)
-        bh, bw = rh / ph, rw / pw
-        gh = sampling_ratio if sampling_ratio > 0 else math.ceil(rh / ph)
-        gw = sampling_ratio if sampling_ratio > 0 else math.ceil(rw / pw)
-        cnt = max(gh * gw, 1)
-        for p in range(ph):
-            for q in range(pw):
-                acc = torch.zeros(C, dtype=torch.float64)
-                for iy in range(gh):
-                    y = sh + p * bh + (iy + 0.5) * bh / gh
-                    for ix in range(gw):
-                        x = sw + q * bw + (ix + 0.5) * bw / gw
-                        acc += bilinear(y, x)
-                out[k, :, p, q] = acc / cnt
-    return out
-
-
-BOXES = torch.tensor([
-    [1.0, 1.0, 6.0, 8.0],  # inside
-    [-3.0, -2.0, 4.5, 3.5],  # crosses the top-left border
-    [10.2, 5.1, 16.0, 11.0],  # crosses the bottom-right border (W=13, H=9)
-    [4.0, 4.0, 4.3, 4.2],  # smaller than one cell -> size clamped to 1
-    [0.0, 0.0, 13.0, 9.0],  # whole map
-    [2.5, 0.5, 12.7, 2.0],  # wide and flat: several samples per column bin
-    [20.0, 20.0, 25.0, 30.0],  # outside
-])
+BOXES = torch.tensor(
+    [
+        [1.0, 1.0, 6.0, 8.0],  # inside
+        [-3.0, -2.0, 4.5, 3.5],  # crosses the top-left border
+        [10.2, 5.1, 16.0, 11.0],  # crosses the bottom-right border (W=13, H=9)
+        [4.0, 4.0, 4.3, 4.2],  # smaller than one cell -> size clamped to 1
+        [0.0, 0.0, 13.0, 9.0],  # whole map
+        [2.5, 0.5, 12.7, 2.0],  # wide and flat: several samples per column bin
+        [20.0, 20.0, 25.0, 30.0],  # outside
+    ]
+)
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(sampling_ratio=2), dict(aligned=True), dict(spatial_scale=0.5)])
-def test_roi_align_matches_naive(kw, dtype):
+def test_roi_align_matches_naive(kw, dtype, literal_roi_align):
     feat = torch.randn(3, 9, 13, dtype=dtype)
     boxes = BOXES * (2.0 if kw.get("spatial_scale") == 0.5 else 1.0)
     got = roi_align(feat, boxes, (4, 10), **kw)
-    ref = naive_roi_align(feat, boxes, 4, 10, scale=kw.get("spatial_scale", 1.0),
-                          sampling_ratio=kw.get("sampling_ratio", -1), aligned=kw.get("aligned", False))
+    ref = torch.from_numpy(
+        literal_roi_align(
+            feat,
+            boxes,
+            4,
+            10,
+            scale=kw.get("spatial_scale", 1.0),
+            sampling_ratio=kw.get("sampling_ratio", -1),
+            aligned=kw.get("aligned", False),
+        )
+    )
     assert got.shape == (7, 3, 4, 10) and got.dtype == dtype
     tol = 1e-5 if dtype == torch.float32 else 1e-12
     torch.testing.assert_close(got.double(), ref, rtol=tol, atol=tol)

@@ -1,4 +1,5 @@
 """Kalman filter constants and vectorisation (SPEC §5.7 / appendix c), checked on a hand-computable box."""
+
 import numpy as np
 import pytest
 

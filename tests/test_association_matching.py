@@ -1,4 +1,5 @@
 """IoU (+1 convention), motion fusion and the cost-limited assignment (SPEC appendix c, d)."""
+
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
@@ -67,8 +68,17 @@ def test_pair_above_limit_never_matched():
     assert m.shape == (0, 2) and ua.tolist() == [0] and ub.tolist() == [0]
 
 
-@pytest.mark.parametrize("shape,thresh,inf_frac", [((8, 11), 0.7, 0), ((12, 7), 0.5, 0), ((10, 10), 0.7, 0.4),
-                                                   ((9, 9), 0.3, 0), ((1, 6), 0.7, 0.5), ((15, 15), 0.7, 0.9)])
+@pytest.mark.parametrize(
+    "shape,thresh,inf_frac",
+    [
+        ((8, 11), 0.7, 0),
+        ((12, 7), 0.5, 0),
+        ((10, 10), 0.7, 0.4),
+        ((9, 9), 0.3, 0),
+        ((1, 6), 0.7, 0.5),
+        ((15, 15), 0.7, 0.9),
+    ],
+)
 def test_matches_augmented_scipy(shape, thresh, inf_frac):
     rng = np.random.default_rng(sum(shape))
     for _ in range(20):

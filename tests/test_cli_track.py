@@ -1,4 +1,5 @@
 """``unitrack track <task>`` end to end on generated videos / frames folders (colour-statistics model: fast)."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ def _frames() -> list[np.ndarray]:
     for t in range(T):
         f = bg.copy()
         x, y = _pos(t)
-        f[y:y + SQ, x:x + SQ] = tex
+        f[y : y + SQ, x : x + SQ] = tex
         out.append(f)
     return out
 
@@ -54,7 +55,7 @@ def data(tmp_path_factory):
         cv2.imwrite(str(d / "seq" / f"img{t + 1}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
     m = np.zeros((H, W), np.uint8)
     x, y = _pos(0)
-    m[y:y + SQ, x:x + SQ] = 3  # id 3: ids must be preserved, not renumbered
+    m[y : y + SQ, x : x + SQ] = 3  # id 3: ids must be preserved, not renumbered
     _palette_png(d / "first.png", m)
     _palette_png(d / "small.png", m[::2, ::2])
     with open(d / "det.txt", "w") as fh:
@@ -84,8 +85,19 @@ def _check_vis_video(path, n):
 
 
 def test_track_sot_video(data, tmp_path):
-    rc = _run(["track", "sot", "--input", str(data / "clip.mp4"), "--box", "10,20,24,24", "--max-frames", "5",
-               *_common(tmp_path)])
+    rc = _run(
+        [
+            "track",
+            "sot",
+            "--input",
+            str(data / "clip.mp4"),
+            "--box",
+            "10,20,24,24",
+            "--max-frames",
+            "5",
+            *_common(tmp_path),
+        ]
+    )
     assert rc == 0
     boxes = np.loadtxt(tmp_path / "clip.txt", delimiter=",")
     assert boxes.shape == (5, 4)
@@ -99,8 +111,20 @@ def test_track_sot_video(data, tmp_path):
 
 
 def test_track_vos_frames_folder(data, tmp_path):
-    rc = _run(["track", "vos", "--input", str(data / "seq"), "--mask", str(data / "first.png"), "--max-frames", "3",
-               "--save-frames", *_common(tmp_path)])
+    rc = _run(
+        [
+            "track",
+            "vos",
+            "--input",
+            str(data / "seq"),
+            "--mask",
+            str(data / "first.png"),
+            "--max-frames",
+            "3",
+            "--save-frames",
+            *_common(tmp_path),
+        ]
+    )
     assert rc == 0
     pngs = sorted((tmp_path / "seq").glob("*.png"))
     assert [p.name for p in pngs] == ["00000.png", "00001.png", "00002.png"]
@@ -118,8 +142,7 @@ def test_track_vos_frames_folder(data, tmp_path):
 
 
 def test_track_mot_video(data, tmp_path):
-    rc = _run(["track", "mot", "--input", str(data / "clip.mp4"), "--dets", str(data / "det.txt"),
-               *_common(tmp_path)])
+    rc = _run(["track", "mot", "--input", str(data / "clip.mp4"), "--dets", str(data / "det.txt"), *_common(tmp_path)])
     assert rc == 0
     rows = np.loadtxt(tmp_path / "clip.txt", delimiter=",")
     assert rows.shape[1] == 10
@@ -137,32 +160,58 @@ def test_track_mots_and_posetrack_frames_folder(data, tmp_path):
     from unitrack.data.posetrack import PoseFrame, PosePerson, PoseSequence, read_posetrack, write_posetrack
 
     objs, pframes = [], []
-    base = np.array([[0, 20], [0, 12], [-3, 5], [3, 5], [4, 12], [4, 20], [-8, 0], [-6, -4], [-4, -8], [4, -8],
-                     [6, -4], [8, 0], [0, -10], [0, -12], [0, -16]], float)
+    base = np.array(
+        [
+            [0, 20],
+            [0, 12],
+            [-3, 5],
+            [3, 5],
+            [4, 12],
+            [4, 20],
+            [-8, 0],
+            [-6, -4],
+            [-4, -8],
+            [4, -8],
+            [6, -4],
+            [8, 0],
+            [0, -10],
+            [0, -12],
+            [0, -16],
+        ],
+        float,
+    )
     for t in range(T):
         x, y = _pos(t)
         m = np.zeros((H, W), np.uint8)
-        m[y:y + SQ, x:x + SQ] = 1
+        m[y : y + SQ, x : x + SQ] = 1
         objs.append(MOTSObject.from_mask(t + 1, 2001, 2, m))
         m = np.zeros((H, W), np.uint8)
-        m[60:90, 100 - 3 * t:120 - 3 * t] = 1
+        m[60:90, 100 - 3 * t : 120 - 3 * t] = 1
         objs.append(MOTSObject.from_mask(t + 1, 2002, 2, m))
-        people = [PosePerson(np.c_[base + [x + 12, y + 16], np.ones(15)]),
-                  PosePerson(np.c_[base + [110 - 3 * t, 72], np.ones(15)])]
+        people = [
+            PosePerson(np.c_[base + [x + 12, y + 16], np.ones(15)]),
+            PosePerson(np.c_[base + [110 - 3 * t, 72], np.ones(15)]),
+        ]
         pframes.append(PoseFrame(f"img{t + 1}.png", people, image_id=t + 1))
     write_mots_txt(tmp_path / "masks.txt", objs)
     write_posetrack(tmp_path / "poses.json", PoseSequence(pframes, name="seq", source_format="2017"), "2017")
 
     out = tmp_path / "mots"
-    assert _run(["track", "mots", "--input", str(data / "seq"), "--masks", str(tmp_path / "masks.txt"),
-                 *_common(out)]) == 0
+    assert (
+        _run(["track", "mots", "--input", str(data / "seq"), "--masks", str(tmp_path / "masks.txt"), *_common(out)])
+        == 0
+    )
     res = read_mots_txt(out / "seq.txt")
     assert {o.frame for o in res} <= set(range(1, T + 1)) and len({o.obj_id for o in res}) == 2
     _check_vis_video(out / "seq_vis.mp4", T)
 
     out = tmp_path / "pose"
-    assert _run(["track", "posetrack", "--input", str(data / "seq"), "--poses", str(tmp_path / "poses.json"),
-                 *_common(out)]) == 0
+    assert (
+        _run(
+            ["track", "posetrack", "--input", str(data / "seq"), "--poses", str(tmp_path / "poses.json"), *_common(out)]
+        )
+        == 0
+    )
     seq = read_posetrack(out / "seq.json")
     assert len(seq.frames) == T
     first_ids = [p.track_id for p in seq.frames[0].people]
@@ -175,8 +224,21 @@ def test_track_mots_and_posetrack_frames_folder(data, tmp_path):
     sub = PoseSequence(pframes[2:8][::-1], name="seq", source_format="2017")
     write_posetrack(tmp_path / "sub.json", sub, "2017")
     out = tmp_path / "pose_sub"
-    assert _run(["track", "posetrack", "--input", str(data / "seq"), "--poses", str(tmp_path / "sub.json"),
-                 "--no-vis", *_common(out)]) == 0
+    assert (
+        _run(
+            [
+                "track",
+                "posetrack",
+                "--input",
+                str(data / "seq"),
+                "--poses",
+                str(tmp_path / "sub.json"),
+                "--no-vis",
+                *_common(out),
+            ]
+        )
+        == 0
+    )
     res = read_posetrack(out / "seq.json")
     assert [f.file_name for f in res.frames] == [f"img{t}.png" for t in range(8, 2, -1)]
     for fr in res.frames:
@@ -189,8 +251,19 @@ def test_track_poseprop(data, tmp_path):
     joints = np.array([[x + 2 + (i % 5) * 5, y + 2 + (i // 5) * 8] for i in range(15)], float)
     joints[3] = -1  # an absent joint
     np.savetxt(tmp_path / "j.txt", joints)
-    rc = _run(["track", "poseprop", "--input", str(data / "seq"), "--joints", str(tmp_path / "j.txt"),
-               "--max-frames", "3", *_common(tmp_path / "o")])
+    rc = _run(
+        [
+            "track",
+            "poseprop",
+            "--input",
+            str(data / "seq"),
+            "--joints",
+            str(tmp_path / "j.txt"),
+            "--max-frames",
+            "3",
+            *_common(tmp_path / "o"),
+        ]
+    )
     assert rc == 0
     res = json.loads((tmp_path / "o" / "seq.json").read_text())
     arr = np.asarray(res["joints"])
@@ -203,8 +276,22 @@ def test_track_poseprop(data, tmp_path):
 
 
 def test_track_vos_max_side(data, tmp_path):
-    rc = _run(["track", "vos", "--input", str(data / "clip.mp4"), "--mask", str(data / "first.png"),
-               "--max-frames", "3", "--max-side", "64", "--no-vis", *_common(tmp_path)])
+    rc = _run(
+        [
+            "track",
+            "vos",
+            "--input",
+            str(data / "clip.mp4"),
+            "--mask",
+            str(data / "first.png"),
+            "--max-frames",
+            "3",
+            "--max-side",
+            "64",
+            "--no-vis",
+            *_common(tmp_path),
+        ]
+    )
     assert rc == 0
     pngs = sorted((tmp_path / "clip").glob("*.png"))
     assert len(pngs) == 3 and not (tmp_path / "clip_vis.mp4").exists()
@@ -223,8 +310,9 @@ def _err(capsys, argv, task) -> str:
 
 def test_errors_one_line(data, tmp_path, capsys):
     c = _common(tmp_path)
-    msg = _err(capsys, ["track", "vos", "--input", str(data / "clip.mp4"), "--mask", str(data / "small.png"), *c],
-               "vos")
+    msg = _err(
+        capsys, ["track", "vos", "--input", str(data / "clip.mp4"), "--mask", str(data / "small.png"), *c], "vos"
+    )
     assert "small.png" in msg and "64x48" in msg and "expected the frame size 128x96" in msg
     msg = _err(capsys, ["track", "sot", "--input", str(data / "bad.mp4"), "--box", "1,1,5,5", *c], "sot")
     assert "bad.mp4" in msg and "expected a video file" in msg
@@ -235,14 +323,26 @@ def test_errors_one_line(data, tmp_path, capsys):
     msg = _err(capsys, ["track", "mot", "--input", str(data / "seq"), "--dets", str(data / "nodets.txt"), *c], "mot")
     assert "nodets.txt" in msg
     np.savetxt(tmp_path / "j17.txt", np.ones((17, 2)))
-    msg = _err(capsys, ["track", "poseprop", "--input", str(data / "seq"), "--joints", str(tmp_path / "j17.txt"),
-                        "--skeleton", "jhmdb", *c], "poseprop")
+    msg = _err(
+        capsys,
+        [
+            "track",
+            "poseprop",
+            "--input",
+            str(data / "seq"),
+            "--joints",
+            str(tmp_path / "j17.txt"),
+            "--skeleton",
+            "jhmdb",
+            *c,
+        ],
+        "poseprop",
+    )
     assert "17 joints" in msg and "15" in msg
     from unitrack.data.mots import MOTSObject, write_mots_txt
 
     write_mots_txt(tmp_path / "m.txt", [MOTSObject.from_mask(1, 2001, 2, np.ones((48, 64), np.uint8))])
-    msg = _err(capsys, ["track", "mots", "--input", str(data / "seq"), "--masks", str(tmp_path / "m.txt"), *c],
-               "mots")
+    msg = _err(capsys, ["track", "mots", "--input", str(data / "seq"), "--masks", str(tmp_path / "m.txt"), *c], "mots")
     assert "m.txt:1" in msg and "48x64" in msg
 
 

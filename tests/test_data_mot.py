@@ -1,4 +1,5 @@
 """MOTChallenge reader/writer, seqinfo, layout and the atomic writer."""
+
 from __future__ import annotations
 
 import os
@@ -7,15 +8,22 @@ import numpy as np
 import pytest
 
 from unitrack.data._atomic import atomic_open, atomic_write_text
-from unitrack.data.motchallenge import (list_sequences, read_mot_sequence, read_mot_txt, read_seqinfo,
-                                        split_by_frame, write_mot_results)
+from unitrack.data.motchallenge import (
+    list_sequences,
+    read_mot_sequence,
+    read_mot_txt,
+    read_seqinfo,
+    split_by_frame,
+    write_mot_results,
+)
 
 
 def _make_seq(root, name="MOT17-02-FRCNN", n=5, det=None, gt=None):
     d = root / "train" / name
     (d / "img1").mkdir(parents=True)
-    (d / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nimDir=img1\nframeRate=25\nseqLength={n}\n"
-                                   "imWidth=640\nimHeight=480\nimExt=.jpg\n")
+    (d / "seqinfo.ini").write_text(
+        f"[Sequence]\nname={name}\nimDir=img1\nframeRate=25\nseqLength={n}\nimWidth=640\nimHeight=480\nimExt=.jpg\n"
+    )
     if det is not None:
         (d / "det").mkdir()
         (d / "det" / "det.txt").write_text(det)
@@ -51,24 +59,29 @@ def test_user_detection_file_and_min_score(tmp_path):
 
 
 def test_bad_detections_dropped_with_warning(tmp_path):
-    det = ("1,-1,10,10,0,40,0.9\n"        # zero width
-           "1,-1,700,10,30,40,0.9\n"      # entirely right of the 640-px image
-           "1,-1,-20,10,30,40,0.9\n")     # partly outside: kept
+    det = (
+        "1,-1,10,10,0,40,0.9\n"  # zero width
+        "1,-1,700,10,30,40,0.9\n"  # entirely right of the 640-px image
+        "1,-1,-20,10,30,40,0.9\n"
+    )  # partly outside: kept
     d = _make_seq(tmp_path, det=det)
     with pytest.warns(UserWarning, match="1 zero-area .* 1 detection"):
         seq = read_mot_sequence(d)
     assert len(seq.detections[0]) == 1 and seq.detections[0][0, 0] == -20
 
 
-@pytest.mark.parametrize("text,match", [
-    ("1,1,2,3,4\n", "at least 6"),
-    ("1,1,2,3,4,5,1\n1,1,2,3,4,5\n", r":2: expected 7 fields"),
-    ("1,1,a,3,4,5\n", r":1: expected numeric"),
-    ("0,1,2,3,4,5\n", "frame number >= 1"),
-    ("1.5,1,2,3,4,5\n", "frame number"),
-    ("1,1,2,3,-4,5\n", "width and height >= 0"),
-    ("1,1,2,nan,4,5\n", "finite"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("1,1,2,3,4\n", "at least 6"),
+        ("1,1,2,3,4,5,1\n1,1,2,3,4,5\n", r":2: expected 7 fields"),
+        ("1,1,a,3,4,5\n", r":1: expected numeric"),
+        ("0,1,2,3,4,5\n", "frame number >= 1"),
+        ("1.5,1,2,3,4,5\n", "frame number"),
+        ("1,1,2,3,-4,5\n", "width and height >= 0"),
+        ("1,1,2,nan,4,5\n", "finite"),
+    ],
+)
 def test_malformed_txt_names_file_and_line(tmp_path, text, match):
     p = tmp_path / "bad.txt"
     p.write_text(text)

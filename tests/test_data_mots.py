@@ -1,12 +1,22 @@
 """MOTS txt IO, RLE validation and the overlap resolver."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from unitrack.data.mots import (MOTSObject, check_rle, decode_rle, encode_mask, make_disjoint, mots_by_frame,
-                                read_mots_txt, rle_counts, write_mots_txt)
+from unitrack.data.mots import (
+    MOTSObject,
+    check_rle,
+    decode_rle,
+    encode_mask,
+    make_disjoint,
+    mots_by_frame,
+    read_mots_txt,
+    rle_counts,
+    write_mots_txt,
+)
 
 # pycocotools' decode triggers a numpy-2 DeprecationWarning (copy keyword); not ours
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -20,8 +30,9 @@ def test_rle_counts_match_pycocotools_for_random_masks():
         s = encode_mask(m)
         cnt = rle_counts(s)
         # rebuild from the uncompressed counts with pycocotools and compare the masks
-        rebuilt = mask_utils.decode(mask_utils.frPyObjects({"size": [int(h), int(w)], "counts": cnt.tolist()},
-                                                           int(h), int(w)))
+        rebuilt = mask_utils.decode(
+            mask_utils.frPyObjects({"size": [int(h), int(w)], "counts": cnt.tolist()}, int(h), int(w))
+        )
         np.testing.assert_array_equal(rebuilt.astype(bool), m)
         np.testing.assert_array_equal(decode_rle(s, h, w), m)
 
@@ -49,13 +60,16 @@ def test_roundtrip_file(tmp_path):
     assert p.read_text().splitlines()[0].startswith("1 2001 2 30 40 ")
 
 
-@pytest.mark.parametrize("line,match", [
-    ("1 2001 2 30 40", "6 space-separated"),
-    ("1 2001 two 30 40 abc", "integers"),
-    ("1 2001 2 0 40 abc", "positive height"),
-    ("1 2001 2 30 40 zz~", ":1: invalid RLE"),
-    ("1 2001 2 30 40 12", ":1: invalid RLE"),
-])
+@pytest.mark.parametrize(
+    "line,match",
+    [
+        ("1 2001 2 30 40", "6 space-separated"),
+        ("1 2001 two 30 40 abc", "integers"),
+        ("1 2001 2 0 40 abc", "positive height"),
+        ("1 2001 2 30 40 zz~", ":1: invalid RLE"),
+        ("1 2001 2 30 40 12", ":1: invalid RLE"),
+    ],
+)
 def test_malformed_lines(tmp_path, line, match):
     p = tmp_path / "bad.txt"
     p.write_text(line + "\n")
@@ -83,5 +97,5 @@ def test_make_disjoint_by_score():
     b[0, 2:, 2:] = True
     out = make_disjoint(np.concatenate([a, b]), scores=np.array([0.2, 0.9]))
     assert not (out[0] & out[1]).any()
-    assert out[1].sum() == 16 and out[0].sum() == 16 - 4   # the overlap went to the higher score
+    assert out[1].sum() == 16 and out[0].sum() == 16 - 4  # the overlap went to the higher score
     assert ((out[0] | out[1]) == (a[0] | b[0])).all()

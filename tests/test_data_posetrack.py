@@ -1,4 +1,5 @@
 """PoseTrack 2017/2018 json IO and the neutral pose representation."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,18 @@ import json
 import numpy as np
 import pytest
 
-from unitrack.data.posetrack import (POSETRACK18_KEYPOINTS, POSETRACK_JOINTS, PoseFrame, PosePerson, PoseSequence,
-                                     from_posetrack17, read_posetrack, to_posetrack17, to_posetrack18,
-                                     write_posetrack)
+from unitrack.data.posetrack import (
+    POSETRACK18_KEYPOINTS,
+    POSETRACK_JOINTS,
+    PoseFrame,
+    PosePerson,
+    PoseSequence,
+    from_posetrack17,
+    read_posetrack,
+    to_posetrack17,
+    to_posetrack18,
+    write_posetrack,
+)
 
 
 def _person(seed, track_id, missing=()):
@@ -20,10 +30,16 @@ def _person(seed, track_id, missing=()):
 
 
 def _seq():
-    fr = [PoseFrame("images/val/000342_mpii/000000.jpg", [_person(0, 3), _person(1, 7, missing=(0, 5, 13))], 10000),
-          PoseFrame("images/val/000342_mpii/000001.jpg", [], 10001, is_labeled=False),
-          PoseFrame("images/val/000342_mpii/000002.jpg", [_person(2, 3, missing=(14,))], 10002,
-                    ignore_regions=[np.array([[0, 0], [10, 0], [10, 10.0]])])]
+    fr = [
+        PoseFrame("images/val/000342_mpii/000000.jpg", [_person(0, 3), _person(1, 7, missing=(0, 5, 13))], 10000),
+        PoseFrame("images/val/000342_mpii/000001.jpg", [], 10001, is_labeled=False),
+        PoseFrame(
+            "images/val/000342_mpii/000002.jpg",
+            [_person(2, 3, missing=(14,))],
+            10002,
+            ignore_regions=[np.array([[0, 0], [10, 0], [10, 10.0]])],
+        ),
+    ]
     return PoseSequence(fr, "000342")
 
 
@@ -45,7 +61,7 @@ def _assert_same(a: PoseSequence, b: PoseSequence, scores=True):
 @pytest.mark.parametrize("fmt", ["2017", "2018"])
 def test_roundtrip(tmp_path, fmt):
     seq = _seq()
-    p = tmp_path / f"000342_mpii_test.json"
+    p = tmp_path / "000342_mpii_test.json"
     write_posetrack(p, seq, fmt)
     back = read_posetrack(p)
     assert back.source_format == fmt and back.name == "000342_mpii_test"
@@ -84,9 +100,25 @@ def test_2018_zero_keypoint_is_missing_but_v0_with_coords_is_present():
 
 
 def test_2017_accepts_scalars_and_lists():
-    d = {"annolist": [{"image": [{"name": "a/000001.jpg"}], "annorect": [
-        {"x1": 1, "y1": [2], "x2": 3, "y2": 4, "track_id": [5],
-         "annopoints": [{"point": [{"id": [0], "x": [10], "y": 11, "score": [0.5]}, {"id": 14, "x": 1, "y": 2}]}]}]}]}
+    d = {
+        "annolist": [
+            {
+                "image": [{"name": "a/000001.jpg"}],
+                "annorect": [
+                    {
+                        "x1": 1,
+                        "y1": [2],
+                        "x2": 3,
+                        "y2": 4,
+                        "track_id": [5],
+                        "annopoints": [
+                            {"point": [{"id": [0], "x": [10], "y": 11, "score": [0.5]}, {"id": 14, "x": 1, "y": 2}]}
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
     s = from_posetrack17(d)
     p = s.frames[0].people[0]
     assert p.track_id == 5 and p.present.sum() == 2 and p.scores[0] == 0.5 and np.isnan(p.scores[14])
@@ -96,12 +128,16 @@ def test_2017_accepts_scalars_and_lists():
 def test_2017_point_list_presence_like_poseval():
     """has_points: poseval keeps people whose first 'annopoints' entry has a 'point' key (even an empty list) and drops
     the others (no 'annopoints', an empty list, an empty first entry). A repeated joint id: the first one counts."""
-    rects = [{"track_id": [1], "annopoints": [{"point": []}]},
-             {"track_id": [2]},
-             {"track_id": [3], "annopoints": []},
-             {"track_id": [4], "annopoints": [{}]},
-             {"track_id": [5], "annopoints": [{"point": [{"id": [3], "x": [1], "y": [2]},
-                                                         {"id": [3], "x": [7], "y": [8]}]}]}]
+    rects = [
+        {"track_id": [1], "annopoints": [{"point": []}]},
+        {"track_id": [2]},
+        {"track_id": [3], "annopoints": []},
+        {"track_id": [4], "annopoints": [{}]},
+        {
+            "track_id": [5],
+            "annopoints": [{"point": [{"id": [3], "x": [1], "y": [2]}, {"id": [3], "x": [7], "y": [8]}]}],
+        },
+    ]
     s = from_posetrack17({"annolist": [{"image": [{"name": "a/000001.jpg"}], "annorect": rects}]})
     ppl = s.frames[0].people
     assert [p.has_points for p in ppl] == [True, False, False, False, True]
@@ -110,27 +146,42 @@ def test_2017_point_list_presence_like_poseval():
     # written back: a person without a point list stays without one, an empty list stays an empty list
     back = to_posetrack17(s)["annolist"][0]["annorect"]
     assert back[0]["annopoints"] == [{"point": []}] and "annopoints" not in back[1]
-    assert [p.has_points for p in from_posetrack17(to_posetrack17(s)).frames[0].people] == [True, False, False,
-                                                                                          False, True]
+    assert [p.has_points for p in from_posetrack17(to_posetrack17(s)).frames[0].people] == [
+        True,
+        False,
+        False,
+        False,
+        True,
+    ]
 
 
 def _one_point(pt):
     return {"annolist": [{"image": [{"name": "x"}], "annorect": [{"annopoints": [{"point": [pt]}]}]}]}
 
 
-@pytest.mark.parametrize("data,match", [
-    ({"foo": 1}, "expected key 'annolist'"),
-    (_one_point({"id": [20], "x": [1], "y": [1]}),
-     r"annolist\[0\]\.annorect\[0\]\.annopoints\[0\]\.point\[0\]\.id: expected a joint id"),
-    (_one_point({"id": [1], "x": ["a"], "y": [1]}),
-     r"point\[0\]\.x: expected a number"),
-    ({"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [{"image_id": 1, "keypoints": [1, 2, 3]}]},
-     r"annotations\[0\]\.keypoints: expected 51 numbers"),
-    ({"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [{"image_id": 2, "keypoints": [0] * 51}]},
-     r"annotations\[0\]\.image_id: 2 is not the id"),
-    ({"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [], "categories": [{"keypoints": ["nose"]}]},
-     "lacks the PoseTrack joints"),
-])
+@pytest.mark.parametrize(
+    "data,match",
+    [
+        ({"foo": 1}, "expected key 'annolist'"),
+        (
+            _one_point({"id": [20], "x": [1], "y": [1]}),
+            r"annolist\[0\]\.annorect\[0\]\.annopoints\[0\]\.point\[0\]\.id: expected a joint id",
+        ),
+        (_one_point({"id": [1], "x": ["a"], "y": [1]}), r"point\[0\]\.x: expected a number"),
+        (
+            {"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [{"image_id": 1, "keypoints": [1, 2, 3]}]},
+            r"annotations\[0\]\.keypoints: expected 51 numbers",
+        ),
+        (
+            {"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [{"image_id": 2, "keypoints": [0] * 51}]},
+            r"annotations\[0\]\.image_id: 2 is not the id",
+        ),
+        (
+            {"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [], "categories": [{"keypoints": ["nose"]}]},
+            "lacks the PoseTrack joints",
+        ),
+    ],
+)
 def test_malformed_json_errors(tmp_path, data, match):
     p = tmp_path / "bad.json"
     p.write_text(json.dumps(data))

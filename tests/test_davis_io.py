@@ -1,4 +1,5 @@
 """DAVIS-2017 IO: split files, frames, indexed palette PNG round trip."""
+
 from __future__ import annotations
 
 import os

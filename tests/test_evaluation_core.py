@@ -1,4 +1,5 @@
 """Evaluation platform core: work items are idempotent, failures are recorded, reports are written."""
+
 import json
 import os
 
@@ -68,8 +69,10 @@ def test_a_failing_item_is_recorded_and_others_survive(tmp_path, fake_task):
 
 
 def test_reports_and_table(tmp_path):
-    results = {"resnet18:random": {"mot": {"idf1": 40.123, "hota": 30.0, "mota": 20.0}},
-               "texture": {"mot": {"error": "1 of 2 sequence(s) failed"}}}
+    results = {
+        "resnet18:random": {"mot": {"idf1": 40.123, "hota": 30.0, "mota": 20.0}},
+        "texture": {"mot": {"error": "1 of 2 sequence(s) failed"}},
+    }
     paths = report.write_reports(str(tmp_path), results, ["mot"], {"config": {"a": 1}, "config_hash": "abc"})
     md = open(paths["md"]).read()
     assert "MOT IDF1" in md and "40.1" in md and "error" in md

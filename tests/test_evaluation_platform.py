@@ -1,5 +1,6 @@
 """The evaluation platform end to end on the tiny synthetic benchmark: local run, idempotent re-run, a failing work
 item, the CLI, and the Ray runner giving the same table as the local one."""
+
 import json
 import os
 import subprocess
@@ -17,15 +18,17 @@ def tiny_roots(tmp_path_factory):
     from unitrack.evaluation.platform import synthetic_roots
 
     root = tmp_path_factory.mktemp("synth")
-    return synthetic_roots(str(root / "synthetic-tiny"), TASKS + ["poseprop", "mots", "posetrack"], size="tiny",
-                           progress=False)
+    return synthetic_roots(
+        str(root / "synthetic-tiny"), TASKS + ["poseprop", "mots", "posetrack"], size="tiny", progress=False
+    )
 
 
 @pytest.fixture(scope="module")
 def local_run(tiny_roots, tmp_path_factory):
     out = tmp_path_factory.mktemp("local")
-    res = evaluate(["color"], TASKS, data="custom", roots=tiny_roots, out_root=str(out), progress=False,
-                   max_sequences=1)
+    res = evaluate(
+        ["color"], TASKS, data="custom", roots=tiny_roots, out_root=str(out), progress=False, max_sequences=1
+    )
     return out, res
 
 
@@ -46,8 +49,9 @@ def test_local_run_writes_table_and_reports(local_run):
 
 def test_rerun_skips_done_items(local_run, tiny_roots):
     out, res = local_run
-    again = evaluate(["color"], TASKS, data="custom", roots=tiny_roots, out_root=str(out), progress=False,
-                     max_sequences=1)
+    again = evaluate(
+        ["color"], TASKS, data="custom", roots=tiny_roots, out_root=str(out), progress=False, max_sequences=1
+    )
     assert again["meta"]["n_skipped"] == again["meta"]["n_items"] == res["meta"]["n_items"]
     assert again["results"] == res["results"]
 
@@ -55,8 +59,15 @@ def test_rerun_skips_done_items(local_run, tiny_roots):
 def test_bad_model_is_one_error_before_any_work(tiny_roots, tmp_path):
     # a missing checkpoint used to fail inside every work item; now nothing is run or written
     with pytest.raises(FileNotFoundError, match=r"--model resnet18:/no/such/checkpoint\.pth: .*does not exist"):
-        evaluate(["color", "resnet18:/no/such/checkpoint.pth"], ["mot"], data="custom", roots=tiny_roots,
-                 out_root=str(tmp_path / "out"), progress=False, max_sequences=1)
+        evaluate(
+            ["color", "resnet18:/no/such/checkpoint.pth"],
+            ["mot"],
+            data="custom",
+            roots=tiny_roots,
+            out_root=str(tmp_path / "out"),
+            progress=False,
+            max_sequences=1,
+        )
     assert not (tmp_path / "out").exists()
 
 
@@ -69,8 +80,15 @@ def test_failing_item_is_reported_without_losing_others(tiny_roots, tmp_path):
     seqs = sorted(p for p in (mot / "train").iterdir() if p.is_dir())
     first_frame = sorted((seqs[0] / "img1").iterdir())[0]
     first_frame.write_bytes(b"not an image")
-    res = evaluate(["color"], ["mot"], data="custom", roots={"mot": str(mot)}, out_root=str(tmp_path / "out"),
-                   progress=False, max_sequences=2)
+    res = evaluate(
+        ["color"],
+        ["mot"],
+        data="custom",
+        roots={"mot": str(mot)},
+        out_root=str(tmp_path / "out"),
+        progress=False,
+        max_sequences=2,
+    )
     assert "error" in res["results"]["color"]["mot"]
     assert len(res["errors"]) == 1 and seqs[0].name in res["errors"][0]
     done = [p for p in (tmp_path / "out" / "items" / "color" / "mot").iterdir()]
@@ -82,12 +100,34 @@ def test_failing_item_is_reported_without_losing_others(tiny_roots, tmp_path):
 
 def test_unknown_task_and_missing_dataset_are_one_line_errors(tmp_path):
     env = dict(os.environ)
-    out = subprocess.run([sys.executable, "-m", "unitrack", "eval", "--model", "color", "--tasks", "sot,bogus",
-                          "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "unitrack", "eval", "--model", "color", "--tasks", "sot,bogus", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 2 and "unknown task(s) bogus" in out.stderr
-    out = subprocess.run([sys.executable, "-m", "unitrack", "eval", "--model", "color", "--tasks", "vos",
-                          "--davis", str(tmp_path / "nope"), "--out", str(tmp_path)], capture_output=True,
-                         text=True, env=env, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "unitrack",
+            "eval",
+            "--model",
+            "color",
+            "--tasks",
+            "vos",
+            "--davis",
+            str(tmp_path / "nope"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 2 and "not found" in out.stderr and "nope" in out.stderr
 
 
@@ -95,8 +135,16 @@ def test_unknown_task_and_missing_dataset_are_one_line_errors(tmp_path):
 def test_ray_runner_gives_the_same_table(local_run, tiny_roots, tmp_path):
     pytest.importorskip("ray")
     _, res = local_run
-    ray_res = evaluate(["color"], TASKS, data="custom", roots=tiny_roots, out_root=str(tmp_path), progress=False,
-                       max_sequences=1, runner="ray")
+    ray_res = evaluate(
+        ["color"],
+        TASKS,
+        data="custom",
+        roots=tiny_roots,
+        out_root=str(tmp_path),
+        progress=False,
+        max_sequences=1,
+        runner="ray",
+    )
     assert ray_res["errors"] == []
     assert ray_res["table"] == res["table"]
     for task in TASKS:

@@ -7,6 +7,7 @@
   at the positions where ``F.interpolate(ob, scale_factor=s, nearest) >= 0.5``.
 * ``masks_to_feature_resolution`` (index picking) vs ``F.interpolate(mode="nearest")`` exactly.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,62 +20,10 @@ import torch.nn.functional as F
 from unitrack.association import mask_features, roi_align
 from unitrack.association.features import masks_to_feature_resolution
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ------------------------------------------------------------------------------------------------ RoIAlign
-def literal_roi_align(feat: np.ndarray, boxes: np.ndarray, ph: int, pw: int, scale: float = 1.0,
-                      sampling_ratio: int = -1, aligned: bool = False) -> np.ndarray:
-    """torchvision ``roi_align`` semantics, one bilinear sample at a time, float64. ``feat [C, H, W]``."""
-    C, H, W = feat.shape
-    out = np.zeros((len(boxes), C, ph, pw))
-
-    def sample(y: float, x: float) -> np.ndarray:
-        if y < -1.0 or y > H or x < -1.0 or x > W:
-            return np.zeros(C)
-        y, x = max(y, 0.0), max(x, 0.0)
-        y0, x0 = int(y), int(x)
-        if y0 >= H - 1:
-            y0 = y1 = H - 1
-            y = float(y0)
-        else:
-            y1 = y0 + 1
-        if x0 >= W - 1:
-            x0 = x1 = W - 1
-            x = float(x0)
-        else:
-            x1 = x0 + 1
-        ly, lx = y - y0, x - x0
-        return ((1 - ly) * (1 - lx) * feat[:, y0, x0] + (1 - ly) * lx * feat[:, y0, x1]
-                + ly * (1 - lx) * feat[:, y1, x0] + ly * lx * feat[:, y1, x1])
-
-    off = 0.5 if aligned else 0.0
-    for k, (bx1, by1, bx2, by2) in enumerate(boxes.tolist()):
-        sx, sy = bx1 * scale - off, by1 * scale - off
-        rw, rh = bx2 * scale - off - sx, by2 * scale - off - sy
-        if not aligned:
-            rw, rh = max(rw, 1.0), max(rh, 1.0)
-        bh, bw = rh / ph, rw / pw
-        gh = sampling_ratio if sampling_ratio > 0 else math.ceil(rh / ph)
-        gw = sampling_ratio if sampling_ratio > 0 else math.ceil(rw / pw)
-        count = max(gh * gw, 1)
-        for p in range(ph):
-            for q in range(pw):
-                acc = np.zeros(C)
-                for iy in range(gh):
-                    y = sy + p * bh + (iy + 0.5) * bh / gh
-                    for ix in range(gw):
-                        acc += sample(y, sx + q * bw + (ix + 0.5) * bw / gw)
-                out[k, :, p, q] = acc / count
-    return out
-
-
 def random_boxes(rng: np.random.Generator, n: int, H: int, W: int) -> np.ndarray:
     """A mix of box kinds, in map units."""
     kinds = rng.integers(0, 7, n)
@@ -116,7 +65,7 @@ def _mask_tol(dtype):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_roi_align_random_boxes_match_literal(seed, dtype):
+def test_roi_align_random_boxes_match_literal(seed, dtype, literal_roi_align):
     rng = np.random.default_rng(seed)
     H, W = int(rng.integers(9, 30)), int(rng.integers(9, 40))
     feat = torch.from_numpy(rng.standard_normal((5, H, W))).to(dtype)
@@ -128,9 +77,17 @@ def test_roi_align_random_boxes_match_literal(seed, dtype):
     torch.testing.assert_close(got.double(), torch.from_numpy(ref), **_tol(dtype))
 
 
-@pytest.mark.parametrize("kw", [dict(sampling_ratio=2), dict(sampling_ratio=1), dict(aligned=True),
-                                dict(spatial_scale=0.125), dict(aligned=True, spatial_scale=0.25, sampling_ratio=3)])
-def test_roi_align_options_match_literal(kw, dtype):
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(sampling_ratio=2),
+        dict(sampling_ratio=1),
+        dict(aligned=True),
+        dict(spatial_scale=0.125),
+        dict(aligned=True, spatial_scale=0.25, sampling_ratio=3),
+    ],
+)
+def test_roi_align_options_match_literal(kw, dtype, literal_roi_align):
     rng = np.random.default_rng(7)
     H, W = 17, 23
     feat = torch.from_numpy(rng.standard_normal((3, H, W))).to(dtype)
@@ -138,28 +95,37 @@ def test_roi_align_options_match_literal(kw, dtype):
     boxes = torch.from_numpy(random_boxes(rng, 40, H, W) / scale).to(dtype)
     got = roi_align(feat[None], boxes, (4, 10), **kw)
     boxes = boxes.double().numpy()
-    ref = literal_roi_align(feat.double().numpy(), boxes, 4, 10, scale=scale,
-                            sampling_ratio=kw.get("sampling_ratio", -1), aligned=kw.get("aligned", False))
+    ref = literal_roi_align(
+        feat.double().numpy(),
+        boxes,
+        4,
+        10,
+        scale=scale,
+        sampling_ratio=kw.get("sampling_ratio", -1),
+        aligned=kw.get("aligned", False),
+    )
     torch.testing.assert_close(got.double(), torch.from_numpy(ref), **_tol(dtype))
 
 
-def test_roi_align_other_output_sizes_and_layouts():
+def test_roi_align_other_output_sizes_and_layouts(literal_roi_align):
     """Odd output sizes; a channels-last / sliced (non-contiguous) map gives the same numbers as a contiguous one."""
     rng = np.random.default_rng(3)
     base = torch.from_numpy(rng.standard_normal((1, 4, 21, 31)))
     boxes = random_boxes(rng, 25, 21, 31)
     for out_size in [(1, 1), (3, 5), (7, 2)]:
         ref = literal_roi_align(base[0].numpy(), boxes, *out_size)
-        torch.testing.assert_close(roi_align(base, torch.from_numpy(boxes), out_size), torch.from_numpy(ref),
-                                   rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(
+            roi_align(base, torch.from_numpy(boxes), out_size), torch.from_numpy(ref), rtol=1e-12, atol=1e-12
+        )
     cl = base.to(memory_format=torch.channels_last)
     wide = torch.cat([base, base], 3)[..., :31]  # a strided view
     for f in (cl, wide):
-        torch.testing.assert_close(roi_align(f, torch.from_numpy(boxes)), roi_align(base, torch.from_numpy(boxes)),
-                                   rtol=0, atol=0)
+        torch.testing.assert_close(
+            roi_align(f, torch.from_numpy(boxes)), roi_align(base, torch.from_numpy(boxes)), rtol=0, atol=0
+        )
 
 
-def test_roi_align_mot_sizes_groups_and_chunking():
+def test_roi_align_mot_sizes_groups_and_chunking(literal_roi_align):
     """MOT-like boxes of very different sizes on a 76x136 map: several padded groups, forced chunking, and
     float32 vs a float64 literal at float32 tolerance."""
     rng = np.random.default_rng(11)
@@ -215,9 +181,16 @@ def random_masks(rng: np.random.Generator, K: int, H: int, W: int) -> torch.Tens
     return torch.from_numpy(m)
 
 
-@pytest.mark.parametrize("seed,img,fmap,max_area", [(0, (240, 320), (30, 40), 60), (1, (250, 333), (30, 40), 200),
-                                                     (2, (1080, 1920), (135, 240), 200), (3, (76, 136), (76, 136), 50),
-                                                     (4, (20, 30), (40, 60), 100)])
+@pytest.mark.parametrize(
+    "seed,img,fmap,max_area",
+    [
+        (0, (240, 320), (30, 40), 60),
+        (1, (250, 333), (30, 40), 200),
+        (2, (1080, 1920), (135, 240), 200),
+        (3, (76, 136), (76, 136), 50),
+        (4, (20, 30), (40, 60), 100),
+    ],
+)
 def test_mask_features_match_literal_recipe(seed, img, fmap, max_area, dtype):
     rng = np.random.default_rng(seed)
     feat = torch.from_numpy(rng.standard_normal((6,) + fmap)).to(dtype)
@@ -246,9 +219,18 @@ def test_mask_features_mask_dtypes_agree():
         torch.testing.assert_close(s, r, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("src,dst", [((1080, 1920), (135, 240)), ((250, 333), (30, 40)), ((37, 61), (37, 61)),
-                                     ((20, 30), (40, 60)), ((7, 9), (30, 41)), ((608, 1088), (76, 136)),
-                                     ((101, 203), (13, 26))])
+@pytest.mark.parametrize(
+    "src,dst",
+    [
+        ((1080, 1920), (135, 240)),
+        ((250, 333), (30, 40)),
+        ((37, 61), (37, 61)),
+        ((20, 30), (40, 60)),
+        ((7, 9), (30, 41)),
+        ((608, 1088), (76, 136)),
+        ((101, 203), (13, 26)),
+    ],
+)
 def test_masks_to_feature_resolution_is_nearest_interpolate(src, dst):
     g = torch.Generator().manual_seed(0)
     m = (torch.rand((3,) + src, generator=g) > 0.5).to(torch.uint8)

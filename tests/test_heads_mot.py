@@ -1,4 +1,5 @@
 """MOT head: letterbox geometry, RoIAlign boxes in letterbox units, output filter, tracking, bad input, files."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,7 @@ from unitrack.heads._common import letterbox
 from unitrack.heads.mot import MOTHead, output_filter, track_mot
 from unitrack.model import ColorStatsModel, wrap_module
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 H, W = 96, 128
 SMALL = mot_config(img_size=(272, 152))  # letterbox with horizontal padding (ratio 1.583, pad 34/35)
@@ -29,7 +30,7 @@ def scene(T=8, objs=((10, 20, 20, 40, 4, 1), (90, 30, 22, 44, -4, 0))):
         bt = []
         for k, (x, y, w, h, vx, vy) in enumerate(objs):
             x0, y0 = x + vx * t, y + vy * t
-            img[y0:y0 + h, x0:x0 + w] = COLORS[k % len(COLORS)]
+            img[y0 : y0 + h, x0 : x0 + w] = COLORS[k % len(COLORS)]
             bt.append([x0, y0, w, h])
         frames.append(img)
         boxes.append(np.asarray(bt, np.float64))
@@ -42,8 +43,9 @@ class CoordModel(torch.nn.Module):
     def forward(self, x):
         B, _, h, w = x.shape
         hh, ww = -(-h // 8), -(-w // 8)
-        ys, xs = torch.meshgrid(torch.arange(hh, dtype=torch.float32), torch.arange(ww, dtype=torch.float32),
-                                indexing="ij")
+        ys, xs = torch.meshgrid(
+            torch.arange(hh, dtype=torch.float32), torch.arange(ww, dtype=torch.float32), indexing="ij"
+        )
         return torch.stack([xs, ys])[None].expand(B, 2, hh, ww).contiguous()
 
 
@@ -55,8 +57,8 @@ def test_letterbox_geometry_default_size():
     assert ratio == pytest.approx(min(608 / 1080, 1088 / 1920))
     nw = round(1920 * ratio)  # height-bound: 1081 columns, 7 columns of padding split 3 / 4
     assert (top, left) == (0, 3) and nw == 1081
-    assert (out[:, :left] == 128).all() and (out[:, left + nw:] == 128).all()  # grey padding (127.5 -> 128)
-    assert (out[:, left:left + nw] != 128).all()
+    assert (out[:, :left] == 128).all() and (out[:, left + nw :] == 128).all()  # grey padding (127.5 -> 128)
+    assert (out[:, left : left + nw] != 128).all()
     ys, xs = np.nonzero(out[..., 0] > 200)
     # the white patch lands at p * ratio + pad
     assert xs.mean() == pytest.approx(1020 * ratio + left, abs=1.0)
@@ -79,11 +81,15 @@ def test_roi_boxes_are_letterbox_coordinates_over_stride():
 
 
 def test_output_filter_area_and_aspect():
-    b = np.array([[0, 0, 10, 20],    # area 200: not > 200 -> dropped
-                  [0, 0, 10, 21],    # area 210 -> kept
-                  [0, 0, 32, 20],    # w/h = 1.6 -> kept (filter is w/h > 1.6)
-                  [0, 0, 33, 20],    # w/h = 1.65 -> dropped
-                  [0, 0, 100, 10]])  # wide -> dropped
+    b = np.array(
+        [
+            [0, 0, 10, 20],  # area 200: not > 200 -> dropped
+            [0, 0, 10, 21],  # area 210 -> kept
+            [0, 0, 32, 20],  # w/h = 1.6 -> kept (filter is w/h > 1.6)
+            [0, 0, 33, 20],  # w/h = 1.65 -> dropped
+            [0, 0, 100, 10],
+        ]
+    )  # wide -> dropped
     np.testing.assert_array_equal(output_filter(b, 200, 1.6), [False, True, True, False, False])
 
 
@@ -169,8 +175,10 @@ def _write_sequence(root, frames, boxes, name="SEQ-01"):
     (seq / "det").mkdir()
     for t, f in enumerate(frames, 1):
         cv2.imwrite(str(seq / "img1" / f"{t:06d}.png"), f[:, :, ::-1])
-    (seq / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nimDir=img1\nframeRate=30\nseqLength={len(frames)}\n"
-                                     f"imWidth={W}\nimHeight={H}\nimExt=.png\n")
+    (seq / "seqinfo.ini").write_text(
+        f"[Sequence]\nname={name}\nimDir=img1\nframeRate=30\nseqLength={len(frames)}\n"
+        f"imWidth={W}\nimHeight={H}\nimExt=.png\n"
+    )
     lines = [f"{t},-1,{x},{y},{w},{h},0.9,-1,-1,-1" for t, b in enumerate(boxes, 1) for x, y, w, h in b]
     (seq / "det" / "det.txt").write_text("\n".join(lines) + "\n")
     return seq
@@ -197,8 +205,9 @@ def test_run_sequence_writes_motchallenge(tmp_path):
 def test_track_mot_folder_and_bad_det_file(tmp_path):
     frames, boxes = scene(T=5)
     seq = _write_sequence(tmp_path, frames, boxes)
-    info = track_mot(ColorStatsModel(), seq / "img1", seq / "det" / "det.txt", tmp_path / "o.txt", config=SMALL,
-                     progress=False)
+    info = track_mot(
+        ColorStatsModel(), seq / "img1", seq / "det" / "det.txt", tmp_path / "o.txt", config=SMALL, progress=False
+    )
     assert info["frames"] == 5 and info["tracks"] == 2 and info["rows"] == 10
     assert set(info["timings"]) >= {"backbone", "rsm"}
     bad = tmp_path / "bad.txt"

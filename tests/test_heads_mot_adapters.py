@@ -1,4 +1,5 @@
 """Evaluation adapters mot / mots / posetrack end to end on the tiny synthetic benchmark (ColorStatsModel)."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,6 @@ import os
 import shutil
 
 import pytest
-import torch
 
 from unitrack.data.motchallenge import read_mot_txt
 from unitrack.data.mots import read_mots_txt
@@ -17,7 +17,7 @@ from unitrack.evaluation.tasks import get_task
 from unitrack.evaluation.workitems import WorkItem
 from unitrack.model import ColorStatsModel
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_posetrack_idf1_perfect_and_swapped(synth):
     swapped = copy.deepcopy(gt["s"])
     ids = sorted({p.track_id for f in swapped.frames for p in f.people})
     a, b = ids[0], ids[1]
-    for f in swapped.frames[len(swapped.frames) // 2:]:
+    for f in swapped.frames[len(swapped.frames) // 2 :]:
         for p in f.people:
             p.track_id = b if p.track_id == a else a if p.track_id == b else p.track_id
     assert adapters_mot.posetrack_idf1(gt, {"s": swapped})["mean"] < 0.95

@@ -1,4 +1,5 @@
 """PoseTrack head: pose tracking, id mapping into [0, 999], empty skeletons, missing joints, bad input, json files."""
+
 from __future__ import annotations
 
 import warnings
@@ -6,20 +7,37 @@ import warnings
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from unitrack.association import pose_to_mask
 from unitrack.data.posetrack import PoseFrame, PosePerson, PoseSequence, read_posetrack, write_posetrack
 from unitrack.heads.posetrack import IdMapper, PoseTrackHead, track_posetrack
 from unitrack.model import ColorStatsModel
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 H, W = 96, 128
 COLORS = [(230, 40, 40), (40, 200, 60), (50, 70, 230)]
 # offsets (dx, dy) of the 15 PoseTrack joints of a standing figure of height 64, origin at the head top
-_FIG = np.array([[-6, 64], [-6, 48], [-6, 32], [6, 32], [6, 48], [6, 64], [-14, 34], [-12, 22], [-8, 12],
-                 [8, 12], [12, 22], [14, 34], [0, 10], [0, 5], [0, 0]], np.float64)
+_FIG = np.array(
+    [
+        [-6, 64],
+        [-6, 48],
+        [-6, 32],
+        [6, 32],
+        [6, 48],
+        [6, 64],
+        [-14, 34],
+        [-12, 22],
+        [-8, 12],
+        [8, 12],
+        [12, 22],
+        [14, 34],
+        [0, 10],
+        [0, 5],
+        [0, 0],
+    ],
+    np.float64,
+)
 
 
 def skeleton(x, y):

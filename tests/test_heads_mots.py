@@ -1,17 +1,17 @@
 """MOTS head: mask tracking, deterministic disjoint output, id mapping, bad masks / RLE, files."""
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from unitrack.data.mots import MOTSObject, encode_mask, make_disjoint, read_mots_txt, write_mots_txt
 from unitrack.heads.mots import MaskTrack, MOTSHead, mots_object_id, resolve_overlaps, track_mots
 from unitrack.metrics.mots import evaluate_mots_sequence
 from unitrack.model import ColorStatsModel
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 H, W = 96, 128
 COLORS = [(230, 40, 40), (40, 200, 60), (50, 70, 230)]
@@ -25,8 +25,8 @@ def scene(T=6, objs=((10, 20, 24, 48, 4), (90, 24, 24, 48, -4))):
         ms = np.zeros((len(objs), H, W), bool)
         for k, (x, y, w, h, vx) in enumerate(objs):
             x0 = x + vx * t
-            img[y:y + h, x0:x0 + w] = COLORS[k]
-            ms[k, y:y + h, x0:x0 + w] = True
+            img[y : y + h, x0 : x0 + w] = COLORS[k]
+            ms[k, y : y + h, x0 : x0 + w] = True
         frames.append(img)
         masks.append(ms)
     return frames, masks
@@ -46,8 +46,11 @@ def test_resolve_overlaps_rank_order():
     b[:, 1:] = True
     c = np.zeros((4, 4), bool)
     c[:, 1:3] = True  # entirely inside a and b: emptied
-    tracks = [MaskTrack(5, b, 1.0, 0, start_frame=1), MaskTrack(3, a, 1.0, 1, start_frame=2),
-              MaskTrack(9, c, 1.0, 2, start_frame=3)]
+    tracks = [
+        MaskTrack(5, b, 1.0, 0, start_frame=1),
+        MaskTrack(3, a, 1.0, 1, start_frame=2),
+        MaskTrack(9, c, 1.0, 2, start_frame=3),
+    ]
     out = resolve_overlaps(tracks)
     assert [t.track_id for t in out] == [5, 3]  # older track (start 1) wins contested pixels
     np.testing.assert_array_equal(out[0].mask, b)
@@ -115,11 +118,16 @@ def _write_seq(root, frames, masks, name="MOTS-01", extra_det_lines=()):
     (seq / "img1").mkdir(parents=True)
     for t, f in enumerate(frames, 1):
         cv2.imwrite(str(seq / "img1" / f"{t:06d}.png"), f[:, :, ::-1])
-    (seq / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nimDir=img1\nframeRate=30\nseqLength={len(frames)}\n"
-                                     f"imWidth={W}\nimHeight={H}\nimExt=.png\n")
+    (seq / "seqinfo.ini").write_text(
+        f"[Sequence]\nname={name}\nimDir=img1\nframeRate=30\nseqLength={len(frames)}\n"
+        f"imWidth={W}\nimHeight={H}\nimExt=.png\n"
+    )
     objs = [MOTSObject.from_mask(t, 2001 + k, 2, mk) for t, ms in enumerate(masks, 1) for k, mk in enumerate(ms)]
-    gt = [MOTSObject.from_mask(t, 2001 + k, 2, mk) for t, ms in enumerate(masks, 1)
-          for k, mk in enumerate(make_disjoint(ms))]
+    gt = [
+        MOTSObject.from_mask(t, 2001 + k, 2, mk)
+        for t, ms in enumerate(masks, 1)
+        for k, mk in enumerate(make_disjoint(ms))
+    ]
     write_mots_txt(seq / "gt" / "gt.txt", gt)
     dets = [MOTSObject(o.frame, k, o.class_id, o.height, o.width, o.rle) for k, o in enumerate(objs)]
     write_mots_txt(seq / "det" / "det.txt", dets + list(extra_det_lines))

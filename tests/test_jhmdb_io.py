@@ -1,4 +1,5 @@
 """JHMDB reader: file list, .mat joints (1-based -> 0-based), frame resizing to 320x320 with joint scaling."""
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,9 @@ def make_video(root, name="clip", T=3, size=(240, 320)):
     fdir = os.path.join(root, "frames", name)
     os.makedirs(fdir, exist_ok=True)
     for t in range(T):
-        Image.fromarray(rng.integers(0, 255, size=(*size, 3), dtype=np.uint8)).save(os.path.join(fdir, f"{t + 1:05d}.png"))
+        Image.fromarray(rng.integers(0, 255, size=(*size, 3), dtype=np.uint8)).save(
+            os.path.join(fdir, f"{t + 1:05d}.png")
+        )
     pos = np.zeros((2, 15, T))
     pos[0] = 1 + np.arange(15)[:, None] * 10 + np.arange(T)[None]  # x, MATLAB 1-based
     pos[1] = 1 + np.arange(15)[:, None] * 5

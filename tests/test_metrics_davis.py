@@ -1,4 +1,5 @@
 """DAVIS J&F on hand-checkable cases."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,6 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_davis_io import make_davis  # noqa: E402
-
 from unitrack.data.davis import write_sequence_masks  # noqa: E402
 from unitrack.metrics.davis import (  # noqa: E402
     bound_pixels,
@@ -89,12 +89,12 @@ def test_f_measure_hand_cases():
 
 def test_statistics_decay_no_uint8_overflow():
     v = np.array([1.0] * 150 + [0.0] * 150)  # 300 frames: the official uint8 cast breaks here
-    M, O, D = db_statistics(v)
-    assert (M, O, D) == (0.5, 0.5, 1.0)
+    M, R, D = db_statistics(v)
+    assert (M, R, D) == (0.5, 0.5, 1.0)
     v = np.array([1.0, 0.8, 0.6, 0.4, 0.2])
     # bins from round(linspace(1, 5, 5)) - 1 = [0, 1, 2, 3, 4], inclusive: first [1, .8], last [.4, .2]
-    M, O, D = db_statistics(v)
-    assert M == pytest.approx(0.6) and O == pytest.approx(0.6) and D == pytest.approx(0.9 - 0.3)
+    M, R, D = db_statistics(v)
+    assert M == pytest.approx(0.6) and R == pytest.approx(0.6) and D == pytest.approx(0.9 - 0.3)
 
 
 def test_evaluate_sequence_excludes_first_last_and_void():
@@ -162,7 +162,9 @@ def test_boundary_matches_trackeval(monkeypatch):
     for trial in range(6):
         shape = (int(rng.integers(20, 70)), int(rng.integers(20, 90)))
         gt = ndi.binary_opening(rng.random(shape) > 0.6, iterations=1)
-        res = ndi.binary_opening(rng.random(shape) > 0.6 + 0.05 * trial, iterations=1) if trial else np.zeros(shape, bool)
+        res = (
+            ndi.binary_opening(rng.random(shape) > 0.6 + 0.05 * trial, iterations=1) if trial else np.zeros(shape, bool)
+        )
         np.testing.assert_array_equal(seg2bmap(gt), te.JAndF._seg2bmap(gt.astype(np.uint8)))
         enc = lambda m: mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))  # noqa: E731
         theirs = te.JAndF._compute_f([{0: enc(gt)}], [{0: enc(res)}], 0, 0, 0.008)[0]
@@ -184,13 +186,36 @@ _OFFICIAL = {
     "F-Recall": (1.0, 0.8333333333333334, 1.0),
     "F-Decay": (-0.00806451612903214, 0.010026949093727255, 0.0),
 }
-_OFFICIAL_GLOBAL = (0.7537283847411607, 0.7533890437007518, 0.9444444444444445, 0.003466504204278631,
-                    0.7540677257815696, 0.9444444444444445, 0.0006541443215650385)
+_OFFICIAL_GLOBAL = (
+    0.7537283847411607,
+    0.7533890437007518,
+    0.9444444444444445,
+    0.003466504204278631,
+    0.7540677257815696,
+    0.9444444444444445,
+    0.0006541443215650385,
+)
 _OFFICIAL_F_BY_BOUND = {
-    0.008: (0.8064516129032259, 0.625, 0.8064516129032259, 0.625, 0.8064516129032259, 0.625, 0.8225806451612903,
-            0.7577319587628866),
-    2.5: (0.9508196721311475, 0.896551724137931, 0.9508196721311475, 0.896551724137931, 0.9508196721311475,
-          0.896551724137931, 0.9508196721311475, 0.9333333333333333),
+    0.008: (
+        0.8064516129032259,
+        0.625,
+        0.8064516129032259,
+        0.625,
+        0.8064516129032259,
+        0.625,
+        0.8225806451612903,
+        0.7577319587628866,
+    ),
+    2.5: (
+        0.9508196721311475,
+        0.896551724137931,
+        0.9508196721311475,
+        0.896551724137931,
+        0.9508196721311475,
+        0.896551724137931,
+        0.9508196721311475,
+        0.9333333333333333,
+    ),
     3.7: (1.0,) * 8,
 }
 
@@ -225,8 +250,8 @@ def test_decay_matches_official_below_256_frames_and_is_defined_from_256():
     exactly 256 -> decay NaN (the bin end 255 + 1 wraps to 0). Ours equals it up to 255 and stays defined."""
     v255 = np.linspace(1.0, 0.0, 255) ** 2
     assert db_statistics(v255) == (0.333989501312336, 0.29411764705882354, 0.7486902473804947)  # official output
-    M, O, D = db_statistics(np.linspace(1.0, 0.0, 256) ** 2)  # official: (0.3339869281045752, 0.29296875, nan)
-    assert (M, O) == (0.3339869281045752, 0.29296875) and np.isfinite(D)
+    M, R, D = db_statistics(np.linspace(1.0, 0.0, 256) ** 2)  # official: (0.3339869281045752, 0.29296875, nan)
+    assert (M, R) == (0.3339869281045752, 0.29296875) and np.isfinite(D)
     v = np.linspace(1.0, 0.0, 256) ** 2
     ids = (np.round(np.linspace(1, 256, 5) + 1e-10) - 1).astype(np.int64)
-    assert D == np.nanmean(v[ids[0]:ids[1] + 1]) - np.nanmean(v[ids[3]:ids[4] + 1])
+    assert D == np.nanmean(v[ids[0] : ids[1] + 1]) - np.nanmean(v[ids[3] : ids[4] + 1])

@@ -1,4 +1,5 @@
 """MOT metrics (HOTA, CLEAR, Identity): known-event checks and live agreement with TrackEval 1.3.0."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -6,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_metrics_mot_gen import (assert_metrics_match, make_mot_case, run_trackeval,
-                                  write_trackeval_mot_layout)
 
+from test_metrics_mot_gen import assert_metrics_match, make_mot_case, run_trackeval, write_trackeval_mot_layout
 from unitrack.metrics.clear import clear_metrics
 from unitrack.metrics.hota import ALPHAS, hota_metrics
 from unitrack.metrics.identity import identity_metrics
@@ -29,9 +29,17 @@ def _motmetrics_data() -> Path:
 
 def _trackeval_mot(trackeval, tmp_path, seqs, benchmark="MOT17", preproc=True):
     g, t = write_trackeval_mot_layout(tmp_path, seqs, benchmark)
-    ds = trackeval.datasets.MotChallenge2DBox({
-        "GT_FOLDER": str(g), "TRACKERS_FOLDER": str(t), "BENCHMARK": benchmark, "SPLIT_TO_EVAL": "train",
-        "DO_PREPROC": preproc, "PRINT_CONFIG": False, "TRACKERS_TO_EVAL": ["ours"]})
+    ds = trackeval.datasets.MotChallenge2DBox(
+        {
+            "GT_FOLDER": str(g),
+            "TRACKERS_FOLDER": str(t),
+            "BENCHMARK": benchmark,
+            "SPLIT_TO_EVAL": "train",
+            "DO_PREPROC": preproc,
+            "PRINT_CONFIG": False,
+            "TRACKERS_TO_EVAL": ["ours"],
+        }
+    )
     return run_trackeval(ds)
 
 
@@ -43,8 +51,16 @@ def _ours(seqs, benchmark="MOT17", preproc=True):
 
 # ------------------------------------------------------------------------------------ known events
 def test_known_events_counts():
-    c = make_mot_case(seed=4, num_frames=30, num_objects=4, switches=[(0, 10), (3, 20)], gaps=[(1, 8, 12)],
-                      fps=1, empty_frames=[15], blind_frames=[25])
+    c = make_mot_case(
+        seed=4,
+        num_frames=30,
+        num_objects=4,
+        switches=[(0, 10), (3, 20)],
+        gaps=[(1, 8, 12)],
+        fps=1,
+        empty_frames=[15],
+        blind_frames=[25],
+    )
     res = evaluate_mot_sequence(c.gt, c.tracker, c.num_frames)["CLEAR"]
     for k, v in c.expected.items():
         assert res[k] == v, k
@@ -118,11 +134,13 @@ def test_trackeval_tud_campus_and_stadtmitte(trackeval, tmp_path):
 
 def test_trackeval_generated_events(trackeval, tmp_path):
     seqs = {}
-    for i, kw in enumerate([
-        dict(switches=[(0, 5), (2, 11)], gaps=[(1, 3, 9)], fps=2, empty_frames=[14], blind_frames=[18]),
-        dict(num_objects=6, switches=[(5, 2)], gaps=[(0, 1, 4), (3, 20, 25)], fps=0, jitter=12.0),
-        dict(num_objects=3, lifetimes=[(1, 10), (5, 31), (12, 20)], fps=3, empty_frames=[1, 2, 30]),
-    ]):
+    for i, kw in enumerate(
+        [
+            dict(switches=[(0, 5), (2, 11)], gaps=[(1, 3, 9)], fps=2, empty_frames=[14], blind_frames=[18]),
+            dict(num_objects=6, switches=[(5, 2)], gaps=[(0, 1, 4), (3, 20, 25)], fps=0, jitter=12.0),
+            dict(num_objects=3, lifetimes=[(1, 10), (5, 31), (12, 20)], fps=3, empty_frames=[1, 2, 30]),
+        ]
+    ):
         c = make_mot_case(seed=10 + i, **kw)
         seqs[f"GEN-{i:02d}"] = (c.gt, c.tracker, c.num_frames)
     theirs = _trackeval_mot(trackeval, tmp_path, seqs)
@@ -176,8 +194,10 @@ def test_benchmark_layout_and_combined(tmp_path):
     for name, c in seqs.items():
         d = tmp_path / "gt" / "train" / name
         (d / "gt").mkdir(parents=True)
-        (d / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nseqLength={c.num_frames}\nimWidth=1920\n"
-                                       f"imHeight=1080\nframeRate=30\nimDir=img1\nimExt=.jpg\n")
+        (d / "seqinfo.ini").write_text(
+            f"[Sequence]\nname={name}\nseqLength={c.num_frames}\nimWidth=1920\n"
+            f"imHeight=1080\nframeRate=30\nimDir=img1\nimExt=.jpg\n"
+        )
         np.savetxt(d / "gt" / "gt.txt", c.gt, delimiter=",", fmt="%g")
         (tmp_path / "res").mkdir(exist_ok=True)
         np.savetxt(tmp_path / "res" / f"{name}.txt", c.tracker, delimiter=",", fmt="%g")

@@ -1,14 +1,15 @@
 """MOT metrics on boundary cases, bit-identical to TrackEval 1.3.0 (run live): IoU exactly at the CLEAR/Identity
 threshold and at every alpha of HOTA's grid on decimal coordinates, TrackEval's integer truncation of the frame, id,
 flag and class columns, and bad class values quoted as written (issue #12, point 1)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_metrics_mot_gen import assert_metrics_match, run_trackeval, write_trackeval_mot_layout
 
+from test_metrics_mot_gen import assert_metrics_match, run_trackeval, write_trackeval_mot_layout
 from unitrack.metrics.hota import ALPHAS
 from unitrack.metrics.mot import box_iou_xywh, evaluate_mot_sequence
 
@@ -25,9 +26,17 @@ def _trackeval_iou(a, b):
 
 
 def _run_trackeval_files(trackeval, root: Path, benchmark="MOT17", preproc=True):
-    ds = trackeval.datasets.MotChallenge2DBox({
-        "GT_FOLDER": str(root / "gt"), "TRACKERS_FOLDER": str(root / "trackers"), "BENCHMARK": benchmark,
-        "SPLIT_TO_EVAL": "train", "DO_PREPROC": preproc, "PRINT_CONFIG": False, "TRACKERS_TO_EVAL": ["ours"]})
+    ds = trackeval.datasets.MotChallenge2DBox(
+        {
+            "GT_FOLDER": str(root / "gt"),
+            "TRACKERS_FOLDER": str(root / "trackers"),
+            "BENCHMARK": benchmark,
+            "SPLIT_TO_EVAL": "train",
+            "DO_PREPROC": preproc,
+            "PRINT_CONFIG": False,
+            "TRACKERS_TO_EVAL": ["ours"],
+        }
+    )
     return run_trackeval(ds)
 
 
@@ -108,20 +117,24 @@ def test_integer_columns_truncated_like_trackeval(trackeval, tmp_path):
     """TrackEval reads frame (int(float)), id, the active flag and the class with astype(int): 2.9 -> 2,
     id 3.7 -> 3, flag 0.5 -> 0 (zero-marked: ignored), class 1.9 -> 1 (pedestrian), 7.5 -> 7 (distractor), a
     tracker class of 1.5 -> 1 (accepted)."""
-    gt_text = ("1,1,100,100,50,80,1,1,1\n"
-               "1,2,300,100,50,80,0.5,1,1\n"         # zero-marked after truncation
-               "2.9,1,102,100,50,80,1,1.9,1\n"       # frame 2, class 1
-               "2,3.7,500,100,50,80,0.9,1,1\n"       # id 3, flag 0 -> ignored
-               "3,1,104,100,50,80,-0.7,1,1\n"        # flag 0 -> ignored
-               "3,4,700,100,50,80,1,7.5,1\n"         # class 7: static person (distractor)
-               "3,5,900,100,50,80,1.2,1,1\n")
-    tr_text = ("1,10,101,100,50,80,1,-1,-1,-1\n"
-               "1,11,301,100,50,80,1,-1,-1,-1\n"
-               "2,10,103,100,50,80,1,1.5,-1,-1\n"
-               "2,12.6,501,100,50,80,1,-1,-1,-1\n"
-               "3,10,105,100,50,80,1,-1,-1,-1\n"
-               "3,13,701,100,50,80,1,-1,-1,-1\n"
-               "3.5,14,901,100,50,80,1,-1,-1,-1\n")
+    gt_text = (
+        "1,1,100,100,50,80,1,1,1\n"
+        "1,2,300,100,50,80,0.5,1,1\n"  # zero-marked after truncation
+        "2.9,1,102,100,50,80,1,1.9,1\n"  # frame 2, class 1
+        "2,3.7,500,100,50,80,0.9,1,1\n"  # id 3, flag 0 -> ignored
+        "3,1,104,100,50,80,-0.7,1,1\n"  # flag 0 -> ignored
+        "3,4,700,100,50,80,1,7.5,1\n"  # class 7: static person (distractor)
+        "3,5,900,100,50,80,1.2,1,1\n"
+    )
+    tr_text = (
+        "1,10,101,100,50,80,1,-1,-1,-1\n"
+        "1,11,301,100,50,80,1,-1,-1,-1\n"
+        "2,10,103,100,50,80,1,1.5,-1,-1\n"
+        "2,12.6,501,100,50,80,1,-1,-1,-1\n"
+        "3,10,105,100,50,80,1,-1,-1,-1\n"
+        "3,13,701,100,50,80,1,-1,-1,-1\n"
+        "3.5,14,901,100,50,80,1,-1,-1,-1\n"
+    )
     root = tmp_path / "te"
     gt_file, tr_file = _write_text_layout(root, "TRUNC", gt_text, tr_text, 3)
     theirs = _run_trackeval_files(trackeval, root)["TRUNC"]
@@ -147,7 +160,7 @@ def test_bad_class_values_quoted_as_written(tmp_path):
     tr.write_text("1,10,101,100,50,80,1,-1,-1,-1\n1,11,301,100,50,80,1,2.25e0,-1,-1\n")
     with pytest.raises(ValueError, match=r"tr\.txt:2: tracker class column \(8\) must be <= 1.*found '2\.25e0'"):
         evaluate_mot_sequence(gt, tr, 1)
-    tr.write_text("1,10,101,100,50,80,1,1.99,-1,-1\n")   # truncated to 1, as in TrackEval: accepted
+    tr.write_text("1,10,101,100,50,80,1,1.99,-1,-1\n")  # truncated to 1, as in TrackEval: accepted
     assert evaluate_mot_sequence(gt, tr, 1)["CLEAR"]["CLR_TP"] == 1
     gt.write_text("1,1,100,100,50,80,nan,1,1\n")
     with pytest.raises(ValueError, match=r"gt\.txt:1: gt active flag \(column 7\) must be a finite number, got 'nan'"):

@@ -12,6 +12,7 @@ output is the gt with a small jitter (IoU stays well above 0.5) plus scripted ev
 * ``empty_frames``: frames without any gt and tracker output;
 * ``blind_frames``: frames where the tracker outputs nothing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,15 +22,25 @@ import numpy as np
 
 @dataclass
 class MOTCase:
-    gt: np.ndarray          # [N, 9] frame,id,x,y,w,h,active,class,visibility
-    tracker: np.ndarray     # [M, 10] frame,id,x,y,w,h,conf,-1,-1,-1
+    gt: np.ndarray  # [N, 9] frame,id,x,y,w,h,active,class,visibility
+    tracker: np.ndarray  # [M, 10] frame,id,x,y,w,h,conf,-1,-1,-1
     num_frames: int
     expected: dict = field(default_factory=dict)  # known CLEAR counts: TP, FN, FP, IDSW, Frag
 
 
-def make_mot_case(seed: int = 0, num_frames: int = 30, num_objects: int = 4, switches=(), gaps=(),
-                  fps: int = 0, empty_frames=(), blind_frames=(), lifetimes=None, jitter: float = 2.0,
-                  im_size=(1080, 1920)) -> MOTCase:
+def make_mot_case(
+    seed: int = 0,
+    num_frames: int = 30,
+    num_objects: int = 4,
+    switches=(),
+    gaps=(),
+    fps: int = 0,
+    empty_frames=(),
+    blind_frames=(),
+    lifetimes=None,
+    jitter: float = 2.0,
+    im_size=(1080, 1920),
+) -> MOTCase:
     rng = np.random.default_rng(seed)
     gt_rows, tr_rows = [], []
     tp = fn = fp = idsw = 0
@@ -81,8 +92,7 @@ def _fmt_row(r) -> str:
     return ",".join(str(int(v)) if float(v).is_integer() else repr(float(v)) for v in r)
 
 
-def write_trackeval_mot_layout(root, seqs: dict, benchmark: str = "MOT17", split: str = "train",
-                               tracker: str = "ours"):
+def write_trackeval_mot_layout(root, seqs: dict, benchmark: str = "MOT17", split: str = "train", tracker: str = "ours"):
     """Write ``{name: (gt_rows, tracker_rows, num_frames)}`` in TrackEval's MotChallenge2DBox layout under
     ``root``; returns (gt_folder, trackers_folder)."""
     from pathlib import Path
@@ -95,8 +105,10 @@ def write_trackeval_mot_layout(root, seqs: dict, benchmark: str = "MOT17", split
     for name, (g, t, n) in seqs.items():
         d = gt_fol / bs / name
         (d / "gt").mkdir(parents=True, exist_ok=True)
-        (d / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nimDir=img1\nframeRate=30\nseqLength={n}\n"
-                                       f"imWidth=1920\nimHeight=1080\nimExt=.jpg\n")
+        (d / "seqinfo.ini").write_text(
+            f"[Sequence]\nname={name}\nimDir=img1\nframeRate=30\nseqLength={n}\n"
+            f"imWidth=1920\nimHeight=1080\nimExt=.jpg\n"
+        )
         (d / "gt" / "gt.txt").write_text("".join(_fmt_row(r) + "\n" for r in g))
         td = tr_fol / bs / tracker / "data"
         td.mkdir(parents=True, exist_ok=True)
@@ -105,9 +117,18 @@ def write_trackeval_mot_layout(root, seqs: dict, benchmark: str = "MOT17", split
 
 
 def trackeval_quiet_config() -> dict:
-    return {"USE_PARALLEL": False, "PRINT_RESULTS": False, "PRINT_CONFIG": False, "TIME_PROGRESS": False,
-            "OUTPUT_SUMMARY": False, "OUTPUT_DETAILED": False, "PLOT_CURVES": False, "LOG_ON_ERROR": None,
-            "DISPLAY_LESS_PROGRESS": True, "BREAK_ON_ERROR": True}
+    return {
+        "USE_PARALLEL": False,
+        "PRINT_RESULTS": False,
+        "PRINT_CONFIG": False,
+        "TIME_PROGRESS": False,
+        "OUTPUT_SUMMARY": False,
+        "OUTPUT_DETAILED": False,
+        "PLOT_CURVES": False,
+        "LOG_ON_ERROR": None,
+        "DISPLAY_LESS_PROGRESS": True,
+        "BREAK_ON_ERROR": True,
+    }
 
 
 def run_trackeval(dataset, metric_names=("HOTA", "CLEAR", "Identity")) -> dict:
@@ -135,8 +156,13 @@ def assert_metrics_match(ours: dict, theirs: dict, families=("HOTA", "CLEAR", "I
     for fam in families:
         for k, v in theirs[fam].items():
             assert k in ours[fam], f"{fam}.{k} missing in our results"
-            np.testing.assert_allclose(np.asarray(ours[fam][k], dtype=float), np.asarray(v, dtype=float),
-                                       atol=tol, rtol=0, err_msg=f"{fam}.{k}")
+            np.testing.assert_allclose(
+                np.asarray(ours[fam][k], dtype=float),
+                np.asarray(v, dtype=float),
+                atol=tol,
+                rtol=0,
+                err_msg=f"{fam}.{k}",
+            )
 
 
 # ----------------------------------------------------------------------------------------------- tests
@@ -148,8 +174,16 @@ def test_generator_is_deterministic():
 
 
 def test_generator_known_counts_consistent():
-    c = make_mot_case(seed=1, num_frames=20, num_objects=3, switches=[(2, 7)], gaps=[(0, 3, 6)], fps=2,
-                      empty_frames=[11], blind_frames=[15])
+    c = make_mot_case(
+        seed=1,
+        num_frames=20,
+        num_objects=3,
+        switches=[(2, 7)],
+        gaps=[(0, 3, 6)],
+        fps=2,
+        empty_frames=[11],
+        blind_frames=[15],
+    )
     assert c.expected["CLR_TP"] + c.expected["CLR_FN"] == len(c.gt)
     assert c.expected["CLR_TP"] + c.expected["CLR_FP"] == len(c.tracker)
     assert c.expected["IDSW"] == 1 and c.expected["Frag"] == 1
@@ -158,8 +192,17 @@ def test_generator_known_counts_consistent():
 
 
 # ----------------------------------------------------------------------------------------------- MOTS
-def make_mots_case(seed: int = 0, num_frames: int = 12, im_size=(120, 200), switches=(), gaps=(), fps: int = 1,
-                   ignore: bool = True, shrink: int = 2, empty_frames=()):
+def make_mots_case(
+    seed: int = 0,
+    num_frames: int = 12,
+    im_size=(120, 200),
+    switches=(),
+    gaps=(),
+    fps: int = 1,
+    ignore: bool = True,
+    shrink: int = 2,
+    empty_frames=(),
+):
     """MOTS gt/tracker object lists (pedestrian ids 2001.., class 2) built from lane boxes as masks.
 
     Tracker masks are the gt mask eroded by ``shrink`` pixels (IoU < 1, > 0.5), optionally with id switches,
@@ -188,23 +231,23 @@ def make_mots_case(seed: int = 0, num_frames: int = 12, im_size=(120, 200), swit
             x = int(np.clip(x0[o] + (f * (o + 1)) % 20, 0, W - 40))
             y = 5 + 30 * o
             m = np.zeros((H, W), bool)
-            m[y:y + 25, x:x + 30] = True
+            m[y : y + 25, x : x + 30] = True
             gt.append(MOTSObject.from_mask(f, 2001 + o, 2, m))
             if (o, f) in gap:
                 continue
             mt = np.zeros((H, W), bool)
-            mt[y + shrink:y + 25 - shrink, x + shrink // 2:x + 30 - shrink // 2] = True
+            mt[y + shrink : y + 25 - shrink, x + shrink // 2 : x + 30 - shrink // 2] = True
             tr.append(MOTSObject.from_mask(f, cur[o], 2, mt))
         if ignore:
             ig = np.zeros((H, W), bool)
-            ig[H - 20:H, 0:60] = True
+            ig[H - 20 : H, 0:60] = True
             gt.append(MOTSObject.from_mask(f, 10000, 10, ig))
         for k in range(fps):
             m = np.zeros((H, W), bool)
             if k % 2 == 0:
-                m[H - 18:H - 4, 5 + 10 * k:12 + 10 * k] = True   # inside the ignore region
+                m[H - 18 : H - 4, 5 + 10 * k : 12 + 10 * k] = True  # inside the ignore region
             else:
-                m[H - 18:H - 4, 100 + 12 * k:110 + 12 * k] = True  # a plain false positive
+                m[H - 18 : H - 4, 100 + 12 * k : 110 + 12 * k] = True  # a plain false positive
             tr.append(MOTSObject.from_mask(f, 2500 + k, 2, m))
     return gt, tr, num_frames
 
@@ -223,8 +266,9 @@ def write_trackeval_mots_layout(root, seqs: dict, split: str = "train", tracker:
     for name, (g, t, n) in seqs.items():
         d = gt_fol / bs / name
         (d / "gt").mkdir(parents=True, exist_ok=True)
-        (d / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nimDir=img1\nframeRate=30\nseqLength={n}\n"
-                                       f"imWidth=200\nimHeight=120\nimExt=.jpg\n")
+        (d / "seqinfo.ini").write_text(
+            f"[Sequence]\nname={name}\nimDir=img1\nframeRate=30\nseqLength={n}\nimWidth=200\nimHeight=120\nimExt=.jpg\n"
+        )
         write_mots_txt(d / "gt" / "gt.txt", g)
         write_mots_txt(tr_fol / bs / tracker / "data" / f"{name}.txt", t)
     return gt_fol, tr_fol

@@ -1,11 +1,11 @@
 """PoseTrack MOTA (poseval definition) on hand-built cases with known counts."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from unitrack.data.posetrack import PoseFrame, PosePerson, PoseSequence
-from unitrack.data.posetrack import read_posetrack
+from unitrack.data.posetrack import PoseFrame, PosePerson, PoseSequence, read_posetrack
 from unitrack.metrics.posetrack import evaluate_posetrack_dirs, head_size, posetrack_mota
 
 HEAD = np.array([0.0, 0.0, 50.0, 0.0])  # head size 0.6 * 50 = 30 px -> match radius 15 px
@@ -34,7 +34,7 @@ def test_perfect_tracking_and_last_frame_quirk():
     pr = _seq([[_p(0, 0, 11), _p(0, 300, 12)] for _ in range(3)])
     r = posetrack_mota([gt], [pr])
     np.testing.assert_allclose(r["MOTA"], 100.0)
-    np.testing.assert_allclose(r["num_objects"], 4)          # last of 3 frames dropped
+    np.testing.assert_allclose(r["num_objects"], 4)  # last of 3 frames dropped
     r2 = posetrack_mota([gt], [pr], poseval_quirks=False)
     np.testing.assert_allclose(r2["num_objects"], 6)
     assert r["MOTP"][-1] == pytest.approx(100.0) and r["Precision"][-1] == 100 and r["Recall"][-1] == 100
@@ -43,8 +43,8 @@ def test_perfect_tracking_and_last_frame_quirk():
 def test_distance_threshold_per_joint():
     gt = _seq([[_p(0, 0, 1)] for _ in range(3)])
     shift = np.zeros((15, 2))
-    shift[4] = (14.0, 0.0)   # within 15 px -> match, distance 14/30
-    shift[7] = (0.0, 16.0)   # beyond -> miss + false positive on joint 7 only
+    shift[4] = (14.0, 0.0)  # within 15 px -> match, distance 14/30
+    shift[7] = (0.0, 16.0)  # beyond -> miss + false positive on joint 7 only
     pr = _seq([[_p(0, 0, 5, offset=shift)] for _ in range(3)], "p")
     r = posetrack_mota([gt], [pr], poseval_quirks=False)
     assert r["num_misses"][7] == 3 and r["num_false_positives"][7] == 3
@@ -67,8 +67,7 @@ def test_identity_switch_counts_once_per_joint():
 def test_previous_match_kept_over_closer_hypothesis():
     # motmetrics semantics: a still-valid previous correspondence is kept even if another hypothesis is closer
     gt = _seq([[_p(0, 0, 1)], [_p(0, 0, 1)]])
-    pr = _seq([[_p(0, 0, 5, offset=np.full((15, 2), 3.0))],
-               [_p(0, 0, 5, offset=np.full((15, 2), 8.0)), _p(0, 0, 6)]])
+    pr = _seq([[_p(0, 0, 5, offset=np.full((15, 2), 3.0))], [_p(0, 0, 5, offset=np.full((15, 2), 8.0)), _p(0, 0, 6)]])
     r = posetrack_mota([gt], [pr], poseval_quirks=False)
     np.testing.assert_allclose(r["num_switches"], 0)
     np.testing.assert_allclose(r["num_false_positives"], 1)
@@ -77,7 +76,7 @@ def test_previous_match_kept_over_closer_hypothesis():
 def test_empty_prediction_frame_quirk():
     gt = _seq([[_p(0, 0, 1), _p(0, 300, 2)] for _ in range(3)])
     pr = _seq([[_p(0, 0, 1), _p(0, 300, 2)], [], [_p(0, 0, 1), _p(0, 300, 2)]])
-    q = posetrack_mota([gt], [pr])                        # frame 1 -> one dummy miss + one dummy FP per joint
+    q = posetrack_mota([gt], [pr])  # frame 1 -> one dummy miss + one dummy FP per joint
     np.testing.assert_allclose(q["num_objects"], 3)
     np.testing.assert_allclose(q["num_misses"], 1)
     np.testing.assert_allclose(q["num_false_positives"], 1)
@@ -92,15 +91,17 @@ def test_frames_without_gt_people_are_dropped_with_their_predictions():
     pr = _seq([[_p(0, 0, 1)], [_p(0, 200, 9)], [_p(0, 0, 1)], [_p(0, 0, 1)]])
     r = posetrack_mota([gt], [pr])
     np.testing.assert_allclose(r["num_false_positives"], 0)
-    np.testing.assert_allclose(r["num_objects"], 2)   # frames 0, 2 (3 dropped as last)
+    np.testing.assert_allclose(r["num_objects"], 2)  # frames 0, 2 (3 dropped as last)
 
 
 def test_ignore_region_and_missing_joints():
     g = _p(0, 0, 1)
     pr_person = _p(0, 0, 4)
-    pr_person.joints[3, :2] = np.nan                   # missing predicted joint -> a miss on joint 3
-    frames = [PoseFrame(f"{i}.jpg", [g], ignore_regions=[np.array([[-5, -5], [15, -5], [15, 5], [-5, 5.0]])])
-              for i in range(2)]
+    pr_person.joints[3, :2] = np.nan  # missing predicted joint -> a miss on joint 3
+    frames = [
+        PoseFrame(f"{i}.jpg", [g], ignore_regions=[np.array([[-5, -5], [15, -5], [15, 5], [-5, 5.0]])])
+        for i in range(2)
+    ]
     gt = PoseSequence(frames)
     pr = _seq([[pr_person], [pr_person]])
     r = posetrack_mota([gt], [pr], poseval_quirks=False)
@@ -136,9 +137,19 @@ def test_directory_evaluation_and_cli(tmp_path, capsys):
     r = evaluate_posetrack_dirs(tmp_path / "gt", tmp_path / "pr", progress=False)
     direct = posetrack_mota([gt], [pr])
     np.testing.assert_allclose(r["MOTA"], direct["MOTA"])
-    np.testing.assert_allclose(r["num_switches"], 2)   # both people swap ids at frame 1
-    rc = main(["eval-mot", "--format", "posetrack", "--gt", str(tmp_path / "gt"), "--results", str(tmp_path / "pr"),
-               "--no-progress"])
+    np.testing.assert_allclose(r["num_switches"], 2)  # both people swap ids at frame 1
+    rc = main(
+        [
+            "eval-mot",
+            "--format",
+            "posetrack",
+            "--gt",
+            str(tmp_path / "gt"),
+            "--results",
+            str(tmp_path / "pr"),
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out.splitlines()
     assert "MOTA Total" in out[0]
@@ -156,14 +167,16 @@ def test_directory_evaluation_and_cli(tmp_path, capsys):
 # sequence files listed in sorted order, once with motmetrics' "lap" LAP solver and once with "scipy" (identical
 # results: the cases have no assignment ties), values printed with repr().
 def _official():
-    import _poseval_expected as E
     import _posetrack_official_case as C
+    import _poseval_expected as E
 
     return C, E.POSEVAL
 
 
-@pytest.mark.parametrize("case", ["empty_pose", "motp_raw", "ignore_regions", "no_points", "crossing", "random0",
-                                  "random1", "random2", "ALL"])
+@pytest.mark.parametrize(
+    "case",
+    ["empty_pose", "motp_raw", "ignore_regions", "no_points", "crossing", "random0", "random1", "random2", "ALL"],
+)
 def test_bit_identical_to_poseval(tmp_path, case):
     """MOTA, MOTP, precision and recall of every joint and the total, exactly as poseval prints them: people without
     keypoints, ignore regions (a joint on the region's edge, a person entirely inside), 2017 people without a point
@@ -197,7 +210,7 @@ def test_poseval_motp_counts_every_event_row(tmp_path):
     r = evaluate_posetrack_dirs(gt_dir, pr_dir, progress=False)
     assert r["MOTP"][-1] == expected["motp_raw"]["MOTP"][-1]
     assert r["MOTP"][-1] < 50 < 80 < r["MOTP_matched"][-1]
-    np.testing.assert_array_equal(r["MOTP_matched"][:15], 100 * (1. - (r["sumD_matched"] / r["num_detections"])))
+    np.testing.assert_array_equal(r["MOTP_matched"][:15], 100 * (1.0 - (r["sumD_matched"] / r["num_detections"])))
     assert (r["sumD"] > 2 * r["sumD_matched"]).all()
     c = evaluate_posetrack_dirs(gt_dir, pr_dir, poseval_quirks=False, progress=False)
     np.testing.assert_array_equal(c["MOTP"], c["MOTP_matched"])
@@ -208,8 +221,18 @@ def test_point_in_ignore_region_is_exact():
     from unitrack.metrics.posetrack import _inside
 
     sq = np.array([[0, 0], [60, 0], [60, 300], [0, 300]], float)
-    pts = np.array([[30, 30], [60, 160], [0, 0], [60.000000000000007, 5], [59.99999999999999, 5], [30, 300],
-                    [-1e-300, 10], [1e-300, 10]])
+    pts = np.array(
+        [
+            [30, 30],
+            [60, 160],
+            [0, 0],
+            [60.000000000000007, 5],
+            [59.99999999999999, 5],
+            [30, 300],
+            [-1e-300, 10],
+            [1e-300, 10],
+        ]
+    )
     np.testing.assert_array_equal(_inside(pts, sq), [True, False, False, False, True, False, False, True])
 
 
@@ -227,7 +250,7 @@ def test_point_in_polygon_matches_shapely_near_edges():
             continue
         a, b = poly[0], poly[1]
         t = rng.uniform(0, 1, 300)
-        on = a[None] + t[:, None] * (b - a)[None]                 # on the first edge, up to rounding
+        on = a[None] + t[:, None] * (b - a)[None]  # on the first edge, up to rounding
         on = on + rng.integers(-3, 4, on.shape) * np.spacing(np.abs(on))
         pts = np.concatenate([on, poly, rng.uniform(0, 100, (100, 2))])
         expected = [shape.contains(geometry.Point(x, y)) for x, y in pts]
@@ -244,7 +267,7 @@ def test_accumulator_event_log_matches_motmetrics_1_4(monkeypatch):
     rng = np.random.default_rng(5)
     for trial in range(12):
         theirs, ours = mm.MOTAccumulator(auto_id=True), _Accumulator()
-        for f in range(int(rng.integers(5, 25))):
+        for _ in range(int(rng.integers(5, 25))):
             oids = rng.choice(8, int(rng.integers(0, 6)), replace=False) + 10 * (trial % 2)
             hids = rng.choice(9, int(rng.integers(0, 7)), replace=False) + 100
             d = np.round(rng.uniform(0, 1, (len(oids), len(hids))), 6)
@@ -254,8 +277,11 @@ def test_accumulator_event_log_matches_motmetrics_1_4(monkeypatch):
         ours.finish()
         ev = theirs.events
         np.testing.assert_array_equal(np.asarray(ev["D"], dtype=float), np.asarray(ours.d, dtype=float))
-        m = mm.metrics.create().compute(theirs, metrics=["num_misses", "num_switches", "num_false_positives",
-                                                         "num_objects", "num_detections"], return_dataframe=False)
+        m = mm.metrics.create().compute(
+            theirs,
+            metrics=["num_misses", "num_switches", "num_false_positives", "num_objects", "num_detections"],
+            return_dataframe=False,
+        )
         for k, v in m.items():
             assert ours.c[k] == v, k
         assert ours.c["sumD"] == ev["D"].sum()

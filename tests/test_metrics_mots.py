@@ -1,11 +1,11 @@
 """MOTS metrics (sMOTSA, mask-IoU HOTA/CLEAR/Identity): known cases and live agreement with TrackEval."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_metrics_mot_gen import (assert_metrics_match, make_mots_case, run_trackeval,
-                                  write_trackeval_mots_layout)
 
+from test_metrics_mot_gen import assert_metrics_match, make_mots_case, run_trackeval, write_trackeval_mots_layout
 from unitrack.data.mots import MOTSObject, write_mots_txt
 from unitrack.metrics.mot import combine_results
 from unitrack.metrics.mots import evaluate_mots_benchmark, evaluate_mots_sequence, mask_iou
@@ -21,9 +21,11 @@ def test_smotsa_hand_computed():
     # frame 1: gt A matched with IoU 0.8 (tracker mask 8 of gt's 10 rows); frame 2: same, tracker id switches;
     # plus one FP in frame 2.  sMOTSA = (0.8 + 0.8 - 1 FP - 1 IDSW) / 2
     g = [MOTSObject.from_mask(f, 2001, 2, _box_mask(40, 40, 0, 10, 0, 10)) for f in (1, 2)]
-    t = [MOTSObject.from_mask(1, 5, 2, _box_mask(40, 40, 0, 8, 0, 10)),
-         MOTSObject.from_mask(2, 6, 2, _box_mask(40, 40, 0, 8, 0, 10)),
-         MOTSObject.from_mask(2, 7, 2, _box_mask(40, 40, 30, 35, 30, 35))]
+    t = [
+        MOTSObject.from_mask(1, 5, 2, _box_mask(40, 40, 0, 8, 0, 10)),
+        MOTSObject.from_mask(2, 6, 2, _box_mask(40, 40, 0, 8, 0, 10)),
+        MOTSObject.from_mask(2, 7, 2, _box_mask(40, 40, 30, 35, 30, 35)),
+    ]
     r = evaluate_mots_sequence(g, t, 2)
     assert r["MOTS"]["sMOTSA"] == pytest.approx((0.8 + 0.8 - 1 - 1) / 2)
     assert r["MOTS"]["MOTSA"] == pytest.approx((2 - 1 - 1) / 2)
@@ -32,8 +34,10 @@ def test_smotsa_hand_computed():
 
 
 def test_ignore_region_removes_unmatched_tracker_masks():
-    g = [MOTSObject.from_mask(1, 2001, 2, _box_mask(50, 50, 0, 10, 0, 10)),
-         MOTSObject.from_mask(1, 10000, 10, _box_mask(50, 50, 30, 50, 30, 50))]
+    g = [
+        MOTSObject.from_mask(1, 2001, 2, _box_mask(50, 50, 0, 10, 0, 10)),
+        MOTSObject.from_mask(1, 10000, 10, _box_mask(50, 50, 30, 50, 30, 50)),
+    ]
     inside = MOTSObject.from_mask(1, 9, 2, _box_mask(50, 50, 32, 40, 32, 40))
     outside = MOTSObject.from_mask(1, 8, 2, _box_mask(50, 50, 15, 25, 0, 10))
     r = evaluate_mots_sequence(g, [inside, outside], 1)
@@ -64,12 +68,21 @@ def test_mask_iou_matches_numpy():
 
 def test_trackeval_mots_parity(tmp_path):
     trackeval = pytest.importorskip("trackeval")
-    seqs = {"MOTS-A": make_mots_case(0, switches=[(1, 5)], gaps=[(2, 3, 6)], fps=2),
-            "MOTS-B": make_mots_case(1, fps=3, empty_frames=[4], shrink=4),
-            "MOTS-C": make_mots_case(2, fps=0, ignore=False, switches=[(0, 2), (0, 8)])}
+    seqs = {
+        "MOTS-A": make_mots_case(0, switches=[(1, 5)], gaps=[(2, 3, 6)], fps=2),
+        "MOTS-B": make_mots_case(1, fps=3, empty_frames=[4], shrink=4),
+        "MOTS-C": make_mots_case(2, fps=0, ignore=False, switches=[(0, 2), (0, 8)]),
+    }
     g, t = write_trackeval_mots_layout(tmp_path, seqs)
-    ds = trackeval.datasets.MOTSChallenge({"GT_FOLDER": str(g), "TRACKERS_FOLDER": str(t), "PRINT_CONFIG": False,
-                                           "TRACKERS_TO_EVAL": ["ours"], "SPLIT_TO_EVAL": "train"})
+    ds = trackeval.datasets.MOTSChallenge(
+        {
+            "GT_FOLDER": str(g),
+            "TRACKERS_FOLDER": str(t),
+            "PRINT_CONFIG": False,
+            "TRACKERS_TO_EVAL": ["ours"],
+            "SPLIT_TO_EVAL": "train",
+        }
+    )
     theirs = run_trackeval(ds)
     ours = {n: evaluate_mots_sequence(gg, tt, nf) for n, (gg, tt, nf) in seqs.items()}
     ours["COMBINED_SEQ"] = combine_results(ours)
@@ -109,8 +122,15 @@ def test_trackeval_mots_boundary_values(tmp_path):
     n = len(alphas)
     seqs = {"MOTS-EDGE": (gt, tr, n)}
     g, t = write_trackeval_mots_layout(tmp_path, seqs)
-    ds = trackeval.datasets.MOTSChallenge({"GT_FOLDER": str(g), "TRACKERS_FOLDER": str(t), "PRINT_CONFIG": False,
-                                           "TRACKERS_TO_EVAL": ["ours"], "SPLIT_TO_EVAL": "train"})
+    ds = trackeval.datasets.MOTSChallenge(
+        {
+            "GT_FOLDER": str(g),
+            "TRACKERS_FOLDER": str(t),
+            "PRINT_CONFIG": False,
+            "TRACKERS_TO_EVAL": ["ours"],
+            "SPLIT_TO_EVAL": "train",
+        }
+    )
     theirs = run_trackeval(ds)["MOTS-EDGE"]
     ours = evaluate_mots_sequence(gt, tr, n)
     assert_metrics_match(ours, theirs)

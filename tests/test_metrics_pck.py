@@ -1,4 +1,5 @@
 """PCK (JHMDB protocol) on hand-computed cases."""
+
 from __future__ import annotations
 
 import numpy as np

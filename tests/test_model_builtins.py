@@ -1,4 +1,5 @@
 """Model specs (build_model / parse_model_spec), the built-in training-free models, wrap_module."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,10 +25,19 @@ def test_parse_specs():
     assert parse_model_spec("resnet18:random").kwargs == {"arch": "resnet18"}
     assert parse_model_spec("random50@layer4,seed=3").kwargs == {"arch": "resnet50", "layer": 4, "seed": 3}
     k = parse_model_spec("resnet50:/ckpt/swav.pth@l4,format=ssl,norm=imagenet,trust").kwargs
-    assert k == {"arch": "resnet50", "weights": "/ckpt/swav.pth", "layer": 4, "weights_format": "ssl",
-                 "normalization": "imagenet", "trust_checkpoint": True}
-    assert parse_model_spec("crw:/c/crw.pth").kwargs == {"arch": "resnet18", "weights": "/c/crw.pth",
-                                                        "weights_format": "crw"}
+    assert k == {
+        "arch": "resnet50",
+        "weights": "/ckpt/swav.pth",
+        "layer": 4,
+        "weights_format": "ssl",
+        "normalization": "imagenet",
+        "trust_checkpoint": True,
+    }
+    assert parse_model_spec("crw:/c/crw.pth").kwargs == {
+        "arch": "resnet18",
+        "weights": "/c/crw.pth",
+        "weights_format": "crw",
+    }
     assert parse_model_spec("ssib:/c/s.pth@layer4").kwargs["layer"] == 4
     assert parse_model_spec("mocov2:/c/m.pth").kwargs["arch"] == "resnet50"
     # an '@' that is not an option list belongs to the path
@@ -35,11 +45,18 @@ def test_parse_specs():
     assert parse_model_spec("color").kind == "color" and parse_model_spec("texture").kind == "texture"
 
 
-@pytest.mark.parametrize("bad,match", [
-    ("", "non-empty"), ("resnet19", "unknown model"), ("crw", "needs a checkpoint path"),
-    ("crw:random", "needs a checkpoint path"), ("color:x", "takes no source"), ("imagenet18:x", "alias"),
-    ("resnet18:/x.pth@format=vince", "format='vince'"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ("", "non-empty"),
+        ("resnet19", "unknown model"),
+        ("crw", "needs a checkpoint path"),
+        ("crw:random", "needs a checkpoint path"),
+        ("color:x", "takes no source"),
+        ("imagenet18:x", "alias"),
+        ("resnet18:/x.pth@format=vince", "format='vince'"),
+    ],
+)
 def test_parse_errors(bad, match):
     with pytest.raises(ValueError, match=match):
         parse_model_spec(bad)
@@ -54,7 +71,9 @@ def test_build_builtins_and_paths(tmp_path):
     torch.save(src.backbone.state_dict(), tmp_path / "ck.pth")
     m = build_model(f"{tmp_path / 'ck.pth'}@layer4")  # bare path: arch and format from the file
     assert m.arch == "resnet18" and m.layer == 4 and m.load_report.format == "torchvision"
-    assert torch.equal(m.backbone.state_dict()["layer4.1.conv2.weight"], src.backbone.state_dict()["layer4.1.conv2.weight"])
+    assert torch.equal(
+        m.backbone.state_dict()["layer4.1.conv2.weight"], src.backbone.state_dict()["layer4.1.conv2.weight"]
+    )
     with pytest.raises(FileNotFoundError, match="missing.pth"):
         build_model(f"resnet18:{tmp_path / 'missing.pth'}")
     specs = list_builtin_models()
@@ -74,8 +93,9 @@ def test_rgb_to_lab_known_values():
     # CIE Lab (D65) of sRGB primaries / white / black from standard colour tables
     rgb = torch.tensor([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     lab = rgb_to_lab(rgb.view(5, 3, 1, 1)).view(5, 3)
-    expected = torch.tensor([[100.0, 0.0, 0.0], [0.0, 0.0, 0.0], [53.24, 80.09, 67.20], [87.73, -86.18, 83.18],
-                             [32.30, 79.19, -107.86]])
+    expected = torch.tensor(
+        [[100.0, 0.0, 0.0], [0.0, 0.0, 0.0], [53.24, 80.09, 67.20], [87.73, -86.18, 83.18], [32.30, 79.19, -107.86]]
+    )
     torch.testing.assert_close(lab, expected, atol=0.1, rtol=0)
 
 
@@ -98,8 +118,9 @@ def test_texture_shapes_and_determinism(texture):
 def test_texture_flat_image(texture):
     img = np.full((32, 40, 3), 255, np.uint8)
     f = texture.features(img)[0]
-    torch.testing.assert_close(f[0:3], torch.tensor([1.0, 0.0, 0.0]).view(3, 1, 1).expand(3, 4, 5),
-                               atol=2e-3, rtol=0)  # white: L = 100, a = b = 0
+    torch.testing.assert_close(
+        f[0:3], torch.tensor([1.0, 0.0, 0.0]).view(3, 1, 1).expand(3, 4, 5), atol=2e-3, rtol=0
+    )  # white: L = 100, a = b = 0
     assert float(f[3:].abs().max()) < 1e-3  # no colour spread, no texture, no gradients
 
 
@@ -132,8 +153,7 @@ def test_cli_models(tmp_path, capsys):
     assert args.func(args) == 0
     assert "resnet18:random" in capsys.readouterr().out
     src = AppearanceModel("resnet18", seed=2)
-    torch.save({"model": {"encoder.model." + k: v for k, v in src.backbone.state_dict().items()}},
-               tmp_path / "crw.pth")
+    torch.save({"model": {"encoder.model." + k: v for k, v in src.backbone.state_dict().items()}}, tmp_path / "crw.pth")
     args = parser.parse_args(["models", f"crw:{tmp_path / 'crw.pth'}", "--size", "20x30"])
     assert args.func(args) == 0
     out = capsys.readouterr().out

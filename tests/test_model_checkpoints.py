@@ -1,4 +1,6 @@
-"""Checkpoint formats of SPEC §1.2: round trips, detection, partial-load semantics, errors, torch.load policy, hub cache."""
+"""Checkpoint formats of SPEC §1.2: round trips, detection, partial-load semantics, errors, torch.load policy, hub
+cache."""
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +72,11 @@ def test_dataparallel_prefix_accepted(tmp_path):
     src = _source_state()
     torch.save({"state_dict": {"module." + k: v for k, v in src.items()}}, tmp_path / "dp.pth")
     m = _quiet(arch="resnet18", weights=tmp_path / "dp.pth")
-    assert (m.load_report.format, m.load_report.prefix, m.load_report.container) == ("torchvision", "module.",
-                                                                                    "state_dict")
+    assert (m.load_report.format, m.load_report.prefix, m.load_report.container) == (
+        "torchvision",
+        "module.",
+        "state_dict",
+    )
     _assert_loaded(m, src)
 
 
@@ -80,8 +85,12 @@ def test_crw_round_trip_with_namespace_and_head(tmp_path):
     model = {"encoder.model." + k: v for k, v in src.items()}
     model["head.0.weight"] = torch.randn(128, 256)
     model["selfsim_fc.0.weight"] = torch.randn(128, 128)
-    ckpt = {"model": model, "optimizer": {"state": {}, "param_groups": [{"lr": 1e-4}]}, "epoch": 3,
-            "args": argparse.Namespace(lr=1e-4, model_type="scratch", remove_layers=["layer4"])}
+    ckpt = {
+        "model": model,
+        "optimizer": {"state": {}, "param_groups": [{"lr": 1e-4}]},
+        "epoch": 3,
+        "args": argparse.Namespace(lr=1e-4, model_type="scratch", remove_layers=["layer4"]),
+    }
     path = tmp_path / "crw.pth"
     torch.save(ckpt, path)
     m = _quiet(arch="resnet18", weights=path)
@@ -124,9 +133,10 @@ def test_mocov2_round_trip_resnet50(tmp_path):
     assert m.out_channels == 1024
 
 
-@pytest.mark.parametrize("fmt,prefix,container", [("ssib", "module.encoder.", None),
-                                                  ("uvc", "module.gray_encoder.", "state_dict"),
-                                                  ("ssl", "", None)])
+@pytest.mark.parametrize(
+    "fmt,prefix,container",
+    [("ssib", "module.encoder.", None), ("uvc", "module.gray_encoder.", "state_dict"), ("ssl", "", None)],
+)
 def test_prefix_formats_round_trip(tmp_path, fmt, prefix, container):
     src = _source_state()
     sd = {prefix + k: v for k, v in src.items()}
@@ -231,7 +241,9 @@ def test_error_unknown_layout_lists_keys(tmp_path):
 def test_error_explicit_format_mismatch(tmp_path):
     src = _source_state()
     torch.save({"model": {"encoder.model." + k: v for k, v in src.items()}}, tmp_path / "crw.pth")
-    with pytest.raises(ValueError, match=r"weights_format='mocov2'.*module\.encoder_q\..*looks like weights_format='crw'"):
+    with pytest.raises(
+        ValueError, match=r"weights_format='mocov2'.*module\.encoder_q\..*looks like weights_format='crw'"
+    ):
         AppearanceModel("resnet18", weights=tmp_path / "crw.pth", weights_format="mocov2")
 
 
@@ -239,7 +251,9 @@ def test_error_shape_mismatch_names_key(tmp_path):
     src = dict(_source_state())
     src["layer2.0.conv1.weight"] = torch.randn(128, 64, 5, 5)
     torch.save(src, tmp_path / "shape.pth")
-    with pytest.raises(ValueError, match=r"'layer2.0.conv1.weight': checkpoint \[128, 64, 5, 5\] vs model \[128, 64, 3, 3\]"):
+    with pytest.raises(
+        ValueError, match=r"'layer2.0.conv1.weight': checkpoint \[128, 64, 5, 5\] vs model \[128, 64, 3, 3\]"
+    ):
         AppearanceModel("resnet18", weights=tmp_path / "shape.pth")
 
 
@@ -258,8 +272,14 @@ def test_error_wrong_arch(tmp_path):
 
 def test_error_nothing_matches(tmp_path):
     # only parts a layer3 model does not build, plus a key naming nothing: nothing to load is an error
-    torch.save({"fc.weight": torch.zeros(1000, 512), "layer4.0.conv1.weight": torch.zeros(512, 256, 3, 3),
-                "layer1.extra": torch.zeros(1)}, tmp_path / "nothing.pth")
+    torch.save(
+        {
+            "fc.weight": torch.zeros(1000, 512),
+            "layer4.0.conv1.weight": torch.zeros(512, 256, 3, 3),
+            "layer1.extra": torch.zeros(1),
+        },
+        tmp_path / "nothing.pth",
+    )
     with pytest.raises(ValueError, match="no tensor of checkpoint .*nothing.pth.* matched"):
         AppearanceModel("resnet18", layer=3, weights=tmp_path / "nothing.pth", weights_format="torchvision")
 
@@ -286,8 +306,9 @@ def test_hub_cache_discovery(tmp_path, monkeypatch):
         build_model("resnet18")
     folder.mkdir(parents=True)
     src = _source_state("resnet18", 4)
-    torch.save({**src, "fc.weight": torch.zeros(1000, 512), "fc.bias": torch.zeros(1000)},
-               folder / "resnet18-f37072fd.pth")
+    torch.save(
+        {**src, "fc.weight": torch.zeros(1000, 512), "fc.bias": torch.zeros(1000)}, folder / "resnet18-f37072fd.pth"
+    )
     assert find_imagenet_weights("resnet18") == folder / "resnet18-f37072fd.pth"
     m = _quiet(arch="resnet18", pretrained=True)
     assert m.load_report.format == "torchvision" and "imagenet(resnet18-f37072fd.pth)" in m.name

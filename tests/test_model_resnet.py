@@ -1,4 +1,5 @@
 """The stride-8 ResNet backbone (SPEC §1.1): torchvision naming, stride change, sizes, eval mode, determinism."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -117,8 +118,9 @@ def _ref_forward(sd: dict, x: torch.Tensor, bottleneck: bool, layers, out_layer:
     """Independent functional forward of torchvision's ResNet with layer3/4 strides set to 1."""
 
     def bn(t, p):
-        return F.batch_norm(t, sd[p + ".running_mean"], sd[p + ".running_var"], sd[p + ".weight"], sd[p + ".bias"],
-                            False, 0.0, 1e-5)
+        return F.batch_norm(
+            t, sd[p + ".running_mean"], sd[p + ".running_var"], sd[p + ".weight"], sd[p + ".bias"], False, 0.0, 1e-5
+        )
 
     def conv(t, p, stride, pad):
         return F.conv2d(t, sd[p + ".weight"], stride=stride, padding=pad)
@@ -143,8 +145,9 @@ def _ref_forward(sd: dict, x: torch.Tensor, bottleneck: bool, layers, out_layer:
     return x
 
 
-@pytest.mark.parametrize("arch,layer,channels_last", [("resnet18", 3, True), ("resnet18", 4, False),
-                                                      ("resnet50", 3, True)])
+@pytest.mark.parametrize(
+    "arch,layer,channels_last", [("resnet18", 3, True), ("resnet18", 4, False), ("resnet50", 3, True)]
+)
 def test_forward_matches_functional_reference(arch, layer, channels_last):
     m = AppearanceModel(arch, layer=layer, seed=3, channels_last=channels_last)
     g = torch.Generator().manual_seed(1)

@@ -1,4 +1,5 @@
 """OTB-2015 reader (folder layout and pysot json) and results writer (python/unitrack/data/otb.py)."""
+
 from __future__ import annotations
 
 import json
@@ -70,13 +71,27 @@ def test_pysot_json_with_shared_jogging_folder(tmp_path):
     _video(tmp_path, "Jogging", 3, {})
     _video(tmp_path, "Basketball", 2, {})
     meta = {
-        "Basketball": {"video_dir": "Basketball", "img_names": [f"Basketball/img/{i:04d}.jpg" for i in (1, 2)],
-                       "gt_rect": [[10, 20, 30, 40], [11, 21, 30, 40]], "init_rect": [10, 20, 30, 40],
-                       "attr": ["IV", "OCC"]},
-        "Jogging-1": {"video_dir": "Jogging-1", "img_names": [f"Jogging-1/img/{i:04d}.jpg" for i in (1, 2, 3)],
-                      "gt_rect": [[1, 2, 3, 4]] * 3, "init_rect": [1, 2, 3, 4], "attr": []},
-        "Jogging-2": {"video_dir": "Jogging-2", "img_names": [f"Jogging-2/img/{i:04d}.jpg" for i in (1, 2, 3)],
-                      "gt_rect": [[5, 6, 7, 8]] * 3, "init_rect": [5, 6, 7, 8], "attr": []},
+        "Basketball": {
+            "video_dir": "Basketball",
+            "img_names": [f"Basketball/img/{i:04d}.jpg" for i in (1, 2)],
+            "gt_rect": [[10, 20, 30, 40], [11, 21, 30, 40]],
+            "init_rect": [10, 20, 30, 40],
+            "attr": ["IV", "OCC"],
+        },
+        "Jogging-1": {
+            "video_dir": "Jogging-1",
+            "img_names": [f"Jogging-1/img/{i:04d}.jpg" for i in (1, 2, 3)],
+            "gt_rect": [[1, 2, 3, 4]] * 3,
+            "init_rect": [1, 2, 3, 4],
+            "attr": [],
+        },
+        "Jogging-2": {
+            "video_dir": "Jogging-2",
+            "img_names": [f"Jogging-2/img/{i:04d}.jpg" for i in (1, 2, 3)],
+            "gt_rect": [[5, 6, 7, 8]] * 3,
+            "init_rect": [5, 6, 7, 8],
+            "attr": [],
+        },
     }
     (tmp_path / "OTB2015.json").write_text(json.dumps(meta))
     for root in (tmp_path, tmp_path / "OTB2015.json"):

@@ -1,5 +1,6 @@
 """OTB success/precision (python/unitrack/metrics/otb.py): live against got10k, and against values printed by
 UniTrack's pysot toolkit."""
+
 from __future__ import annotations
 
 import types
@@ -217,7 +218,7 @@ def test_got10k_convention_bit_identical_to_live_got10k_report(otb_case, tmp_pat
 def test_first_box_convention_on_arrays():
     gt = np.array([[10, 10, 20, 20], [12, 10, 20, 20], [14, 10, 20, 20]], float)
     pred = np.array([[60, 60, 20, 20], [12, 10, 20, 20], [14, 10, 20, 20]], float)  # first box far off
-    u = M.evaluate_sequence(pred, gt)                       # UniTrack: scored as written
+    u = M.evaluate_sequence(pred, gt)  # UniTrack: scored as written
     g = M.evaluate_sequence(pred, gt, convention="got10k")  # got10k: first box := gt[0]
     assert u["success_curve"][0] == 2 / 3 and g["success_curve"][0] == 1.0
     assert u["precision"] == 2 / 3 and g["precision"] == 1.0

@@ -1,4 +1,5 @@
 """Belief maps (SPEC appendix f) against hand-computed values, and the top-3 read-out."""
+
 from __future__ import annotations
 
 import math
@@ -86,7 +87,9 @@ def test_belief_maps_sigma_and_background():
     np.testing.assert_allclose(m[:, :, 1], ref0, rtol=1e-6)
     bg = (m[:, :, 1] == 0) & (m[:, :, 2] == 0)
     np.testing.assert_array_equal(m[:, :, 0], bg.astype(np.float32))
-    assert m[3, 2, 0] == 0 and m[1, 0, 0] == 0 and m[0, 0, 0] == 1 and m[5, 9, 0] == 1  # exp(-16) is not exactly 0: not background
+    assert (
+        m[3, 2, 0] == 0 and m[1, 0, 0] == 0 and m[0, 0, 0] == 1 and m[5, 9, 0] == 1
+    )  # exp(-16) is not exactly 0: not background
 
 
 def test_readout_top3_hand_case():

@@ -1,4 +1,5 @@
 """Pose-propagation head: follows moving joints, equals the reference's padded loop, bad inputs."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _synth_vos import H, W, square_sequence  # noqa: E402
-
-from unitrack.heads.poseprop import PosePropConfig, PosePropagator, run_poseprop_sequence  # noqa: E402
+from unitrack.heads.poseprop import PosePropagator, PosePropConfig, run_poseprop_sequence  # noqa: E402
 from unitrack.model import ColorStatsModel  # noqa: E402
 from unitrack.propagation.pose import belief_maps, readout_topk  # noqa: E402
 from unitrack_ext.reference.topk_propagate import topk_propagate as ref_topk_propagate  # noqa: E402
@@ -41,7 +41,13 @@ def model():
 def test_config_defaults():
     c = PosePropConfig()
     assert (c.temperature, c.topk, c.radius, c.n_context, tuple(c.long_mem), c.readout_topk) == (
-        0.05, 10, 12.0, 5, (0,), 3)
+        0.05,
+        10,
+        12.0,
+        5,
+        (0,),
+        3,
+    )
 
 
 def test_follows_moving_joints(seq, model):
@@ -70,8 +76,9 @@ def test_equals_reference_padded_loop(model, device):
     torch.testing.assert_close(tr.soft.cpu(), lab0)
     for t in range(1, len(frames)):
         idx = [0] + list(range(t, t + n))
-        pred = ref_topk_propagate(padded[t + n], torch.stack([padded[i] for i in idx]),
-                                  torch.stack([lbls[i] for i in idx]), n_global=1)
+        pred = ref_topk_propagate(
+            padded[t + n], torch.stack([padded[i] for i in idx]), torch.stack([lbls[i] for i in idx]), n_global=1
+        )
         lbls[t + n] = pred
         got = tr.track(frames[t])
         torch.testing.assert_close(tr.soft.cpu(), pred, atol=1e-5, rtol=1e-5)

@@ -1,4 +1,5 @@
 """Box propagation primitives (python/unitrack/propagation/box.py): crops, windows, XCorr/DCF displacement geometry."""
+
 from __future__ import annotations
 
 import cv2

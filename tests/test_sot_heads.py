@@ -1,4 +1,6 @@
-"""SOT heads (python/unitrack/heads/sot.py) on synthetic sequences: a textured patch moving over a textured background."""
+"""SOT heads (python/unitrack/heads/sot.py) on synthetic sequences: a textured patch moving over a textured
+background."""
+
 from __future__ import annotations
 
 import cv2
@@ -135,7 +137,14 @@ def test_size_clamps_use_width_height_order():
 
 def test_configs_have_spec_defaults():
     d, x = sot.DCFConfig(), sot.XCorrConfig()
-    assert (d.crop_sz, d.feat_sz, d.padding, d.num_scale, d.scale_step, d.scale_penalty) == (520, 65, 3.5, 3, 1.0275, 0.985)
+    assert (d.crop_sz, d.feat_sz, d.padding, d.num_scale, d.scale_step, d.scale_penalty) == (
+        520,
+        65,
+        3.5,
+        3,
+        1.0275,
+        0.985,
+    )
     assert (d.lambda0, d.output_sigma_factor, d.interp_factor) == (1e-4, 0.1, 0.01)
     assert (x.min_scale_factor, x.max_scale_factor, x.response_scale) == (0.2, 5.0, 0.1)
     assert isinstance(sot.make_tracker(ColorStatsModel()), sot.DCFTracker)  # DCF is the default head

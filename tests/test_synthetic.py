@@ -1,5 +1,6 @@
 """Tests of the synthetic benchmark (unitrack.data.synthetic): determinism, on-disk formats parsed back with minimal
 independent parsers, mask/box/pose consistency, occlusion visibility, detection noise, CLI and errors."""
+
 from __future__ import annotations
 
 import argparse
@@ -326,8 +327,16 @@ def test_posetrack_detections_are_noisy(bench):
 def _rect_actor(cx: float, depth: float, T: int = 1) -> ShapeActor:
     tex = np.full((32, 32, 3), 200, np.uint8)
     one = np.ones(T)
-    return ShapeActor(random_shape(np.random.default_rng(0), "rect"), tex, cx * one, 50 * one, 10 * one, 10 * one,
-                      0 * one, depth * one)
+    return ShapeActor(
+        random_shape(np.random.default_rng(0), "rect"),
+        tex,
+        cx * one,
+        50 * one,
+        10 * one,
+        10 * one,
+        0 * one,
+        depth * one,
+    )
 
 
 @pytest.mark.parametrize("front", [0, 1])
@@ -394,12 +403,15 @@ def test_cli_main_and_subcommand(tmp_path, capsys):
     assert callable(args.func) and args.size == "tiny"
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"size": "huge"}, "size"),
-    ({"seed": -1}, "seed"),
-    ({"tasks": ["sot", "nope"]}, "tasks"),
-    ({"tasks": []}, "tasks"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"size": "huge"}, "size"),
+        ({"seed": -1}, "seed"),
+        ({"tasks": ["sot", "nope"]}, "tasks"),
+        ({"tasks": []}, "tasks"),
+    ],
+)
 def test_bad_arguments(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         generate_benchmark(tmp_path, progress=False, **kwargs)
@@ -428,7 +440,8 @@ def test_mot_has_meet_and_turn_pairs(bench):
                 if max(ious) < 0.5:
                     continue
 
-                def slope(i, frames):  # least-squares horizontal speed of the box centre (robust to gait jitter)
+                # least-squares horizontal speed of the box centre (robust to gait jitter)
+                def slope(i, frames, tracks=tracks):
                     fr = [f for f in frames if f in tracks[i]]
                     if len(fr) < 2:
                         return 0.0
@@ -444,13 +457,27 @@ def test_trackeval_accepts_mot_and_mots_gt(bench, tmp_path):
     """The official evaluator reads the layouts: GT submitted as tracker output scores HOTA = MOTA = IDF1 = 1."""
     trackeval = pytest.importorskip("trackeval")
     out, _, _ = bench
-    ev = trackeval.Evaluator({**trackeval.Evaluator.get_default_eval_config(), "PRINT_RESULTS": False,
-                              "PRINT_CONFIG": False, "TIME_PROGRESS": False, "OUTPUT_SUMMARY": False,
-                              "OUTPUT_DETAILED": False, "PLOT_CURVES": False, "USE_PARALLEL": False})
-    metrics = [trackeval.metrics.HOTA({"PRINT_CONFIG": False}), trackeval.metrics.CLEAR({"PRINT_CONFIG": False}),
-               trackeval.metrics.Identity({"PRINT_CONFIG": False})]
-    for task, seqmap, cls in (("mot", "SYNTH-train", trackeval.datasets.MotChallenge2DBox),
-                              ("mots", "SYNTH-MOTS-train", trackeval.datasets.MOTSChallenge)):
+    ev = trackeval.Evaluator(
+        {
+            **trackeval.Evaluator.get_default_eval_config(),
+            "PRINT_RESULTS": False,
+            "PRINT_CONFIG": False,
+            "TIME_PROGRESS": False,
+            "OUTPUT_SUMMARY": False,
+            "OUTPUT_DETAILED": False,
+            "PLOT_CURVES": False,
+            "USE_PARALLEL": False,
+        }
+    )
+    metrics = [
+        trackeval.metrics.HOTA({"PRINT_CONFIG": False}),
+        trackeval.metrics.CLEAR({"PRINT_CONFIG": False}),
+        trackeval.metrics.Identity({"PRINT_CONFIG": False}),
+    ]
+    for task, seqmap, cls in (
+        ("mot", "SYNTH-train", trackeval.datasets.MotChallenge2DBox),
+        ("mots", "SYNTH-MOTS-train", trackeval.datasets.MOTSChallenge),
+    ):
         root = out / task
         seqs = (root / "seqmaps" / f"{seqmap}.txt").read_text().split()[1:]
         data = tmp_path / task / "gtcopy" / "data"
@@ -458,12 +485,19 @@ def test_trackeval_accepts_mot_and_mots_gt(bench, tmp_path):
         for s in seqs:
             lines = (root / "train" / s / "gt" / "gt.txt").read_text().splitlines()
             if task == "mot":  # pedestrians only, tracker format
-                lines = [",".join(ln.split(",")[:6] + ["1", "-1", "-1", "-1"]) for ln in lines
-                         if ln.split(",")[7] == "1"]
+                lines = [
+                    ",".join(ln.split(",")[:6] + ["1", "-1", "-1", "-1"]) for ln in lines if ln.split(",")[7] == "1"
+                ]
             (data / f"{s}.txt").write_text("\n".join(lines) + "\n")
-        cfg = {**cls.get_default_dataset_config(), "GT_FOLDER": str(root / "train"),
-               "TRACKERS_FOLDER": str(tmp_path / task), "SEQMAP_FILE": str(root / "seqmaps" / f"{seqmap}.txt"),
-               "SKIP_SPLIT_FOL": True, "TRACKERS_TO_EVAL": ["gtcopy"], "PRINT_CONFIG": False}
+        cfg = {
+            **cls.get_default_dataset_config(),
+            "GT_FOLDER": str(root / "train"),
+            "TRACKERS_FOLDER": str(tmp_path / task),
+            "SEQMAP_FILE": str(root / "seqmaps" / f"{seqmap}.txt"),
+            "SKIP_SPLIT_FOL": True,
+            "TRACKERS_TO_EVAL": ["gtcopy"],
+            "PRINT_CONFIG": False,
+        }
         if task == "mot":
             cfg["BENCHMARK"] = "SYNTH"
         res, _ = ev.evaluate([cls(cfg)], metrics)

@@ -1,4 +1,5 @@
 """End-to-end: synthetic feature maps with two crossing objects keep their identities (boxes, masks, poses)."""
+
 import numpy as np
 import pytest
 import torch
@@ -9,14 +10,7 @@ C, H, W = 8, 240, 320
 T = 24
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny ops: one intra-op thread avoids oversubscription on shared CI machines (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def textured(ch: int, g: torch.Generator) -> torch.Tensor:
@@ -58,7 +52,7 @@ def run(kind: str):
             masks = np.zeros((2, H, W), np.uint8)
             for i, k in enumerate(perm):
                 x, y, w, h = (int(v) for v in boxes[k])
-                masks[i, y:y + h, x:x + w] = 1
+                masks[i, y : y + h, x : x + w] = 1
             out = tr.update(feat, masks=masks)
         else:
             poses = []

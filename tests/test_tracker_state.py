@@ -1,23 +1,24 @@
 """The JDE state machine of AssociationTracker (SPEC §5.2-5.5) on hand-made frames."""
+
 import numpy as np
 import pytest
 import torch
 
-from unitrack.association import (AssociationTracker, Track, TrackState, mot_config, mots_config, posetrack_config,
-                                  womotion)
+from unitrack.association import (
+    AssociationTracker,
+    Track,
+    TrackState,
+    mot_config,
+    mots_config,
+    posetrack_config,
+    womotion,
+)
 from unitrack.association.tracker import remove_duplicate_tracks
 
 C, H, W = 8, 240, 320  # image pixels; the feature map is 30 x 40 cells
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny ops: one intra-op thread avoids oversubscription on shared CI machines (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def frame(objs):
@@ -25,8 +26,8 @@ def frame(objs):
     f = torch.zeros(C, H // 8, W // 8)
     f[C - 1] = 0.2
     for (x, y, w, h), ch in objs:
-        f[:, int(y // 8): int((y + h) // 8), int(x // 8): int((x + w) // 8)] = 0
-        f[ch, int(y // 8): int((y + h) // 8), int(x // 8): int((x + w) // 8)] = 1.0
+        f[:, int(y // 8) : int((y + h) // 8), int(x // 8) : int((x + w) // 8)] = 0
+        f[ch, int(y // 8) : int((y + h) // 8), int(x // 8) : int((x + w) // 8)] = 1.0
     return f
 
 

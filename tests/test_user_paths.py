@@ -4,6 +4,7 @@ Most tests run the real command line in a subprocess (``python -m unitrack ...``
 exit code, stderr being exactly one line without a traceback, and no partial files left behind. The colour-statistics
 model (``color``) and the tiny synthetic benchmark keep them fast.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,12 @@ def tiny(tmp_path_factory):
     from unitrack.evaluation.platform import synthetic_roots
 
     root = tmp_path_factory.mktemp("tiny")
-    roots = synthetic_roots(str(root / "synthetic-tiny"), ["sot", "vos", "poseprop", "mot", "mots", "posetrack"],
-                            size="tiny", progress=False)
+    roots = synthetic_roots(
+        str(root / "synthetic-tiny"),
+        ["sot", "vos", "poseprop", "mot", "mots", "posetrack"],
+        size="tiny",
+        progress=False,
+    )
     return {k: Path(v) for k, v in roots.items()}
 
 
@@ -105,13 +110,39 @@ def test_track_names_outputs_after_the_sequence_of_an_img1_folder(tiny, tmp_path
 
     seq = tiny["mot"] / "train" / "SYNTH-01"
     out = tmp_path / "res"
-    rc = main(["track", "mot", "--input", str(seq / "img1"), "--dets", str(seq / "det" / "det.txt"), "--model",
-               "color", "--out", str(out), "--no-vis", "--no-progress"])
+    rc = main(
+        [
+            "track",
+            "mot",
+            "--input",
+            str(seq / "img1"),
+            "--dets",
+            str(seq / "det" / "det.txt"),
+            "--model",
+            "color",
+            "--out",
+            str(out),
+            "--no-vis",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     assert sorted(p.name for p in out.iterdir()) == ["SYNTH-01.txt"]  # not img1.txt
     # ... so that eval-mot finds it next to the ground truth of SYNTH-01
-    rc = main(["eval-mot", "--gt", str(tiny["mot"]), "--results", str(out), "--seqs", "SYNTH-01", "--no-progress",
-               "--json", str(tmp_path / "m.json")])
+    rc = main(
+        [
+            "eval-mot",
+            "--gt",
+            str(tiny["mot"]),
+            "--results",
+            str(out),
+            "--seqs",
+            "SYNTH-01",
+            "--no-progress",
+            "--json",
+            str(tmp_path / "m.json"),
+        ]
+    )
     assert rc == 0
     res = json.loads((tmp_path / "m.json").read_text())
     assert "HOTA" in res["SYNTH-01"] and res["SYNTH-01"]["Count"]["Dets"] > 0  # our rows were read and scored
@@ -180,15 +211,18 @@ def test_random_bytes_checkpoint_hint_names_a_syntax_that_works(tmp_path):
 
 
 # --------------------------------------------------------------------------------- 6. validate before working
-@pytest.mark.parametrize("args, expect", [
-    (["--model", "foo"], "--model foo: model spec 'foo': unknown model"),
-    (["--model", "resnet18:/no/such/ckpt.pth"], "--model resnet18:/no/such/ckpt.pth: weights: checkpoint file"),
-    (["--model", "resnet18", "--weights", "/no/such/w.pth"], "does not exist"),
-    (["--model", "color", "--tasks", "sot,bogus"], "--tasks: unknown task(s) bogus"),
-    (["--model", "color", "--tasks", "vos", "--davis", "/no/such/davis"], "--davis /no/such/davis"),
-    (["--model", "color", "--imagenet-acc", "/no/such/acc.csv"], "--imagenet-acc: file not found"),
-    (["--model", "color", "--max-sequences", "0"], "--max-sequences: expected a positive number"),
-])
+@pytest.mark.parametrize(
+    "args, expect",
+    [
+        (["--model", "foo"], "--model foo: model spec 'foo': unknown model"),
+        (["--model", "resnet18:/no/such/ckpt.pth"], "--model resnet18:/no/such/ckpt.pth: weights: checkpoint file"),
+        (["--model", "resnet18", "--weights", "/no/such/w.pth"], "does not exist"),
+        (["--model", "color", "--tasks", "sot,bogus"], "--tasks: unknown task(s) bogus"),
+        (["--model", "color", "--tasks", "vos", "--davis", "/no/such/davis"], "--davis /no/such/davis"),
+        (["--model", "color", "--imagenet-acc", "/no/such/acc.csv"], "--imagenet-acc: file not found"),
+        (["--model", "color", "--max-sequences", "0"], "--max-sequences: expected a positive number"),
+    ],
+)
 def test_eval_checks_inputs_before_any_work(tmp_path, args, expect):
     out_dir = tmp_path / "out"
     out = _cli(["eval", *args, "--out", out_dir, "--no-progress"])
@@ -202,9 +236,19 @@ def test_eval_checks_inputs_before_any_work(tmp_path, args, expect):
 def _commands_with_out(tiny, out) -> dict:
     return {
         "track sot": ["track", "sot", *_sot_args(tiny), "--model", "color", "--no-progress", "--out", out],
-        "track mot": ["track", "mot", "--input", tiny["mot"] / "train" / "SYNTH-01" / "img1", "--dets",
-                      tiny["mot"] / "train" / "SYNTH-01" / "det" / "det.txt", "--model", "color", "--no-progress",
-                      "--out", out],
+        "track mot": [
+            "track",
+            "mot",
+            "--input",
+            tiny["mot"] / "train" / "SYNTH-01" / "img1",
+            "--dets",
+            tiny["mot"] / "train" / "SYNTH-01" / "det" / "det.txt",
+            "--model",
+            "color",
+            "--no-progress",
+            "--out",
+            out,
+        ],
         "eval": ["eval", "--model", "color", "--data", "synthetic-tiny", "--no-progress", "--out", out],
         "synth": ["synth", "--size", "tiny", "--no-progress", "--out", out],
     }
@@ -226,11 +270,21 @@ def _readonly_prefix(folder: Path) -> list[str]:
     enough); skip when this machine does not allow it."""
     if shutil.which("unshare") is None:
         pytest.skip("unshare is not installed")
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", f"mount --bind -o ro '{folder}' '{folder}' && "
-                            f"! touch '{folder}/.probe' 2>/dev/null"], capture_output=True)
+    probe = subprocess.run(
+        [
+            "unshare",
+            "-m",
+            "sh",
+            "-c",
+            f"mount --bind -o ro '{folder}' '{folder}' && ! touch '{folder}/.probe' 2>/dev/null",
+        ],
+        capture_output=True,
+    )
     if probe.returncode != 0:
-        pytest.skip(f"a read-only bind mount in a private mount namespace is not permitted here: "
-                    f"{probe.stderr.decode(errors='replace').strip()}")
+        pytest.skip(
+            f"a read-only bind mount in a private mount namespace is not permitted here: "
+            f"{probe.stderr.decode(errors='replace').strip()}"
+        )
     return ["unshare", "-m", "sh", "-c", 'mount --bind -o ro "$0" "$0" && exec "$@"', os.fspath(folder)]
 
 
@@ -273,8 +327,9 @@ def _wait_for(cond, proc: subprocess.Popen, timeout: float = 120.0) -> None:
     t0 = time.monotonic()
     while not cond():
         if proc.poll() is not None:
-            raise AssertionError(f"the command ended before it could be interrupted: rc {proc.returncode}, "
-                                 f"stderr {proc.stderr.read()!r}")
+            raise AssertionError(
+                f"the command ended before it could be interrupted: rc {proc.returncode}, stderr {proc.stderr.read()!r}"
+            )
         if time.monotonic() - t0 > timeout:
             proc.kill()
             raise AssertionError("the command never started working")
@@ -297,13 +352,32 @@ def test_ctrl_c_during_track_exits_130_and_leaves_no_partial_output(tmp_path):
     for t in range(1500):  # long enough to still be running when the signal comes
         f = np.full((96, 128, 3), 90, np.uint8)
         x = 10 + (t % 80)
-        f[30:54, x:x + 24] = tex
+        f[30:54, x : x + 24] = tex
         vw.write(f)
     vw.release()
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "unitrack", "track", "sot", "--input", video, "--box",
-                             "10,30,24,24", "--model", "color", "--out", out, "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "unitrack",
+            "track",
+            "sot",
+            "--input",
+            video,
+            "--box",
+            "10,30,24,24",
+            "--model",
+            "color",
+            "--out",
+            out,
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
     # the annotated video is being written (under its temporary name) once tracking runs
     _wait_for(lambda: any(p.suffix == ".mp4" for p in out.glob("*")), proc)
     time.sleep(0.3)
@@ -318,10 +392,29 @@ def test_ctrl_c_during_track_exits_130_and_leaves_no_partial_output(tmp_path):
 
 def test_ctrl_c_during_eval_exits_130_and_keeps_finished_items(tiny, tmp_path):
     out = tmp_path / "out"
-    args = ["eval", "--model", "color", "--tasks", "sot,vos,mot", "--otb", tiny["sot"], "--davis", tiny["vos"],
-            "--mot", tiny["mot"], "--out", out, "--no-progress"]
-    proc = subprocess.Popen([sys.executable, "-m", "unitrack", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=_env())
+    args = [
+        "eval",
+        "--model",
+        "color",
+        "--tasks",
+        "sot,vos,mot",
+        "--otb",
+        tiny["sot"],
+        "--davis",
+        tiny["vos"],
+        "--mot",
+        tiny["mot"],
+        "--out",
+        out,
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unitrack", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
     _wait_for(lambda: any((out / "items").rglob("item.json")), proc)
     rc, err = _interrupt(proc)
     assert rc == 130, err
@@ -338,9 +431,14 @@ def test_ctrl_c_during_eval_exits_130_and_keeps_finished_items(tiny, tmp_path):
     # finished work items are reused by the next run
     from unitrack.evaluation import evaluate
 
-    res = evaluate(["color"], ["sot", "vos", "mot"], data="custom",
-                   roots={"sot": str(tiny["sot"]), "vos": str(tiny["vos"]), "mot": str(tiny["mot"])},
-                   out_root=str(out), progress=False)
+    res = evaluate(
+        ["color"],
+        ["sot", "vos", "mot"],
+        data="custom",
+        roots={"sot": str(tiny["sot"]), "vos": str(tiny["vos"]), "mot": str(tiny["mot"])},
+        out_root=str(out),
+        progress=False,
+    )
     assert res["errors"] == [] and res["meta"]["n_skipped"] == len(done)
 
 
@@ -359,12 +457,31 @@ def test_ctrl_c_while_generating_the_benchmark_leaves_no_half_written_data(tmp_p
 # -------------------------------------------------------------------------------------- 1. the plot extra
 def test_eval_without_matplotlib_writes_the_table_and_one_line(tiny, tmp_path):
     out = tmp_path / "out"
-    code = ("import sys; sys.modules['matplotlib'] = None  # as if the [plot] extra were not installed\n"
-            "from unitrack.cli import main; sys.exit(main(sys.argv[1:]))")
-    args = ["eval", "--model", "color", "--model", "texture", "--tasks", "vos,poseprop", "--davis", tiny["vos"],
-            "--jhmdb", tiny["poseprop"], "--max-sequences", "1", "--out", out, "--no-progress"]
-    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
-                          timeout=600, env=_env())
+    code = (
+        "import sys; sys.modules['matplotlib'] = None  # as if the [plot] extra were not installed\n"
+        "from unitrack.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    args = [
+        "eval",
+        "--model",
+        "color",
+        "--model",
+        "texture",
+        "--tasks",
+        "vos,poseprop",
+        "--davis",
+        tiny["vos"],
+        "--jhmdb",
+        tiny["poseprop"],
+        "--max-sequences",
+        "1",
+        "--out",
+        out,
+        "--no-progress",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=600, env=_env()
+    )
     assert proc.returncode == 0, proc.stderr
     line = _one_line(proc, "unitrack eval: warning: radar plot skipped")
     assert "matplotlib" in line and "'.[plot]'" in line
@@ -376,9 +493,15 @@ def test_eval_without_matplotlib_writes_the_table_and_one_line(tiny, tmp_path):
     pytest.importorskip("matplotlib")
     from unitrack.evaluation import evaluate
 
-    res = evaluate(["color", "texture"], ["vos", "poseprop"], data="custom",
-                   roots={"vos": str(tiny["vos"]), "poseprop": str(tiny["poseprop"])}, out_root=str(out),
-                   progress=False, max_sequences=1)
+    res = evaluate(
+        ["color", "texture"],
+        ["vos", "poseprop"],
+        data="custom",
+        roots={"vos": str(tiny["vos"]), "poseprop": str(tiny["poseprop"])},
+        out_root=str(out),
+        progress=False,
+        max_sequences=1,
+    )
     assert res["notes"] == [] and (out / "radar.png").is_file() and res["meta"]["n_skipped"] == 4
 
 
@@ -404,9 +527,26 @@ def test_written_files_respect_the_umask(tmp_path, umask, mode):
 
 def test_track_outputs_are_ordinary_0644_files(tiny, tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "unitrack", "track", "sot", *map(str, _sot_args(tiny)), "--model",
-                           "color", "--out", str(out), "--no-progress"], capture_output=True, text=True,
-                          env=_env(), preexec_fn=lambda: os.umask(0o022), timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "unitrack",
+            "track",
+            "sot",
+            *map(str, _sot_args(tiny)),
+            "--model",
+            "color",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        preexec_fn=lambda: os.umask(0o022),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["Synth01.txt", "Synth01_vis.mp4"]  # named after SEQ of SEQ/img
     for p in out.iterdir():
@@ -417,16 +557,33 @@ def test_track_outputs_are_ordinary_0644_files(tiny, tmp_path):
 def _mot_track(tiny, tmp_path, det_rows: list[str]) -> subprocess.CompletedProcess:
     det = tmp_path / "det.txt"
     det.write_text("".join(r + "\n" for r in det_rows))
-    return _cli(["track", "mot", "--input", tiny["mot"] / "train" / "SYNTH-01" / "img1", "--dets", det, "--model",
-                 "color", "--out", tmp_path / "out", "--no-vis", "--no-progress"])
+    return _cli(
+        [
+            "track",
+            "mot",
+            "--input",
+            tiny["mot"] / "train" / "SYNTH-01" / "img1",
+            "--dets",
+            det,
+            "--model",
+            "color",
+            "--out",
+            tmp_path / "out",
+            "--no-vis",
+            "--no-progress",
+        ]
+    )
 
 
-@pytest.mark.parametrize("rows, expect", [
-    ([], "the file has no detections"),
-    ([f"{t},-1,{1000 + t},50,20,40,0.9" for t in range(1, 6)], "all 5 detections lie outside the 160x120"),
-    ([f"{t},-1,{20 + t},30,20,40,0.3" for t in range(1, 6)], "every detection score is <= 0.5"),
-    ([f"{t},-1,{20 + t},30,8,9,0.9" for t in range(1, 11)], "no track was written"),
-])
+@pytest.mark.parametrize(
+    "rows, expect",
+    [
+        ([], "the file has no detections"),
+        ([f"{t},-1,{1000 + t},50,20,40,0.9" for t in range(1, 6)], "all 5 detections lie outside the 160x120"),
+        ([f"{t},-1,{20 + t},30,20,40,0.3" for t in range(1, 6)], "every detection score is <= 0.5"),
+        ([f"{t},-1,{20 + t},30,8,9,0.9" for t in range(1, 11)], "no track was written"),
+    ],
+)
 def test_detections_that_cannot_give_tracks_are_warned_about(tiny, tmp_path, rows, expect):
     out = _mot_track(tiny, tmp_path, rows)
     assert out.returncode == 0
@@ -445,8 +602,22 @@ def test_good_detections_give_no_warning(tiny, tmp_path):
 def test_empty_masks_and_poses_are_warned_about(tiny, tmp_path):
     seq = tiny["mots"] / "train" / "SYNTH-MOTS-01"
     (tmp_path / "masks.txt").write_text("")
-    out = _cli(["track", "mots", "--input", seq / "img1", "--masks", tmp_path / "masks.txt", "--model", "color",
-                "--out", tmp_path / "o1", "--no-vis", "--no-progress"])
+    out = _cli(
+        [
+            "track",
+            "mots",
+            "--input",
+            seq / "img1",
+            "--masks",
+            tmp_path / "masks.txt",
+            "--model",
+            "color",
+            "--out",
+            tmp_path / "o1",
+            "--no-vis",
+            "--no-progress",
+        ]
+    )
     assert out.returncode == 0
     assert "--masks" in _one_line(out, "unitrack track mots: warning: ") and (tmp_path / "o1").is_dir()
     det = sorted((tiny["posetrack"] / "detections" / "val").glob("*.json"))[0]
@@ -455,8 +626,22 @@ def test_empty_masks_and_poses_are_warned_about(tiny, tmp_path):
         ann["keypoints"] = [v if i % 3 == 2 else v + 10000 for i, v in enumerate(ann["keypoints"])]
     (tmp_path / "poses.json").write_text(json.dumps(data))
     img_dir = tiny["posetrack"] / "images" / "val" / det.stem
-    out = _cli(["track", "posetrack", "--input", img_dir, "--poses", tmp_path / "poses.json", "--model", "color",
-                "--out", tmp_path / "o2", "--no-vis", "--no-progress"])
+    out = _cli(
+        [
+            "track",
+            "posetrack",
+            "--input",
+            img_dir,
+            "--poses",
+            tmp_path / "poses.json",
+            "--model",
+            "color",
+            "--out",
+            tmp_path / "o2",
+            "--no-vis",
+            "--no-progress",
+        ]
+    )
     assert out.returncode == 0
     assert "no visible joint lies inside" in _one_line(out, "unitrack track posetrack: warning: ")
 
@@ -465,8 +650,10 @@ def test_empty_masks_and_poses_are_warned_about(tiny, tmp_path):
 def test_radar_axes_are_absolute_and_the_title_names_what_was_compared(tmp_path):
     from unitrack.evaluation.report import radar_axes, radar_plot, radar_title
 
-    res = {"a": {"mots": {"idf1": 60.0, "hota": 50.0, "smotsa": 52.7}, "posetrack": {"ids": 120}},
-           "b": {"mots": {"idf1": 61.0, "hota": 50.5, "smotsa": 53.3}, "posetrack": {"ids": 80}}}
+    res = {
+        "a": {"mots": {"idf1": 60.0, "hota": 50.0, "smotsa": 52.7}, "posetrack": {"ids": 120}},
+        "b": {"mots": {"idf1": 61.0, "hota": 50.5, "smotsa": 53.3}, "posetrack": {"ids": 80}},
+    }
     names, values, lo, hi = radar_axes(res, ["mots", "posetrack"])
     assert names == ["MOTS IDF1", "MOTS HOTA", "MOTS sMOTSA"]  # IDs (a count) is not on a percentage axis
     np.testing.assert_array_equal(values, [[60.0, 50.0, 52.7], [61.0, 50.5, 53.3]])  # raw values, not min-max
@@ -500,8 +687,10 @@ def test_boxes_have_a_dark_outline_and_sot_uses_a_bright_colour(tiny, tmp_path):
     # the SOT overlay of the CLI: the yellow box on the target of frame 0
     res = tmp_path / "o"
     args = _sot_args(tiny)
-    assert _cli(["track", "sot", *args, "--model", "color", "--out", res, "--save-frames", "--no-progress"]
-                ).returncode == 0
+    assert (
+        _cli(["track", "sot", *args, "--model", "color", "--out", res, "--save-frames", "--no-progress"]).returncode
+        == 0
+    )
     frame0 = open_frames(res / "Synth01_vis")[0]
     x, y, w, h = (float(v) for v in args[3].split(","))
     edge = frame0[int(y + h / 2), int(round(x))].astype(int)
@@ -513,13 +702,12 @@ def test_results_md_says_what_was_run(tmp_path):
     from unitrack.evaluation import evaluate
     from unitrack.evaluation.report import BUILTIN_BENCHMARK_NOTE
 
-    res = evaluate(["color"], ["vos"], data="synthetic-tiny", out_root=str(tmp_path), progress=False,
-                   max_sequences=1)
+    res = evaluate(["color"], ["vos"], data="synthetic-tiny", out_root=str(tmp_path), progress=False, max_sequences=1)
     md = (tmp_path / "results.md").read_text()
     assert "unitrack built-in synthetic benchmark, size `tiny`, seed 0" in md
     assert "vos 1 (synth-vos-01)" in md and "--max-sequences" in md
     assert "`color`: color-mean (ColorStatsModel: training-free, no weights)" in md
-    assert f"**Machine:** " in md and f"torch {torch.__version__}" in md and f"{os.cpu_count()} cores" in md
+    assert "**Machine:** " in md and f"torch {torch.__version__}" in md and f"{os.cpu_count()} cores" in md
     assert BUILTIN_BENCHMARK_NOTE in md
     meta = json.loads((tmp_path / "results.json").read_text())["meta"]
     assert meta["benchmark"]["seed"] == 0 and meta["sequences"] == {"vos": ["synth-vos-01"]}
@@ -556,8 +744,12 @@ def test_sequence_runners_take_the_same_inputs_and_record_timings(tiny):
     model = build_model("color")
     seq, frames, folder = _vos_inputs(tiny)
     first = seq.load_mask(0)
-    forms = {"arrays": frames, "paths": list(seq.frame_paths), "array [T,H,W,3]": np.stack(frames),
-             "folder": os.fspath(folder)}
+    forms = {
+        "arrays": frames,
+        "paths": list(seq.frame_paths),
+        "array [T,H,W,3]": np.stack(frames),
+        "folder": os.fspath(folder),
+    }
     ref_masks = ref_boxes = ref_joints = None
     ys, xs = np.nonzero(first)
     box = [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
@@ -596,6 +788,7 @@ def test_run_command_maps_every_outcome_to_one_line(capsys, monkeypatch):
     def raiser(exc):
         def f(args):
             raise exc
+
         return f
 
     ns = argparse.Namespace()
@@ -645,4 +838,5 @@ def test_eval_prints_one_line_per_distinct_work_item_error():
     errors = [f"m / mot / SEQ-{i}: ValueError: same problem" for i in range(5)] + ["m / vos / a: OSError: other"]
     assert _group_errors(errors) == [
         "ValueError: same problem (5 work items: m / mot / SEQ-0, m / mot / SEQ-1, m / mot / SEQ-2, ...)",
-        "m / vos / a: OSError: other"]
+        "m / vos / a: OSError: other",
+    ]

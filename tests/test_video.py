@@ -1,12 +1,12 @@
 """Video file / frames folder reading and annotated-video writing (unitrack.data.video)."""
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pytest
 
-from unitrack.data.video import (FrameFolderWriter, VideoWriter, list_frame_files, natural_key, open_frames,
-                                 open_writer)
+from unitrack.data.video import FrameFolderWriter, VideoWriter, list_frame_files, natural_key, open_frames, open_writer
 
 T, H, W = 12, 96, 128
 
@@ -21,7 +21,7 @@ def _frames(T: int = T, H: int = H, W: int = W) -> list[np.ndarray]:
     for t in range(T):
         f = bg.copy()
         x, y = 10 + 6 * t, 20 + 2 * t
-        f[y:y + 24, x:x + 24] = tex
+        f[y : y + 24, x : x + 24] = tex
         out.append(f)
     return out
 

@@ -1,4 +1,5 @@
 """Drawing helpers (unitrack.viz): id colours, boxes and trails, mask overlays, skeletons."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,10 +30,10 @@ def test_draw_boxes_colours_and_input_untouched():
     out = viz.draw_boxes(img, [[10, 20, 30, 40]], ids=[5], thickness=1, show_ids=False)
     assert img.sum() == 0 and out is not img
     col = np.array(viz.id_color(5))
-    np.testing.assert_array_equal(out[40, 10], col)   # left edge x=10
-    np.testing.assert_array_equal(out[40, 40], col)   # right edge x=10+30
-    np.testing.assert_array_equal(out[20, 25], col)   # top edge y=20
-    assert out[40, 25].sum() == 0                     # inside untouched
+    np.testing.assert_array_equal(out[40, 10], col)  # left edge x=10
+    np.testing.assert_array_equal(out[40, 40], col)  # right edge x=10+30
+    np.testing.assert_array_equal(out[20, 25], col)  # top edge y=20
+    assert out[40, 25].sum() == 0  # inside untouched
     out2 = viz.draw_boxes(img, [[10, 20, 30, 40]], ids=[6], thickness=1, show_ids=False)
     assert not np.array_equal(out2[40, 10], col)
 
@@ -113,20 +114,34 @@ def test_skeleton_limbs_drawn(name, nj):
 
 def test_skeleton_posetrack_spec_limbs():
     # SPEC's skltn2mask limb list (0-based) is part of the PoseTrack skeleton
-    spec = {(9, 10), (10, 11), (8, 7), (7, 6), (9, 12), (8, 12), (12, 14), (9, 3), (3, 4), (4, 5), (8, 2), (2, 1),
-            (1, 0)}
+    spec = {
+        (9, 10),
+        (10, 11),
+        (8, 7),
+        (7, 6),
+        (9, 12),
+        (8, 12),
+        (12, 14),
+        (9, 3),
+        (3, 4),
+        (4, 5),
+        (8, 2),
+        (2, 1),
+        (1, 0),
+    }
     assert spec <= set(viz.POSETRACK_LIMBS)
     # the 17-keypoint variant connects the same named joints
     names15 = {tuple(sorted((viz.POSETRACK_JOINTS[a], viz.POSETRACK_JOINTS[b]))) for a, b in viz.POSETRACK_LIMBS}
-    names18 = {tuple(sorted((viz.POSETRACK18_KEYPOINTS[a], viz.POSETRACK18_KEYPOINTS[b])))
-               for a, b in viz.POSETRACK18_LIMBS}
+    names18 = {
+        tuple(sorted((viz.POSETRACK18_KEYPOINTS[a], viz.POSETRACK18_KEYPOINTS[b]))) for a, b in viz.POSETRACK18_LIMBS
+    }
     assert names15 == names18
 
 
 def test_skeleton_missing_joints_skipped_and_errors():
     j = np.full((15, 2), 40.0)
     j[:, 0] = np.linspace(10, 90, 15)
-    j[3] = (-1, -1)          # lost joint (pose propagation's -1)
+    j[3] = (-1, -1)  # lost joint (pose propagation's -1)
     j[4] = (np.nan, np.nan)  # missing joint
     out = viz.draw_skeleton(_blank(), j, skeleton="jhmdb", color=(255, 0, 0))
     assert out.sum() > 0

@@ -1,4 +1,5 @@
 """VOS head (SPEC §2, appendix a): follows objects, preserves ids, equals the reference's padded-memory loop."""
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,6 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _synth_vos import H, W, iou, square_sequence  # noqa: E402
-
 from unitrack.heads.vos import VOSConfig, VOSTracker, run_vos_sequence  # noqa: E402
 from unitrack.model import ColorStatsModel  # noqa: E402
 from unitrack.propagation.mask import LabelMemory, downsample_labels, upsample_argmax  # noqa: E402
@@ -75,8 +75,9 @@ def _reference_loop(model, frames, first_mask, cfg: VOSConfig):
         keys_idx = [0] + list(range(t, t + n))
         keys = torch.stack([padded[i] for i in keys_idx])
         labs = torch.stack([lbls[i] for i in keys_idx])
-        pred = ref_topk_propagate(padded[t + n], keys, labs, topk=cfg.topk, temperature=cfg.temperature,
-                                  radius=cfg.radius, n_global=1)
+        pred = ref_topk_propagate(
+            padded[t + n], keys, labs, topk=cfg.topk, temperature=cfg.temperature, radius=cfg.radius, n_global=1
+        )
         lbls[t + n] = pred
         softs.append(pred)
         up = cv2.resize(pred.permute(1, 2, 0).numpy(), (frames[0].shape[1], frames[0].shape[0]))
@@ -212,7 +213,6 @@ def test_run_davis_and_cli_parser(tmp_path, model):
     import argparse
 
     from test_davis_io import make_davis
-
     from unitrack.data.davis import read_mask
     from unitrack.heads.vos import add_parser, run_davis
     from unitrack.metrics.davis import evaluate_davis

@@ -6,6 +6,7 @@ Levels (each only looks down): task heads (:mod:`unitrack.heads`) -> primitives 
 The most used names are re-exported here: :func:`associate` (stage-1 association for your own tracker),
 :class:`AppearanceModel` / :func:`build_model` (representations) and :func:`evaluate` (the five-task platform).
 """
+
 __version__ = "0.1.0"
 
 from .association.api import associate  # noqa: E402

@@ -1,173 +1,35 @@
-"""Shared machinery of every ``unitrack`` subcommand: one place for the user-facing failure paths.
+"""Compatibility re-export: the shared CLI machinery moved to :mod:`unitrack.cli.common`."""
 
-Every subcommand (``eval``, ``track <task>``, ``synth``, ``eval-mot``, ``models``, ``vos``, ``poseprop``) runs
-through :func:`run_command`, which turns
+from .cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    USER_ERRORS,
+    CLIError,
+    available_devices,
+    check_device,
+    check_output_dir,
+    error,
+    one_line,
+    partial_dir,
+    partial_file,
+    run_command,
+    warn,
+)
 
-* a user error (bad flag value, missing or malformed file, unwritable output, unavailable device, a missing optional
-  extra: :class:`CLIError`, ``ValueError``, ``FileNotFoundError``, ``OSError``, ``RuntimeError``, ``TypeError``,
-  ``ImportError``) into **one** line ``unitrack <cmd>: error: <what and what was expected>`` and exit code 2;
-* Ctrl-C (``KeyboardInterrupt``) into one line ``unitrack <cmd>: interrupted ...`` and exit code 130 (the shell's
-  128 + SIGINT), after the ``finally`` blocks of the command removed their partial outputs;
-* anything else (a bug) into one line naming the exception and how to see its traceback
-  (``UNITRACK_TRACEBACK=1``), exit code 1.
-
-Checks every command makes before it starts working: :func:`check_output_dir` (the output folder can be created and
-written to) and :func:`check_device` (the torch device exists in this build). Outputs are written so that nothing
-half-written is left under a final name: :func:`partial_file` (a temporary sibling renamed into place on success,
-e.g. the annotated ``_vis.mp4``) and :func:`partial_dir` (a temporary sibling folder that replaces the final one on
-success, e.g. a folder of mask PNGs or overlay frames). :func:`warn` prints one-line warnings for results that look
-wrong (an empty detection file, boxes outside the frame).
-"""
-from __future__ import annotations
-
-import os
-import sys
-import tempfile
-from pathlib import Path
-from typing import Callable, Optional, Union
-
-from .data._atomic import atomic_dir, atomic_path
-
-__all__ = ["CLIError", "EXIT_INTERRUPTED", "EXIT_USAGE", "EXIT_FAILED", "available_devices", "check_device",
-           "check_output_dir", "error", "one_line", "partial_dir", "partial_file", "run_command", "warn"]
-
-PathLike = Union[str, os.PathLike]
-
-EXIT_FAILED = 1       # the command ran but some of its work failed (e.g. a work item of `eval`), or a bug
-EXIT_USAGE = 2        # bad input: nothing (or nothing more) was done
-EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
-
-#: Errors that mean "the input or the environment is not what the command expects": one line, exit 2.
-USER_ERRORS = (ValueError, FileNotFoundError, OSError, RuntimeError, TypeError, ImportError, LookupError)
-
-TRACEBACK_ENV = "UNITRACK_TRACEBACK"
-
-
-class CLIError(ValueError):
-    """A user-facing error: its message is printed as one line after ``unitrack <cmd>: error: ``."""
-
-
-def one_line(exc: BaseException) -> str:
-    """The exception's message on one line (whitespace collapsed; the type name when the message is empty)."""
-    msg = " ".join(str(exc).split())
-    if isinstance(exc, OSError) and exc.strerror and msg.startswith("[Errno"):  # "[Errno 30] Read-only ..."
-        msg = exc.strerror + (f": {os.fspath(exc.filename)!r}" if exc.filename else "")
-    if isinstance(exc, ImportError) and "No module named" in msg:
-        msg += " (a dependency is missing; reinstall with: pip install --no-build-isolation -e .)"
-    return msg or type(exc).__name__
-
-
-def _print(line: str) -> None:
-    try:
-        print(line, file=sys.stderr, flush=True)
-    except (OSError, ValueError):  # stderr closed or a broken pipe: nothing left to tell
-        pass
-
-
-def error(prog: str, message: str) -> None:
-    """Print ``<prog>: error: <message>`` (one line) on stderr."""
-    _print(f"{prog}: error: {' '.join(message.split())}")
-
-
-def warn(prog: str, message: str) -> None:
-    """Print ``<prog>: warning: <message>`` (one line) on stderr: the command goes on."""
-    _print(f"{prog}: warning: {' '.join(message.split())}")
-
-
-def run_command(prog: str, func: Callable, args, *, interrupted: Optional[str] = None) -> int:
-    """Run ``func(args)`` and map its outcome to an exit code (module docstring): 0 or ``func``'s own code,
-    2 for user errors, 130 for Ctrl-C, 1 for bugs, each failure reported in one line on stderr.
-
-    ``interrupted`` (or ``args.interrupt_note``, set by the command while it runs) is appended to the
-    "interrupted" line, e.g. which outputs are kept.
-    """
-    try:
-        return int(func(args) or 0)
-    except KeyboardInterrupt:
-        note = getattr(args, "interrupt_note", None) or interrupted
-        _print(f"{prog}: interrupted" + (f"; {note}" if note else ""))
-        return EXIT_INTERRUPTED
-    except CLIError as exc:
-        error(prog, one_line(exc))
-        return EXIT_USAGE
-    except USER_ERRORS as exc:
-        if os.environ.get(TRACEBACK_ENV):
-            raise
-        error(prog, one_line(exc))
-        return EXIT_USAGE
-    except Exception as exc:  # a bug: still one line, with the way to get the traceback
-        if os.environ.get(TRACEBACK_ENV):
-            raise
-        _print(f"{prog}: internal error: {type(exc).__name__}: {one_line(exc)} (rerun with {TRACEBACK_ENV}=1 to "
-               "see the traceback, and please report it)")
-        return EXIT_FAILED
-
-
-# ---------------------------------------------------------------------------------------------------- output folders
-def _first_existing_parent(p: Path) -> Path:
-    for q in [p, *p.parents]:
-        if q.exists():
-            return q
-    return Path(".")
-
-
-def check_output_dir(path: PathLike, flag: str = "--out", *, create: bool = True) -> Path:
-    """Check, before any work, that the output folder ``path`` can be written: a file in the way, a read-only file
-    system or a missing permission raises :class:`CLIError` naming ``flag`` and the reason.
-
-    With ``create`` the folder (and its parents) is created and a file is created and removed in it; without, nothing
-    is created: the folder, or else its deepest existing parent (where it would be created), is probed the same way.
-    """
-    p = Path(os.fspath(path)).expanduser()
-    shown = os.fspath(path)
-    if p.exists() and not p.is_dir():
-        raise CLIError(f"{flag} {shown!r}: exists and is a file, not a folder; expected a folder to write results to")
-    target = p
-    if create:
-        try:
-            p.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise CLIError(f"{flag} {shown!r}: cannot create the folder because "
-                           f"{os.fspath(_first_existing_parent(p))!r} is a file; expected a folder path") from None
-        except OSError as exc:
-            raise CLIError(f"{flag} {shown!r}: cannot create the folder, its location is not writable "
-                           f"({exc.strerror or exc}); expected a folder you can write to") from None
-    elif not p.exists():
-        target = _first_existing_parent(p.absolute())
-        if not target.is_dir():
-            raise CLIError(f"{flag} {shown!r}: cannot create the folder because {os.fspath(target)!r} is a file; "
-                           "expected a folder path")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".unitrack-write-check-", dir=target)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        where = "the folder" if target == p else f"its parent {os.fspath(target)!r}"
-        raise CLIError(f"{flag} {shown!r}: {where} is not writable ({exc.strerror or exc}); expected a folder you "
-                       "can write to") from None
-    return p
-
-
-#: Outputs written under temporary names (see :mod:`unitrack.data._atomic`): renamed into place when complete,
-#: removed on an error or Ctrl-C.
-partial_file = atomic_path
-partial_dir = atomic_dir
-
-
-# --------------------------------------------------------------------------------------------------------- devices
-def available_devices() -> list[str]:
-    """Torch devices usable here (:func:`unitrack.model.available_devices`)."""
-    from unitrack.model import available_devices as _available
-
-    return _available()
-
-
-def check_device(device: Optional[str], flag: str = "--device") -> str:
-    """Validate a ``--device`` value against this torch build and machine before any work; returns it as a string.
-    Raises :class:`CLIError` saying what is available (see :func:`unitrack.model.check_device`)."""
-    from unitrack.model import check_device as _check
-
-    try:
-        return _check(device, flag)
-    except ValueError as exc:
-        raise CLIError(str(exc)) from None
+__all__ = [
+    "CLIError",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "EXIT_FAILED",
+    "USER_ERRORS",
+    "available_devices",
+    "check_device",
+    "check_output_dir",
+    "error",
+    "one_line",
+    "partial_dir",
+    "partial_file",
+    "run_command",
+    "warn",
+]

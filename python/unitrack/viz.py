@@ -17,6 +17,7 @@ Skeletons (``skeleton=`` name or a list of 0-based ``(a, b)`` joint pairs):
   mapped to that order (the unused ears are not connected).
 * ``"jhmdb"`` -- the 15 JHMDB joints (:data:`JHMDB_JOINTS`), puppet-mask order.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -25,36 +26,35 @@ from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from .data.palette import davis_palette
+from .data.skeletons import (
+    JHMDB_JOINTS,
+    JHMDB_LIMBS,
+    POSETRACK18_KEYPOINTS,
+    POSETRACK18_LIMBS,
+    POSETRACK_JOINTS,
+    POSETRACK_LIMBS,
+    SKELETONS,
+    davis_palette,
+)
 
-__all__ = ["JHMDB_JOINTS", "JHMDB_LIMBS", "POSETRACK_JOINTS", "POSETRACK_LIMBS", "POSETRACK18_KEYPOINTS",
-           "POSETRACK18_LIMBS", "SKELETONS", "TrailHistory", "davis_palette", "draw_boxes", "draw_skeleton",
-           "draw_text", "id_color", "mask_contours", "overlay_mask", "overlay_style"]
-
-#: JHMDB puppet joints (``pos_img`` order, 0-based).
-JHMDB_JOINTS = ("neck", "belly", "face", "right_shoulder", "left_shoulder", "right_hip", "left_hip", "right_elbow",
-                "left_elbow", "right_knee", "left_knee", "right_wrist", "left_wrist", "right_ankle", "left_ankle")
-JHMDB_LIMBS = ((0, 2), (0, 1), (0, 3), (0, 4), (3, 7), (7, 11), (4, 8), (8, 12), (1, 5), (1, 6), (5, 9), (9, 13),
-               (6, 10), (10, 14))
-
-#: The 15 PoseTrack joints (2017 ids / poseval), same as :data:`unitrack.data.posetrack.POSETRACK_JOINTS`.
-POSETRACK_JOINTS = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-                    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
-                    "head_bottom", "nose", "head_top")
-#: SPEC's limb list (``skltn2mask``, 0-based) + the nose.
-POSETRACK_LIMBS = ((9, 10), (10, 11), (8, 7), (7, 6), (9, 12), (8, 12), (12, 14), (9, 3), (3, 4), (4, 5), (8, 2),
-                   (2, 1), (1, 0), (12, 13))
-POSETRACK18_KEYPOINTS = ("nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder",
-                         "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-                         "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
-_PT15_TO_18 = [POSETRACK18_KEYPOINTS.index(n) for n in POSETRACK_JOINTS]
-POSETRACK18_LIMBS = tuple((_PT15_TO_18[a], _PT15_TO_18[b]) for a, b in POSETRACK_LIMBS)
-
-SKELETONS = {
-    "jhmdb": (JHMDB_JOINTS, JHMDB_LIMBS),
-    "posetrack": (POSETRACK_JOINTS, POSETRACK_LIMBS),
-    "posetrack18": (POSETRACK18_KEYPOINTS, POSETRACK18_LIMBS),
-}
+__all__ = [
+    "JHMDB_JOINTS",
+    "JHMDB_LIMBS",
+    "POSETRACK_JOINTS",
+    "POSETRACK_LIMBS",
+    "POSETRACK18_KEYPOINTS",
+    "POSETRACK18_LIMBS",
+    "SKELETONS",
+    "TrailHistory",
+    "davis_palette",
+    "draw_boxes",
+    "draw_skeleton",
+    "draw_text",
+    "id_color",
+    "mask_contours",
+    "overlay_mask",
+    "overlay_style",
+]
 
 _GOLDEN = 0.6180339887498949
 
@@ -92,8 +92,12 @@ def overlay_style(size: tuple[int, int]) -> dict:
     frame of ``size = (H, W)``: proportional to the frame (a 640-px frame gets 3-px lines and 0.6 text) with floors
     that keep 100-px frames readable (2-px lines, 0.4 text) and no ceiling, so 4K overlays are not hair-thin."""
     k = max(int(size[0]), int(size[1])) / 640.0
-    return {"thickness": max(2, round(3 * k)), "radius": max(2, round(4 * k)), "scale": max(0.4, 0.6 * k),
-            "label_scale": max(0.4, 0.55 * k)}
+    return {
+        "thickness": max(2, round(3 * k)),
+        "radius": max(2, round(4 * k)),
+        "scale": max(0.4, 0.6 * k),
+        "label_scale": max(0.4, 0.55 * k),
+    }
 
 
 def _text_color(rgb: Sequence[int]) -> tuple[int, int, int]:
@@ -109,8 +113,9 @@ def _label(img: np.ndarray, text: str, x: int, y: int, color, scale: float) -> N
     x = int(min(max(x, 0), max(W - tw - 2, 0)))
     y = int(min(max(y, th + base + 2), H))
     cv2.rectangle(img, (x, y - th - base - 2), (x + tw + 2, y), tuple(int(c) for c in color), -1)
-    cv2.putText(img, text, (x + 1, y - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, _text_color(color), thickness,
-                cv2.LINE_AA)
+    cv2.putText(
+        img, text, (x + 1, y - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, _text_color(color), thickness, cv2.LINE_AA
+    )
 
 
 class TrailHistory:
@@ -145,6 +150,32 @@ class TrailHistory:
         return {k: np.array([(p[1], p[2]) for p in v]) for k, v in self._hist.items()}
 
 
+def _per_box(values: Optional[Iterable], n: int, name: str, what: str) -> Optional[list]:
+    values = None if values is None else list(values)
+    if values is not None and len(values) != n:
+        raise ValueError(f"{name}: expected {n} {what}, got {len(values)}")
+    return values
+
+
+def _draw_trails(img: np.ndarray, trails: Optional[dict], color, thickness: int, outline: bool) -> None:
+    """Trails ``{id: [K, 2]}`` of centre points, in place: older segments thinner, the newest about half the box
+    line, each over a dark outline."""
+    cv2 = _cv2()
+    for key, pts in (trails or {}).items():
+        pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+        if len(pts) < 2:
+            continue
+        col = id_color(key) if color is None else tuple(int(c) for c in color)
+        n = len(pts)
+        for k in range(1, n):
+            t = max(2, int(round(thickness * (0.2 + 0.4 * k / n))))
+            p0 = tuple(np.round(pts[k - 1]).astype(int).tolist())
+            p1 = tuple(np.round(pts[k]).astype(int).tolist())
+            if outline:
+                cv2.line(img, p0, p1, _OUTLINE, t + 2, cv2.LINE_AA)
+            cv2.line(img, p0, p1, col, t, cv2.LINE_AA)
+
+
 def draw_boxes(
     image: np.ndarray,
     boxes_xywh,
@@ -170,27 +201,9 @@ def draw_boxes(
         boxes = boxes.reshape(0, 4)
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ValueError(f"boxes_xywh: expected [N, 4] (x, y, w, h), got shape {list(boxes.shape)}")
-    ids = None if ids is None else list(ids)
-    if ids is not None and len(ids) != len(boxes):
-        raise ValueError(f"ids: expected {len(boxes)} ids (one per box), got {len(ids)}")
-    scores = None if scores is None else list(scores)
-    if scores is not None and len(scores) != len(boxes):
-        raise ValueError(f"scores: expected {len(boxes)} scores (one per box), got {len(scores)}")
-    if isinstance(trails, TrailHistory):
-        trails = trails.trails()
-    for key, pts in (trails or {}).items():
-        pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
-        if len(pts) < 2:
-            continue
-        col = id_color(key) if color is None else tuple(int(c) for c in color)
-        n = len(pts)
-        for k in range(1, n):  # older segments thinner; the newest about half the box line
-            t = max(2, int(round(thickness * (0.2 + 0.4 * k / n))))
-            p0 = tuple(np.round(pts[k - 1]).astype(int).tolist())
-            p1 = tuple(np.round(pts[k]).astype(int).tolist())
-            if outline:
-                cv2.line(img, p0, p1, _OUTLINE, t + 2, cv2.LINE_AA)
-            cv2.line(img, p0, p1, col, t, cv2.LINE_AA)
+    ids = _per_box(ids, len(boxes), "ids", "ids (one per box)")
+    scores = _per_box(scores, len(boxes), "scores", "scores (one per box)")
+    _draw_trails(img, trails.trails() if isinstance(trails, TrailHistory) else trails, color, thickness, outline)
     default = tuple(int(c) for c in (color if color is not None else (0, 255, 0)))
     for n, b in enumerate(boxes):
         if not np.all(np.isfinite(b)):
@@ -243,8 +256,9 @@ def overlay_mask(
     img = _check_image(image)
     m = np.asarray(mask)
     if m.ndim != 2 or m.shape != img.shape[:2]:
-        raise ValueError(f"mask: expected an id map of the image size {img.shape[0]}x{img.shape[1]} (HxW), got "
-                         f"shape {list(m.shape)}")
+        raise ValueError(
+            f"mask: expected an id map of the image size {img.shape[0]}x{img.shape[1]} (HxW), got shape {list(m.shape)}"
+        )
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha: expected a value in [0, 1], got {alpha}")
     if m.size == 0 or not np.any(m):
@@ -277,10 +291,31 @@ def overlay_mask(
             if k == 0:
                 continue
             ys, xs = np.nonzero(m == k)
-            c = colors.get(k.item(), id_color(k.item())) if colors is not None else tuple(int(v) for v in col[ys[0],
-                                                                                                             xs[0]])
+            c = (
+                colors.get(k.item(), id_color(k.item()))
+                if colors is not None
+                else tuple(int(v) for v in col[ys[0], xs[0]])
+            )
             _label(out, str(k.item()), int(xs.min()), int(ys.min()), c, font_scale)
     return out
+
+
+def _skeleton_limbs(skeleton: Union[str, Sequence[tuple[int, int]]], n: int) -> tuple:
+    """``(joint names or None, limbs)`` of a skeleton name (checked to have ``n`` joints) or of joint pairs (checked
+    to index ``n`` joints)."""
+    if isinstance(skeleton, str):
+        if skeleton not in SKELETONS:
+            raise ValueError(
+                f"skeleton: expected one of {sorted(SKELETONS)} or a list of joint pairs, got {skeleton!r}"
+            )
+        names, limbs = SKELETONS[skeleton]
+        if n != len(names):
+            raise ValueError(f"joints: skeleton {skeleton!r} has {len(names)} joints, got {n}")
+        return names, limbs
+    limbs = [tuple(int(v) for v in p) for p in skeleton]
+    if any(a < 0 or b < 0 or a >= n or b >= n for a, b in limbs):
+        raise ValueError(f"skeleton: joint pairs must index the {n} joints")
+    return None, limbs
 
 
 def draw_skeleton(
@@ -308,25 +343,16 @@ def draw_skeleton(
     if pts.ndim != 2 or pts.shape[1] < 2:
         raise ValueError(f"joints: expected [J, 2] (x, y) coordinates, got shape {list(pts.shape)}")
     pts = pts[:, :2]
-    if isinstance(skeleton, str):
-        if skeleton not in SKELETONS:
-            raise ValueError(f"skeleton: expected one of {sorted(SKELETONS)} or a list of joint pairs, "
-                             f"got {skeleton!r}")
-        names, limbs = SKELETONS[skeleton]
-        if len(pts) != len(names):
-            raise ValueError(f"joints: skeleton {skeleton!r} has {len(names)} joints, got {len(pts)}")
-    else:
-        names, limbs = None, [tuple(int(v) for v in p) for p in skeleton]
-        if any(a < 0 or b < 0 or a >= len(pts) or b >= len(pts) for a, b in limbs):
-            raise ValueError(f"skeleton: joint pairs must index the {len(pts)} joints")
+    names, limbs = _skeleton_limbs(skeleton, len(pts))
     ok = np.all(np.isfinite(pts), axis=1) & (pts[:, 0] >= 0) & (pts[:, 1] >= 0)
     if visible is not None:
         vis = np.asarray(visible).reshape(-1).astype(bool)
         if vis.shape[0] != len(pts):
             raise ValueError(f"visible: expected {len(pts)} flags, got {vis.shape[0]}")
         ok &= vis
-    fixed = tuple(int(c) for c in color) if color is not None else (id_color(track_id) if track_id is not None
-                                                                    else None)
+    fixed = (
+        tuple(int(c) for c in color) if color is not None else (id_color(track_id) if track_id is not None else None)
+    )
 
     def side_color(a: int, b: int):
         if fixed is not None:
@@ -346,8 +372,7 @@ def draw_skeleton(
     for a, b in drawn:
         cv2.line(img, tuple(ipts[a].tolist()), tuple(ipts[b].tolist()), side_color(a, b), thickness, cv2.LINE_AA)
     for j in np.flatnonzero(ok):
-        cv2.circle(img, tuple(ipts[j].tolist()), radius, fixed if fixed is not None else (255, 255, 0), -1,
-                   cv2.LINE_AA)
+        cv2.circle(img, tuple(ipts[j].tolist()), radius, fixed if fixed is not None else (255, 255, 0), -1, cv2.LINE_AA)
     if (label is not None or track_id is not None) and ok.any():
         text = label if label is not None else str(track_id)
         x, y = ipts[ok].min(axis=0)
@@ -355,8 +380,15 @@ def draw_skeleton(
     return img
 
 
-def draw_text(image: np.ndarray, text: str, org: tuple[int, int] = (5, 5), *, color=(255, 255, 255),
-              background=(0, 0, 0), scale: float = 0.5) -> np.ndarray:
+def draw_text(
+    image: np.ndarray,
+    text: str,
+    org: tuple[int, int] = (5, 5),
+    *,
+    color=(255, 255, 255),
+    background=(0, 0, 0),
+    scale: float = 0.5,
+) -> np.ndarray:
     """Text with a filled background box whose top-left corner is ``org`` (e.g. a frame counter or the model name)."""
     cv2 = _cv2()
     img = _check_image(image)
@@ -365,6 +397,14 @@ def draw_text(image: np.ndarray, text: str, org: tuple[int, int] = (5, 5), *, co
     x, y = int(org[0]), int(org[1])
     if background is not None:
         cv2.rectangle(img, (x, y), (x + tw + 4, y + th + base + 4), tuple(int(c) for c in background), -1)
-    cv2.putText(img, text, (x + 2, y + th + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, tuple(int(c) for c in color),
-                thickness, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        text,
+        (x + 2, y + th + 2),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        tuple(int(c) for c in color),
+        thickness,
+        cv2.LINE_AA,
+    )
     return img

@@ -3,6 +3,7 @@
 Cost = 1 - RSM(track feature sets, detection feature sets) (SPEC §6), optionally fused with Kalman motion and gated
 (appendix c), then solved by a linear assignment with a cost limit (appendix d).
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -13,6 +14,7 @@ import torch
 from .config import FIRST_STAGE_THRESH, RSM_TEMPERATURE
 from .kalman import check_covariance, tlwh_to_xyah
 from .matching import fuse_motion, linear_assignment
+
 
 def _as_tensor(x, name: str) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
@@ -50,8 +52,10 @@ def feature_sets(x, name: str) -> list[torch.Tensor]:
         if t.dim() == 4:
             t = t.flatten(2).transpose(1, 2)
         elif t.dim() != 3:
-            raise ValueError(f"{name} must be [N, P, C], [N, C, h, w], a list of [P_i, C] or (points, sizes), "
-                             f"got shape {tuple(t.shape)}")
+            raise ValueError(
+                f"{name} must be [N, P, C], [N, C, h, w], a list of [P_i, C] or (points, sizes), "
+                f"got shape {tuple(t.shape)}"
+            )
         sets = list(t.unbind(0))
     elif isinstance(x, Sequence):
         sets = []
@@ -61,8 +65,7 @@ def feature_sets(x, name: str) -> list[torch.Tensor]:
                 raise ValueError(f"{name}[{i}] must be a [P, C] feature set, got shape {tuple(s.shape)}")
             sets.append(s)
     else:
-        raise TypeError(f"{name} must be a tensor, array, list of [P_i, C] or (points, sizes), "
-                        f"got {type(x).__name__}")
+        raise TypeError(f"{name} must be a tensor, array, list of [P_i, C] or (points, sizes), got {type(x).__name__}")
     return sets
 
 
@@ -74,8 +77,10 @@ def _check_sets(ts: list[torch.Tensor], ds: list[torch.Tensor]) -> tuple[int, to
     C = s0.shape[1]
     for n, i, s in all_sets:
         if s.shape[1] != C:
-            raise ValueError(f"{n}[{i}] has C={s.shape[1]} channels but {n0}[{i0}] has C={C}: all feature sets "
-                             "must have the same number of channels")
+            raise ValueError(
+                f"{n}[{i}] has C={s.shape[1]} channels but {n0}[{i0}] has C={C}: all feature sets "
+                "must have the same number of channels"
+            )
         if s.device != s0.device:
             raise ValueError(f"{n}[{i}] is on {s.device} but {n0}[{i0}] is on {s0.device}")
     # One cheap test for the common case (NaN/inf propagate into a sum), then locate the culprit.
@@ -96,8 +101,9 @@ def _pad(sets: list[torch.Tensor], C: int, dtype, device) -> list[torch.Tensor]:
     return list(out.unbind(0))
 
 
-def rsm_cost(track_feats, det_feats, *, temperature: float = RSM_TEMPERATURE,
-             pad_like_reference: bool = False) -> np.ndarray:
+def rsm_cost(
+    track_feats, det_feats, *, temperature: float = RSM_TEMPERATURE, pad_like_reference: bool = False
+) -> np.ndarray:
     """Appearance cost ``1 - unitrack_ext.ops.rsm(track_sets, det_sets)`` as a numpy ``[N, M]`` array.
 
     Args:
@@ -137,8 +143,11 @@ def rsm_cost(track_feats, det_feats, *, temperature: float = RSM_TEMPERATURE,
 
 
 def _motion_inputs(track_means, track_covs, det_boxes, N: int, M: int):
-    given = {"track_means": track_means is not None, "track_covs": track_covs is not None,
-             "det_boxes": det_boxes is not None}
+    given = {
+        "track_means": track_means is not None,
+        "track_covs": track_covs is not None,
+        "det_boxes": det_boxes is not None,
+    }
     if not any(given.values()):
         return None
     if not all(given.values()):
@@ -175,10 +184,19 @@ def _motion_inputs(track_means, track_covs, det_boxes, N: int, M: int):
     return means, covs, tlwh_to_xyah(boxes)
 
 
-def associate(track_feats, det_feats, *, track_means=None, track_covs=None, det_boxes=None,
-              motion_lambda: float = 0.98, gate: bool = True, threshold: float = FIRST_STAGE_THRESH,
-              temperature: float = RSM_TEMPERATURE, pad_like_reference: bool = False
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def associate(
+    track_feats,
+    det_feats,
+    *,
+    track_means=None,
+    track_covs=None,
+    det_boxes=None,
+    motion_lambda: float = 0.98,
+    gate: bool = True,
+    threshold: float = FIRST_STAGE_THRESH,
+    temperature: float = RSM_TEMPERATURE,
+    pad_like_reference: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """UniTrack's stage-1 association of N tracks and M detections (appearance RSM + optional Kalman motion).
 
     1. ``cost = 1 - rsm(track_feats, det_feats)`` (SPEC §6; global two-way softmax at ``temperature``).

@@ -4,6 +4,7 @@ Only keys the reference actually reads are fields (``first_stage_thres``, ``iou_
 ``prop_flag``, ``only_position`` are ignored by the reference and do not exist here). The stage thresholds the
 reference hard-codes are module constants below. Fields after ``# -- unitrack`` are ours (not in the reference).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -73,8 +74,9 @@ class AssociationConfig:
         if self.obs_type not in ("boxes", "masks", "poses"):
             raise ValueError(f"obs_type must be 'boxes', 'masks' or 'poses', got {self.obs_type!r}")
         if self.track_buffer < 0 or self.frame_rate <= 0:
-            raise ValueError(f"track_buffer must be >= 0 and frame_rate > 0, got {self.track_buffer}, "
-                             f"{self.frame_rate}")
+            raise ValueError(
+                f"track_buffer must be >= 0 and frame_rate > 0, got {self.track_buffer}, {self.frame_rate}"
+            )
         if not 0.0 <= self.motion_lambda <= 1.0:
             raise ValueError(f"motion_lambda must be in [0, 1], got {self.motion_lambda}")
         if self.max_mask_area <= 0:
@@ -97,26 +99,58 @@ class AssociationConfig:
 
 def mot_config(**overrides) -> AssociationConfig:
     """MOT-16 defaults (cfg section ``mot``): boxes, gated motion (lambda 0.98), 4x10 RoIAlign."""
-    base = AssociationConfig(obs_type="boxes", track_buffer=30, frame_rate=30, conf_thres=0.5, dup_iou_thres=0.15,
-                             confirm_iou_thres=0.7, use_kalman=True, asso_with_motion=True, motion_lambda=0.98,
-                             motion_gated=True, feat_size=(4, 10), min_box_area=200, img_size=(1088, 608))
+    base = AssociationConfig(
+        obs_type="boxes",
+        track_buffer=30,
+        frame_rate=30,
+        conf_thres=0.5,
+        dup_iou_thres=0.15,
+        confirm_iou_thres=0.7,
+        use_kalman=True,
+        asso_with_motion=True,
+        motion_lambda=0.98,
+        motion_gated=True,
+        feat_size=(4, 10),
+        min_box_area=200,
+        img_size=(1088, 608),
+    )
     return base.replace(**overrides)
 
 
 def mots_config(**overrides) -> AssociationConfig:
     """MOTS-20 defaults (cfg section ``mots``): masks, ungated motion (lambda 0.98), max_mask_area 200."""
-    base = AssociationConfig(obs_type="masks", track_buffer=30, frame_rate=30, conf_thres=0.5, dup_iou_thres=0.15,
-                             confirm_iou_thres=0.7, use_kalman=True, asso_with_motion=True, motion_lambda=0.98,
-                             motion_gated=False, max_mask_area=200)
+    base = AssociationConfig(
+        obs_type="masks",
+        track_buffer=30,
+        frame_rate=30,
+        conf_thres=0.5,
+        dup_iou_thres=0.15,
+        confirm_iou_thres=0.7,
+        use_kalman=True,
+        asso_with_motion=True,
+        motion_lambda=0.98,
+        motion_gated=False,
+        max_mask_area=200,
+    )
     return base.replace(**overrides)
 
 
 def posetrack_config(**overrides) -> AssociationConfig:
     """PoseTrack-18 defaults (cfg section ``posetrack``): poses, frame_rate 6 (buffer 6), lambda 0.9999, no gating,
     max_mask_area 400 (200 in the ``ssib_s4`` config)."""
-    base = AssociationConfig(obs_type="poses", track_buffer=30, frame_rate=6, conf_thres=0.5, dup_iou_thres=0.2,
-                             confirm_iou_thres=0.6, use_kalman=True, asso_with_motion=True, motion_lambda=0.9999,
-                             motion_gated=False, max_mask_area=400)
+    base = AssociationConfig(
+        obs_type="poses",
+        track_buffer=30,
+        frame_rate=6,
+        conf_thres=0.5,
+        dup_iou_thres=0.2,
+        confirm_iou_thres=0.6,
+        use_kalman=True,
+        asso_with_motion=True,
+        motion_lambda=0.9999,
+        motion_gated=False,
+        max_mask_area=400,
+    )
     return base.replace(**overrides)
 
 

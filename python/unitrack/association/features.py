@@ -12,6 +12,7 @@ Deterministic empty objects (a documented deviation): the reference gives an emp
 ``randn(C, 40)`` embedding (and an empty skeleton a random box). Here an empty mask yields an empty ``[0, C]`` set,
 ``valid = False`` and the sentinel box; the tracker drops such observations before association.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,20 +20,17 @@ from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .matching import box_iou
+from ..data.skeletons import POSETRACK_JOINTS, POSETRACK_MASK_LIMBS, POSETRACK_TRUNK
+from ..iou import box_iou
 
 #: The reference's box for an empty mask (x1, y1, x2, y2).
 EMPTY_MASK_BOX = (-1.0, -1.0, 10.0, 10.0)
 
-#: PoseTrack joints (0-based) whose convex polygon is filled: right hip, left hip, left shoulder, upper neck,
-#: right shoulder.
-POSE_TRUNK = (2, 3, 9, 12, 8)
-#: The 13 limbs drawn as thick lines (0-based joint pairs).
-POSE_LIMBS = ((9, 10), (10, 11), (8, 7), (7, 6), (9, 12), (8, 12), (12, 14), (9, 3), (3, 4), (4, 5), (8, 2),
-              (2, 1), (1, 0))
-NUM_POSE_JOINTS = 15
+#: The pose rasterisation of ``skltn2mask`` (tables in :mod:`unitrack.data.skeletons`).
+POSE_TRUNK = POSETRACK_TRUNK
+POSE_LIMBS = POSETRACK_MASK_LIMBS
+NUM_POSE_JOINTS = len(POSETRACK_JOINTS)
 
 
 def _feature_map(feat, name: str = "feat_map") -> torch.Tensor:
@@ -98,8 +96,15 @@ def _window_weights(lo, hi, w_lo, w_hi, origin, L: int):
     return W
 
 
-def roi_align(feat_map, boxes, output_size: tuple[int, int] = (4, 10), spatial_scale: float = 1.0,
-              sampling_ratio: int = -1, aligned: bool = False, _max_elems: int = 1 << 24) -> torch.Tensor:
+def roi_align(
+    feat_map,
+    boxes,
+    output_size: tuple[int, int] = (4, 10),
+    spatial_scale: float = 1.0,
+    sampling_ratio: int = -1,
+    aligned: bool = False,
+    _max_elems: int = 1 << 24,
+) -> torch.Tensor:
     """RoIAlign of boxes on one feature map, with torchvision's semantics (``torchvision.ops.roi_align``).
 
     Each output bin averages ``gh x gw`` bilinear samples at bin-relative ``(k + 0.5) / g`` (``g = sampling_ratio``, or
@@ -163,7 +168,7 @@ def roi_align(feat_map, boxes, output_size: tuple[int, int] = (4, 10), spatial_s
         s = torch.as_tensor(sel, device=feat.device)
         # One pass over the map: each box's window (a view of the map) lands as [lh, C, lw] rows; the map itself
         # is never copied or transposed.
-        crop = torch.stack([feat[:, oyl[i]:oyl[i] + lh, oxl[i]:oxl[i] + lw].transpose(0, 1) for i in sel])
+        crop = torch.stack([feat[:, oyl[i] : oyl[i] + lh, oxl[i] : oxl[i] + lw].transpose(0, 1) for i in sel])
         t = torch.bmm(Wy[s, :, :lh], crop.view(k, lh, C * lw))  # contract rows -> [k, ph, C*lw]
         r = torch.bmm(Wx[s, :, :lw], t.view(k, ph * C, lw).transpose(1, 2))  # contract columns -> [k, pw, ph*C]
         out[s] = r.view(k, pw, ph, C).transpose(1, 2)
@@ -271,8 +276,7 @@ def _bilinear_taps(d: np.ndarray, n_in: int, scale: float, dt) -> tuple[np.ndarr
     return i0, i0 + (i0 < n_in - 1), lam
 
 
-def mask_features(feat_map, masks, max_mask_area: int = 200) -> tuple[list[torch.Tensor], torch.Tensor,
-                                                                       torch.Tensor]:
+def mask_features(feat_map, masks, max_mask_area: int = 200) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
     """Object feature sets of masks, as the reference's ``extract_emb`` (MOTS / PoseTrack).
 
     For every mask ``ob`` at feature resolution (nearest interpolation), with area ``a = sum(ob)``:
@@ -398,8 +402,10 @@ def remove_duplicated_box(boxes, iou_th: float = 0.7) -> np.ndarray:
 def _pose(pose, name: str = "pose") -> np.ndarray:
     p = np.asarray(pose, dtype=np.float64)
     if p.ndim != 2 or p.shape[0] != NUM_POSE_JOINTS or p.shape[1] < 2:
-        raise ValueError(f"{name} must have shape [{NUM_POSE_JOINTS}, 2 or 3] (x, y[, score]) with NaN for missing "
-                         f"joints, got {tuple(p.shape)}")
+        raise ValueError(
+            f"{name} must have shape [{NUM_POSE_JOINTS}, 2 or 3] (x, y[, score]) with NaN for missing "
+            f"joints, got {tuple(p.shape)}"
+        )
     xy = p[:, :2]
     if np.isinf(xy).any():
         raise ValueError(f"{name} contains inf coordinates (use NaN for a missing joint)")

@@ -8,6 +8,7 @@ fixed ``1e-2`` / ``1e-5`` / ``1e-1`` terms for the aspect ratio.
 Everything is float64 numpy (the reference runs numpy too). Every method accepts one track (``mean [8]``,
 ``cov [8, 8]``) or a batch (``mean [N, 8]``, ``cov [N, 8, 8]``) and returns the same leading shape.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -150,8 +151,9 @@ class KalmanFilter:
         h = z2[:, 3]
         sp, sv = self.std_weight_position, self.std_weight_velocity
         one = np.ones_like(h)
-        std = np.stack([2 * sp * h, 2 * sp * h, 1e-2 * one, 2 * sp * h,
-                        10 * sv * h, 10 * sv * h, 1e-5 * one, 10 * sv * h], axis=1)
+        std = np.stack(
+            [2 * sp * h, 2 * sp * h, 1e-2 * one, 2 * sp * h, 10 * sv * h, 10 * sv * h, 1e-5 * one, 10 * sv * h], axis=1
+        )
         mean = np.concatenate([z2, np.zeros_like(z2)], axis=1)
         cov = _diag(std**2)
         return (mean[0], cov[0]) if single else (mean, cov)
@@ -196,8 +198,9 @@ class KalmanFilter:
         P2 = P - K @ S @ Kt
         return (m2[0], P2[0]) if single else (m2, P2)
 
-    def gating_distance(self, mean, covariance, measurements, only_position: bool = False,
-                        metric: str = "maha") -> np.ndarray:
+    def gating_distance(
+        self, mean, covariance, measurements, only_position: bool = False, metric: str = "maha"
+    ) -> np.ndarray:
         """Squared distances between projected tracks and ``measurements [M, 4]`` (x, y, a, h).
 
         Args:

@@ -1,7 +1,9 @@
-"""Association costs and assignment: IoU (+1-pixel convention), Kalman motion fusion, lap with a cost limit.
+"""Association costs and assignment: IoU (+1-pixel convention, :mod:`unitrack.iou`), Kalman motion fusion, lap
+with a cost limit.
 
 All functions take numpy arrays (or anything ``np.asarray`` accepts) and return numpy arrays.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,39 +13,14 @@ try:  # lap's lapjv is the reference's solver; scipy on the augmented matrix is 
 except ImportError:  # pragma: no cover - lap is a dependency; this keeps exotic platforms working
     lap = None
 
+from ..iou import box_iou, iou_plus1  # noqa: F401  (box_iou: re-exported, it lived here)
 from .kalman import KalmanFilter, chi2inv95
 
 
-def _boxes(x, name: str) -> np.ndarray:
-    b = np.asarray(x, dtype=np.float64)
-    if b.size == 0:
-        return b.reshape(0, 4)
-    if b.ndim != 2 or b.shape[1] != 4:
-        raise ValueError(f"{name} must have shape [K, 4] (x1, y1, x2, y2), got {tuple(b.shape)}")
-    if not np.isfinite(b).all():
-        raise ValueError(f"{name} contains NaN or inf values")
-    bad = np.nonzero((b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1]))[0]
-    if bad.size:
-        raise ValueError(f"{name}[{int(bad[0])}] = {b[bad[0]].tolist()} has x2 < x1 or y2 < y1 (negative size)")
-    return b
-
-
 def iou(atlbrs, btlbrs) -> np.ndarray:
-    """Pairwise IoU of ``atlbrs [N, 4]`` and ``btlbrs [M, 4]`` (x1, y1, x2, y2) with the +1-pixel convention.
-
-    As cython_bbox (used by the reference's ``iou_distance``): ``w = x2 - x1 + 1``, ``h = y2 - y1 + 1``, and the
-    intersection ``iw = min(x2) - max(x1) + 1`` counts only if ``iw > 0`` and ``ih > 0``. The degenerate box
-    ``[10, 10, 10, 10]`` therefore has area 1. Returns ``[N, M]`` float64.
-    """
-    a, b = _boxes(atlbrs, "atlbrs"), _boxes(btlbrs, "btlbrs")
-    if a.shape[0] == 0 or b.shape[0] == 0:
-        return np.zeros((a.shape[0], b.shape[0]))
-    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
-    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1
-    inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
+    """Pairwise IoU ``[N, M]`` of ``atlbrs [N, 4]`` and ``btlbrs [M, 4]`` (x1, y1, x2, y2) with the +1-pixel
+    convention of the reference (cython_bbox), boxes validated: :func:`unitrack.iou.iou_plus1`."""
+    return iou_plus1(atlbrs, btlbrs)
 
 
 def iou_distance(atlbrs, btlbrs) -> np.ndarray:
@@ -51,22 +28,17 @@ def iou_distance(atlbrs, btlbrs) -> np.ndarray:
     return 1.0 - iou(atlbrs, btlbrs)
 
 
-def box_iou(a, b) -> np.ndarray:
-    """Pairwise IoU *without* the +1 convention (torchvision's ``box_iou``; used by mask duplicate removal)."""
-    a, b = _boxes(a, "a"), _boxes(b, "b")
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = iw * ih
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-    return out
-
-
-def fuse_motion(cost, track_means, track_covs, det_xyah, *, motion_lambda: float = 0.98, gate: bool = True,
-                only_position: bool = False, kf: KalmanFilter | None = None) -> np.ndarray:
+def fuse_motion(
+    cost,
+    track_means,
+    track_covs,
+    det_xyah,
+    *,
+    motion_lambda: float = 0.98,
+    gate: bool = True,
+    only_position: bool = False,
+    kf: KalmanFilter | None = None,
+) -> np.ndarray:
     """Fuse an appearance cost with Kalman motion (appendix c), returning a new array of ``cost``'s dtype.
 
     For every track ``i`` the squared Mahalanobis distances ``d2[i, j]`` of the detections' ``(x, y, a, h)`` to the
@@ -143,7 +115,6 @@ def linear_assignment(cost, thresh: float) -> tuple[np.ndarray, np.ndarray, np.n
     matched_r = np.zeros(n, bool)
     matched_r[rows] = True
     return matches, np.nonzero(~matched_r)[0].astype(np.int64), np.nonzero(~matched_c)[0].astype(np.int64)
-
 
 
 def _augmented_scipy(c: np.ndarray, thresh: float) -> np.ndarray:

@@ -13,6 +13,7 @@ Differences from the reference (documented, deliberate):
 * The removed-track list is a set of IDs (the reference keeps an unbounded list of objects; same semantics).
 * The unused ``smooth_feat`` (SPEC §5.4) is not kept: association uses ``curr_feat``.
 """
+
 from __future__ import annotations
 
 from enum import IntEnum
@@ -21,11 +22,18 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..iou import iou_plus1
 from .api import rsm_cost
-from .config import FIRST_STAGE_THRESH, IOU_STAGE_THRESH, MASK_DUP_IOU, RSM_TEMPERATURE, AssociationConfig, \
-    mot_config
-from .features import (_feature_map, mask2box, mask_features, pose_to_box,
-                       poses_to_masks, remove_duplicated_box, roi_align)
+from .config import FIRST_STAGE_THRESH, IOU_STAGE_THRESH, MASK_DUP_IOU, RSM_TEMPERATURE, AssociationConfig, mot_config
+from .features import (
+    _feature_map,
+    mask2box,
+    mask_features,
+    pose_to_box,
+    poses_to_masks,
+    remove_duplicated_box,
+    roi_align,
+)
 from .kalman import KalmanFilter, tlbr_to_tlwh, tlwh_to_tlbr, tlwh_to_xyah, xyah_to_tlwh
 from .matching import fuse_motion, linear_assignment
 
@@ -54,11 +62,37 @@ class Track:
         frame_id: last frame the track was updated (``end_frame``); start_frame: frame of activation.
     """
 
-    __slots__ = ("_tlwh", "score", "category", "curr_feat", "mask", "pose", "det_index", "track_id", "state",
-                 "is_activated", "mean", "covariance", "frame_id", "start_frame", "tracklet_len", "_kf")
+    __slots__ = (
+        "_tlwh",
+        "score",
+        "category",
+        "curr_feat",
+        "mask",
+        "pose",
+        "det_index",
+        "track_id",
+        "state",
+        "is_activated",
+        "mean",
+        "covariance",
+        "frame_id",
+        "start_frame",
+        "tracklet_len",
+        "_kf",
+    )
 
-    def __init__(self, tlwh, score: float, feat: torch.Tensor, *, category: float | None = None, mask=None,
-                 pose=None, activated: bool = False, det_index: int = -1):
+    def __init__(
+        self,
+        tlwh,
+        score: float,
+        feat: torch.Tensor,
+        *,
+        category: float | None = None,
+        mask=None,
+        pose=None,
+        activated: bool = False,
+        det_index: int = -1,
+    ):
         self._tlwh = np.asarray(tlwh, dtype=np.float64).copy()
         self.score = float(score)
         self.category = category
@@ -160,21 +194,10 @@ def _iou_cost(a: list[Track], b: list[Track]) -> np.ndarray:
     """``1 - IoU`` (+1-pixel convention) of the tracks' current boxes; no validation (Kalman boxes may be odd)."""
     if not a or not b:
         return np.zeros((len(a), len(b)))
-    A = np.stack([t.tlbr for t in a])
-    B = np.stack([t.tlbr for t in b])
-    area_a = (A[:, 2] - A[:, 0] + 1) * (A[:, 3] - A[:, 1] + 1)
-    area_b = (B[:, 2] - B[:, 0] + 1) * (B[:, 3] - B[:, 1] + 1)
-    iw = np.minimum(A[:, None, 2], B[None, :, 2]) - np.maximum(A[:, None, 0], B[None, :, 0]) + 1
-    ih = np.minimum(A[:, None, 3], B[None, :, 3]) - np.maximum(A[:, None, 1], B[None, :, 1]) + 1
-    inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-    return 1.0 - iou
+    return 1.0 - iou_plus1(np.stack([t.tlbr for t in a]), np.stack([t.tlbr for t in b]), validate=False)
 
 
-def remove_duplicate_tracks(tracked: list[Track], lost: list[Track], thresh: float
-                            ) -> tuple[list[Track], list[Track]]:
+def remove_duplicate_tracks(tracked: list[Track], lost: list[Track], thresh: float) -> tuple[list[Track], list[Track]]:
     """Drop duplicates between tracked and lost tracks: pairs with IoU distance ``< thresh``; of each pair the one
     with the shorter history (``frame_id - start_frame``) is dropped, the tracked one on a tie."""
     d = _iou_cost(tracked, lost)
@@ -240,8 +263,18 @@ class AssociationTracker:
         return self._last_id
 
     # ------------------------------------------------------------------------------------------ observations
-    def make_detections(self, feat_map, boxes=None, scores=None, classes=None, *, feat_boxes=None, masks=None,
-                        poses=None, image_size=None) -> list[Track]:
+    def make_detections(
+        self,
+        feat_map,
+        boxes=None,
+        scores=None,
+        classes=None,
+        *,
+        feat_boxes=None,
+        masks=None,
+        poses=None,
+        image_size=None,
+    ) -> list[Track]:
         """Turn the frame's observations into (unactivated) :class:`Track` detections with features.
 
         See :meth:`update` for the arguments.
@@ -255,8 +288,9 @@ class AssociationTracker:
             if v and k != cfg.obs_type:
                 raise ValueError(f"this tracker takes {cfg.obs_type} (config.obs_type) but {k} were given")
         if cfg.obs_type != "boxes":
-            extra = [n for n, v in (("scores", scores), ("classes", classes), ("feat_boxes", feat_boxes))
-                     if v is not None]
+            extra = [
+                n for n, v in (("scores", scores), ("classes", classes), ("feat_boxes", feat_boxes)) if v is not None
+            ]
             if extra:
                 raise ValueError(f"{extra} only apply to box observations; this tracker takes {cfg.obs_type}")
         if cfg.obs_type == "boxes":
@@ -291,15 +325,25 @@ class AssociationTracker:
             fb = _np(feat_boxes, "feat_boxes")
             fb = fb.reshape(0, 4) if fb.size == 0 else fb
             if fb.shape != (M, 4):
-                raise ValueError(f"feat_boxes must have shape [M={M}, 4] (x1, y1, x2, y2 in feature units), "
-                                 f"got {fb.shape}")
+                raise ValueError(
+                    f"feat_boxes must have shape [M={M}, 4] (x1, y1, x2, y2 in feature units), got {fb.shape}"
+                )
         keep = np.nonzero(s > cfg.conf_thres)[0]
         if keep.size == 0:
             return []
         grid = roi_align(feat, torch.as_tensor(fb[keep]), output_size=cfg.feat_size)  # [K, C, 4, 10]
         sets = grid.flatten(2).transpose(1, 2)  # [K, 40, C]
-        return [Track(b[i], s[i], sets[n], category=None if cls is None else float(cls[i]),
-                      activated=not cfg.use_kalman, det_index=int(i)) for n, i in enumerate(keep)]
+        return [
+            Track(
+                b[i],
+                s[i],
+                sets[n],
+                category=None if cls is None else float(cls[i]),
+                activated=not cfg.use_kalman,
+                det_index=int(i),
+            )
+            for n, i in enumerate(keep)
+        ]
 
     def _mask_detections(self, feat, masks) -> list[Track]:
         cfg = self.config
@@ -333,8 +377,18 @@ class AssociationTracker:
         return dets
 
     # ------------------------------------------------------------------------------------------ the update
-    def update(self, feat_map, boxes=None, scores=None, classes=None, *, feat_boxes=None, masks=None, poses=None,
-               image_size=None) -> list[Track]:
+    def update(
+        self,
+        feat_map,
+        boxes=None,
+        scores=None,
+        classes=None,
+        *,
+        feat_boxes=None,
+        masks=None,
+        poses=None,
+        image_size=None,
+    ) -> list[Track]:
         """Advance one frame.
 
         Args:
@@ -354,18 +408,37 @@ class AssociationTracker:
         Returns:
             The confirmed tracks in the Tracked state (``is_activated``), in the tracker's list order.
         """
-        cfg = self.config
         self.frame_id += 1
-        fid = self.frame_id
-        detections = self.make_detections(feat_map, boxes, scores, classes, feat_boxes=feat_boxes, masks=masks,
-                                          poses=poses, image_size=image_size)
+        detections = self.make_detections(
+            feat_map, boxes, scores, classes, feat_boxes=feat_boxes, masks=masks, poses=poses, image_size=image_size
+        )
         activated, refind, lost, removed = [], [], [], []
-
         unconfirmed = [t for t in self.tracked_stracks if not t.is_activated]
         confirmed = [t for t in self.tracked_stracks if t.is_activated]
-
-        # Stage 1: appearance (RSM of curr_feat) + motion.
         pool = _joint(confirmed, self.lost_stracks)
+        u_track, u_det = self._appearance_stage(pool, detections, activated, refind)
+        if self.kf is not None:
+            detections = self._iou_stages(
+                pool, u_track, [detections[i] for i in u_det], unconfirmed, activated, refind, lost, removed
+            )
+            u_det = range(len(detections))
+        else:
+            self._lose_unmatched([pool[i] for i in u_track], lost)
+            for t in unconfirmed:
+                t.mark_removed()
+                removed.append(t)
+        self._start_tracks([detections[i] for i in u_det], activated)
+        self._expire_lost(removed)
+        self._bookkeeping(activated, refind, lost, removed)
+        return [t for t in self.tracked_stracks if t.is_activated]
+
+    def _appearance_stage(
+        self, pool: list[Track], detections: list[Track], activated: list[Track], refind: list[Track]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Stage 1: appearance (RSM of curr_feat) + Kalman motion between the pool (confirmed + lost tracks) and the
+        detections, cost limit 0.7; the pool's Kalman states are predicted to this frame. Returns the unmatched
+        ``(pool indices, detection indices)``."""
+        cfg = self.config
         dists = self._appearance_cost(pool, detections)
         if self.kf is not None and pool:
             means = np.stack([t.mean for t in pool])
@@ -387,53 +460,65 @@ class AssociationTracker:
             dists = dists + np.where(has[:, None], np.abs(dc[None, :] - tc[:, None]), 0.0).astype(dists.dtype)
         matches, u_track, u_det = linear_assignment(dists, FIRST_STAGE_THRESH)
         self._apply(matches, pool, detections, activated, refind)
+        return u_track, u_det
 
-        if self.kf is not None:
-            # Stage 2: IoU between the remaining Tracked tracks and detections.
-            detections = [detections[i] for i in u_det]
-            r_tracked = [pool[i] for i in u_track if pool[i].state == TrackState.Tracked]
-            matches, u_track, u_det = linear_assignment(_iou_cost(r_tracked, detections), IOU_STAGE_THRESH)
-            self._apply(matches, r_tracked, detections, activated, refind)
-            for i in u_track:
-                t = r_tracked[i]
-                if t.state != TrackState.Lost:
-                    t.mark_lost()
-                    lost.append(t)
-            # Stage 3: confirmation of the tracks born in the previous frame.
-            detections = [detections[i] for i in u_det]
-            matches, u_unconf, u_det = linear_assignment(_iou_cost(unconfirmed, detections),
-                                                         cfg.confirm_iou_thres)
-            for ti, di in matches:
-                unconfirmed[ti].update(detections[di], fid)
-                activated.append(unconfirmed[ti])
-            for i in u_unconf:
-                unconfirmed[i].mark_removed()
-                removed.append(unconfirmed[i])
-        else:
-            for i in u_track:
-                t = pool[i]
-                if t.state != TrackState.Lost:
-                    t.mark_lost()
-                    lost.append(t)
-            for t in unconfirmed:
-                t.mark_removed()
-                removed.append(t)
+    def _iou_stages(
+        self,
+        pool: list[Track],
+        u_track,
+        detections: list[Track],
+        unconfirmed: list[Track],
+        activated: list[Track],
+        refind: list[Track],
+        lost: list[Track],
+        removed: list[Track],
+    ) -> list[Track]:
+        """Stage 2: IoU (+1 convention) between the remaining Tracked tracks of the pool and the unmatched
+        detections, limit 0.5 (the rest of those tracks are lost); stage 3: confirmation of the tracks born in the
+        previous frame by IoU (``confirm_iou_thres``), the unconfirmed rest removed. Returns the detections still
+        unmatched."""
+        r_tracked = [pool[i] for i in u_track if pool[i].state == TrackState.Tracked]
+        matches, u_track, u_det = linear_assignment(_iou_cost(r_tracked, detections), IOU_STAGE_THRESH)
+        self._apply(matches, r_tracked, detections, activated, refind)
+        self._lose_unmatched([r_tracked[i] for i in u_track], lost)
+        detections = [detections[i] for i in u_det]
+        matches, u_unconf, u_det = linear_assignment(_iou_cost(unconfirmed, detections), self.config.confirm_iou_thres)
+        for ti, di in matches:
+            unconfirmed[ti].update(detections[di], self.frame_id)
+            activated.append(unconfirmed[ti])
+        for i in u_unconf:
+            unconfirmed[i].mark_removed()
+            removed.append(unconfirmed[i])
+        return [detections[i] for i in u_det]
 
-        # New tracks.
-        for i in u_det:
-            d = detections[i]
-            if d.score < cfg.conf_thres:
+    @staticmethod
+    def _lose_unmatched(tracks: list[Track], lost: list[Track]) -> None:
+        for t in tracks:
+            if t.state != TrackState.Lost:
+                t.mark_lost()
+                lost.append(t)
+
+    def _start_tracks(self, detections: list[Track], activated: list[Track]) -> None:
+        """New tracks from the unmatched detections with ``score >= conf_thres``."""
+        for d in detections:
+            if d.score < self.config.conf_thres:
                 continue
-            d.activate(self.kf, fid, self._next_id())
+            d.activate(self.kf, self.frame_id, self._next_id())
             activated.append(d)
 
-        # Expire lost tracks.
+    def _expire_lost(self, removed: list[Track]) -> None:
+        """Lost tracks unseen for more than ``buffer_size`` frames are removed."""
         for t in self.lost_stracks:
-            if fid - t.end_frame > self.max_time_lost:
+            if self.frame_id - t.end_frame > self.max_time_lost:
                 t.mark_removed()
                 removed.append(t)
 
-        # Bookkeeping (reference order; the removed set is updated last -> the one-extra-frame quirk).
+    def _bookkeeping(
+        self, activated: list[Track], refind: list[Track], lost: list[Track], removed: list[Track]
+    ) -> None:
+        """The track lists after the frame (reference order; the removed set is updated last -> the one-extra-frame
+        quirk), then duplicate removal between tracked and lost tracks."""
+        cfg = self.config
         self.tracked_stracks = [t for t in self.tracked_stracks if t.state == TrackState.Tracked]
         self.tracked_stracks = _joint(self.tracked_stracks, activated)
         self.tracked_stracks = _joint(self.tracked_stracks, refind)
@@ -443,9 +528,9 @@ class AssociationTracker:
             self.removed_ids.update(t.track_id for t in removed)
         self.lost_stracks = _sub(self.lost_stracks, self.removed_ids)
         self.removed_ids.update(t.track_id for t in removed)
-        self.tracked_stracks, self.lost_stracks = remove_duplicate_tracks(self.tracked_stracks, self.lost_stracks,
-                                                                          cfg.dup_iou_thres)
-        return [t for t in self.tracked_stracks if t.is_activated]
+        self.tracked_stracks, self.lost_stracks = remove_duplicate_tracks(
+            self.tracked_stracks, self.lost_stracks, cfg.dup_iou_thres
+        )
 
     def _apply(self, matches, tracks, detections, activated, refind) -> None:
         fid = self.frame_id

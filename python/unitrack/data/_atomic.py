@@ -9,6 +9,7 @@ files (``0666 & ~umask``, i.e. 0644 under the common umask 022), not ``mkstemp``
   (OpenCV's video writer picks the container from the extension);
 * :func:`atomic_dir` -- a temporary folder that replaces the final folder when complete.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -6,10 +6,11 @@ Layout read::
     <root>/JPEGImages/480p/<seq>/00000.jpg ...      RGB frames
     <root>/Annotations/480p/<seq>/00000.png ...     indexed (mode "P") PNGs: 0 background, 1..K objects, 255 void
 
-Masks are read as palette *indices* with Pillow (never as colours, unlike the reference's OpenCV BGR reading and
-its colour-matching step). Results are written as ``<out>/<seq>/%05d.png``, 8-bit indexed PNGs with the DAVIS
-palette, the format the official ``davis2017-evaluation`` reads.
+Masks are read as palette *indices* with Pillow (:mod:`unitrack.data.images`; never as colours, unlike the
+reference's OpenCV BGR reading and its colour-matching step). Results are written as ``<out>/<seq>/%05d.png``,
+8-bit indexed PNGs with the DAVIS palette, the format the official ``davis2017-evaluation`` reads.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,8 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from .palette import palette_bytes
+from .images import read_id_mask, read_image
+from .skeletons import palette_bytes
 
 __all__ = [
     "DavisDataset",
@@ -43,24 +45,14 @@ def read_split(root: str, split: str = "val", year: str = "2017") -> list[str]:
 
 
 def read_frame(path: str) -> np.ndarray:
-    """RGB frame as ``uint8 [H, W, 3]``."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"frame not found: {path}")
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    """RGB frame as ``uint8 [H, W, 3]`` (:func:`unitrack.data.images.read_image`)."""
+    return read_image(path)
 
 
 def read_mask(path: str) -> np.ndarray:
-    """Indexed mask PNG -> ``uint8 [H, W]`` of palette indices (object ids). Raises for colour (RGB) PNGs."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"mask not found: {path}")
-    with Image.open(path) as im:
-        if im.mode not in ("P", "L", "1"):
-            raise ValueError(
-                f"{path}: expected an indexed (palette) or 8-bit grey mask PNG, got mode {im.mode!r}; "
-                "colour masks are not id maps"
-            )
-        return np.asarray(im, dtype=np.uint8).copy()
+    """Indexed mask PNG -> ``uint8 [H, W]`` of palette indices (object ids). Raises for colour (RGB) PNGs
+    (:func:`unitrack.data.images.read_id_mask`)."""
+    return read_id_mask(path)
 
 
 def write_mask(path: str, mask: np.ndarray) -> None:
@@ -73,7 +65,9 @@ def write_mask(path: str, mask: np.ndarray) -> None:
     if not np.issubdtype(mask.dtype, np.integer):
         raise TypeError(f"mask: expected integer ids, got dtype {mask.dtype} (for {path})")
     if mask.size and (mask.min() < 0 or mask.max() > 255):
-        raise ValueError(f"mask: ids must be in 0..255 for an 8-bit indexed PNG, got {mask.min()}..{mask.max()} ({path})")
+        raise ValueError(
+            f"mask: ids must be in 0..255 for an 8-bit indexed PNG, got {mask.min()}..{mask.max()} ({path})"
+        )
     d = os.path.dirname(path)
     if d:
         os.makedirs(d, exist_ok=True)
@@ -171,7 +165,9 @@ class DavisDataset:
         ann_dir = os.path.join(self.root, "Annotations", self.resolution, name)
         if not os.path.isdir(img_dir):
             raise FileNotFoundError(f"sequence {name}: frame folder not found: {img_dir}")
-        frames = sorted(os.path.join(img_dir, f) for f in os.listdir(img_dir) if f.lower().endswith((".jpg", ".jpeg", ".png")))
+        frames = sorted(
+            os.path.join(img_dir, f) for f in os.listdir(img_dir) if f.lower().endswith((".jpg", ".jpeg", ".png"))
+        )
         if not frames:
             raise FileNotFoundError(f"sequence {name}: no .jpg frames in {img_dir}")
         anns = []

@@ -9,6 +9,7 @@
   implied by the reference's ``feat_res = 40``; aspect ratio **not** preserved, bilinear ``cv2.resize``), with the
   joints scaled by ``crop_size / W`` and ``crop_size / H``.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
+
+from .images import read_image
 
 __all__ = ["JhmdbEntry", "JhmdbVideo", "read_filelist", "load_joints", "list_frames", "load_video"]
 
@@ -113,18 +116,18 @@ class JhmdbVideo:
 def load_video(mat_path: str, frames_dir: str, crop_size: Optional[int] = 320) -> JhmdbVideo:
     """Load a JHMDB video's frames (resized to ``crop_size`` square unless ``None``/0) and joints."""
     import cv2
-    from PIL import Image
 
     joints0 = load_joints(mat_path)
     frames = []
     size = None
     for p in list_frames(frames_dir):
-        with Image.open(p) as im:
-            f = np.asarray(im.convert("RGB"), dtype=np.uint8)
+        f = read_image(p)
         if size is None:
             size = f.shape[:2]
         elif f.shape[:2] != size:
-            raise ValueError(f"{p}: frame size {f.shape[0]}x{f.shape[1]} differs from the video's first frame {size[0]}x{size[1]}")
+            raise ValueError(
+                f"{p}: frame size {f.shape[0]}x{f.shape[1]} differs from the video's first frame {size[0]}x{size[1]}"
+            )
         if crop_size:
             f = cv2.resize(f, (int(crop_size), int(crop_size)), interpolation=cv2.INTER_LINEAR)
         frames.append(np.ascontiguousarray(f))

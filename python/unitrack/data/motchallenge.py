@@ -15,6 +15,7 @@ id (1 pedestrian, 2 person on vehicle, ..., 7 static person, 8 distractor, 12 re
 This module knows nothing about models; malformed files raise ``ValueError`` naming the file, the line and
 what was expected; writers are atomic (temporary file + rename).
 """
+
 from __future__ import annotations
 
 import configparser
@@ -29,9 +30,17 @@ import numpy as np
 
 from ._atomic import atomic_open
 
-__all__ = ["MOTSequence", "read_mot_txt", "mot_field_as_written", "write_mot_results", "read_seqinfo",
-           "read_mot_sequence",
-           "list_sequences", "split_by_frame", "GT_COLUMNS"]
+__all__ = [
+    "MOTSequence",
+    "read_mot_txt",
+    "mot_field_as_written",
+    "write_mot_results",
+    "read_seqinfo",
+    "read_mot_sequence",
+    "list_sequences",
+    "split_by_frame",
+    "GT_COLUMNS",
+]
 
 #: Columns of the per-frame gt arrays of :class:`MOTSequence`.
 GT_COLUMNS = ("id", "x", "y", "w", "h", "active", "class", "visibility")
@@ -100,8 +109,7 @@ def _read_fast(path: Path) -> np.ndarray | None:
     try:
         with _w.catch_warnings():
             _w.simplefilter("ignore")
-            arr = np.loadtxt(path, delimiter="," if "," in head else None, comments=None, ndmin=2,
-                             dtype=np.float64)
+            arr = np.loadtxt(path, delimiter="," if "," in head else None, comments=None, ndmin=2, dtype=np.float64)
     except (ValueError, IndexError):
         return None
     return arr
@@ -113,8 +121,9 @@ def _rows_valid(a: np.ndarray, truncate_ints: bool = False) -> bool:
     b = a[:, :6]
     frames = np.trunc(a[:, 0]) if truncate_ints else a[:, 0]
     ints_ok = truncate_ints or bool((a[:, 0] == np.round(a[:, 0])).all() and (a[:, 1] == np.round(a[:, 1])).all())
-    return bool(np.isfinite(b).all() and (frames >= 1).all() and ints_ok and (a[:, 4] >= 0).all()
-                and (a[:, 5] >= 0).all())
+    return bool(
+        np.isfinite(b).all() and (frames >= 1).all() and ints_ok and (a[:, 4] >= 0).all() and (a[:, 5] >= 0).all()
+    )
 
 
 def _read_checked(path: Path, min_columns: int, truncate_ints: bool = False) -> np.ndarray:
@@ -129,11 +138,13 @@ def _read_checked(path: Path, min_columns: int, truncate_ints: bool = False) -> 
             try:
                 vals = [float(p) for p in parts]
             except ValueError:
-                raise ValueError(f"{path}:{lineno}: expected numeric fields 'frame,id,x,y,w,h[,conf,...]', "
-                                 f"got {s[:80]!r}") from None
+                raise ValueError(
+                    f"{path}:{lineno}: expected numeric fields 'frame,id,x,y,w,h[,conf,...]', got {s[:80]!r}"
+                ) from None
             if len(vals) < min_columns:
-                raise ValueError(f"{path}:{lineno}: expected at least {min_columns} fields "
-                                 f"(frame,id,x,y,w,h,...), got {len(vals)}")
+                raise ValueError(
+                    f"{path}:{lineno}: expected at least {min_columns} fields (frame,id,x,y,w,h,...), got {len(vals)}"
+                )
             if ncols is None:
                 ncols = len(vals)
             elif len(vals) != ncols:
@@ -142,16 +153,17 @@ def _read_checked(path: Path, min_columns: int, truncate_ints: bool = False) -> 
                 raise ValueError(f"{path}:{lineno}: expected finite frame,id,x,y,w,h, got {s[:80]!r}")
             if truncate_ints:
                 if int(vals[0]) < 1:
-                    raise ValueError(f"{path}:{lineno}: expected a frame number >= 1, got {parts[0]!r} (read as "
-                                     f"{int(vals[0])}, truncated like TrackEval)")
+                    raise ValueError(
+                        f"{path}:{lineno}: expected a frame number >= 1, got {parts[0]!r} (read as "
+                        f"{int(vals[0])}, truncated like TrackEval)"
+                    )
             else:
                 if vals[0] < 1 or vals[0] != int(vals[0]):
                     raise ValueError(f"{path}:{lineno}: expected an integer frame number >= 1, got {parts[0]!r}")
                 if vals[1] != int(vals[1]):
                     raise ValueError(f"{path}:{lineno}: expected an integer id, got {parts[1]!r}")
             if vals[4] < 0 or vals[5] < 0:
-                raise ValueError(f"{path}:{lineno}: expected box width and height >= 0, got "
-                                 f"w={parts[4]}, h={parts[5]}")
+                raise ValueError(f"{path}:{lineno}: expected box width and height >= 0, got w={parts[4]}, h={parts[5]}")
             rows.append(vals)
     if not rows:
         return np.zeros((0, max(min_columns, 10)))
@@ -171,8 +183,10 @@ def split_by_frame(rows: np.ndarray, num_frames: int, path: str | os.PathLike | 
     bad = (frames < 1) | (frames > num_frames)
     if bad.any():
         where = f" in {path}" if path is not None else ""
-        raise ValueError(f"frame numbers{where} must lie in 1..{num_frames} (seqLength); found "
-                         f"{sorted(set(frames[bad].tolist()))[:10]}")
+        raise ValueError(
+            f"frame numbers{where} must lie in 1..{num_frames} (seqLength); found "
+            f"{sorted(set(frames[bad].tolist()))[:10]}"
+        )
     order = np.argsort(frames, kind="stable")
     counts = np.bincount(frames, minlength=num_frames + 1)[1:]
     return np.split(rows[order], np.cumsum(counts)[:-1])
@@ -279,13 +293,20 @@ def _clean_detections(dets: list[np.ndarray], im_size: tuple[int, int], path: Pa
             keep &= inside
         out.append(d[keep])
     if n_zero or n_out:
-        warnings.warn(f"{path}: dropped {n_zero} zero-area detection(s) and {n_out} detection(s) entirely "
-                      f"outside the {w}x{h} image", stacklevel=3)
+        warnings.warn(
+            f"{path}: dropped {n_zero} zero-area detection(s) and {n_out} detection(s) entirely "
+            f"outside the {w}x{h} image",
+            stacklevel=3,
+        )
     return out
 
 
-def read_mot_sequence(seq_dir: str | os.PathLike, det_path: str | os.PathLike | None = None,
-                      load_gt: bool = True, min_score: float | None = None) -> MOTSequence:
+def read_mot_sequence(
+    seq_dir: str | os.PathLike,
+    det_path: str | os.PathLike | None = None,
+    load_gt: bool = True,
+    min_score: float | None = None,
+) -> MOTSequence:
     """Read a MOTChallenge sequence folder.
 
     Args:
@@ -325,10 +346,18 @@ def read_mot_sequence(seq_dir: str | os.PathLike, det_path: str | os.PathLike | 
         rows = read_mot_txt(gpath)
         k = rows.shape[1]
         full = np.ones((len(rows), 9))
-        full[:, :min(k, 9)] = rows[:, :min(k, 9)]
+        full[:, : min(k, 9)] = rows[:, : min(k, 9)]
         gt = [g[:, 1:9] for g in split_by_frame(full, n, gpath)]
-    return MOTSequence(name=info["name"], frame_paths=frame_paths, im_size=im_size,
-                       frame_rate=info["frame_rate"], seq_length=n, detections=per, gt=gt, path=seq_dir)
+    return MOTSequence(
+        name=info["name"],
+        frame_paths=frame_paths,
+        im_size=im_size,
+        frame_rate=info["frame_rate"],
+        seq_length=n,
+        detections=per,
+        gt=gt,
+        path=seq_dir,
+    )
 
 
 def list_sequences(root: str | os.PathLike, split: str | None = None) -> list[Path]:

@@ -10,6 +10,7 @@ ignore region. Masks of one frame must not overlap (TrackEval rejects overlaps):
 resolves them. RLE strings are validated without trusting pycocotools (which silently decodes some invalid
 strings into garbage): every count must decode, be non-negative and the counts must sum to h*w.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,21 @@ import numpy as np
 
 from ._atomic import atomic_open
 
-__all__ = ["MOTSObject", "read_mots_txt", "write_mots_txt", "encode_mask", "decode_rle", "check_rle",
-           "rle_counts", "mots_by_frame", "make_disjoint", "PEDESTRIAN", "IGNORE_CLASS"]
+__all__ = [
+    "MOTSObject",
+    "MOTSSequence",
+    "read_mots_sequence",
+    "read_mots_txt",
+    "write_mots_txt",
+    "encode_mask",
+    "decode_rle",
+    "check_rle",
+    "rle_counts",
+    "mots_by_frame",
+    "make_disjoint",
+    "PEDESTRIAN",
+    "IGNORE_CLASS",
+]
 
 PEDESTRIAN = 2
 IGNORE_CLASS = 10
@@ -35,8 +49,9 @@ def rle_counts(counts: str | bytes) -> np.ndarray:
     Raises ValueError when a character is outside the alphabet ('0'..'o') or the string ends inside a
     multi-character number.
     """
-    b = np.frombuffer(counts.encode("ascii", "replace") if isinstance(counts, str) else bytes(counts),
-                      dtype=np.uint8).astype(np.int64)
+    b = np.frombuffer(
+        counts.encode("ascii", "replace") if isinstance(counts, str) else bytes(counts), dtype=np.uint8
+    ).astype(np.int64)
     if b.size == 0:
         return np.zeros(0, np.int64)
     c = b - 48
@@ -133,8 +148,9 @@ class MOTSObject:
         return cls(int(frame), int(obj_id), int(class_id), int(m.shape[0]), int(m.shape[1]), encode_mask(m))
 
 
-def read_mots_txt(path: str | os.PathLike, im_size: tuple[int, int] | None = None,
-                  validate: bool = True) -> list[MOTSObject]:
+def read_mots_txt(
+    path: str | os.PathLike, im_size: tuple[int, int] | None = None, validate: bool = True
+) -> list[MOTSObject]:
     """Read a MOTS txt file.
 
     Args:
@@ -156,19 +172,25 @@ def read_mots_txt(path: str | os.PathLike, im_size: tuple[int, int] | None = Non
                 continue
             parts = s.split(" ")
             if len(parts) != 6:
-                raise ValueError(f"{path}:{lineno}: expected 6 space-separated fields 'frame id class height "
-                                 f"width rle', got {len(parts)}")
+                raise ValueError(
+                    f"{path}:{lineno}: expected 6 space-separated fields 'frame id class height "
+                    f"width rle', got {len(parts)}"
+                )
             try:
                 frame, oid, cid, h, w = (int(p) for p in parts[:5])
             except ValueError:
-                raise ValueError(f"{path}:{lineno}: expected integers for frame, id, class, height, width, got "
-                                 f"{' '.join(parts[:5])!r}") from None
+                raise ValueError(
+                    f"{path}:{lineno}: expected integers for frame, id, class, height, width, got "
+                    f"{' '.join(parts[:5])!r}"
+                ) from None
             if frame < 0 or h <= 0 or w <= 0:
-                raise ValueError(f"{path}:{lineno}: expected frame >= 0 and positive height/width, got "
-                                 f"frame={frame}, size={h}x{w}")
+                raise ValueError(
+                    f"{path}:{lineno}: expected frame >= 0 and positive height/width, got frame={frame}, size={h}x{w}"
+                )
             if im_size is not None and (h, w) != tuple(im_size):
-                raise ValueError(f"{path}:{lineno}: mask size {h}x{w} does not match the image size "
-                                 f"{im_size[0]}x{im_size[1]}")
+                raise ValueError(
+                    f"{path}:{lineno}: mask size {h}x{w} does not match the image size {im_size[0]}x{im_size[1]}"
+                )
             if validate:
                 try:
                     check_rle(parts[5], h, w)
@@ -178,8 +200,9 @@ def read_mots_txt(path: str | os.PathLike, im_size: tuple[int, int] | None = Non
     return out
 
 
-def write_mots_txt(path: str | os.PathLike, objects: Iterable[MOTSObject],
-                   im_size: tuple[int, int] | None = None) -> None:
+def write_mots_txt(
+    path: str | os.PathLike, objects: Iterable[MOTSObject], im_size: tuple[int, int] | None = None
+) -> None:
     """Write MOTS objects (``frame id class h w rle`` lines, sorted by frame) atomically.
 
     ``im_size`` (height, width), when given, must match every object's size.
@@ -189,8 +212,10 @@ def write_mots_txt(path: str | os.PathLike, objects: Iterable[MOTSObject],
         if not isinstance(o, MOTSObject):
             raise TypeError(f"objects[{i}] must be a MOTSObject, got {type(o).__name__}")
         if im_size is not None and (o.height, o.width) != tuple(im_size):
-            raise ValueError(f"objects[{i}] (frame {o.frame}, id {o.obj_id}): mask size {o.height}x{o.width} "
-                             f"does not match the image size {im_size[0]}x{im_size[1]}")
+            raise ValueError(
+                f"objects[{i}] (frame {o.frame}, id {o.obj_id}): mask size {o.height}x{o.width} "
+                f"does not match the image size {im_size[0]}x{im_size[1]}"
+            )
         check_rle(o.rle, o.height, o.width)
     objs.sort(key=lambda o: o.frame)
     with atomic_open(path, "w") as f:
@@ -198,8 +223,9 @@ def write_mots_txt(path: str | os.PathLike, objects: Iterable[MOTSObject],
             f.write(f"{o.frame} {o.obj_id} {o.class_id} {o.height} {o.width} {o.rle}\n")
 
 
-def mots_by_frame(objects: Sequence[MOTSObject], num_frames: int, first_frame: int = 1,
-                  path: str | None = None) -> list[list[MOTSObject]]:
+def mots_by_frame(
+    objects: Sequence[MOTSObject], num_frames: int, first_frame: int = 1, path: str | None = None
+) -> list[list[MOTSObject]]:
     """Group objects into ``num_frames`` lists (frame ``first_frame + t`` -> index t), file order kept."""
     out: list[list[MOTSObject]] = [[] for _ in range(num_frames)]
     for o in objects:
@@ -229,3 +255,37 @@ def make_disjoint(masks: np.ndarray, scores: np.ndarray | None = None) -> np.nda
         out[i] = m[i] & ~taken
         taken |= out[i]
     return out
+
+
+@dataclass
+class MOTSSequence:
+    """One MOTSChallenge sequence folder, read (:func:`read_mots_sequence`).
+
+    Attributes:
+        name: sequence name; frame_paths: ``seq_length`` image paths ``<seq>/<imDir>/%06d<imExt>``;
+        frame_rate: frames per second; detections: per frame, the class-2 (pedestrian) :class:`MOTSObject` of the
+        detection file (frame ``t`` of the list = frame ``t + 1`` of the file).
+    """
+
+    name: str
+    frame_paths: list[Path]
+    frame_rate: float
+    detections: list[list[MOTSObject]]
+
+
+def read_mots_sequence(seq_dir: str | os.PathLike, det_path: str | os.PathLike | None = None) -> MOTSSequence:
+    """Read a MOTS sequence folder: ``seqinfo.ini`` (frames, size, rate), ``<imDir>/%06d<imExt>`` frame paths and the
+    pedestrian (class 2) masks of ``det/det.txt`` (or ``det_path``), checked against the image size of seqinfo.ini
+    when it gives one. Bad lines raise ValueError naming the file and line."""
+    from .motchallenge import read_seqinfo
+
+    seq_dir = Path(seq_dir)
+    info = read_seqinfo(seq_dir / "seqinfo.ini")
+    n = info["seq_length"]
+    dpath = Path(det_path) if det_path is not None else seq_dir / "det" / "det.txt"
+    im_size = (info["im_height"], info["im_width"]) if info["im_height"] > 0 and info["im_width"] > 0 else None
+    per = mots_by_frame(
+        [o for o in read_mots_txt(dpath, im_size=im_size) if o.class_id == PEDESTRIAN], n, path=str(dpath)
+    )
+    paths = [seq_dir / info["im_dir"] / f"{i:06d}{info['im_ext']}" for i in range(1, n + 1)]
+    return MOTSSequence(info["name"], paths, info["frame_rate"], per)

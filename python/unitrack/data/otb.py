@@ -5,13 +5,15 @@ Two layouts are read (:func:`load_otb` picks by what it finds):
 * the standard folder layout ``<root>/<Video>/img/0001.jpg ...`` with ``groundtruth_rect.txt`` (comma, tab or space
   separated), and for the two-target videos ``groundtruth_rect.1.txt`` / ``.2.txt`` -> videos ``Jogging-1`` /
   ``Jogging-2`` (and ``Skating2-1`` / ``-2``) sharing one image folder;
-* the pysot ``OTB2015.json`` (UniTrack's input, SPEC §4.5): ``{video: {video_dir, img_names, gt_rect, init_rect, attr}}``
-  with image paths relative to the json's folder. The ``-1``/``-2`` videos whose images are not duplicated on disk are
-  read from the shared ``Jogging``/``Skating2`` folder.
+* the pysot ``OTB2015.json`` (UniTrack's input, SPEC §4.5):
+  ``{video: {video_dir, img_names, gt_rect, init_rect, attr}}`` with image paths relative to the json's folder.
+  The ``-1``/``-2`` videos whose images are not duplicated on disk are read from the shared ``Jogging``/``Skating2``
+  folder.
 
 Boxes are returned **0-based** (``x - 1, y - 1``: OTB files are 1-based pixel indices) as float ``[x, y, w, h]``;
 :func:`write_results` writes them back 1-based, one ``x,y,w,h`` line per frame, via a temporary file and a rename.
 """
+
 from __future__ import annotations
 
 import glob

@@ -16,6 +16,7 @@ are written as zeros. As in poseval, a 2018 keypoint ``[0, 0, 0]`` means "not an
 (even with v = 0) is a present joint. Malformed files raise ValueError naming the file and the element
 (json path) and what was expected; writers are atomic.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,19 +28,22 @@ from typing import Any
 import numpy as np
 
 from ._atomic import atomic_write_text
+from .skeletons import POSETRACK18_KEYPOINTS, POSETRACK_JOINTS
 
-__all__ = ["POSETRACK_JOINTS", "POSETRACK18_KEYPOINTS", "PosePerson", "PoseFrame", "PoseSequence",
-           "read_posetrack", "write_posetrack", "from_posetrack17", "from_posetrack18", "to_posetrack17",
-           "to_posetrack18"]
+__all__ = [
+    "POSETRACK_JOINTS",
+    "POSETRACK18_KEYPOINTS",
+    "PosePerson",
+    "PoseFrame",
+    "PoseSequence",
+    "read_posetrack",
+    "write_posetrack",
+    "from_posetrack17",
+    "from_posetrack18",
+    "to_posetrack17",
+    "to_posetrack18",
+]
 
-#: The 15 PoseTrack joints, index = joint id of the 2017 format / poseval.
-POSETRACK_JOINTS = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-                    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
-                    "head_bottom", "nose", "head_top")
-#: PoseTrack 2018 keypoint order (COCO order; eyes replaced by head_bottom/head_top, ears unused).
-POSETRACK18_KEYPOINTS = ("nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder",
-                         "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-                         "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
 _ALIASES = {"neck": "head_bottom"}
 J = len(POSETRACK_JOINTS)
 
@@ -64,8 +68,9 @@ class PosePerson:
     def __post_init__(self) -> None:
         self.joints = np.asarray(self.joints, dtype=np.float64)
         if self.joints.shape != (J, 3):
-            raise ValueError(f"PosePerson.joints must have shape [{J}, 3] (x, y, visible), got "
-                             f"{list(self.joints.shape)}")
+            raise ValueError(
+                f"PosePerson.joints must have shape [{J}, 3] (x, y, visible), got {list(self.joints.shape)}"
+            )
         if self.scores is not None:
             self.scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
             if self.scores.shape != (J,):
@@ -135,73 +140,90 @@ def _load_json(path: Path) -> dict:
 
 
 # --------------------------------------------------------------------------------------------- 2017
+def _annopoints17(r: dict) -> tuple[list, bool]:
+    """The point list of a 2017 ``annorect`` and poseval's ``rectHasPoints``: a non-empty 'annopoints' list whose
+    first entry has a 'point' key (or an 'annopoints' object with one)."""
+    aps = r.get("annopoints")
+    if isinstance(aps, list) and aps and isinstance(aps[0], dict):
+        return aps[0].get("point", []) or [], "point" in aps[0]
+    if isinstance(aps, dict):
+        return aps.get("point", []) or [], "point" in aps
+    return [], False
+
+
+def _person17(r, wr: str) -> PosePerson:
+    """One 2017 ``annorect`` (``wr`` names it in errors) -> :class:`PosePerson`."""
+    if not isinstance(r, dict):
+        raise ValueError(f"{wr}: expected an object")
+    joints = np.full((J, 3), np.nan)
+    scores = np.full(J, np.nan)
+    has_score = False
+    pts, has_points = _annopoints17(r)
+    for pi, p in enumerate(pts):
+        wp = f"{wr}.annopoints[0].point[{pi}]"
+        if not isinstance(p, dict) or "id" not in p or "x" not in p or "y" not in p:
+            raise ValueError(f"{wp}: expected an object with 'id', 'x', 'y'")
+        jid = _scalar(p["id"], wp + ".id", int)
+        if not 0 <= jid < J:
+            raise ValueError(f"{wp}.id: expected a joint id in 0..{J - 1}, got {jid}")
+        if np.isfinite(joints[jid, 0]):
+            continue  # a repeated joint id: the first one counts (poseval's getPointGTbyID)
+        vis = _scalar(p.get("is_visible", 1), wp + ".is_visible", float, required=False)
+        joints[jid] = (_scalar(p["x"], wp + ".x"), _scalar(p["y"], wp + ".y"), 1.0 if vis is None else vis)
+        if "score" in p:
+            s = _scalar(p["score"], wp + ".score", float, required=False)
+            if s is not None:
+                scores[jid] = s
+                has_score = True
+    head = None
+    if all(k in r for k in ("x1", "y1", "x2", "y2")):
+        head = np.array([_scalar(r[k], f"{wr}.{k}") for k in ("x1", "y1", "x2", "y2")])
+    tid = _scalar(r["track_id"], wr + ".track_id", int, required=False) if "track_id" in r else None
+    sc = _scalar(r["score"], wr + ".score", float, required=False) if "score" in r else None
+    return PosePerson(joints, tid, scores if has_score else None, head, None, sc, has_points)
+
+
+def _ignore_regions17(fr: dict, w: str) -> list[np.ndarray]:
+    regions = []
+    for gi, reg in enumerate(fr.get("ignore_regions", []) or []):
+        pts = reg.get("point", []) if isinstance(reg, dict) else None
+        if not isinstance(pts, list):
+            raise ValueError(f"{w}.ignore_regions[{gi}]: expected an object with a 'point' list")
+        regions.append(
+            np.array(
+                [
+                    [_scalar(p["x"], f"{w}.ignore_regions[{gi}].x"), _scalar(p["y"], f"{w}.ignore_regions[{gi}].y")]
+                    for p in pts
+                ]
+            ).reshape(-1, 2)
+        )
+    return regions
+
+
+def _frame17(fr, w: str) -> PoseFrame:
+    """One 2017 ``annolist`` entry (``w`` names it in errors) -> :class:`PoseFrame`."""
+    if not isinstance(fr, dict):
+        raise ValueError(f"{w}: expected an object")
+    img = fr.get("image")
+    if isinstance(img, list):
+        img = img[0] if img else None
+    if not isinstance(img, dict) or not isinstance(img.get("name"), str):
+        raise ValueError(f"{w}.image: expected [{{'name': <image path>}}]")
+    people = [_person17(r, f"{w}.annorect[{ri}]") for ri, r in enumerate(fr.get("annorect", []) or [])]
+    regions = _ignore_regions17(fr, w)
+    lab = fr.get("is_labeled", None)
+    is_labeled = bool(_scalar(lab, w + ".is_labeled", int)) if lab not in (None, []) else len(people) > 0
+    imgnum = fr.get("imgnum")
+    image_id = _scalar(imgnum, w + ".imgnum", int, required=False) if imgnum is not None else None
+    return PoseFrame(img["name"], people, image_id, is_labeled, regions)
+
+
 def from_posetrack17(data: dict, source: str = "<json>") -> PoseSequence:
     """Parse a PoseTrack 2017 ``{"annolist": [...]}`` dict into a :class:`PoseSequence`."""
     al = data.get("annolist")
     if not isinstance(al, list):
         raise ValueError(f"{source}: expected key 'annolist' with a list of frames")
-    frames = []
-    for fi, fr in enumerate(al):
-        w = f"{source}: annolist[{fi}]"
-        if not isinstance(fr, dict):
-            raise ValueError(f"{w}: expected an object")
-        img = fr.get("image")
-        if isinstance(img, list):
-            img = img[0] if img else None
-        if not isinstance(img, dict) or not isinstance(img.get("name"), str):
-            raise ValueError(f"{w}.image: expected [{{'name': <image path>}}]")
-        people = []
-        for ri, r in enumerate(fr.get("annorect", []) or []):
-            wr = f"{w}.annorect[{ri}]"
-            if not isinstance(r, dict):
-                raise ValueError(f"{wr}: expected an object")
-            joints = np.full((J, 3), np.nan)
-            scores = np.full(J, np.nan)
-            has_score = False
-            aps = r.get("annopoints")
-            pts = []
-            # poseval's rectHasPoints: a non-empty 'annopoints' list whose first entry has a 'point' key
-            has_points = False
-            if isinstance(aps, list) and aps and isinstance(aps[0], dict):
-                pts = aps[0].get("point", []) or []
-                has_points = "point" in aps[0]
-            elif isinstance(aps, dict):
-                pts = aps.get("point", []) or []
-                has_points = "point" in aps
-            for pi, p in enumerate(pts):
-                wp = f"{wr}.annopoints[0].point[{pi}]"
-                if not isinstance(p, dict) or "id" not in p or "x" not in p or "y" not in p:
-                    raise ValueError(f"{wp}: expected an object with 'id', 'x', 'y'")
-                jid = _scalar(p["id"], wp + ".id", int)
-                if not 0 <= jid < J:
-                    raise ValueError(f"{wp}.id: expected a joint id in 0..{J - 1}, got {jid}")
-                if np.isfinite(joints[jid, 0]):
-                    continue  # a repeated joint id: the first one counts (poseval's getPointGTbyID)
-                vis = _scalar(p.get("is_visible", 1), wp + ".is_visible", float, required=False)
-                joints[jid] = (_scalar(p["x"], wp + ".x"), _scalar(p["y"], wp + ".y"), 1.0 if vis is None else vis)
-                if "score" in p:
-                    s = _scalar(p["score"], wp + ".score", float, required=False)
-                    if s is not None:
-                        scores[jid] = s
-                        has_score = True
-            head = None
-            if all(k in r for k in ("x1", "y1", "x2", "y2")):
-                head = np.array([_scalar(r[k], f"{wr}.{k}") for k in ("x1", "y1", "x2", "y2")])
-            tid = _scalar(r["track_id"], wr + ".track_id", int, required=False) if "track_id" in r else None
-            sc = _scalar(r["score"], wr + ".score", float, required=False) if "score" in r else None
-            people.append(PosePerson(joints, tid, scores if has_score else None, head, None, sc, has_points))
-        regions = []
-        for gi, reg in enumerate(fr.get("ignore_regions", []) or []):
-            pts = reg.get("point", []) if isinstance(reg, dict) else None
-            if not isinstance(pts, list):
-                raise ValueError(f"{w}.ignore_regions[{gi}]: expected an object with a 'point' list")
-            regions.append(np.array([[_scalar(p["x"], f"{w}.ignore_regions[{gi}].x"),
-                                      _scalar(p["y"], f"{w}.ignore_regions[{gi}].y")] for p in pts]).reshape(-1, 2))
-        lab = fr.get("is_labeled", None)
-        is_labeled = bool(_scalar(lab, w + ".is_labeled", int)) if lab not in (None, []) else len(people) > 0
-        imgnum = fr.get("imgnum")
-        image_id = _scalar(imgnum, w + ".imgnum", int, required=False) if imgnum is not None else None
-        frames.append(PoseFrame(img["name"], people, image_id, is_labeled, regions))
+    frames = [_frame17(fr, f"{source}: annolist[{fi}]") for fi, fr in enumerate(al)]
     return PoseSequence(frames, None, None, "2017")
 
 
@@ -213,8 +235,12 @@ def to_posetrack17(seq: PoseSequence) -> dict:
         for p in fr.people:
             pts = []
             for j in np.flatnonzero(p.present):
-                pt = {"id": [int(j)], "x": [float(p.joints[j, 0])], "y": [float(p.joints[j, 1])],
-                      "is_visible": [int(p.joints[j, 2]) if np.isfinite(p.joints[j, 2]) else 1]}
+                pt = {
+                    "id": [int(j)],
+                    "x": [float(p.joints[j, 0])],
+                    "y": [float(p.joints[j, 1])],
+                    "is_visible": [int(p.joints[j, 2]) if np.isfinite(p.joints[j, 2]) else 1],
+                }
                 if p.scores is not None and np.isfinite(p.scores[j]):
                     pt["score"] = [float(p.scores[j])]
                 pts.append(pt)
@@ -231,19 +257,17 @@ def to_posetrack17(seq: PoseSequence) -> dict:
         if fr.image_id is not None:
             e["imgnum"] = [int(fr.image_id)]
         if fr.ignore_regions:
-            e["ignore_regions"] = [{"point": [{"x": [float(x)], "y": [float(y)]} for x, y in reg]}
-                                   for reg in fr.ignore_regions]
+            e["ignore_regions"] = [
+                {"point": [{"x": [float(x)], "y": [float(y)]} for x, y in reg]} for reg in fr.ignore_regions
+            ]
         al.append(e)
     return {"annolist": al}
 
 
 # --------------------------------------------------------------------------------------------- 2018
-def from_posetrack18(data: dict, source: str = "<json>") -> PoseSequence:
-    """Parse a PoseTrack 2018 dict (``images``, ``annotations``, ``categories``) into a :class:`PoseSequence`."""
-    images = data.get("images")
-    anns = data.get("annotations", [])
-    if not isinstance(images, list) or not isinstance(anns, list):
-        raise ValueError(f"{source}: expected lists 'images' and 'annotations'")
+def _keypoint_table18(data: dict, source: str) -> tuple[list, int]:
+    """``(table, k)``: the 15-joint index of every keypoint of the file (None for the ears) from
+    ``categories[0].keypoints`` (default: the PoseTrack-18 order), and the number of keypoints."""
     names = list(POSETRACK18_KEYPOINTS)
     cats = data.get("categories")
     if cats:
@@ -258,27 +282,99 @@ def from_posetrack18(data: dict, source: str = "<json>") -> PoseSequence:
     missing = [POSETRACK_JOINTS[j] for j in range(J) if j not in table]
     if missing:
         raise ValueError(f"{source}: categories[0].keypoints lacks the PoseTrack joints {missing}")
-    k = len(names)
+    return table, len(names)
+
+
+def _image_id18(im, w: str) -> int:
+    if not isinstance(im, dict) or "id" not in im or not isinstance(im.get("file_name"), str):
+        raise ValueError(f"{w}: expected an object with 'id' and 'file_name'")
+    return _scalar(im["id"], w + ".id", int)
+
+
+def _frame18(im: dict, w: str, iid: int) -> PoseFrame:
+    """One 2018 ``images`` entry (``w`` names it in errors) -> a :class:`PoseFrame` without people."""
+    fr = PoseFrame(im["file_name"], [], iid, bool(im.get("is_labeled", True)), [])
+    rx, ry = im.get("ignore_regions_x", []) or [], im.get("ignore_regions_y", []) or []
+    if len(rx) != len(ry):
+        raise ValueError(f"{w}: ignore_regions_x and ignore_regions_y must have the same length")
+    for gx, gy in zip(rx, ry):
+        if len(gx) != len(gy):
+            raise ValueError(f"{w}: an ignore region has {len(gx)} x but {len(gy)} y coordinates")
+        fr.ignore_regions.append(np.array([gx, gy], dtype=np.float64).T.reshape(-1, 2))
+    return fr
+
+
+def _keypoints18(a: dict, w: str, k: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """An annotation's ``keypoints`` ``[k, 3]`` and per-keypoint ``scores`` ``[k]`` (or None), checked."""
+    try:
+        kp = np.asarray(a["keypoints"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{w}.keypoints: expected a flat list of numbers") from None
+    if kp.shape != (3 * k,):
+        raise ValueError(f"{w}.keypoints: expected {3 * k} numbers ([x, y, v] x {k}), got {kp.size}")
+    if not np.all(np.isfinite(kp)):
+        raise ValueError(f"{w}.keypoints: expected finite numbers")
+    sc = a.get("scores")
+    if sc is None or len(sc) == 0:
+        return kp.reshape(k, 3), None
+    try:
+        sc = np.asarray(sc, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(f"{w}.scores: expected a list of numbers") from None
+    if sc.shape != (k,):
+        raise ValueError(f"{w}.scores: expected {k} per-keypoint scores, got {sc.size}")
+    return kp.reshape(k, 3), sc
+
+
+def _box18(a: dict, key: str, w: str) -> np.ndarray | None:
+    """``a[key]`` as an ``[x, y, w, h]`` array (None when absent)."""
+    if a.get(key) is None:
+        return None
+    box = np.asarray(a[key], dtype=np.float64).reshape(-1)
+    if box.shape != (4,):
+        raise ValueError(f"{w}.{key}: expected [x, y, w, h]")
+    return box
+
+
+def _person18(a: dict, w: str, table: list, k: int) -> PosePerson:
+    """One 2018 annotation with keypoints (``w`` names it in errors) -> :class:`PosePerson` (15 joints)."""
+    kp, sc = _keypoints18(a, w, k)
+    joints = np.full((J, 3), np.nan)
+    scores = np.full(J, np.nan) if sc is not None else None
+    for src, dst in enumerate(table):
+        if dst is None:
+            continue
+        x, y, v = kp[src]
+        if x == 0 and y == 0 and v == 0:
+            continue  # "not annotated" in the 2018 format (poseval's rule)
+        joints[dst] = (x, y, v)
+        if scores is not None:
+            scores[dst] = sc[src]
+    hb = _box18(a, "bbox_head", w)
+    head = None if hb is None else np.array([hb[0], hb[1], hb[0] + hb[2], hb[1] + hb[3]])
+    box = _box18(a, "bbox", w)
+    tid = _scalar(a["track_id"], w + ".track_id", int, required=False) if "track_id" in a else None
+    s = _scalar(a["score"], w + ".score", float, required=False) if "score" in a else None
+    return PosePerson(joints, tid, scores, head, box, s)
+
+
+def from_posetrack18(data: dict, source: str = "<json>") -> PoseSequence:
+    """Parse a PoseTrack 2018 dict (``images``, ``annotations``, ``categories``) into a :class:`PoseSequence`."""
+    images = data.get("images")
+    anns = data.get("annotations", [])
+    if not isinstance(images, list) or not isinstance(anns, list):
+        raise ValueError(f"{source}: expected lists 'images' and 'annotations'")
+    table, k = _keypoint_table18(data, source)
     frames, by_id = [], {}
     vid = None
     for ii, im in enumerate(images):
         w = f"{source}: images[{ii}]"
-        if not isinstance(im, dict) or "id" not in im or not isinstance(im.get("file_name"), str):
-            raise ValueError(f"{w}: expected an object with 'id' and 'file_name'")
-        iid = _scalar(im["id"], w + ".id", int)
+        iid = _image_id18(im, w)
         if iid in by_id:
             raise ValueError(f"{w}.id: duplicate image id {iid}")
         vid = im.get("vid_id", vid)
-        fr = PoseFrame(im["file_name"], [], iid, bool(im.get("is_labeled", True)), [])
-        rx, ry = im.get("ignore_regions_x", []) or [], im.get("ignore_regions_y", []) or []
-        if len(rx) != len(ry):
-            raise ValueError(f"{w}: ignore_regions_x and ignore_regions_y must have the same length")
-        for gx, gy in zip(rx, ry):
-            if len(gx) != len(gy):
-                raise ValueError(f"{w}: an ignore region has {len(gx)} x but {len(gy)} y coordinates")
-            fr.ignore_regions.append(np.array([gx, gy], dtype=np.float64).T.reshape(-1, 2))
-        by_id[iid] = fr
-        frames.append(fr)
+        by_id[iid] = _frame18(im, w, iid)
+        frames.append(by_id[iid])
     for ai, a in enumerate(anns):
         w = f"{source}: annotations[{ai}]"
         if not isinstance(a, dict) or "image_id" not in a:
@@ -286,53 +382,9 @@ def from_posetrack18(data: dict, source: str = "<json>") -> PoseSequence:
         iid = _scalar(a["image_id"], w + ".image_id", int)
         if iid not in by_id:
             raise ValueError(f"{w}.image_id: {iid} is not the id of any entry of 'images'")
-        kp = a.get("keypoints")
-        if kp is None:
+        if a.get("keypoints") is None:
             continue  # box-only annotation: no pose
-        try:
-            kp = np.asarray(kp, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{w}.keypoints: expected a flat list of numbers") from None
-        if kp.shape != (3 * k,):
-            raise ValueError(f"{w}.keypoints: expected {3 * k} numbers ([x, y, v] x {k}), got {kp.size}")
-        if not np.all(np.isfinite(kp)):
-            raise ValueError(f"{w}.keypoints: expected finite numbers")
-        kp = kp.reshape(k, 3)
-        sc = a.get("scores")
-        if sc is not None and len(sc) > 0:
-            try:
-                sc = np.asarray(sc, dtype=np.float64).reshape(-1)
-            except (TypeError, ValueError):
-                raise ValueError(f"{w}.scores: expected a list of numbers") from None
-            if sc.shape != (k,):
-                raise ValueError(f"{w}.scores: expected {k} per-keypoint scores, got {sc.size}")
-        else:
-            sc = None
-        joints = np.full((J, 3), np.nan)
-        scores = np.full(J, np.nan) if sc is not None else None
-        for src, dst in enumerate(table):
-            if dst is None:
-                continue
-            x, y, v = kp[src]
-            if x == 0 and y == 0 and v == 0:
-                continue  # "not annotated" in the 2018 format (poseval's rule)
-            joints[dst] = (x, y, v)
-            if scores is not None:
-                scores[dst] = sc[src]
-        head = None
-        if a.get("bbox_head") is not None:
-            hb = np.asarray(a["bbox_head"], dtype=np.float64).reshape(-1)
-            if hb.shape != (4,):
-                raise ValueError(f"{w}.bbox_head: expected [x, y, w, h]")
-            head = np.array([hb[0], hb[1], hb[0] + hb[2], hb[1] + hb[3]])
-        box = None
-        if a.get("bbox") is not None:
-            box = np.asarray(a["bbox"], dtype=np.float64).reshape(-1)
-            if box.shape != (4,):
-                raise ValueError(f"{w}.bbox: expected [x, y, w, h]")
-        tid = _scalar(a["track_id"], w + ".track_id", int, required=False) if "track_id" in a else None
-        s = _scalar(a["score"], w + ".score", float, required=False) if "score" in a else None
-        by_id[iid].people.append(PosePerson(joints, tid, scores, head, box, s))
+        by_id[iid].people.append(_person18(a, w, table, k))
     return PoseSequence(frames, None if vid is None else str(vid), None, "2018")
 
 
@@ -343,8 +395,13 @@ def to_posetrack18(seq: PoseSequence) -> dict:
     images, anns = [], []
     for fi, fr in enumerate(seq.frames):
         iid = int(fr.image_id) if fr.image_id is not None else fi
-        im: dict = {"id": iid, "file_name": fr.file_name, "is_labeled": bool(fr.is_labeled),
-                    "nframes": len(seq.frames), "frame_id": iid}
+        im: dict = {
+            "id": iid,
+            "file_name": fr.file_name,
+            "is_labeled": bool(fr.is_labeled),
+            "nframes": len(seq.frames),
+            "frame_id": iid,
+        }
         if seq.vid_id is not None:
             im["vid_id"] = seq.vid_id
         if fr.ignore_regions:
@@ -375,9 +432,13 @@ def to_posetrack18(seq: PoseSequence) -> dict:
                 a["score"] = float(p.score)
             anns.append(a)
     assert k == 17
-    return {"images": images, "annotations": anns,
-            "categories": [{"id": 1, "name": "person", "supercategory": "person",
-                            "keypoints": list(POSETRACK18_KEYPOINTS)}]}
+    return {
+        "images": images,
+        "annotations": anns,
+        "categories": [
+            {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(POSETRACK18_KEYPOINTS)}
+        ],
+    }
 
 
 # --------------------------------------------------------------------------------------------- files

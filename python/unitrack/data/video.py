@@ -5,12 +5,15 @@
   :class:`FrameSource`, a lazy sequence of RGB ``uint8 [H, W, 3]`` frames with ``len``, ``fps``, ``size``.
   Frames are decoded on access, not up front; sequential access (iteration, increasing indices) decodes each frame
   once, random access on a video re-opens it and skips forward.
+* :func:`sequence_frames` -- the frames of a sequence in any of the forms the heads take (a folder or video path, a
+  ``[T, H, W, 3]`` array, a list of arrays or image paths) as one indexable sequence.
 * :class:`VideoWriter` -- RGB frames -> an ``.mp4`` (``mp4v`` FourCC) or any container OpenCV writes;
   :class:`FrameFolderWriter` -- RGB frames -> ``%05d.jpg``/``.png`` files; :func:`open_writer` picks one.
 
 Errors are one line naming the path and what was expected: a missing path (FileNotFoundError), a file OpenCV cannot
 decode, an empty folder, frames of different sizes (ValueError), a writer that cannot be opened (RuntimeError).
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +23,21 @@ from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["IMAGE_EXTS", "VIDEO_EXTS", "FrameSource", "VideoWriter", "FrameFolderWriter", "natural_key",
-           "list_frame_files", "open_frames", "open_writer", "read_image"]
+from .images import read_image
+
+__all__ = [
+    "IMAGE_EXTS",
+    "VIDEO_EXTS",
+    "FrameSource",
+    "VideoWriter",
+    "FrameFolderWriter",
+    "natural_key",
+    "list_frame_files",
+    "open_frames",
+    "open_writer",
+    "read_image",
+    "sequence_frames",
+]
 
 PathLike = Union[str, os.PathLike]
 
@@ -45,26 +61,14 @@ def list_frame_files(folder: PathLike) -> list[Path]:
     """Image files directly inside ``folder``, naturally sorted (hidden files such as macOS ``._x.jpg`` skipped).
     Raises ValueError when there are none."""
     folder = Path(folder)
-    files = [p for p in folder.iterdir()
-             if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")]
+    files = [
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")
+    ]
     if not files:
-        raise ValueError(f"frames folder {os.fspath(folder)!r}: expected image files ({', '.join(IMAGE_EXTS)}), "
-                         "found none")
+        raise ValueError(
+            f"frames folder {os.fspath(folder)!r}: expected image files ({', '.join(IMAGE_EXTS)}), found none"
+        )
     return sorted(files, key=lambda p: natural_key(p.name))
-
-
-def read_image(path: PathLike) -> np.ndarray:
-    """One image file -> RGB ``uint8 [H, W, 3]`` (gray and RGBA images are converted).
-
-    Raises FileNotFoundError for a missing file, ValueError for one OpenCV cannot decode."""
-    cv2 = _cv2()
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"image file not found: {path!r}")
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise ValueError(f"image file {path!r}: cannot be decoded; expected a jpg/png/bmp image")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 class FrameSource(Sequence):
@@ -104,13 +108,18 @@ class FrameSource(Sequence):
             cv2 = _cv2()
             cap = self._open()
             cap_fps = cap.get(cv2.CAP_PROP_FPS)
-            self.fps = float(fps) if fps else (float(cap_fps) if cap_fps and np.isfinite(cap_fps) and cap_fps > 0
-                                                else DEFAULT_FPS)
+            self.fps = (
+                float(fps)
+                if fps
+                else (float(cap_fps) if cap_fps and np.isfinite(cap_fps) and cap_fps > 0 else DEFAULT_FPS)
+            )
             first = self._read_next(0)
             if first is None:
                 self.close()
-                raise ValueError(f"video {os.fspath(self.path)!r}: cannot be decoded; expected a video file that "
-                                 f"OpenCV can read ({', '.join(VIDEO_EXTS)}) or a folder of frames")
+                raise ValueError(
+                    f"video {os.fspath(self.path)!r}: cannot be decoded; expected a video file that "
+                    f"OpenCV can read ({', '.join(VIDEO_EXTS)}) or a folder of frames"
+                )
             self._cache = (0, first)
         self.size = (int(first.shape[0]), int(first.shape[1]))
 
@@ -120,8 +129,10 @@ class FrameSource(Sequence):
         self.close()
         cap = cv2.VideoCapture(os.fspath(self.path))
         if not cap.isOpened():
-            raise ValueError(f"video {os.fspath(self.path)!r}: cannot be opened/decoded; expected a video file that "
-                             f"OpenCV can read ({', '.join(VIDEO_EXTS)}) or a folder of frames")
+            raise ValueError(
+                f"video {os.fspath(self.path)!r}: cannot be opened/decoded; expected a video file that "
+                f"OpenCV can read ({', '.join(VIDEO_EXTS)}) or a folder of frames"
+            )
         self._cap, self._next = cap, 0
         return cap
 
@@ -172,8 +183,10 @@ class FrameSource(Sequence):
     def _check_size(self, frame: np.ndarray, i: int) -> np.ndarray:
         if (frame.shape[0], frame.shape[1]) != self.size:
             where = os.fspath(self.files[i]) if self.kind == "frames" else f"{os.fspath(self.path)} frame {i}"
-            raise ValueError(f"{where}: frame size {frame.shape[1]}x{frame.shape[0]} (WxH) differs from the first "
-                             f"frame's {self.size[1]}x{self.size[0]}; expected all frames of one size")
+            raise ValueError(
+                f"{where}: frame size {frame.shape[1]}x{frame.shape[0]} (WxH) differs from the first "
+                f"frame's {self.size[1]}x{self.size[0]}; expected all frames of one size"
+            )
         return frame
 
     def __getitem__(self, i):
@@ -182,8 +195,11 @@ class FrameSource(Sequence):
         i = int(i)
         if i < 0:
             i += len(self)
-        if i < 0 or (self._len is not None and i >= self._len) or (self.max_frames is not None
-                                                                   and i >= self.max_frames):
+        if (
+            i < 0
+            or (self._len is not None and i >= self._len)
+            or (self.max_frames is not None and i >= self.max_frames)
+        ):
             raise IndexError(f"frame index {i} out of range for {os.fspath(self.path)!r}")
         if self.kind == "frames":
             return self._check_size(read_image(self.files[i]), i)
@@ -225,8 +241,10 @@ class FrameSource(Sequence):
 
     def __repr__(self) -> str:
         n = self._len if self._len is not None else "?"
-        return (f"FrameSource({os.fspath(self.path)!r}, kind={self.kind}, frames={n}, "
-                f"size={self.size[1]}x{self.size[0]}, fps={self.fps:g})")
+        return (
+            f"FrameSource({os.fspath(self.path)!r}, kind={self.kind}, frames={n}, "
+            f"size={self.size[1]}x{self.size[0]}, fps={self.fps:g})"
+        )
 
 
 def open_frames(path: PathLike, *, max_frames: Optional[int] = None, fps: Optional[float] = None) -> FrameSource:
@@ -236,6 +254,28 @@ def open_frames(path: PathLike, *, max_frames: Optional[int] = None, fps: Option
     a frame whose size differs from the first one.
     """
     return FrameSource(path, max_frames=max_frames, fps=fps)
+
+
+def sequence_frames(frames):
+    """The frames of a sequence as something iterable with ``len``, for every head's sequence runner: a frames folder
+    or video file path -> :class:`FrameSource` (decoded lazily); a ``[T, H, W, 3]`` array or a ``[T, 3, H, W]``
+    tensor -> a list of its frames; a list or other sequence of arrays / tensors / image paths / PIL images is
+    returned as it is (each frame is converted where it is used)."""
+    if isinstance(frames, (str, os.PathLike)):
+        return open_frames(frames)
+    if isinstance(frames, np.ndarray):
+        if frames.ndim != 4 or frames.shape[-1] != 3:
+            raise ValueError(
+                f"frames: expected a [T, H, W, 3] RGB array (or a list of frames), got shape {list(frames.shape)}"
+            )
+        return list(frames)
+    if hasattr(frames, "detach") and hasattr(frames, "dim"):  # a torch tensor (data/ does not import torch)
+        if frames.dim() != 4 or frames.shape[1] != 3:
+            raise ValueError(
+                f"frames: expected a [T, 3, H, W] tensor (or a list of frames), got shape {list(frames.shape)}"
+            )
+        return list(frames)
+    return frames
 
 
 class VideoWriter:
@@ -258,20 +298,26 @@ class VideoWriter:
         cv2 = _cv2()
         frame = np.asarray(frame)
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"{os.fspath(self.path)}: expected RGB uint8 frames [H, W, 3], got {frame.dtype} "
-                             f"{list(frame.shape)}")
+            raise ValueError(
+                f"{os.fspath(self.path)}: expected RGB uint8 frames [H, W, 3], got {frame.dtype} {list(frame.shape)}"
+            )
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.size = (frame.shape[0], frame.shape[1])
-            self._writer = cv2.VideoWriter(os.fspath(self.path), cv2.VideoWriter_fourcc(*self.fourcc), self.fps,
-                                           (frame.shape[1], frame.shape[0]))
+            self._writer = cv2.VideoWriter(
+                os.fspath(self.path), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, (frame.shape[1], frame.shape[0])
+            )
             if not self._writer.isOpened():
                 self._writer = None
-                raise RuntimeError(f"{os.fspath(self.path)}: OpenCV cannot open a {self.fourcc!r} video writer; "
-                                   "expected a writable path ending in .mp4/.avi (or use overlay frames)")
+                raise RuntimeError(
+                    f"{os.fspath(self.path)}: OpenCV cannot open a {self.fourcc!r} video writer; "
+                    "expected a writable path ending in .mp4/.avi (or use overlay frames)"
+                )
         elif (frame.shape[0], frame.shape[1]) != self.size:
-            raise ValueError(f"{os.fspath(self.path)}: frame {self.count} is {frame.shape[1]}x{frame.shape[0]}, "
-                             f"expected {self.size[1]}x{self.size[0]} like the first frame")
+            raise ValueError(
+                f"{os.fspath(self.path)}: frame {self.count} is {frame.shape[1]}x{frame.shape[0]}, "
+                f"expected {self.size[1]}x{self.size[0]} like the first frame"
+            )
         self._writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
         self.count += 1
 
@@ -295,7 +341,9 @@ class FrameFolderWriter:
         try:
             pattern % 0
         except (TypeError, ValueError):
-            raise ValueError(f"pattern: expected a printf pattern with one integer like '%05d.jpg', got {pattern!r}")
+            raise ValueError(
+                f"pattern: expected a printf pattern with one integer like '%05d.jpg', got {pattern!r}"
+            ) from None
         self.pattern, self.index, self.count = pattern, int(start), 0
         self.jpeg_quality = int(jpeg_quality)
         self.path = self.folder
@@ -304,8 +352,9 @@ class FrameFolderWriter:
         cv2 = _cv2()
         frame = np.asarray(frame)
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"{os.fspath(self.folder)}: expected RGB uint8 frames [H, W, 3], got {frame.dtype} "
-                             f"{list(frame.shape)}")
+            raise ValueError(
+                f"{os.fspath(self.folder)}: expected RGB uint8 frames [H, W, 3], got {frame.dtype} {list(frame.shape)}"
+            )
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / (self.pattern % self.index)
         params = [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality] if path.suffix.lower() in (".jpg", ".jpeg") else []

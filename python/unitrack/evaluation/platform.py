@@ -10,6 +10,7 @@ with a runner (local or Ray), aggregate each (representation, task) with the tas
 results.json / .csv / .md and config.json first, then a radar plot when several representations are compared (skipped
 with a note when matplotlib, the ``plot`` extra, is missing).
 """
+
 from __future__ import annotations
 
 import collections
@@ -18,12 +19,22 @@ import os
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
-from .report import (correlations, describe_model, machine_info, radar_plot, read_accuracies, table_rows, text_table,
-                     write_reports)
+from ..tasks import TASK_NAMES, TASKS
+from .report import (
+    correlations,
+    describe_model,
+    machine_info,
+    radar_plot,
+    read_accuracies,
+    table_rows,
+    text_table,
+    write_reports,
+)
 from .runners import run_items
-from .workitems import WorkItem, config_hash, slug
+from .workitems import WorkItem, config_hash
 
-ALL_TASKS = ("sot", "vos", "poseprop", "mot", "mots", "posetrack")
+#: The tasks of the task table (:data:`unitrack.tasks.TASKS`), in canonical order.
+ALL_TASKS = TASK_NAMES
 
 
 def parse_tasks(text: str) -> List[str]:
@@ -36,8 +47,9 @@ def parse_tasks(text: str) -> List[str]:
     return list(dict.fromkeys(tasks))
 
 
-def synthetic_roots(out_dir: str, tasks: Sequence[str], *, size: str = "small", seed: int = 0,
-                    progress: bool = True) -> Dict[str, str]:
+def synthetic_roots(
+    out_dir: str, tasks: Sequence[str], *, size: str = "small", seed: int = 0, progress: bool = True
+) -> Dict[str, str]:
     """Dataset roots of the built-in synthetic benchmark under ``out_dir``, generated once and then reused
     (regenerated when the recorded seed/size/generator version differ or a task is missing)."""
     from unitrack.data import synthetic
@@ -49,17 +61,23 @@ def synthetic_roots(out_dir: str, tasks: Sequence[str], *, size: str = "small", 
     except (OSError, ValueError):
         man = None
     version = getattr(synthetic, "GENERATOR_VERSION", None)
-    if (man and man.get("seed") == seed and man.get("size") == size
-            and (version is None or man.get("version") == version)
-            and all(t in man.get("tasks", {}) for t in tasks)):
+    if (
+        man
+        and man.get("seed") == seed
+        and man.get("size") == size
+        and (version is None or man.get("version") == version)
+        and all(t in man.get("tasks", {}) for t in tasks)
+    ):
         return {t: os.path.join(out_dir, man["tasks"][t]["root"]) for t in tasks}
-    paths = synthetic.generate_benchmark(out_dir, seed=seed, size=size, tasks=list(tasks), overwrite=True,
-                                         progress=progress)
+    paths = synthetic.generate_benchmark(
+        out_dir, seed=seed, size=size, tasks=list(tasks), overwrite=True, progress=progress
+    )
     return {t: str(paths[t]) for t in tasks}
 
 
-def resolve_data(tasks: Sequence[str], data: str, roots: Optional[Dict[str, str]], cache_dir: str,
-                 progress: bool = True) -> Dict[str, str]:
+def resolve_data(
+    tasks: Sequence[str], data: str, roots: Optional[Dict[str, str]], cache_dir: str, progress: bool = True
+) -> Dict[str, str]:
     """Dataset root per task. ``data="synthetic"`` generates the built-in benchmark under ``cache_dir`` once."""
     roots = dict(roots or {})
     if data in ("synthetic", "synthetic-tiny"):
@@ -68,23 +86,25 @@ def resolve_data(tasks: Sequence[str], data: str, roots: Optional[Dict[str, str]
         for t in tasks:
             roots.setdefault(t, paths[t])
     elif data != "custom":
-        raise ValueError(f"--data must be 'synthetic', 'synthetic-tiny' or 'custom' (with --otb/--davis/... "
-                         f"folders), got {data!r}")
+        raise ValueError(
+            f"--data must be 'synthetic', 'synthetic-tiny' or 'custom' (with --otb/--davis/... folders), got {data!r}"
+        )
     check_roots(tasks, roots)
     return roots
 
 
 #: task -> the ``unitrack eval`` option naming its dataset folder
-DATASET_OPTIONS = {"sot": "--otb", "vos": "--davis", "poseprop": "--jhmdb", "mot": "--mot", "mots": "--mots",
-                   "posetrack": "--posetrack"}
+DATASET_OPTIONS = {t.name: t.option for t in TASKS}
 
 
 def check_roots(tasks: Sequence[str], roots: Dict[str, str]) -> None:
     """Every task has a dataset root and it exists (FileNotFoundError / ValueError naming the option otherwise)."""
     missing = [t for t in tasks if t not in roots]
     if missing:
-        raise ValueError(f"no dataset given for task(s) {', '.join(missing)}: pass --data synthetic or the dataset "
-                         f"folder option(s) {', '.join(DATASET_OPTIONS[t] for t in missing)}")
+        raise ValueError(
+            f"no dataset given for task(s) {', '.join(missing)}: pass --data synthetic or the dataset "
+            f"folder option(s) {', '.join(DATASET_OPTIONS[t] for t in missing)}"
+        )
     for t in tasks:
         if not os.path.exists(roots[t]):
             raise FileNotFoundError(f"dataset for task {t!r} not found: {DATASET_OPTIONS.get(t, t)} {roots[t]}")
@@ -94,9 +114,7 @@ def build_models(models: Sequence[str], device: str = "cpu") -> Dict[str, Any]:
     """Build every representation once, before any work: a bad spec, a missing or unreadable checkpoint, ImageNet
     weights that are not in the hub cache, or an unavailable device is one error naming the spec. Returns
     ``{spec: model}`` (the local runner reuses them)."""
-    from unitrack.model import build_model
-
-    from unitrack.model import check_device
+    from unitrack.model import build_model, check_device
 
     check_device(device, "--device")
     built: Dict[str, Any] = {}
@@ -123,8 +141,12 @@ def _benchmark_info(data: str, cache_dir: str, roots: Dict[str, str]) -> Dict[st
         try:
             with open(os.path.join(cache_dir, f"synthetic-{size}", "MANIFEST.json"), encoding="utf-8") as f:
                 man = json.load(f)
-            info.update(seed=man.get("seed"), version=man.get("version"), frame_size=man.get("frame_size"),
-                        content_sha256=man.get("content_sha256"))
+            info.update(
+                seed=man.get("seed"),
+                version=man.get("version"),
+                frame_size=man.get("frame_size"),
+                content_sha256=man.get("content_sha256"),
+            )
         except (OSError, ValueError):
             pass
         info["path"] = os.path.abspath(os.path.join(cache_dir, f"synthetic-{size}"))
@@ -132,18 +154,11 @@ def _benchmark_info(data: str, cache_dir: str, roots: Dict[str, str]) -> Dict[st
     return {"name": "custom datasets", "builtin": False, "roots": dict(roots)}
 
 
-def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthetic",
-             roots: Optional[Dict[str, str]] = None, out_root: str = "results/eval", runner: str = "local",
-             address: Optional[str] = None, force: bool = False, progress: bool = True, device: str = "cpu",
-             task_config: Optional[Dict[str, Any]] = None, imagenet_acc: Optional[str] = None,
-             max_sequences: Optional[int] = None) -> Dict[str, Any]:
-    """Run every task for every representation and write the reports.
-
-    Every input is checked before any work (module docstring); errors are raised as ValueError /
-    FileNotFoundError / RuntimeError naming the option. Returns ``{"results", "timings", "errors", "notes",
-    "paths", "meta", "table", "correlations"}``; ``notes`` are one-line remarks for the user (e.g. a plot skipped
-    because matplotlib is missing).
-    """
+def _check_inputs(
+    models: Sequence[str], tasks: Sequence[str], runner: str, max_sequences: Optional[int]
+) -> tuple[List[str], List[str]]:
+    """The checks of :func:`evaluate` that need no file, model or dataset: returns the models (duplicates dropped)
+    and the tasks."""
     from .tasks import get_task
 
     if not models:
@@ -162,37 +177,51 @@ def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthe
         try:
             import ray  # noqa: F401
         except ImportError:
-            raise RuntimeError("--runner ray needs Ray, the optional ray extra: pip install --no-build-isolation -e "
-                               "'.[ray]' (or pip install ray)") from None
-    accuracies = read_accuracies(imagenet_acc) if imagenet_acc else None
-    if data == "custom" or roots:
-        check_roots([t for t in tasks if t in (roots or {}) or data == "custom"], dict(roots or {}))
-    model_cache = build_models(models, device)
-    cache_dir = os.path.join(out_root, "data")
-    os.makedirs(out_root, exist_ok=True)
-    data_roots = resolve_data(tasks, data, roots, cache_dir=cache_dir, progress=progress)
-    task_config = dict(task_config or {})
+            raise RuntimeError(
+                "--runner ray needs Ray, the optional ray extra: pip install --no-build-isolation -e "
+                "'.[ray]' (or pip install ray)"
+            ) from None
+    return models, tasks
+
+
+def _work_items(
+    models: Sequence[str],
+    tasks: Sequence[str],
+    data_roots: Dict[str, str],
+    task_config: Dict[str, Any],
+    max_sequences: Optional[int],
+) -> tuple[List[WorkItem], Dict[str, List[str]]]:
+    """Every (representation x task x sequence) work item, and the sequences of each task."""
+    from .tasks import get_task
+
     items: List[WorkItem] = []
     sequences: Dict[str, List[str]] = {}
     for t in tasks:
-        task = get_task(t)
-        seqs = list(task.sequences(data_roots[t]))
+        seqs = list(get_task(t).sequences(data_roots[t]))
         if not seqs:
-            raise ValueError(f"no sequences for task {t!r} in {DATASET_OPTIONS.get(t, t)} {data_roots[t]}; expected "
-                             f"a dataset in the standard layout")
+            raise ValueError(
+                f"no sequences for task {t!r} in {DATASET_OPTIONS.get(t, t)} {data_roots[t]}; expected "
+                f"a dataset in the standard layout"
+            )
         if max_sequences:
             seqs = seqs[:max_sequences]
         sequences[t] = seqs
         cfg = json.dumps(task_config.get(t, {}), sort_keys=True)
         for m in models:
             items += [WorkItem(model=m, task=t, sequence=s, data_root=data_roots[t], config_json=cfg) for s in seqs]
-    representations = {m: describe_model(m, model_cache[m]) for m in models}
-    if runner != "local":
-        model_cache = {}  # remote workers build their own
-    t0 = time.perf_counter()
-    records = run_items(items, out_root, runner=runner, address=address, progress=progress, force=force,
-                        device=device, model_cache=model_cache)
-    wall = time.perf_counter() - t0
+    return items, sequences
+
+
+def _aggregate(
+    items: Sequence[WorkItem],
+    records: Sequence[Dict[str, Any]],
+    models: Sequence[str],
+    data_roots: Dict[str, str],
+    out_root: str,
+) -> tuple[dict, dict, List[str]]:
+    """``(results[model][task], timings[model][task][stage], errors)``: each (representation, task) scored with the
+    task's metric over its finished items (or marked failed), and the mean per-stage timings."""
+    from .tasks import get_task
 
     by_mt: Dict[tuple, list] = collections.defaultdict(list)
     for it, rec in zip(items, records):
@@ -218,15 +247,21 @@ def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthe
             for stage, ms in (r.get("timings") or {}).items():
                 stage_sums[stage].append(ms)
         timings[m][t] = {s: sum(v) / len(v) for s, v in stage_sums.items()}
+    return results, timings, errors
 
-    config = {"models": list(models), "tasks": tasks, "data": data, "roots": data_roots, "task_config": task_config}
-    benchmark = _benchmark_info(data, cache_dir, data_roots)
-    meta = {"config": config, "config_hash": config_hash(config), "wall_seconds": wall, "timings": timings,
-            "errors": errors, "n_items": len(items), "n_skipped": sum(bool(r.get("skipped")) for r in records),
-            "benchmark": benchmark, "sequences": sequences, "max_sequences": max_sequences,
-            "representations": representations, "machine": machine_info(device), "runner": runner}
-    notes: List[str] = []
-    paths = write_reports(out_root, results, tasks, meta)  # the table first: nothing after this can lose it
+
+def _write_extras(
+    out_root: str,
+    results: dict,
+    tasks: Sequence[str],
+    models: Sequence[str],
+    benchmark: dict,
+    accuracies: Optional[dict],
+    paths: dict,
+    notes: List[str],
+) -> Optional[list]:
+    """After the table: correlations with ImageNet accuracy (when given) and the radar plot (several
+    representations; skipped with a note without matplotlib). Adds their paths to ``paths``."""
     corr = None
     if accuracies is not None:
         from unitrack.data._atomic import atomic_write_text
@@ -235,17 +270,103 @@ def evaluate(models: Sequence[str], tasks: Sequence[str], *, data: str = "synthe
         paths["correlations"] = os.path.join(out_root, "correlations.json")
         atomic_write_text(paths["correlations"], json.dumps(corr, indent=2))
     if len(models) > 1:
-        bench = (f"synthetic-{benchmark['size']} (seed {benchmark.get('seed')})" if benchmark["builtin"]
-                 else "custom datasets")
+        bench = (
+            f"synthetic-{benchmark['size']} (seed {benchmark.get('seed')})"
+            if benchmark["builtin"]
+            else "custom datasets"
+        )
         try:
             png = radar_plot(results, tasks, os.path.join(out_root, "radar.png"), benchmark=bench)
         except ImportError:
             png = None
-            notes.append("radar plot skipped: it needs matplotlib, the optional plot extra "
-                         "(pip install --no-build-isolation -e '.[plot]', or pip install matplotlib); "
-                         "the table and results.{md,csv,json} are complete")
+            notes.append(
+                "radar plot skipped: it needs matplotlib, the optional plot extra "
+                "(pip install --no-build-isolation -e '.[plot]', or pip install matplotlib); "
+                "the table and results.{md,csv,json} are complete"
+            )
         if png:
             paths["radar"] = png
+    return corr
+
+
+def evaluate(
+    models: Sequence[str],
+    tasks: Sequence[str],
+    *,
+    data: str = "synthetic",
+    roots: Optional[Dict[str, str]] = None,
+    out_root: str = "results/eval",
+    runner: str = "local",
+    address: Optional[str] = None,
+    force: bool = False,
+    progress: bool = True,
+    device: str = "cpu",
+    task_config: Optional[Dict[str, Any]] = None,
+    imagenet_acc: Optional[str] = None,
+    max_sequences: Optional[int] = None,
+) -> Dict[str, Any]:
+    """Run every task for every representation and write the reports.
+
+    Every input is checked before any work (module docstring); errors are raised as ValueError /
+    FileNotFoundError / RuntimeError naming the option. Returns ``{"results", "timings", "errors", "notes",
+    "paths", "meta", "table", "correlations"}``; ``notes`` are one-line remarks for the user (e.g. a plot skipped
+    because matplotlib is missing).
+    """
+    models, tasks = _check_inputs(models, tasks, runner, max_sequences)
+    accuracies = read_accuracies(imagenet_acc) if imagenet_acc else None
+    if data == "custom" or roots:
+        check_roots([t for t in tasks if t in (roots or {}) or data == "custom"], dict(roots or {}))
+    model_cache = build_models(models, device)
+    cache_dir = os.path.join(out_root, "data")
+    os.makedirs(out_root, exist_ok=True)
+    data_roots = resolve_data(tasks, data, roots, cache_dir=cache_dir, progress=progress)
+    task_config = dict(task_config or {})
+    items, sequences = _work_items(models, tasks, data_roots, task_config, max_sequences)
+    representations = {m: describe_model(m, model_cache[m]) for m in models}
+    if runner != "local":
+        model_cache = {}  # remote workers build their own
+    t0 = time.perf_counter()
+    records = run_items(
+        items,
+        out_root,
+        runner=runner,
+        address=address,
+        progress=progress,
+        force=force,
+        device=device,
+        model_cache=model_cache,
+    )
+    wall = time.perf_counter() - t0
+    results, timings, errors = _aggregate(items, records, models, data_roots, out_root)
+
+    config = {"models": list(models), "tasks": tasks, "data": data, "roots": data_roots, "task_config": task_config}
+    benchmark = _benchmark_info(data, cache_dir, data_roots)
+    meta = {
+        "config": config,
+        "config_hash": config_hash(config),
+        "wall_seconds": wall,
+        "timings": timings,
+        "errors": errors,
+        "n_items": len(items),
+        "n_skipped": sum(bool(r.get("skipped")) for r in records),
+        "benchmark": benchmark,
+        "sequences": sequences,
+        "max_sequences": max_sequences,
+        "representations": representations,
+        "machine": machine_info(device),
+        "runner": runner,
+    }
+    notes: List[str] = []
+    paths = write_reports(out_root, results, tasks, meta)  # the table first: nothing after this can lose it
+    corr = _write_extras(out_root, results, tasks, models, benchmark, accuracies, paths, notes)
     header, rows = table_rows(results, tasks)
-    return {"results": results, "timings": timings, "errors": errors, "notes": notes, "paths": paths, "meta": meta,
-            "table": text_table(header, rows), "correlations": corr}
+    return {
+        "results": results,
+        "timings": timings,
+        "errors": errors,
+        "notes": notes,
+        "paths": paths,
+        "meta": meta,
+        "table": text_table(header, rows),
+        "correlations": corr,
+    }

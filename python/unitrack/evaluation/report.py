@@ -1,4 +1,5 @@
 """Aggregated results: the Table-1-style table (JSON, CSV, Markdown), the radar plot and correlations."""
+
 from __future__ import annotations
 
 import csv
@@ -65,7 +66,10 @@ def markdown_table(header: list, rows: list) -> str:
 
 def text_table(header: list, rows: list) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda r: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
+    def line(r):
+        return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
     return "\n".join([line(header), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
 
 
@@ -74,7 +78,8 @@ BUILTIN_BENCHMARK_NOTE = (
     "The built-in synthetic benchmark is a smoke-and-sanity check: it tells whether a representation, the heads and "
     "the whole pipeline work end to end and shows large effects (random vs trained features, appearance used or "
     "not); it cannot predict OTB/DAVIS/JHMDB/MOT/PoseTrack scores (procedural textures without semantics, no "
-    "deformation, shading or motion blur, simulated detections), and differences of a few points are noise.")
+    "deformation, shading or motion blur, simulated detections), and differences of a few points are noise."
+)
 
 
 def describe_model(spec: str, model: Any) -> str:
@@ -82,8 +87,11 @@ def describe_model(spec: str, model: Any) -> str:
     arch = getattr(model, "arch", None)
     if arch is None:
         kind = type(model).__name__
-        return f"{getattr(model, 'name', spec)} ({kind}: training-free, no weights)" if kind in (
-            "TextureModel", "ColorStatsModel") else f"{getattr(model, 'name', spec)} ({kind})"
+        return (
+            f"{getattr(model, 'name', spec)} ({kind}: training-free, no weights)"
+            if kind in ("TextureModel", "ColorStatsModel")
+            else f"{getattr(model, 'name', spec)} ({kind})"
+        )
     layer = getattr(model, "layer", "?")
     path = getattr(model, "weights_path", None)
     report = getattr(model, "load_report", None)
@@ -91,8 +99,10 @@ def describe_model(spec: str, model: Any) -> str:
         return f"{arch} layer{layer}, random init (seeded), no weights"
     how = ""
     if report is not None:
-        how = (f", format {report.format}, {len(report.loaded)} tensors loaded, {len(report.missing)} missing, "
-               f"{len(report.unexpected)} unexpected")
+        how = (
+            f", format {report.format}, {len(report.loaded)} tensors loaded, {len(report.missing)} missing, "
+            f"{len(report.unexpected)} unexpected"
+        )
     return f"{arch} layer{layer}, weights {path}{how}"
 
 
@@ -111,9 +121,15 @@ def machine_info(device: str = "cpu") -> Dict[str, Any]:
     """The machine a run used: CPU model and core count, torch version and threads, the device (GPU name)."""
     import torch
 
-    info: Dict[str, Any] = {"cpu": _cpu_name(), "cpu_cores": os.cpu_count(), "torch": torch.__version__,
-                            "torch_threads": torch.get_num_threads(), "device": str(device),
-                            "os": platform.platform(terse=True), "python": platform.python_version()}
+    info: Dict[str, Any] = {
+        "cpu": _cpu_name(),
+        "cpu_cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device),
+        "os": platform.platform(terse=True),
+        "python": platform.python_version(),
+    }
     if str(device).startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     try:
@@ -132,9 +148,11 @@ def _about_lines(meta: Dict[str, Any]) -> List[str]:
     if b.get("builtin"):
         fs = b.get("frame_size")
         size = f", frames {fs[0]}x{fs[1]} (HxW)" if fs else ""
-        out.append(f"- **Benchmark:** {b.get('name')}, size `{b.get('size')}`, seed {b.get('seed')}, generator "
-                   f"version {b.get('version')}{size}, content sha256 `{str(b.get('content_sha256'))[:16]}` "
-                   f"(`{b.get('path')}`)")
+        out.append(
+            f"- **Benchmark:** {b.get('name')}, size `{b.get('size')}`, seed {b.get('seed')}, generator "
+            f"version {b.get('version')}{size}, content sha256 `{str(b.get('content_sha256'))[:16]}` "
+            f"(`{b.get('path')}`)"
+        )
     elif b:
         roots = ", ".join(f"{t}: `{r}`" for t, r in (b.get("roots") or {}).items())
         out.append(f"- **Benchmark:** {b.get('name')} ({roots})")
@@ -142,8 +160,10 @@ def _about_lines(meta: Dict[str, Any]) -> List[str]:
     if seqs:
         limit = meta.get("max_sequences")
         lim = f" (limited to the first {limit} per task with --max-sequences)" if limit else ""
-        out.append(f"- **Sequences per task**{lim}: " + "; ".join(
-            f"{t} {len(v)} ({', '.join(v[:6])}{', ...' if len(v) > 6 else ''})" for t, v in seqs.items()))
+        out.append(
+            f"- **Sequences per task**{lim}: "
+            + "; ".join(f"{t} {len(v)} ({', '.join(v[:6])}{', ...' if len(v) > 6 else ''})" for t, v in seqs.items())
+        )
     reps = meta.get("representations") or {}
     if reps:
         out.append("- **Representations:**")
@@ -151,32 +171,38 @@ def _about_lines(meta: Dict[str, Any]) -> List[str]:
     mach = meta.get("machine") or {}
     if mach:
         gpu = f", GPU {mach['gpu']}" if mach.get("gpu") else ""
-        out.append(f"- **Machine:** {mach.get('cpu')}, {mach.get('cpu_cores')} cores, torch {mach.get('torch')} "
-                   f"({mach.get('torch_threads')} threads, compiled ops: {'yes' if mach.get('compiled_ops') else 'no'})"
-                   f", device {mach.get('device')}{gpu}; {mach.get('os')}, Python {mach.get('python')}")
+        out.append(
+            f"- **Machine:** {mach.get('cpu')}, {mach.get('cpu_cores')} cores, torch {mach.get('torch')} "
+            f"({mach.get('torch_threads')} threads, compiled ops: {'yes' if mach.get('compiled_ops') else 'no'})"
+            f", device {mach.get('device')}{gpu}; {mach.get('os')}, Python {mach.get('python')}"
+        )
     if "wall_seconds" in meta:
-        out.append(f"- **Run:** {meta.get('n_items')} work items ({meta.get('n_skipped')} reused from an earlier run), "
-                   f"{meta['wall_seconds']:.1f} s, runner {meta.get('runner', 'local')}")
+        out.append(
+            f"- **Run:** {meta.get('n_items')} work items ({meta.get('n_skipped')} reused from an earlier run), "
+            f"{meta['wall_seconds']:.1f} s, runner {meta.get('runner', 'local')}"
+        )
     if b.get("builtin"):
         out.append("")
         out.append(f"*{BUILTIN_BENCHMARK_NOTE}*")
     return out
 
 
-def write_reports(out_root: str, results: Dict[str, Dict[str, Dict[str, Any]]], tasks: Sequence[str],
-                  meta: Dict[str, Any]) -> Dict[str, str]:
+def write_reports(
+    out_root: str, results: Dict[str, Dict[str, Dict[str, Any]]], tasks: Sequence[str], meta: Dict[str, Any]
+) -> Dict[str, str]:
     """Write results.json / results.csv / results.md (+ config.json) under ``out_root`` (each atomically); return
     their paths. results.md states what was run (:func:`_about_lines`), the table and the per-stage timings."""
     header, rows = table_rows(results, tasks)
     paths = {k: os.path.join(out_root, f"results.{k}") for k in ("json", "csv", "md")}
-    atomic_write_text(paths["json"], json.dumps({"meta": meta, "results": results}, indent=2, sort_keys=True,
-                                                default=str))
+    atomic_write_text(
+        paths["json"], json.dumps({"meta": meta, "results": results}, indent=2, sort_keys=True, default=str)
+    )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     w.writerows(rows)
     atomic_write_text(paths["csv"], buf.getvalue())
-    md = [f"# unitrack evaluation\n"]
+    md = ["# unitrack evaluation\n"]
     about = _about_lines(meta)
     if about:
         md += about + [""]
@@ -186,12 +212,12 @@ def write_reports(out_root: str, results: Dict[str, Dict[str, Dict[str, Any]]], 
     if timings:
         md.append("\n## Per-stage timings (ms per frame, mean)\n")
         th = ["representation / task"] + sorted({s for m in timings.values() for t in m.values() for s in t})
-        trows = [[f"{m} / {t}"] + [_fmt(v.get(s)) for s in th[1:]] for m, tv in timings.items()
-                 for t, v in tv.items()]
+        trows = [[f"{m} / {t}"] + [_fmt(v.get(s)) for s in th[1:]] for m, tv in timings.items() for t, v in tv.items()]
         md.append(markdown_table(th, trows))
     atomic_write_text(paths["md"], "\n".join(md) + "\n")
-    atomic_write_text(os.path.join(out_root, "config.json"),
-                      json.dumps(meta.get("config", {}), indent=2, sort_keys=True, default=str))
+    atomic_write_text(
+        os.path.join(out_root, "config.json"), json.dumps(meta.get("config", {}), indent=2, sort_keys=True, default=str)
+    )
     return paths
 
 
@@ -223,8 +249,13 @@ def radar_title(models: Sequence[str], benchmark: Optional[str] = None) -> str:
     return " vs ".join(models) + (f"\non {benchmark}" if benchmark else "")
 
 
-def radar_plot(results: Dict[str, Dict[str, Dict[str, Any]]], tasks: Sequence[str], path: str,
-               benchmark: Optional[str] = None, title: Optional[str] = None) -> Optional[str]:
+def radar_plot(
+    results: Dict[str, Dict[str, Dict[str, Any]]],
+    tasks: Sequence[str],
+    path: str,
+    benchmark: Optional[str] = None,
+    title: Optional[str] = None,
+) -> Optional[str]:
     """Radar chart like the paper's Figure 1, on **absolute** axes: one spoke per percentage metric of the table,
     every spoke the same labelled scale (0 at the centre, 100 at the rim; lower when a MOTA/sMOTSA is negative), so
     52.7 vs 53.3 looks like the near-tie it is. Count columns (PoseTrack IDs) are not plotted (see the table). The
@@ -262,9 +293,16 @@ def radar_plot(results: Dict[str, Dict[str, Dict[str, Any]]], tasks: Sequence[st
         title = radar_title(models, benchmark)
     ax.set_title(title, fontsize=11, pad=24)
     scale = f"every axis absolute, {lo:g} (centre) to {hi:g} (rim), higher is better"
-    fig.text(0.5, 0.02, f"{scale}; PoseTrack IDs (a count) are in the table only" if any(
-        c[0] == "posetrack" and not c[3] for c in COLUMNS if c[0] in tasks) else scale, ha="center", fontsize=8,
-             color="0.3")
+    fig.text(
+        0.5,
+        0.02,
+        f"{scale}; PoseTrack IDs (a count) are in the table only"
+        if any(c[0] == "posetrack" and not c[3] for c in COLUMNS if c[0] in tasks)
+        else scale,
+        ha="center",
+        fontsize=8,
+        color="0.3",
+    )
     ax.legend(loc="upper left", bbox_to_anchor=(1.04, 1.0), fontsize=9, title="representation", title_fontsize=9)
     from unitrack.data._atomic import atomic_path
 
@@ -274,8 +312,9 @@ def radar_plot(results: Dict[str, Dict[str, Dict[str, Any]]], tasks: Sequence[st
     return path
 
 
-def correlations(results: Dict[str, Dict[str, Dict[str, Any]]], accuracies: Dict[str, float],
-                 tasks: Sequence[str]) -> List[Dict[str, Any]]:
+def correlations(
+    results: Dict[str, Dict[str, Dict[str, Any]]], accuracies: Dict[str, float], tasks: Sequence[str]
+) -> List[Dict[str, Any]]:
     """Pearson and Spearman correlation of each metric column with ImageNet linear-probe accuracy (paper Fig. 6).
 
     ``accuracies`` maps representation name -> top-1 accuracy. Columns with fewer than three representations having
@@ -294,8 +333,14 @@ def correlations(results: Dict[str, Dict[str, Dict[str, Any]]], accuracies: Dict
                 xs.append(float(acc))
                 ys.append(float(v))
         if len(xs) >= 3 and len(set(xs)) > 1 and len(set(ys)) > 1:
-            out.append({"metric": title, "n": len(xs), "pearson": float(stats.pearsonr(xs, ys)[0]),
-                        "spearman": float(stats.spearmanr(xs, ys)[0])})
+            out.append(
+                {
+                    "metric": title,
+                    "n": len(xs),
+                    "pearson": float(stats.pearsonr(xs, ys)[0]),
+                    "spearman": float(stats.spearmanr(xs, ys)[0]),
+                }
+            )
         else:
             out.append({"metric": title, "n": len(xs), "pearson": None, "spearman": None})
     return out

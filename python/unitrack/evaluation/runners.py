@@ -2,6 +2,7 @@
 
 Both produce the same item records and result folders, so the aggregated table does not depend on the runner.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
@@ -11,8 +12,15 @@ from tqdm.auto import tqdm
 from .workitems import WorkItem, execute_item
 
 
-def run_local(items: Sequence[WorkItem], out_root: str, *, progress: bool = True, force: bool = False,
-              device: str = "cpu", model_cache: Optional[dict] = None) -> List[Dict[str, Any]]:
+def run_local(
+    items: Sequence[WorkItem],
+    out_root: str,
+    *,
+    progress: bool = True,
+    force: bool = False,
+    device: str = "cpu",
+    model_cache: Optional[dict] = None,
+) -> List[Dict[str, Any]]:
     """Run items one after another in this process (models are built once per spec and reused; ``model_cache``
     ``{spec: model}`` may hold them already)."""
     cache: dict = model_cache if model_cache is not None else {}
@@ -35,9 +43,17 @@ def _ray_execute(item_dict: Dict[str, Any], out_root: str, force: bool, device: 
 _ray_execute.cache = {}  # type: ignore[attr-defined]  (per worker process)
 
 
-def run_ray(items: Sequence[WorkItem], out_root: str, *, address: Optional[str] = None, progress: bool = True,
-            force: bool = False, device: str = "cpu", num_cpus: Optional[int] = None,
-            max_retries: int = 1) -> List[Dict[str, Any]]:
+def run_ray(
+    items: Sequence[WorkItem],
+    out_root: str,
+    *,
+    address: Optional[str] = None,
+    progress: bool = True,
+    force: bool = False,
+    device: str = "cpu",
+    num_cpus: Optional[int] = None,
+    max_retries: int = 1,
+) -> List[Dict[str, Any]]:
     """Distribute items over a Ray cluster (``address=None`` starts a local Ray instance).
 
     Items are pure (paths and configs in, a result folder out), so Ray may retry them; ``out_root`` must be on a
@@ -46,8 +62,10 @@ def run_ray(items: Sequence[WorkItem], out_root: str, *, address: Optional[str] 
     try:
         import ray
     except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise RuntimeError("--runner ray needs Ray, the optional ray extra: pip install --no-build-isolation -e "
-                           "'.[ray]' (or pip install ray)") from exc
+        raise RuntimeError(
+            "--runner ray needs Ray, the optional ray extra: pip install --no-build-isolation -e "
+            "'.[ray]' (or pip install ray)"
+        ) from exc
     import dataclasses
 
     started_here = False
@@ -74,8 +92,13 @@ def run_ray(items: Sequence[WorkItem], out_root: str, *, address: Optional[str] 
                         records[i] = ray.get(ref)
                     except Exception as exc:  # worker died: record it like an item failure
                         it = items[i]
-                        records[i] = {"model": it.model, "task": it.task, "sequence": it.sequence,
-                                      "status": "error", "error": f"ray: {type(exc).__name__}: {exc}"}
+                        records[i] = {
+                            "model": it.model,
+                            "task": it.task,
+                            "sequence": it.sequence,
+                            "status": "error",
+                            "error": f"ray: {type(exc).__name__}: {exc}",
+                        }
                     bar.update(1)
         return records
     finally:
@@ -83,9 +106,17 @@ def run_ray(items: Sequence[WorkItem], out_root: str, *, address: Optional[str] 
             ray.shutdown()
 
 
-def run_items(items: Sequence[WorkItem], out_root: str, *, runner: str = "local", address: Optional[str] = None,
-              progress: bool = True, force: bool = False, device: str = "cpu",
-              model_cache: Optional[dict] = None) -> List[Dict[str, Any]]:
+def run_items(
+    items: Sequence[WorkItem],
+    out_root: str,
+    *,
+    runner: str = "local",
+    address: Optional[str] = None,
+    progress: bool = True,
+    force: bool = False,
+    device: str = "cpu",
+    model_cache: Optional[dict] = None,
+) -> List[Dict[str, Any]]:
     """Run ``items`` with the ``local`` or ``ray`` runner; ``model_cache`` (local runner only) ``{spec: model}``."""
     if runner == "local":
         return run_local(items, out_root, progress=progress, force=force, device=device, model_cache=model_cache)

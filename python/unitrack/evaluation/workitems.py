@@ -12,6 +12,7 @@ An item whose ``item.json`` says ``ok`` with the same config hash is skipped on 
 ``.<sequence>.partial-<pid>`` and renamed into place when the item ends (ok or error), so an interrupted run
 (Ctrl-C, a killed worker) leaves no half-written item folder and never damages a finished one.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,8 +53,15 @@ class WorkItem:
 
     @property
     def hash(self) -> str:
-        return config_hash({"model": self.model, "task": self.task, "data_root": os.path.abspath(self.data_root),
-                            "sequence": self.sequence, "config": self.config})
+        return config_hash(
+            {
+                "model": self.model,
+                "task": self.task,
+                "data_root": os.path.abspath(self.data_root),
+                "sequence": self.sequence,
+                "config": self.config,
+            }
+        )
 
     def out_dir(self, out_root: str) -> str:
         return os.path.join(out_root, "items", slug(self.model), self.task, slug(self.sequence))
@@ -79,12 +87,13 @@ def _write_json_atomic(path: str, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-# Set by unitrack.evaluation.tasks: task name -> callable(model, item, out_dir) -> dict of timings/info.
+# What a task adapter's run is (unitrack.evaluation.tasks.TaskAdapter.run): (model, item, out_dir) -> timings/info.
 TaskRunner = Callable[[Any, WorkItem, str], Dict[str, Any]]
 
 
-def execute_item(item: WorkItem, out_root: str, *, model_cache: Optional[dict] = None, force: bool = False,
-                 device: str = "cpu") -> Dict[str, Any]:
+def execute_item(
+    item: WorkItem, out_root: str, *, model_cache: Optional[dict] = None, force: bool = False, device: str = "cpu"
+) -> Dict[str, Any]:
     """Run one work item (or return its recorded result). Never raises for task failures: they are recorded.
 
     Returns the item record: ``{"model", "task", "sequence", "status", "hash", "seconds", "timings", "error"}``.
@@ -100,8 +109,14 @@ def execute_item(item: WorkItem, out_root: str, *, model_cache: Optional[dict] =
 
     out_dir = item.out_dir(out_root)
     os.makedirs(os.path.dirname(out_dir), exist_ok=True)
-    rec: Dict[str, Any] = {"model": item.model, "task": item.task, "sequence": item.sequence, "hash": item.hash,
-                           "data_root": os.path.abspath(item.data_root), "config": item.config}
+    rec: Dict[str, Any] = {
+        "model": item.model,
+        "task": item.task,
+        "sequence": item.sequence,
+        "hash": item.hash,
+        "data_root": os.path.abspath(item.data_root),
+        "config": item.config,
+    }
     t0 = time.perf_counter()
     with atomic_dir(out_dir) as tmp:  # KeyboardInterrupt / SystemExit: the partial folder is removed, then re-raised
         try:
@@ -115,8 +130,9 @@ def execute_item(item: WorkItem, out_root: str, *, model_cache: Optional[dict] =
                 if model_cache is not None:
                     model_cache[item.model] = model
             info = task.run(model, item, os.fspath(tmp))
-            rec.update(status="ok", timings=info.get("timings", {}),
-                       info={k: v for k, v in info.items() if k != "timings"})
+            rec.update(
+                status="ok", timings=info.get("timings", {}), info={k: v for k, v in info.items() if k != "timings"}
+            )
         except Exception as exc:  # a crash in one item is recorded, not propagated (the others' results survive)
             rec.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=8))
         rec["seconds"] = time.perf_counter() - t0

@@ -1,22 +1,26 @@
-"""Shared plumbing of the association heads (MOT / MOTS / PoseTrack): frame loading, letterboxing, per-stage timing.
+"""Shared plumbing of the heads: per-stage timing, frame loading and checks, letterboxing, the timed association
+tracker (MOT / MOTS / PoseTrack) and the frame helpers of the propagation heads (VOS / pose propagation).
 
 Per-stage timings are measured by :class:`TimedTracker`, an :class:`~unitrack.association.AssociationTracker`
 whose observation-feature and RSM steps are timed; the rest of ``update`` (Kalman filter, motion fusion, IoU stages,
 lapjv assignment, bookkeeping) is reported as ``"assoc"``. Heads add ``"io"`` (image decoding) and ``"backbone"``
 (the appearance model's forward pass, including letterboxing / normalisation).
 """
+
 from __future__ import annotations
 
 import os
 import time
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
 from ..association import AssociationTracker
+from ..data.images import read_image
+from ..data.video import sequence_frames
+from ..propagation.mask import l2_normalize
 
 #: Stage names of :attr:`StageTimer.means`, in report order.
 STAGES = ("io", "backbone", "features", "rsm", "assoc", "total")
@@ -116,7 +120,8 @@ class TimedTracker(AssociationTracker):
 
 class AssociationHead:
     """Shared state of the association heads (MOT, MOTS, PoseTrack): the validated config, the timed tracker, the
-    per-stage timer and the per-sequence stats. Subclasses set ``obs_type``, ``default_config`` and ``initial_stats``."""
+    per-stage timer and the per-sequence stats. Subclasses set ``obs_type``, ``default_config`` and
+    ``initial_stats``."""
 
     obs_type: str = ""
     default_config = None  # callable returning the task's AssociationConfig
@@ -129,8 +134,9 @@ class AssociationHead:
         if not isinstance(self.config, AssociationConfig):
             raise TypeError(f"config must be an AssociationConfig, got {type(self.config).__name__}")
         if self.config.obs_type != self.obs_type:
-            raise ValueError(f"{type(self).__name__} needs a config with obs_type={self.obs_type!r}, "
-                             f"got {self.config.obs_type!r}")
+            raise ValueError(
+                f"{type(self).__name__} needs a config with obs_type={self.obs_type!r}, got {self.config.obs_type!r}"
+            )
         self.progress = progress
         self.timer = StageTimer()
 
@@ -154,18 +160,11 @@ class AssociationHead:
 def load_frame(frame, name: str = "frame") -> np.ndarray:
     """A frame as a uint8 RGB array ``[H, W, 3]``.
 
-    Accepts a path (decoded with OpenCV, BGR -> RGB), a uint8 ``[H, W, 3]`` RGB array or a grey ``[H, W]`` array.
+    Accepts an image path (:func:`unitrack.data.images.read_image`), a uint8 ``[H, W, 3]`` RGB array or a grey
+    ``[H, W]`` array.
     """
     if isinstance(frame, (str, os.PathLike)):
-        import cv2
-
-        p = Path(frame)
-        if not p.is_file():
-            raise FileNotFoundError(f"{name}: image not found: {p}")
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-        if img is None:
-            raise ValueError(f"{name}: could not decode the image {p}")
-        return np.ascontiguousarray(img[:, :, ::-1])
+        return read_image(frame, name)
     if isinstance(frame, torch.Tensor):
         frame = frame.detach().cpu().numpy()
     if not isinstance(frame, np.ndarray):
@@ -206,12 +205,15 @@ def letterbox(img: np.ndarray, size: tuple[int, int] = (1088, 608)) -> tuple[np.
 def model_features(model, img: np.ndarray) -> torch.Tensor:
     """``[C, h, w]`` stride-8 feature map of one RGB frame, synchronised (for honest timings)."""
     if not hasattr(model, "features"):
-        raise TypeError(f"model must be a unitrack FeatureExtractor (with .features(frames)), got "
-                        f"{type(model).__name__}")
+        raise TypeError(
+            f"model must be a unitrack FeatureExtractor (with .features(frames)), got {type(model).__name__}"
+        )
     f = model.features(img)
     if not isinstance(f, torch.Tensor) or f.dim() != 4 or f.shape[0] != 1:
-        raise ValueError(f"model.features must return a Tensor [1, C, h, w], got "
-                         f"{tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__}")
+        raise ValueError(
+            f"model.features must return a Tensor [1, C, h, w], got "
+            f"{tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__}"
+        )
     _sync(f)
     return f[0]
 
@@ -222,63 +224,88 @@ def progress_bar(iterable, progress: bool, desc: str, total: int | None = None):
     return tqdm(iterable, desc=desc, total=total, disable=not progress, leave=False)
 
 
-_IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+# ------------------------------------------------------------------------------------- the propagation heads' frames
+#: A frame of the propagation heads: RGB ``[H, W, 3]`` array or ``[3, H, W]`` tensor.
+Frame = Union[np.ndarray, torch.Tensor]
+
+#: Stage names of the propagation heads' ``timings``.
+PROP_STAGES = ("io", "backbone", "propagate", "readout", "total")
 
 
-class FrameSource:
-    """Frames of a folder of images (sorted by name) or of a video file, as uint8 RGB arrays.
+def _as_frame(frame, name: str = "frame"):
+    """A frame given as an image path, a PIL image or a grey ``[H, W]`` array -> RGB ``uint8 [H, W, 3]``; RGB arrays
+    and ``[3, H, W]`` tensors are returned as they are."""
+    if isinstance(frame, (str, os.PathLike)):
+        return load_frame(frame, name)
+    if isinstance(frame, np.ndarray):
+        return np.repeat(frame[:, :, None], 3, axis=2) if frame.ndim == 2 else frame
+    if not isinstance(frame, torch.Tensor) and hasattr(frame, "convert"):  # PIL
+        return np.asarray(frame.convert("RGB"))
+    return frame
 
-    ``len(source)`` is the number of frames (for a video: OpenCV's frame count, which may be approximate);
-    iterating yields ``(frame_number starting at 1, rgb [H, W, 3])``.
-    """
 
-    def __init__(self, src: str | os.PathLike | list):
-        if isinstance(src, (list, tuple)):
-            self.paths: list[Path] | None = [Path(p) for p in src]
-            self.video = None
-            return
-        p = Path(src)
-        if p.is_dir():
-            self.paths = sorted(q for q in p.iterdir() if q.suffix.lower() in _IMAGE_EXTS)
-            if not self.paths:
-                raise FileNotFoundError(f"no images ({', '.join(_IMAGE_EXTS)}) in the frames folder {p}")
-            self.video = None
-        elif p.is_file():
-            self.paths = None
-            self.video = p
-        else:
-            raise FileNotFoundError(f"frames folder or video not found: {p}")
+def _as_frames(frames, timer) -> list:
+    """Every frame of a sequence (:func:`unitrack.data.video.sequence_frames` forms) loaded as arrays; timed as
+    ``io``."""
+    with timer.stage("io"):
+        return [_as_frame(f, f"frames[{i}]") for i, f in enumerate(sequence_frames(frames))]
 
-    def __len__(self) -> int:
-        if self.paths is not None:
-            return len(self.paths)
-        import cv2
 
-        cap = cv2.VideoCapture(str(self.video))
-        try:
-            if not cap.isOpened():
-                raise ValueError(f"could not open the video {self.video}")
-            return int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        finally:
-            cap.release()
+def _frame_size(frame: Frame, name: str) -> tuple[int, int]:
+    """``(H, W)`` of an RGB frame: numpy ``[H, W, 3]`` or tensor ``[3, H, W]``."""
+    if isinstance(frame, np.ndarray):
+        if frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(f"{name}: expected an RGB image [H, W, 3], got shape {frame.shape}")
+        return int(frame.shape[0]), int(frame.shape[1])
+    if isinstance(frame, torch.Tensor):
+        if frame.dim() != 3 or frame.shape[0] != 3:
+            raise ValueError(f"{name}: expected an RGB tensor [3, H, W], got shape {tuple(frame.shape)}")
+        return int(frame.shape[1]), int(frame.shape[2])
+    raise TypeError(f"{name}: expected a numpy array [H, W, 3] or a tensor [3, H, W], got {type(frame).__name__}")
 
-    def __iter__(self):
-        if self.paths is not None:
-            for i, p in enumerate(self.paths, 1):
-                yield i, p
-            return
-        import cv2
 
-        cap = cv2.VideoCapture(str(self.video))
-        if not cap.isOpened():
-            raise ValueError(f"could not open the video {self.video}")
-        try:
-            i = 0
-            while True:
-                ok, img = cap.read()
-                if not ok:
-                    break
-                i += 1
-                yield i, np.ascontiguousarray(img[:, :, ::-1])
-        finally:
-            cap.release()
+def _first_frame_size(frames: Sequence[Frame]) -> tuple[int, int]:
+    """``(H, W)`` of ``frames[0]`` of a whole sequence; ValueError for an empty one."""
+    if len(frames) == 0:
+        raise ValueError("frames: expected at least one frame, got an empty sequence")
+    return _frame_size(frames[0], "frames[0]")
+
+
+def _check_later_frames(frames: Sequence[Frame], size: tuple[int, int]) -> None:
+    """Every frame after ``frames[0]`` must have its size ``(H, W)``."""
+    for i, f in enumerate(frames[1:], start=1):
+        s = _frame_size(f, f"frames[{i}]")
+        if s != size:
+            raise ValueError(
+                f"frames[{i}]: expected size {size[0]}x{size[1]} (the size of frames[0]), got {s[0]}x{s[1]}"
+            )
+
+
+def _check_next_frame(
+    frame: Frame, first_size: Optional[tuple[int, int]], not_started: str, name: str = "frame"
+) -> None:
+    """A frame given to ``track``: RuntimeError ``not_started`` before ``init`` (``first_size`` None), ValueError
+    unless it has the first frame's size."""
+    if first_size is None:
+        raise RuntimeError(not_started)
+    size = _frame_size(frame, name)
+    if size != first_size:
+        raise ValueError(
+            f"{name}: expected size {first_size[0]}x{first_size[1]} (the first frame's), got {size[0]}x{size[1]}"
+        )
+
+
+def _model_features(model, frames: Sequence[Frame], l2: bool) -> torch.Tensor:
+    """``model.features(frames)`` checked to be ``[len(frames), C, h, w]``, as float, L2-normalised per pixel when
+    ``l2``: the features of the propagation heads."""
+    feats = model.features(list(frames))
+    if feats.dim() != 4 or feats.shape[0] != len(frames):
+        raise RuntimeError(f"model.features returned shape {tuple(feats.shape)}, expected [{len(frames)}, C, h, w]")
+    feats = feats.float()
+    return l2_normalize(feats, dim=1) if l2 else feats
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=not enabled, desc=desc, leave=False)

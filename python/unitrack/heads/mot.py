@@ -17,24 +17,36 @@ boxes partly outside are kept as given (their RoIAlign samples outside the map r
 Example::
 
     head = MOTHead(AppearanceModel("resnet18", layer=3), progress=True)
-    rows = head.run("MOT17/train/MOT17-02-FRCNN", out_txt="results/MOT17-02-FRCNN.txt")
+    rows = result_rows(head.track_frames(frames, detections))   # [N, 7] rows frame, id, x, y, w, h, score
+    # a MOTChallenge folder in, a result txt out: unitrack.evaluation.adapters.mot.run_mot_sequence
     print(head.timings)            # {'io': .., 'backbone': .., 'features': .., 'rsm': .., 'assoc': .., 'total': ..}
 """
+
 from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from ..association import AssociationConfig, Track, mot_config
 from ..association.kalman import tlwh_to_tlbr
-from ..data.motchallenge import MOTSequence, read_mot_sequence, read_mot_txt, split_by_frame, write_mot_results
-from ._common import AssociationHead, FrameSource, letterbox, load_frame, model_features, progress_bar
+from ..data.video import sequence_frames
+from ._common import AssociationHead, letterbox, load_frame, model_features, progress_bar
 
-__all__ = ["MOTHead", "track_mot", "output_filter"]
+__all__ = ["MOTHead", "output_filter", "result_rows"]
+
+
+def result_rows(tracks_per_frame: Iterable[list[Track]]) -> np.ndarray:
+    """MOTChallenge rows of the tracks of consecutive frames (frame 1 first): ``[N, 7]`` float
+    ``frame, id, x, y, w, h, score``."""
+    rows: list[list[float]] = []
+    for t, tracks in enumerate(tracks_per_frame, 1):
+        for tr in tracks:
+            x, y, w, h = tr.tlwh
+            rows.append([t, tr.track_id, x, y, w, h, tr.score])
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 7)
 
 
 def output_filter(tlwh: np.ndarray, min_box_area: float = 200.0, max_aspect: float = 1.6) -> np.ndarray:
@@ -64,8 +76,9 @@ class MOTHead(AssociationHead):
         stats: counts of dropped input boxes (``zero_area``, ``outside``) and processed ``frames``.
     """
 
-    def __init__(self, model, config: AssociationConfig | None = None, *, max_aspect: float = 1.6,
-                 progress: bool = True):
+    def __init__(
+        self, model, config: AssociationConfig | None = None, *, max_aspect: float = 1.6, progress: bool = True
+    ):
         self._init_head(model, config, progress)
         self.img_size = tuple(self.config.img_size or (1088, 608))
         self.min_box_area = float(self.config.min_box_area if self.config.min_box_area is not None else 0.0)
@@ -133,64 +146,49 @@ class MOTHead(AssociationHead):
         return out
 
     # ----------------------------------------------------------------------------------------------- sequences
-    def run(self, sequence: MOTSequence | str | os.PathLike, out_txt: str | os.PathLike | None = None,
-            det_path: str | os.PathLike | None = None) -> np.ndarray:
-        """Track a whole MOTChallenge sequence.
+    def track_frames(
+        self, frames, detections: Sequence[np.ndarray], *, frame_rate: float | None = None, desc: str = "MOT"
+    ) -> Iterator[list[Track]]:
+        """Track a whole sequence, frame by frame: yields :meth:`update`'s tracks of every frame (a progress bar with
+        ``progress``). The head reads no files but the frames' images.
 
         Args:
-            sequence: a :class:`~unitrack.data.motchallenge.MOTSequence` or a sequence folder (``seqinfo.ini``,
-                ``img1/``, ``det/det.txt``).
-            out_txt: when given, the results are written there (MOTChallenge csv, atomically).
-            det_path: your own detections (MOT txt) instead of ``det/det.txt``.
-        Returns:
-            ``[N, 7]`` float rows ``frame, id, x, y, w, h, score`` (frames 1-based); :attr:`timings` holds the
-            per-stage means.
+            frames: the sequence's frames: RGB arrays or image paths, a ``[T, H, W, 3]`` array, a frames folder
+                (natural order) or a video file (:func:`unitrack.data.video.sequence_frames`).
+            detections: per frame ``t``, ``[n_t, 5]`` (x, y, w, h, score) in the frame's pixels; frames past the
+                end of the list have none.
+            frame_rate: the tracker's frame rate (lost-track buffer); None: the config's.
+            desc: the progress bar's label.
+
+        :attr:`timings` holds the per-stage means once the sequence is done; :func:`result_rows` turns the frames'
+        tracks into MOTChallenge rows.
         """
-        seq = sequence if isinstance(sequence, MOTSequence) else read_mot_sequence(sequence, det_path=det_path,
-                                                                                    load_gt=False)
-        self.reset(seq.frame_rate)
-        rows: list[list[float]] = []
-        for t, path in progress_bar(enumerate(seq.frame_paths), self.progress, f"MOT {seq.name}",
-                                    total=seq.seq_length):
-            d = seq.detections[t] if t < len(seq.detections) else np.zeros((0, 5))
-            for tr in self.update(path, d[:, :4], d[:, 4]):
-                x, y, w, h = tr.tlwh
-                rows.append([t + 1, tr.track_id, x, y, w, h, tr.score])
-        arr = np.asarray(rows, dtype=np.float64).reshape(-1, 7)
-        if out_txt is not None:
-            write_mot_results(out_txt, arr)
-        return arr
+        frames = sequence_frames(frames)
+        self.reset(frame_rate)
+        for t, frame in progress_bar(enumerate(frames), self.progress, desc, total=len(frames)):
+            d = detections[t] if t < len(detections) else np.zeros((0, 5))
+            yield self.update(frame, d[:, :4], d[:, 4])
+
+    def run(
+        self, sequence, out_txt: str | os.PathLike | None = None, det_path: str | os.PathLike | None = None
+    ) -> np.ndarray:
+        """Track a whole MOTChallenge sequence: a :class:`~unitrack.data.motchallenge.MOTSequence` or a sequence
+        folder (``seqinfo.ini``, ``img1/``, ``det/det.txt``, or ``det_path``), writing ``out_txt`` when given.
+
+        Compatibility: reading and writing the dataset files is
+        :func:`unitrack.evaluation.adapters.mot.run_mot_sequence`, which this method calls; the head itself tracks
+        frames and detections (:meth:`track_frames`). Returns the ``[N, 7]`` rows of :func:`result_rows`.
+        """
+        from ..evaluation.adapters.mot import run_mot_sequence  # compatibility re-export
+
+        return run_mot_sequence(self, sequence, out_txt=out_txt, det_path=det_path)
 
 
-def track_mot(model, frames: str | os.PathLike | Sequence, det_txt: str | os.PathLike,
-              out_txt: str | os.PathLike, *, config: AssociationConfig | None = None,
-              frame_rate: float | None = None, progress: bool = True) -> dict[str, Any]:
-    """Track the user's frames (image folder, video file or list of image paths) with detections from a
-    MOTChallenge txt (``frame,id,x,y,w,h,score,...``, frames 1-based in the sorted frame order) and write
-    MOTChallenge results to ``out_txt``.
+def __getattr__(name: str):
+    # Compatibility re-export: the run on the user's files (a detection txt in, a result txt out) moved to
+    # unitrack.evaluation.adapters.mot (heads read no dataset files); looked up only when asked for.
+    if name == "track_mot":
+        from ..evaluation.adapters.mot import track_mot  # compatibility re-export
 
-    Returns ``{"frames", "rows", "tracks", "timings", "stats"}``.
-    """
-    src = FrameSource(frames)
-    det_txt = Path(det_txt)
-    det = read_mot_txt(det_txt)
-    score = det[:, 6] if det.shape[1] >= 7 else np.ones(len(det))
-    n = len(src)
-    max_f = int(det[:, 0].max()) if len(det) else 0
-    if max_f > max(n, 0) and src.paths is not None:
-        raise ValueError(f"{det_txt}: detections refer to frame {max_f} but {frames} has only {n} frames")
-    n_frames = max(n, max_f)
-    per = split_by_frame(np.concatenate([det[:, :1], det[:, 2:6], score[:, None]], axis=1), n_frames, det_txt)
-    cfg = config if config is not None else mot_config()
-    head = MOTHead(model, cfg, progress=progress)
-    head.reset(frame_rate if frame_rate is not None else cfg.frame_rate)
-    rows: list[list[float]] = []
-    for i, frame in progress_bar(src, progress, "MOT", total=n):
-        d = per[i - 1][:, 1:] if i - 1 < len(per) else np.zeros((0, 5))
-        for tr in head.update(frame, d[:, :4], d[:, 4]):
-            x, y, w, h = tr.tlwh
-            rows.append([i, tr.track_id, x, y, w, h, tr.score])
-    arr = np.asarray(rows, dtype=np.float64).reshape(-1, 7)
-    write_mot_results(out_txt, arr)
-    return {"frames": head.stats["frames"], "rows": len(arr), "tracks": len(np.unique(arr[:, 1])),
-            "timings": head.timings, "stats": dict(head.stats)}
+        return track_mot
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

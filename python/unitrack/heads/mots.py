@@ -23,23 +23,22 @@ Bad input raises ``ValueError`` naming the mask (or the file and line): a mask w
 an RLE string that does not decode to height*width pixels, masks that are not 2-D. A frame without masks is fine
 (the reference's loader crashes there, SPEC §9.15).
 """
+
 from __future__ import annotations
 
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from ..association import AssociationConfig, mots_config
-from ..data.motchallenge import read_seqinfo
-from ..data.mots import PEDESTRIAN, MOTSObject, decode_rle, encode_mask, mots_by_frame, read_mots_txt, \
-    write_mots_txt
-from ._common import AssociationHead, FrameSource, load_frame, model_features, progress_bar
+from ..data.mots import PEDESTRIAN, decode_rle
+from ..data.video import sequence_frames
+from ._common import AssociationHead, load_frame, model_features, progress_bar
 
-__all__ = ["MOTSHead", "MaskTrack", "track_mots", "mots_object_id", "resolve_overlaps"]
+__all__ = ["MOTSHead", "MaskTrack", "mots_object_id", "resolve_overlaps"]
 
 #: MOTS id of track 1 is ``ID_OFFSET + 1``.
 ID_OFFSET = 2000
@@ -86,6 +85,34 @@ def resolve_overlaps(tracks: Sequence[MaskTrack]) -> list[MaskTrack]:
     return out
 
 
+def _decode_mask(item, i: int, hw: tuple[int, int]) -> np.ndarray:
+    """``masks[i]``: an array, a compressed RLE string/bytes of an ``H x W`` mask or a pycocotools dict
+    ``{'size', 'counts'}`` -> bool ``[H, W]``."""
+    H, W = hw
+    if isinstance(item, (str, bytes)):
+        try:
+            return decode_rle(item, H, W)
+        except ValueError as e:
+            raise ValueError(f"masks[{i}]: invalid RLE string for a {H}x{W} frame: {e}") from None
+    if isinstance(item, dict):
+        size = item.get("size")
+        counts = item.get("counts")
+        if size is None or counts is None or len(size) != 2:
+            raise ValueError(f"masks[{i}]: an RLE dict needs 'size' [h, w] and 'counts'")
+        if (int(size[0]), int(size[1])) != (H, W):
+            raise ValueError(f"masks[{i}] has size {size[0]}x{size[1]} but the frame is {H}x{W}")
+        if not isinstance(counts, (str, bytes)):
+            raise ValueError(f"masks[{i}]: only compressed RLE ('counts' a string) is supported")
+        try:
+            return decode_rle(counts, H, W)
+        except ValueError as e:
+            raise ValueError(f"masks[{i}]: invalid RLE: {e}") from None
+    a = np.asarray(item)
+    if a.shape != (H, W):
+        raise ValueError(f"masks[{i}] has shape {list(a.shape)} but the frame is {H}x{W}")
+    return a != 0
+
+
 def _decode_masks(masks, hw: tuple[int, int]) -> np.ndarray:
     """``masks`` as a bool ``[K, H, W]`` array: an array ``[K, H, W]`` / ``[H, W]``, or a list whose items are
     arrays, compressed RLE strings/bytes (of an ``H x W`` mask) or pycocotools dicts ``{'size', 'counts'}``."""
@@ -103,31 +130,7 @@ def _decode_masks(masks, hw: tuple[int, int]) -> np.ndarray:
         if m.dtype.kind == "f" and not np.isfinite(m).all():
             raise ValueError("masks contain NaN or inf values")
         return m.reshape(-1, H, W) != 0
-    out = []
-    for i, item in enumerate(masks):
-        if isinstance(item, (str, bytes)):
-            try:
-                out.append(decode_rle(item, H, W))
-            except ValueError as e:
-                raise ValueError(f"masks[{i}]: invalid RLE string for a {H}x{W} frame: {e}") from None
-        elif isinstance(item, dict):
-            size = item.get("size")
-            counts = item.get("counts")
-            if size is None or counts is None or len(size) != 2:
-                raise ValueError(f"masks[{i}]: an RLE dict needs 'size' [h, w] and 'counts'")
-            if (int(size[0]), int(size[1])) != (H, W):
-                raise ValueError(f"masks[{i}] has size {size[0]}x{size[1]} but the frame is {H}x{W}")
-            if not isinstance(counts, (str, bytes)):
-                raise ValueError(f"masks[{i}]: only compressed RLE ('counts' a string) is supported")
-            try:
-                out.append(decode_rle(counts, H, W))
-            except ValueError as e:
-                raise ValueError(f"masks[{i}]: invalid RLE: {e}") from None
-        else:
-            a = np.asarray(item)
-            if a.shape != (H, W):
-                raise ValueError(f"masks[{i}] has shape {list(a.shape)} but the frame is {H}x{W}")
-            out.append(a != 0)
+    out = [_decode_mask(item, i, hw) for i, item in enumerate(masks)]
     return np.stack(out) if out else np.zeros((0, H, W), bool)
 
 
@@ -147,8 +150,9 @@ class MOTSHead(AssociationHead):
             emptied by it).
     """
 
-    def __init__(self, model, config: AssociationConfig | None = None, *, class_id: int = PEDESTRIAN,
-                 progress: bool = True):
+    def __init__(
+        self, model, config: AssociationConfig | None = None, *, class_id: int = PEDESTRIAN, progress: bool = True
+    ):
         self._init_head(model, config, progress)
         self.class_id = int(class_id)
         self.reset()
@@ -178,8 +182,16 @@ class MOTSHead(AssociationHead):
             feat = model_features(self.model, img)
         tracks = self.tracker.timed_update(feat, masks=m.astype(np.uint8) if len(m) else None)
         self.last_tracks = tracks
-        raw = [MaskTrack(t.track_id, np.asarray(t.mask.cpu().numpy() if hasattr(t.mask, "cpu") else t.mask) != 0,
-                         float(t.score), int(t.det_index), int(t.start_frame)) for t in tracks]
+        raw = [
+            MaskTrack(
+                t.track_id,
+                np.asarray(t.mask.cpu().numpy() if hasattr(t.mask, "cpu") else t.mask) != 0,
+                float(t.score),
+                int(t.det_index),
+                int(t.start_frame),
+            )
+            for t in tracks
+        ]
         out = resolve_overlaps(raw)
         before = sum(int(r.mask.sum()) for r in raw)
         self.stats["overlap_pixels"] += before - sum(int(o.mask.sum()) for o in out)
@@ -189,53 +201,48 @@ class MOTSHead(AssociationHead):
         self.timer.add("total", (time.perf_counter() - t0) * 1e3)
         return out
 
-    def _objects(self, frame_no: int, objs: list[MaskTrack]) -> list[MOTSObject]:
-        return [MOTSObject(frame_no, mots_object_id(o.track_id), self.class_id, o.mask.shape[0], o.mask.shape[1],
-                           encode_mask(o.mask)) for o in objs]
+    def track_frames(
+        self, frames, masks: Sequence, *, frame_rate: float | None = None, desc: str = "MOTS"
+    ) -> Iterator[list[MaskTrack]]:
+        """Track a whole sequence, frame by frame: yields :meth:`update`'s output objects of every frame (a
+        progress bar with ``progress``). The head reads no files but the frames' images.
 
-    def run(self, sequence: str | os.PathLike, out_txt: str | os.PathLike | None = None,
-            det_path: str | os.PathLike | None = None) -> list[MOTSObject]:
+        Args:
+            frames: RGB arrays or image paths, a ``[T, H, W, 3]`` array, a frames folder (natural order) or a video
+                file (:func:`unitrack.data.video.sequence_frames`).
+            masks: per frame ``t``, the masks :meth:`update` takes (arrays, RLE strings or dicts); frames past the
+                end of the list have none.
+            frame_rate: the tracker's frame rate (lost-track buffer); None: the config's.
+            desc: the progress bar's label.
+        """
+        frames = sequence_frames(frames)
+        self.reset(frame_rate)
+        for t, frame in progress_bar(enumerate(frames), self.progress, desc, total=len(frames)):
+            yield self.update(frame, masks[t] if t < len(masks) else [])
+
+    def run(
+        self,
+        sequence: str | os.PathLike,
+        out_txt: str | os.PathLike | None = None,
+        det_path: str | os.PathLike | None = None,
+    ) -> list:
         """Track a MOTS sequence folder (``seqinfo.ini``, ``img1/``, ``det/det.txt`` in MOTS txt format; only
-        class-2 lines are used). Returns the output objects (and writes them to ``out_txt`` when given)."""
-        seq_dir = Path(sequence)
-        info = read_seqinfo(seq_dir / "seqinfo.ini")
-        n = info["seq_length"]
-        dpath = Path(det_path) if det_path is not None else seq_dir / "det" / "det.txt"
-        im_size = (info["im_height"], info["im_width"]) if info["im_height"] > 0 and info["im_width"] > 0 else None
-        per = mots_by_frame([o for o in read_mots_txt(dpath, im_size=im_size) if o.class_id == PEDESTRIAN], n,
-                            path=str(dpath))
-        paths = [seq_dir / info["im_dir"] / f"{i:06d}{info['im_ext']}" for i in range(1, n + 1)]
-        self.reset(info["frame_rate"])
-        objects: list[MOTSObject] = []
-        for t, p in progress_bar(enumerate(paths), self.progress, f"MOTS {info['name']}", total=n):
-            objects += self._objects(t + 1, self.update(p, [o.to_coco() for o in per[t]]))
-        if out_txt is not None:
-            write_mots_txt(out_txt, objects)
-        return objects
+        class-2 lines are used). Returns the output objects (and writes them to ``out_txt`` when given).
+
+        Compatibility: reading and writing the dataset files is
+        :func:`unitrack.evaluation.adapters.mots.run_mots_sequence`, which this method calls; the head itself tracks
+        frames and masks (:meth:`track_frames`).
+        """
+        from ..evaluation.adapters.mots import run_mots_sequence  # compatibility re-export
+
+        return run_mots_sequence(self, sequence, out_txt=out_txt, det_path=det_path)
 
 
-def track_mots(model, frames: str | os.PathLike | Sequence, det_txt: str | os.PathLike,
-               out_txt: str | os.PathLike, *, config: AssociationConfig | None = None, frame_rate: float = 30.0,
-               first_frame: int = 1, progress: bool = True) -> dict[str, Any]:
-    """Track the user's frames (image folder, video or list of paths) with masks from a MOTS txt (``frame id
-    class h w rle``; class-2 lines; frame ``first_frame`` = the first image) and write a MOTS txt to ``out_txt``.
+def __getattr__(name: str):
+    # Compatibility re-export: the run on the user's files (a MOTS txt of masks in, a MOTS txt out) moved to
+    # unitrack.evaluation.adapters.mots (heads read no dataset files); looked up only when asked for.
+    if name == "track_mots":
+        from ..evaluation.adapters.mots import track_mots  # compatibility re-export
 
-    Returns ``{"frames", "objects", "tracks", "timings", "stats"}``.
-    """
-    src = FrameSource(frames)
-    n = len(src)
-    objs = [o for o in read_mots_txt(det_txt) if o.class_id == PEDESTRIAN]
-    last = max([o.frame for o in objs], default=first_frame - 1) - first_frame + 1
-    if src.paths is not None and last > n:
-        raise ValueError(f"{det_txt}: masks refer to frame {last + first_frame - 1} but {frames} has only {n} "
-                         f"frames")
-    per = mots_by_frame(objs, max(n, last), first_frame, str(det_txt))
-    head = MOTSHead(model, config, progress=progress)
-    head.reset(frame_rate)
-    out: list[MOTSObject] = []
-    for i, frame in progress_bar(src, progress, "MOTS", total=n):
-        fr = per[i - 1] if i - 1 < len(per) else []
-        out += head._objects(i - 1 + first_frame, head.update(frame, [o.to_coco() for o in fr]))
-    write_mots_txt(out_txt, out)
-    return {"frames": head.stats["frames"], "objects": len(out), "tracks": len({o.obj_id for o in out}),
-            "timings": head.timings, "stats": dict(head.stats)}
+        return track_mots
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

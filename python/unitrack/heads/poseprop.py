@@ -14,9 +14,9 @@ its evaluation's ``x / 40 * 320``.
 Differences from the reference (SPEC §9 item 10): the missing ``poseprop`` config section is replaced by
 :class:`PosePropConfig` with the VOS defaults; ``mapScale`` is handled as numbers; top-3 ties go to the lower index.
 """
+
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -26,10 +26,21 @@ import torch
 
 from ..propagation.mask import LabelMemory, PropagationConfig
 from ..propagation.pose import belief_maps, readout_topk
-from .vos import (PROP_STAGES, Frame, _as_frame, _as_frames, _check_later_frames, _check_next_frame,
-                  _first_frame_size, _frame_size, _model_features, _progress, add_propagation_args)
+from ._common import (
+    PROP_STAGES,
+    Frame,
+    StageTimer,
+    _as_frame,
+    _as_frames,
+    _check_later_frames,
+    _check_next_frame,
+    _first_frame_size,
+    _frame_size,
+    _model_features,
+    _progress,
+)
 
-__all__ = ["PosePropConfig", "PosePropagator", "run_poseprop_sequence", "run_jhmdb", "add_parser"]
+__all__ = ["PosePropConfig", "PosePropagator", "run_poseprop_sequence"]
 
 
 @dataclass
@@ -57,8 +68,6 @@ class PosePropagator:
     """Stateful pose-propagation head: ``init(frame, joints)`` then ``track(frame) -> joints [J, 2]``."""
 
     def __init__(self, model, config: Optional[PosePropConfig] = None):
-        from ._common import StageTimer
-
         self.model = model
         self.config = config if config is not None else PosePropConfig()
         self.config.validate()
@@ -164,66 +173,16 @@ def run_poseprop_sequence(
     return PosePropagator(model, config).run(frames, first_joints, progress=progress)
 
 
-def run_jhmdb(
-    model,
-    filelist: str,
-    config: Optional[PosePropConfig] = None,
-    crop_size: int = 320,
-    limit: Optional[int] = None,
-    progress: bool = True,
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Run pose propagation on every video of a JHMDB file list.
+def __getattr__(name: str):
+    # Compatibility re-exports: the JHMDB dataset run moved to unitrack.evaluation.adapters.poseprop (heads read no
+    # datasets), the `poseprop` command line to unitrack.cli.poseprop (heads parse no arguments); looked up only when
+    # asked for.
+    if name == "run_jhmdb":
+        from ..evaluation.adapters.poseprop import run_jhmdb  # compatibility re-export
 
-    Returns ``(predictions, ground_truths)``: per video ``[2, J, T]`` arrays in original-image pixels (0-based),
-    ready for :func:`unitrack.metrics.pck.evaluate_pck`.
-    """
-    from tqdm import tqdm
+        return run_jhmdb
+    if name == "add_parser":
+        from ..cli.poseprop import add_parser  # compatibility re-export
 
-    from ..data.jhmdb import load_video, read_filelist
-
-    entries = read_filelist(filelist)
-    if limit is not None:
-        entries = entries[: int(limit)]
-    preds, gts = [], []
-    for e in tqdm(entries, desc="JHMDB", disable=not progress):
-        v = load_video(e.mat_path, e.frames_dir, crop_size=crop_size)
-        n = min(len(v.frames), v.joints.shape[2])
-        out = run_poseprop_sequence(model, v.frames[:n], v.joints[:, :, 0].T, config=config)  # [T, J, 2]
-        preds.append(v.to_original(out.transpose(2, 1, 0)))
-        gts.append(v.joints_original[:, :, :n])
-    return preds, gts
-
-
-def _cmd_poseprop(args: argparse.Namespace) -> int:
-    import os
-
-    from ..cli_common import check_device
-    from ..metrics.pck import evaluate_pck
-    from ..model import build_model
-
-    device = check_device(args.device or "cpu")
-    if not os.path.isfile(args.filelist):
-        raise FileNotFoundError(f"--filelist: file not found: {args.filelist!r}")
-    model = build_model(args.model, device=device)
-    cfg = PosePropConfig(temperature=args.temperature, topk=args.topk, radius=args.radius, n_context=args.n_context)
-    preds, gts = run_jhmdb(model, args.filelist, config=cfg, crop_size=args.crop_size,
-                           limit=args.limit, progress=not args.no_progress)
-    res = evaluate_pck(preds, gts)
-    for thr, v in res["pck"].items():
-        print(f"PCK@{thr:.1f}: {v:.2f}")
-    return 0
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add ``poseprop`` (JHMDB pose propagation + PCK) to an argparse subparsers object."""
-    p = subparsers.add_parser("poseprop", help="JHMDB pose propagation and PCK@0.1..0.5")
-    p.add_argument("--filelist", required=True, help="text file, one '<joint_positions.mat> <frames dir>' per line")
-    p.add_argument("--model", default="resnet18", help="model spec for unitrack.model.build_model (e.g. resnet18, crw:/ckpt/crw.pth, color)")
-    p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
-    p.add_argument("--crop-size", type=int, default=320,
-                   help="frames are resized to this square size, joints scaled to match (default: %(default)s)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N videos")
-    add_propagation_args(p, PosePropConfig())
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    p.set_defaults(func=_cmd_poseprop)
-    return p
+        return add_parser
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@ Per frame (SPEC §5.3 "Poses", §5.8, §7):
 3. :class:`~unitrack.association.AssociationTracker` with ``posetrack_config`` (frame rate 6 -> buffer 6,
    lambda 0.9999, no gating);
 4. the tracks' ids are written back into a copy of the input sequence (:class:`~unitrack.data.posetrack.PoseSequence`,
-   same json format as the input).
+   same json format as the input) by :func:`unitrack.evaluation.adapters.posetrack.run_posetrack_sequence`.
 
 **Empty skeletons** (no finite joint) and skeletons whose mask is empty at feature resolution get no track (the
 reference gives them a random embedding and a *random box*, SPEC §9.6); they are **not written** to the output json
@@ -23,22 +23,22 @@ longer revive a track unseen for more than its buffer (6 frames at PoseTrack's f
 for longer merges no identities; a warning is issued if an id must be recycled earlier. (The reference writes the
 raw global counter and 1000 for unmatched people, SPEC §9.7.)
 """
+
 from __future__ import annotations
 
-import copy
 import os
 import time
 import warnings
-from pathlib import Path
-from typing import Any
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from ..association import AssociationConfig, posetrack_config
-from ..data.posetrack import POSETRACK_JOINTS, PoseFrame, PoseSequence, read_posetrack, write_posetrack
+from ..data.skeletons import POSETRACK_JOINTS
+from ..data.video import sequence_frames
 from ._common import AssociationHead, load_frame, model_features, progress_bar
 
-__all__ = ["PoseTrackHead", "IdMapper", "track_posetrack"]
+__all__ = ["PoseTrackHead", "IdMapper"]
 
 NUM_JOINTS = len(POSETRACK_JOINTS)
 
@@ -57,7 +57,7 @@ class IdMapper:
         self.limit = int(limit)
         self.safe_gap = int(safe_gap)
         self.map: dict[int, int] = {}
-        self.owner: dict[int, int] = {}     # output id -> tracker id
+        self.owner: dict[int, int] = {}  # output id -> tracker id
         self.last_seen: dict[int, int] = {}  # output id -> frame
         self.recycled = 0
 
@@ -73,8 +73,11 @@ class IdMapper:
                 raise RuntimeError(f"more than {self.limit} tracks in one frame: cannot map them to distinct ids")
             oid = min(candidates, key=lambda o: (self.last_seen[o], o))
             if frame - self.last_seen[oid] <= self.safe_gap:
-                warnings.warn(f"output id {oid} recycled only {frame - self.last_seen[oid]} frames after its last "
-                              f"use (more than {self.limit} tracks)", stacklevel=2)
+                warnings.warn(
+                    f"output id {oid} recycled only {frame - self.last_seen[oid]} frames after its last "
+                    f"use (more than {self.limit} tracks)",
+                    stacklevel=2,
+                )
             del self.map[self.owner[oid]]
             self.recycled += 1
         self.map[tid] = oid
@@ -95,8 +98,10 @@ def _poses_array(poses, hw: tuple[int, int]) -> np.ndarray:
     for i, p in enumerate(items):
         a = np.asarray(getattr(p, "joints", p), dtype=np.float64)
         if a.ndim != 2 or a.shape[0] != NUM_JOINTS or a.shape[1] < 2:
-            raise ValueError(f"poses[{i}] must have shape [{NUM_JOINTS}, 2 or 3] (x, y[, visible/score]) with NaN "
-                             f"for missing joints, got {list(a.shape)}")
+            raise ValueError(
+                f"poses[{i}] must have shape [{NUM_JOINTS}, 2 or 3] (x, y[, visible/score]) with NaN "
+                f"for missing joints, got {list(a.shape)}"
+            )
         xy = a[:, :2].copy()
         if np.isinf(xy).any():
             raise ValueError(f"poses[{i}] has infinite coordinates (use NaN for a missing joint)")
@@ -167,50 +172,50 @@ class PoseTrackHead(AssociationHead):
         self.timer.add("total", (time.perf_counter() - t0) * 1e3)
         return ids
 
-    def run(self, detections: PoseSequence | str | os.PathLike, images_root: str | os.PathLike,
-            out_json: str | os.PathLike | None = None, fmt: str | None = None) -> PoseSequence:
-        """Track one PoseTrack sequence.
+    def track_frames(
+        self, frames, poses: Sequence, *, frame_rate: float | None = None, desc: str = "PoseTrack"
+    ) -> Iterator[np.ndarray]:
+        """Track a whole sequence, frame by frame: yields :meth:`update`'s output ids of every frame (a progress bar
+        with ``progress``). The head reads no files but the frames' images.
 
         Args:
-            detections: the sequence's detected poses (PoseTrack 2017 or 2018 json, or a :class:`PoseSequence`).
-            images_root: folder that the frames' ``file_name`` (``images/val/<seq>/000000.jpg``) are relative to.
-            out_json: when given, the tracked sequence is written there (atomically).
-            fmt: output json format ("2017" / "2018"; default: the input's).
-        Returns:
-            A copy of the sequence where every tracked person has ``track_id`` in [0, 999]; untracked people are
-            removed.
+            frames: RGB arrays or image paths, a ``[T, H, W, 3]`` array, a frames folder (natural order) or a video
+                file (:func:`unitrack.data.video.sequence_frames`).
+            poses: per frame ``t``, the skeletons :meth:`update` takes; frames past the end of the list have none.
+            frame_rate: the tracker's frame rate (lost-track buffer); None: the config's.
+            desc: the progress bar's label.
         """
-        seq = detections if isinstance(detections, PoseSequence) else read_posetrack(detections)
-        root = Path(images_root)
-        self.reset()
-        out_frames: list[PoseFrame] = []
-        for fr in progress_bar(seq.frames, self.progress, f"PoseTrack {seq.name or ''}", total=len(seq.frames)):
-            path = root / fr.file_name
-            if not path.is_file():
-                raise FileNotFoundError(f"frame image not found: {path} (file_name {fr.file_name!r} of "
-                                        f"{seq.name or 'the sequence'} under images_root {root})")
-            ids = self.update(path, [p.joints for p in fr.people])
-            people = []
-            for p, i in zip(fr.people, ids):
-                if i >= 0:
-                    q = copy.copy(p)
-                    q.track_id = int(i)
-                    people.append(q)
-            out_frames.append(PoseFrame(fr.file_name, people, fr.image_id, fr.is_labeled, fr.ignore_regions))
-        out = PoseSequence(out_frames, vid_id=seq.vid_id, name=seq.name, source_format=seq.source_format)
-        if out_json is not None:
-            write_posetrack(out_json, out, fmt or (seq.source_format if seq.source_format in ("2017", "2018")
-                                                   else "2018"))
-        return out
+        frames = sequence_frames(frames)
+        self.reset(frame_rate)
+        for t, frame in progress_bar(enumerate(frames), self.progress, desc, total=len(frames)):
+            yield self.update(frame, poses[t] if t < len(poses) else [])
+
+    def run(
+        self,
+        detections,
+        images_root: str | os.PathLike,
+        out_json: str | os.PathLike | None = None,
+        fmt: str | None = None,
+    ):
+        """Track one PoseTrack sequence: its detected poses (PoseTrack 2017 or 2018 json, or a
+        :class:`~unitrack.data.posetrack.PoseSequence`) with the frames ``images_root / file_name``; writes
+        ``out_json`` when given (format ``fmt``, default the input's). Returns a copy of the sequence where every
+        tracked person has ``track_id`` in [0, 999]; untracked people are removed.
+
+        Compatibility: reading and writing the json files is
+        :func:`unitrack.evaluation.adapters.posetrack.run_posetrack_sequence`, which this method calls; the head
+        itself tracks frames and poses (:meth:`track_frames`).
+        """
+        from ..evaluation.adapters.posetrack import run_posetrack_sequence  # compatibility re-export
+
+        return run_posetrack_sequence(self, detections, images_root, out_json, fmt)
 
 
-def track_posetrack(model, detections_json: str | os.PathLike, images_root: str | os.PathLike,
-                    out_json: str | os.PathLike, *, config: AssociationConfig | None = None, fmt: str | None = None,
-                    progress: bool = True) -> dict[str, Any]:
-    """Track the poses of one PoseTrack json (2017 or 2018; frames' ``file_name`` relative to ``images_root``) and
-    write the json with track ids to ``out_json``. Returns ``{"frames", "people", "tracks", "timings", "stats"}``."""
-    head = PoseTrackHead(model, config, progress=progress)
-    out = head.run(detections_json, images_root, out_json, fmt)
-    tids = {p.track_id for f in out.frames for p in f.people}
-    return {"frames": len(out.frames), "people": sum(len(f.people) for f in out.frames), "tracks": len(tids),
-            "timings": head.timings, "stats": dict(head.stats)}
+def __getattr__(name: str):
+    # Compatibility re-export: the run on the user's files (a pose json in, a tracked json out) moved to
+    # unitrack.evaluation.adapters.posetrack (heads read no dataset files); looked up only when asked for.
+    if name == "track_posetrack":
+        from ..evaluation.adapters.posetrack import track_posetrack  # compatibility re-export
+
+        return track_posetrack
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,16 +26,19 @@ Documented differences from the reference (SPEC §4, §9 items 8-9): correct XCo
 ``grid_sample`` crops instead of cv2's fixed-point warp, and the target centre is kept inside the image
 (``clamp_center``; the reference lets it drift outside, which can make every later crop empty).
 """
+
 from __future__ import annotations
 
 import os
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, Union
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import torch
 
+from ..data.images import read_image
+from ..data.video import sequence_frames
 from ..propagation.box import (
     DCFFilter,
     XCorrFilter,
@@ -56,8 +59,6 @@ __all__ = [
     "DCFTracker",
     "make_tracker",
     "track_sequence",
-    "run_otb",
-    "evaluate_otb",
     "sequence_frames",
     "HEADS",
     "SOT_STAGES",
@@ -104,7 +105,9 @@ class SOTConfig:
             raise ValueError(f"padding must be >= 0, got {self.padding}")
         scale_factors(self.num_scale, self.scale_step)  # validates num_scale
         if not (self.scale_step > 0 and 0 < self.scale_penalty <= 1):
-            raise ValueError(f"need scale_step > 0 and 0 < scale_penalty <= 1, got {self.scale_step}, {self.scale_penalty}")
+            raise ValueError(
+                f"need scale_step > 0 and 0 < scale_penalty <= 1, got {self.scale_step}, {self.scale_penalty}"
+            )
         if not (0 < self.min_scale_factor <= 1 <= self.max_scale_factor):
             raise ValueError("need 0 < min_scale_factor <= 1 <= max_scale_factor")
 
@@ -137,44 +140,19 @@ SOT_STAGES = ("io", "crop", "backbone", "head", "total")
 
 
 # ------------------------------------------------------------------------------------------------------------ frames
-def sequence_frames(frames):
-    """The frames of a sequence as something iterable with ``len``, for every head's sequence runner: a frames folder
-    or video file path -> :class:`unitrack.data.video.FrameSource` (decoded lazily); a ``[T, H, W, 3]`` array or a
-    ``[T, 3, H, W]`` tensor -> a list of its frames; a list or other sequence of arrays / tensors / image paths / PIL
-    images is returned as it is (each frame is converted where it is used)."""
-    if isinstance(frames, (str, os.PathLike)):
-        from ..data.video import open_frames
-
-        return open_frames(frames)
-    if isinstance(frames, np.ndarray):
-        if frames.ndim != 4 or frames.shape[-1] != 3:
-            raise ValueError(f"frames: expected a [T, H, W, 3] RGB array (or a list of frames), got shape "
-                             f"{list(frames.shape)}")
-        return list(frames)
-    if isinstance(frames, torch.Tensor):
-        if frames.dim() != 4 or frames.shape[1] != 3:
-            raise ValueError(f"frames: expected a [T, 3, H, W] tensor (or a list of frames), got shape "
-                             f"{list(frames.shape)}")
-        return list(frames)
-    return frames
-
-
 def load_frame(frame) -> np.ndarray:
     """A frame given as a path, PIL image, array or tensor -> RGB ``uint8``/float array ``[H, W, 3]`` or tensor."""
     if isinstance(frame, (str, os.PathLike)):
-        import cv2
-
-        img = cv2.imread(os.fspath(frame), cv2.IMREAD_COLOR)
-        if img is None:
-            raise FileNotFoundError(f"cannot read image file {os.fspath(frame)!r}")
-        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        return read_image(frame, "frame")
     if isinstance(frame, torch.Tensor):
         return frame
     if not isinstance(frame, np.ndarray):
         try:  # PIL images (got10k passes them)
             frame = np.asarray(frame.convert("RGB"))
         except AttributeError:
-            raise TypeError(f"frame must be an RGB array, a tensor, a PIL image or a path, got {type(frame).__name__}")
+            raise TypeError(
+                f"frame must be an RGB array, a tensor, a PIL image or a path, got {type(frame).__name__}"
+            ) from None
     if frame.ndim == 2:  # grayscale (several OTB sequences)
         frame = np.repeat(frame[:, :, None], 3, axis=2)
     if frame.ndim != 3 or frame.shape[2] != 3:
@@ -331,7 +309,7 @@ class SOTTracker:
         self.frame_index += 1
         frame = self._normalised_frame(image)
         self._check_frame_size(frame)
-        windows = self.target_wh[None] * (1 + self.cfg.padding) * self.scales[:, None]   # [S, 2] (w, h)
+        windows = self.target_wh[None] * (1 + self.cfg.padding) * self.scales[:, None]  # [S, 2] (w, h)
         response = self._response(self._crop_features(frame, windows))
         s, r, c, _ = best_peak(response, self.penalties)
         dx, dy = self._displacement_cells(r, c)
@@ -453,7 +431,12 @@ def make_tracker(model: torch.nn.Module, head: str = "dcf", config: Optional[SOT
 
 
 def track_sequence(
-    model: torch.nn.Module, frames: Iterable, init_box, head: str = "dcf", *, config: Optional[SOTConfig] = None,
+    model: torch.nn.Module,
+    frames: Iterable,
+    init_box,
+    head: str = "dcf",
+    *,
+    config: Optional[SOTConfig] = None,
     progress: bool = True,
 ) -> np.ndarray:
     """Track one target through ``frames`` (RGB arrays or image paths) from ``init_box = [x, y, w, h]`` (0-based).
@@ -464,41 +447,11 @@ def track_sequence(
     return make_tracker(model, head, config).run(frames, init_box, progress=progress)
 
 
-def run_otb(
-    model: torch.nn.Module, dataset, results_dir: Union[str, os.PathLike], head: str = "dcf", *,
-    config: Optional[SOTConfig] = None, videos: Optional[Sequence[str]] = None, overwrite: bool = False,
-    progress: bool = True,
-) -> list[str]:
-    """Track every video of an :class:`unitrack.data.otb.OTBDataset` and write ``<results_dir>/<video>.txt``.
+def __getattr__(name: str):
+    # Compatibility re-export: the OTB dataset run and its scoring moved to unitrack.evaluation.adapters.sot (heads read
+    # no datasets and compute no metrics); looked up only when asked for.
+    if name in ("run_otb", "evaluate_otb"):
+        from ..evaluation.adapters import sot as adapter  # compatibility re-export
 
-    Existing result files are skipped unless ``overwrite`` (idempotent, resumable). Returns the videos tracked.
-    """
-    from ..data.otb import write_results
-
-    done = []
-    names = list(videos) if videos is not None else dataset.names
-    for name in names:
-        path = os.path.join(os.fspath(results_dir), f"{name}.txt")
-        if os.path.exists(path) and not overwrite:
-            continue
-        video = dataset[name]
-        boxes = make_tracker(model, head, config).run(video.frames, video.init_box, progress=progress)
-        write_results(path, boxes)
-        done.append(name)
-    return done
-
-
-def evaluate_otb(results_dir: Union[str, os.PathLike], dataset, *, allow_missing: bool = False,
-                 convention: str = "unitrack") -> dict:
-    """OTB OPE metrics of ``<results_dir>/<video>.txt`` against an OTBDataset (or a path accepted by
-    :func:`unitrack.data.otb.load_otb`): success AUC (21 IoU thresholds, strict >), precision at 20 px, scored as
-    UniTrack's pysot toolkit (``convention="unitrack"``, the file as written) or got10k (``"got10k"``, first box
-    replaced by the ground truth). See :func:`unitrack.metrics.otb.evaluate_results`.
-
-    Returns:
-        ``{"auc", "precision", "success_rate_50", "success_curve", "precision_curve", "per_video", "missing",
-        "convention"}``.
-    """
-    from ..metrics.otb import evaluate_results
-
-    return evaluate_results(results_dir, dataset, convention=convention, allow_missing=allow_missing)
+        return getattr(adapter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,27 +21,38 @@ Example::
     from unitrack.heads.vos import VOSTracker, run_vos_sequence
     masks = run_vos_sequence(model, frames, first_mask)      # list of [H, W] id maps, masks[0] == first_mask
 
-``frames`` may be what every head's sequence runner takes (:func:`unitrack.heads.sot.sequence_frames`): a list of
+``frames`` may be what every head's sequence runner takes (:func:`unitrack.data.video.sequence_frames`): a list of
 RGB arrays (``[H, W, 3]``; tensors ``[3, H, W]``) or image paths, a ``[T, H, W, 3]`` array, a frames folder or a video
 file; ``first_mask`` an id map or the path of an indexed PNG. Per-stage timings (ms per frame: ``io``, ``backbone``,
 ``propagate``, ``readout``, ``total``) are in ``tracker.timings`` after a run.
 """
+
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
-from ..propagation.mask import LabelMemory, PropagationConfig, downsample_labels, l2_normalize, upsample_argmax
+from ..propagation.mask import LabelMemory, PropagationConfig, downsample_labels, upsample_argmax
+from ._common import (
+    PROP_STAGES,
+    Frame,
+    StageTimer,
+    _as_frame,
+    _as_frames,
+    _check_later_frames,
+    _check_next_frame,
+    _first_frame_size,
+    _frame_size,
+    _model_features,
+    _progress,
+)
 
-__all__ = ["PROP_STAGES", "VOSConfig", "VOSTracker", "run_vos_sequence", "run_davis", "add_parser"]
-
-Frame = Union[np.ndarray, torch.Tensor]
+__all__ = ["PROP_STAGES", "VOSConfig", "VOSTracker", "run_vos_sequence"]
 
 
 @dataclass
@@ -53,98 +64,13 @@ class VOSConfig(PropagationConfig):
     feature_batch: int = 5
 
 
-#: Stage names of the propagation heads' ``timings``.
-PROP_STAGES = ("io", "backbone", "propagate", "readout", "total")
-
-
-def _as_frame(frame, name: str = "frame"):
-    """A frame given as an image path, a PIL image or a grey ``[H, W]`` array -> RGB ``uint8 [H, W, 3]``; RGB arrays
-    and ``[3, H, W]`` tensors are returned as they are."""
-    if isinstance(frame, (str, os.PathLike)):
-        from ._common import load_frame
-
-        return load_frame(frame, name)
-    if isinstance(frame, np.ndarray):
-        return np.repeat(frame[:, :, None], 3, axis=2) if frame.ndim == 2 else frame
-    if not isinstance(frame, torch.Tensor) and hasattr(frame, "convert"):  # PIL
-        return np.asarray(frame.convert("RGB"))
-    return frame
-
-
-def _as_frames(frames, timer) -> list:
-    """Every frame of a sequence (:func:`unitrack.heads.sot.sequence_frames` forms) loaded as arrays; timed as
-    ``io``."""
-    from .sot import sequence_frames
-
-    with timer.stage("io"):
-        return [_as_frame(f, f"frames[{i}]") for i, f in enumerate(sequence_frames(frames))]
-
-
 def _as_first_mask(mask, name: str):
     """An id map, or the path of an indexed / grey PNG holding one."""
     if isinstance(mask, (str, os.PathLike)):
-        from PIL import Image
+        from ..data.images import read_id_mask
 
-        if not os.path.isfile(mask):
-            raise FileNotFoundError(f"{name}: file not found: {os.fspath(mask)!r}")
-        with Image.open(mask) as im:
-            if im.mode not in ("P", "L", "1"):
-                raise ValueError(f"{name} {os.fspath(mask)}: PNG mode {im.mode!r}; expected an indexed (palette) or "
-                                 "8-bit grey id mask")
-            return np.asarray(im).astype(np.uint8)
+        return read_id_mask(mask, name)
     return mask
-
-
-def _frame_size(frame: Frame, name: str) -> tuple[int, int]:
-    """``(H, W)`` of an RGB frame: numpy ``[H, W, 3]`` or tensor ``[3, H, W]``."""
-    if isinstance(frame, np.ndarray):
-        if frame.ndim != 3 or frame.shape[2] != 3:
-            raise ValueError(f"{name}: expected an RGB image [H, W, 3], got shape {frame.shape}")
-        return int(frame.shape[0]), int(frame.shape[1])
-    if isinstance(frame, torch.Tensor):
-        if frame.dim() != 3 or frame.shape[0] != 3:
-            raise ValueError(f"{name}: expected an RGB tensor [3, H, W], got shape {tuple(frame.shape)}")
-        return int(frame.shape[1]), int(frame.shape[2])
-    raise TypeError(f"{name}: expected a numpy array [H, W, 3] or a tensor [3, H, W], got {type(frame).__name__}")
-
-
-def _first_frame_size(frames: Sequence[Frame]) -> tuple[int, int]:
-    """``(H, W)`` of ``frames[0]`` of a whole sequence; ValueError for an empty one."""
-    if len(frames) == 0:
-        raise ValueError("frames: expected at least one frame, got an empty sequence")
-    return _frame_size(frames[0], "frames[0]")
-
-
-def _check_later_frames(frames: Sequence[Frame], size: tuple[int, int]) -> None:
-    """Every frame after ``frames[0]`` must have its size ``(H, W)``."""
-    for i, f in enumerate(frames[1:], start=1):
-        s = _frame_size(f, f"frames[{i}]")
-        if s != size:
-            raise ValueError(f"frames[{i}]: expected size {size[0]}x{size[1]} (the size of frames[0]), "
-                             f"got {s[0]}x{s[1]}")
-
-
-def _check_next_frame(frame: Frame, first_size: Optional[tuple[int, int]], not_started: str,
-                      name: str = "frame") -> None:
-    """A frame given to ``track``: RuntimeError ``not_started`` before ``init`` (``first_size`` None), ValueError
-    unless it has the first frame's size."""
-    if first_size is None:
-        raise RuntimeError(not_started)
-    size = _frame_size(frame, name)
-    if size != first_size:
-        raise ValueError(
-            f"{name}: expected size {first_size[0]}x{first_size[1]} (the first frame's), got {size[0]}x{size[1]}"
-        )
-
-
-def _model_features(model, frames: Sequence[Frame], l2: bool) -> torch.Tensor:
-    """``model.features(frames)`` checked to be ``[len(frames), C, h, w]``, as float, L2-normalised per pixel when
-    ``l2``: the features of the propagation heads."""
-    feats = model.features(list(frames))
-    if feats.dim() != 4 or feats.shape[0] != len(frames):
-        raise RuntimeError(f"model.features returned shape {tuple(feats.shape)}, expected [{len(frames)}, C, h, w]")
-    feats = feats.float()
-    return l2_normalize(feats, dim=1) if l2 else feats
 
 
 def _as_mask(mask, name: str) -> np.ndarray:
@@ -175,8 +101,6 @@ class VOSTracker:
     """
 
     def __init__(self, model, config: Optional[VOSConfig] = None):
-        from ._common import StageTimer
-
         self.model = model
         self.config = config if config is not None else VOSConfig()
         self.config.validate()
@@ -278,7 +202,9 @@ class VOSTracker:
         H, W = _first_frame_size(frames)
         first = _as_mask(_as_first_mask(first_mask, "first_mask"), "first_mask")
         if first.shape != (H, W):
-            raise ValueError(f"first_mask: expected the size of frames[0], {H}x{W}, got {first.shape[0]}x{first.shape[1]}")
+            raise ValueError(
+                f"first_mask: expected the size of frames[0], {H}x{W}, got {first.shape[0]}x{first.shape[1]}"
+            )
         _check_later_frames(frames, (H, W))
         bs = max(1, int(self.config.feature_batch))
         outs = [first.copy()]
@@ -302,12 +228,6 @@ class VOSTracker:
         return outs
 
 
-def _progress(total: int, enabled: bool, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, disable=not enabled, desc=desc, leave=False)
-
-
 def run_vos_sequence(
     model, frames, first_mask, config: Optional[VOSConfig] = None, progress: bool = False
 ) -> list[np.ndarray]:
@@ -321,95 +241,19 @@ def run_vos_sequence(
     return VOSTracker(model, config).run(frames, first_mask, progress=progress)
 
 
-def run_davis(
-    model,
-    davis_root: str,
-    out_dir: str,
-    split: str = "val",
-    config: Optional[VOSConfig] = None,
-    sequences: Optional[Iterable[str]] = None,
-    progress: bool = True,
-    skip_existing: bool = False,
-) -> list[str]:
-    """Run VOS on a DAVIS-2017 split and write ``<out_dir>/<seq>/%05d.png`` (indexed, DAVIS palette).
+def __getattr__(name: str):
+    # Compatibility re-exports: the DAVIS dataset run moved to unitrack.evaluation.adapters.vos (heads read no
+    # datasets), the `vos` command line to unitrack.cli.vos (heads parse no arguments); looked up only when asked for.
+    if name == "run_davis":
+        from ..evaluation.adapters.vos import run_davis  # compatibility re-export
 
-    Returns the names of the sequences processed. With ``skip_existing`` a sequence whose folder already holds one
-    PNG per frame is skipped (idempotent reruns).
-    """
-    from tqdm import tqdm
+        return run_davis
+    if name == "add_parser":
+        from ..cli.vos import add_parser  # compatibility re-export
 
-    from ..data.davis import DavisDataset, write_sequence_masks
+        return add_parser
+    if name == "add_propagation_args":
+        from ..cli.common import add_propagation_args  # compatibility re-export
 
-    ds = DavisDataset(davis_root, split=split, sequences=sequences)
-    done = []
-    for name in tqdm(ds.sequence_names, desc=f"DAVIS {split}", disable=not progress):
-        seq = ds[name]
-        seq_dir = os.path.join(out_dir, name)
-        if skip_existing and os.path.isdir(seq_dir):
-            have = [f for f in os.listdir(seq_dir) if f.endswith(".png")]
-            if len(have) == len(seq):
-                done.append(name)
-                continue
-        frames = seq.load_frames()
-        first = seq.load_mask(0)
-        masks = run_vos_sequence(model, frames, first, config=config, progress=progress)
-        from ..data._atomic import atomic_dir
-
-        with atomic_dir(seq_dir) as tmp:  # an interrupted run leaves no half-written sequence folder
-            write_sequence_masks(os.fspath(tmp.parent), tmp.name, masks)
-        done.append(name)
-    return done
-
-
-# -- command line ------------------------------------------------------------------------------------------------
-def _cmd_vos(args: argparse.Namespace) -> int:
-    from ..cli_common import check_device, check_output_dir
-    from ..model import build_model  # provided by the model package
-
-    device = check_device(args.device or "cpu")
-    if not os.path.isdir(args.davis_root):
-        raise FileNotFoundError(f"--davis-root: folder not found: {args.davis_root!r}")
-    check_output_dir(args.out, "--out")
-    args.interrupt_note = f"sequences already finished in {args.out} are complete; rerun with --skip-existing"
-    model = build_model(args.model, device=device)
-    cfg = VOSConfig(
-        temperature=args.temperature, topk=args.topk, radius=args.radius, n_context=args.n_context
-    )
-    seqs = args.sequences.split(",") if args.sequences else None
-    run_davis(model, args.davis_root, args.out, split=args.split, config=cfg, sequences=seqs,
-              progress=not args.no_progress, skip_existing=args.skip_existing)
-    if args.eval:
-        from ..metrics.davis import evaluate_davis
-
-        res = evaluate_davis(args.out, args.davis_root, split=args.split, sequences=seqs, progress=not args.no_progress)
-        print(res.table())
-    return 0
-
-
-def add_propagation_args(p: argparse.ArgumentParser, d: PropagationConfig) -> None:
-    """``--temperature --topk --radius --n-context`` of the propagation heads (defaults from the config ``d``)."""
-    p.add_argument("--temperature", type=float, default=d.temperature,
-                   help="softmax temperature of the top-K affinities (default: %(default)s)")
-    p.add_argument("--topk", type=int, default=d.topk,
-                   help="memory positions each query pixel attends to (default: %(default)s)")
-    p.add_argument("--radius", type=float, default=d.radius,
-                   help="search radius in feature cells for the recent context frames (default: %(default)s)")
-    p.add_argument("--n-context", type=int, default=d.n_context,
-                   help="number of previous frames in the memory besides the first (default: %(default)s)")
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add ``vos`` (DAVIS-2017 mask propagation, optional J&F evaluation) to an argparse subparsers object."""
-    p = subparsers.add_parser("vos", help="DAVIS-2017 semi-supervised VOS by mask propagation (writes indexed PNGs)")
-    p.add_argument("--davis-root", required=True, help="DAVIS folder with JPEGImages/480p, Annotations/480p, ImageSets")
-    p.add_argument("--out", required=True, help="output folder: <out>/<seq>/%%05d.png")
-    p.add_argument("--model", default="resnet18", help="model spec for unitrack.model.build_model (e.g. resnet18, crw:/ckpt/crw.pth, color)")
-    p.add_argument("--split", default="val", help="ImageSets/2017/<split>.txt (default val)")
-    p.add_argument("--sequences", default="", help="comma-separated subset of sequences")
-    p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
-    add_propagation_args(p, VOSConfig())
-    p.add_argument("--eval", action="store_true", help="compute J&F after running")
-    p.add_argument("--skip-existing", action="store_true", help="skip sequences already written")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    p.set_defaults(func=_cmd_vos)
-    return p
+        return add_propagation_args
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

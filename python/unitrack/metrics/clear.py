@@ -20,6 +20,7 @@ frame: ``gt_ids[t]`` int array ``[G_t]``, ``tracker_ids[t]`` int array ``[T_t]``
 float array ``[G_t, T_t]`` (values in [0, 1]). Ids may be any non-negative or negative integers; they are
 relabelled to contiguous indices internally (sorted order, as TrackEval does).
 """
+
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -30,8 +31,21 @@ from scipy.optimize import linear_sum_assignment
 _EPS = float(np.finfo("float").eps)
 
 CLEAR_INT_FIELDS = ("CLR_TP", "CLR_FN", "CLR_FP", "IDSW", "MT", "PT", "ML", "Frag", "CLR_Frames")
-CLEAR_FLOAT_FIELDS = ("MOTA", "MOTP", "MODA", "CLR_Re", "CLR_Pr", "MTR", "PTR", "MLR", "sMOTA",
-                      "CLR_F1", "FP_per_frame", "MOTAL", "MOTP_sum")
+CLEAR_FLOAT_FIELDS = (
+    "MOTA",
+    "MOTP",
+    "MODA",
+    "CLR_Re",
+    "CLR_Pr",
+    "MTR",
+    "PTR",
+    "MLR",
+    "sMOTA",
+    "CLR_F1",
+    "FP_per_frame",
+    "MOTAL",
+    "MOTP_sum",
+)
 
 
 def _first_duplicate(ids: Sequence[np.ndarray]) -> tuple[int, int] | None:
@@ -49,16 +63,19 @@ def _first_duplicate(ids: Sequence[np.ndarray]) -> tuple[int, int] | None:
     return int(f[dup[0]]), int(c[dup[0]])
 
 
-def check_frames(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray],
-                 similarity: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+def check_frames(
+    gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray], similarity: Sequence[np.ndarray]
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """Validate the per-frame input lists and return them as numpy arrays (int64 ids, float64 similarity).
 
     Raises ValueError naming the frame (1-based) when lengths or shapes disagree, ids repeat inside a frame,
     ids are not integers, or similarities are not finite / outside [0, 1] (a small tolerance is allowed).
     """
     if not (len(gt_ids) == len(tracker_ids) == len(similarity)):
-        raise ValueError(f"gt_ids, tracker_ids and similarity must have one entry per frame; got lengths "
-                         f"{len(gt_ids)}, {len(tracker_ids)}, {len(similarity)}")
+        raise ValueError(
+            f"gt_ids, tracker_ids and similarity must have one entry per frame; got lengths "
+            f"{len(gt_ids)}, {len(tracker_ids)}, {len(similarity)}"
+        )
     g_out, t_out, s_out = [], [], []
     for t, (g, tr, s) in enumerate(zip(gt_ids, tracker_ids, similarity)):
         g = np.asarray(g).reshape(-1)
@@ -70,15 +87,20 @@ def check_frames(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray]
         if s.size == 0:
             s = s.reshape(len(g), len(tr))
         if s.shape != (len(g), len(tr)):
-            raise ValueError(f"similarity[{t}] (frame {t + 1}) must have shape [{len(g)}, {len(tr)}] "
-                             f"(gt x tracker), got {list(s.shape)}")
+            raise ValueError(
+                f"similarity[{t}] (frame {t + 1}) must have shape [{len(g)}, {len(tr)}] "
+                f"(gt x tracker), got {list(s.shape)}"
+            )
         g_out.append(g.astype(np.int64, copy=False))
         t_out.append(tr.astype(np.int64, copy=False))
         s_out.append(s)
     flat = np.concatenate([s.reshape(-1) for s in s_out]) if s_out else np.zeros(0)
     if flat.size and (not np.all(np.isfinite(flat)) or flat.min() < -1e-9 or flat.max() > 1 + 1e-9):
-        bad = next(t for t, s in enumerate(s_out)
-                   if s.size and (not np.all(np.isfinite(s)) or s.min() < -1e-9 or s.max() > 1 + 1e-9))
+        bad = next(
+            t
+            for t, s in enumerate(s_out)
+            if s.size and (not np.all(np.isfinite(s)) or s.min() < -1e-9 or s.max() > 1 + 1e-9)
+        )
         raise ValueError(f"similarity[{bad}] (frame {bad + 1}) must be finite and in [0, 1]")
     for name, ids in (("gt_ids", g_out), ("tracker_ids", t_out)):
         d = _first_duplicate(ids)
@@ -98,7 +120,7 @@ def relabel(ids: Sequence[np.ndarray]) -> tuple[list[np.ndarray], int]:
     out, start = [], 0
     for i in ids:
         n = len(i)
-        out.append(inv[start:start + n].astype(np.int64))
+        out.append(inv[start : start + n].astype(np.int64))
         start += n
     return out, len(uniq)
 
@@ -126,8 +148,13 @@ def _final_fields(res: dict) -> dict:
     return res
 
 
-def clear_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray],
-                  similarity: Sequence[np.ndarray], threshold: float = 0.5, validate: bool = True) -> dict:
+def clear_metrics(
+    gt_ids: Sequence[np.ndarray],
+    tracker_ids: Sequence[np.ndarray],
+    similarity: Sequence[np.ndarray],
+    threshold: float = 0.5,
+    validate: bool = True,
+) -> dict:
     """CLEAR metrics of one sequence.
 
     Args:

@@ -22,6 +22,7 @@
   number of GT objects is an error; objects missing from the results score as empty masks.
 * ``J&F-Mean = (mean_objects J-Mean + mean_objects F-Mean) / 2``, means over all objects of all sequences.
 """
+
 from __future__ import annotations
 
 import os
@@ -167,12 +168,12 @@ def db_statistics(per_frame_values: np.ndarray) -> tuple[float, float, float]:
         return float("nan"), float("nan"), float("nan")
     with np.errstate(invalid="ignore"), _quiet():
         M = float(np.nanmean(v))
-        O = float(np.nanmean(v > 0.5))
+        R = float(np.nanmean(v > 0.5))  # recall
         # official code: uint8, whose ids[4] + 1 wraps to 0 at n = 256 under numpy 2 (module docstring)
         ids = (np.round(np.linspace(1, n, 5) + 1e-10) - 1).astype(np.int64)
         bins = [v[ids[i] : ids[i + 1] + 1] for i in range(4)]
         D = float(np.nanmean(bins[0]) - np.nanmean(bins[3]))
-    return M, O, D
+    return M, R, D
 
 
 class _quiet:
@@ -210,16 +211,16 @@ def evaluate_sequence(
     if gt.ndim != 3:
         raise ValueError(f"{name}: gt_masks must be [T, H, W], got shape {gt.shape}")
     if res.shape != gt.shape:
-        raise ValueError(f"{name}: results have shape {res.shape}, ground truth {gt.shape} (same frames and size needed)")
+        raise ValueError(
+            f"{name}: results have shape {res.shape}, ground truth {gt.shape} (same frames and size needed)"
+        )
     gt = np.where(np.isin(gt, VOID_IDS), 0, gt)
     n_obj = int(gt[0].max())
     if exclude_first_last:
         gt, res = gt[1:-1], res[1:-1]
     n_res = int(res.max()) if res.size else 0
     if n_res > n_obj:
-        raise ValueError(
-            f"{name}: results contain object id {n_res}, but the first GT frame has only {n_obj} objects"
-        )
+        raise ValueError(f"{name}: results contain object id {n_res}, but the first GT frame has only {n_obj} objects")
     gt_o = _split_objects(gt, n_obj)
     res_o = _split_objects(res, n_obj)
     J = np.zeros((n_obj, gt.shape[0]))
@@ -244,8 +245,12 @@ class DavisResult:
     def summary(self) -> dict:
         """``{"J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay"}`` (means over objects)."""
         if not self.per_object:
-            return {k: float("nan") for k in ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")}
-        out = {k: float(np.mean(self._col(k))) for k in ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")}
+            return {
+                k: float("nan") for k in ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+            }
+        out = {
+            k: float(np.mean(self._col(k))) for k in ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+        }
         return {"J&F-Mean": (out["J-Mean"] + out["F-Mean"]) / 2.0, **out}
 
     def table(self) -> str:
@@ -297,7 +302,12 @@ def evaluate_davis(
             fm, fr, fd = db_statistics(F[k])
             key = f"{name}_{k + 1}"
             out.per_object[key] = {
-                "J-Mean": jm, "J-Recall": jr, "J-Decay": jd, "F-Mean": fm, "F-Recall": fr, "F-Decay": fd,
+                "J-Mean": jm,
+                "J-Recall": jr,
+                "J-Decay": jd,
+                "F-Mean": fm,
+                "F-Recall": fr,
+                "F-Decay": fd,
             }
             out.per_frame[key] = {"J": J[k], "F": F[k]}
     return out

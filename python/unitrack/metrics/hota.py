@@ -8,6 +8,7 @@ counts at threshold alpha when its similarity is ``>= alpha`` (``- eps``, as Tra
 order (LocA frame by frame, the association scores over dense [G, T] matrices), so results are bit-identical.
 Input convention: see :mod:`unitrack.metrics.clear`.
 """
+
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -37,8 +38,12 @@ def _final_fields(res: dict) -> dict:
     return res
 
 
-def hota_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray],
-                 similarity: Sequence[np.ndarray], validate: bool = True) -> dict:
+def hota_metrics(
+    gt_ids: Sequence[np.ndarray],
+    tracker_ids: Sequence[np.ndarray],
+    similarity: Sequence[np.ndarray],
+    validate: bool = True,
+) -> dict:
     """HOTA metrics of one sequence.
 
     Args:
@@ -95,7 +100,7 @@ def hota_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray]
         score = global_alignment[g[:, None], tr[None, :]] * sim
         rows, cols = linear_sum_assignment(-score)
         ms = sim[rows, cols]
-        ok = ms[None, :] >= ALPHAS[:, None] - _EPS            # [A, K]: matched at each alpha
+        ok = ms[None, :] >= ALPHAS[:, None] - _EPS  # [A, K]: matched at each alpha
         tp += ok.sum(1)
         if len(ms):
             # per alpha: 0 + s_0 + s_1 + ... over the kept matches, in match order (zeros change nothing)

@@ -5,6 +5,7 @@ which they overlap with similarity ``>= threshold`` (0.5) is maximised (equivale
 minimised, solved with ``scipy.optimize.linear_sum_assignment`` on the (G+T)x(G+T) augmented cost
 matrix). Input convention: see :mod:`unitrack.metrics.clear`.
 """
+
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -28,8 +29,13 @@ def _final_fields(res: dict) -> dict:
     return res
 
 
-def identity_metrics(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray],
-                     similarity: Sequence[np.ndarray], threshold: float = 0.5, validate: bool = True) -> dict:
+def identity_metrics(
+    gt_ids: Sequence[np.ndarray],
+    tracker_ids: Sequence[np.ndarray],
+    similarity: Sequence[np.ndarray],
+    threshold: float = 0.5,
+    validate: bool = True,
+) -> dict:
     """IDF1/IDP/IDR (+ IDTP/IDFN/IDFP counts) of one sequence.
 
     Args:

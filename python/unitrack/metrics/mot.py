@@ -15,6 +15,7 @@ included):
 * combined results sum the counts over sequences and recompute the ratios (HOTA's AssA/AssRe/AssPr and
   LocA are HOTA_TP-weighted averages), exactly as ``combine_sequences`` in TrackEval.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,43 +27,25 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..data.motchallenge import list_sequences, mot_field_as_written, read_mot_txt, read_seqinfo, split_by_frame
-from .clear import _first_duplicate, check_frames, clear_metrics, combine_clear
-from .hota import combine_hota, hota_metrics
-from .identity import combine_identity, identity_metrics
+from ..iou import box_iou_xywh
+from .clear import _first_duplicate
+from .families import DEFAULT_METRICS, combine_results, evaluate_frames
 
-__all__ = ["box_iou_xywh", "evaluate_mot_sequence", "evaluate_mot_benchmark", "evaluate_frames",
-           "combine_results", "format_table", "MOT_BENCHMARKS", "DEFAULT_METRICS"]
+__all__ = [
+    "box_iou_xywh",
+    "evaluate_mot_sequence",
+    "evaluate_mot_benchmark",
+    "evaluate_frames",
+    "combine_results",
+    "format_table",
+    "MOT_BENCHMARKS",
+    "DEFAULT_METRICS",
+]
 
 _EPS = float(np.finfo("float").eps)
 MOT_BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
-DEFAULT_METRICS = ("HOTA", "CLEAR", "Identity", "Count")
 _VALID_CLASSES = np.arange(1, 14)
 _DISTRACTORS = (2, 7, 8, 12)
-
-
-def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU between boxes ``a [N, 4]`` and ``b [M, 4]`` in (x, y, w, h) -> float64 ``[N, M]``.
-
-    Continuous coordinates (no +1). The arithmetic is TrackEval's ``_calculate_box_ious`` step by step, so
-    boundary cases (an IoU of exactly 0.5 on decimal coordinates) round the same way: the boxes are first
-    turned into corners ``x1 = x + w``, and the areas are computed from the corners, ``(x1 - x) * (y1 - y)``,
-    not as ``w * h`` (the two differ by a few ulps). Zero-area boxes have IoU 0 with everything.
-    """
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    a = np.stack([a[:, 0], a[:, 1], a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]], axis=1)   # x0, y0, x1, y1
-    b = np.stack([b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]], axis=1)
-    mn = np.minimum(a[:, None, :], b[None, :, :])
-    mx = np.maximum(a[:, None, :], b[None, :, :])
-    inter = np.maximum(mn[..., 2] - mx[..., 0], 0) * np.maximum(mn[..., 3] - mx[..., 1], 0)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    inter[area_a <= 0 + _EPS, :] = 0
-    inter[:, area_b <= 0 + _EPS] = 0
-    inter[union <= 0 + _EPS] = 0
-    union[union <= 0 + _EPS] = 1
-    return inter / union
 
 
 def _as_rows(x: str | os.PathLike | np.ndarray, what: str) -> np.ndarray:
@@ -72,8 +55,9 @@ def _as_rows(x: str | os.PathLike | np.ndarray, what: str) -> np.ndarray:
     if arr.size == 0:
         return np.zeros((0, 10))
     if arr.ndim != 2 or arr.shape[1] < 6:
-        raise ValueError(f"{what} must be a MOT txt path or an array [N, >=6] (frame,id,x,y,w,h,...), "
-                         f"got shape {list(arr.shape)}")
+        raise ValueError(
+            f"{what} must be a MOT txt path or an array [N, >=6] (frame,id,x,y,w,h,...), got shape {list(arr.shape)}"
+        )
     if not np.isfinite(arr[:, :2]).all():
         raise ValueError(f"{what}: frame and id (columns 1-2) must be finite numbers")
     arr = arr.copy()
@@ -105,8 +89,17 @@ def _int_column(rows: np.ndarray, col: int, source, what: str) -> np.ndarray:
     return v.astype(np.int64)
 
 
-def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmark: str, preproc: bool,
-             gt_name: str, tr_name: str, gt_src=None, tr_src=None) -> tuple[list, list, list]:
+def _prepare(
+    gt_rows: np.ndarray,
+    tr_rows: np.ndarray,
+    num_frames: int,
+    benchmark: str,
+    preproc: bool,
+    gt_name: str,
+    tr_name: str,
+    gt_src=None,
+    tr_src=None,
+) -> tuple[list, list, list]:
     """Per frame (gt ids, tracker ids, IoU) after TrackEval's MotChallenge2DBox preprocessing.
 
     Frame, id, the gt's ``active`` flag and the class columns are integers read with TrackEval's truncation
@@ -119,10 +112,14 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
     gt_f = split_by_frame(gt_rows, num_frames, gt_name)
     tr_f = split_by_frame(tr_rows, num_frames, tr_name)
     # original row index of every per-frame row (to quote a bad value as written)
-    gt_ix = [r[:, 1].astype(np.int64) for r in split_by_frame(
-        np.column_stack([gt_rows[:, :1], np.arange(len(gt_rows))]), num_frames)]
-    tr_ix = [r[:, 1].astype(np.int64) for r in split_by_frame(
-        np.column_stack([tr_rows[:, :1], np.arange(len(tr_rows))]), num_frames)]
+    gt_ix = [
+        r[:, 1].astype(np.int64)
+        for r in split_by_frame(np.column_stack([gt_rows[:, :1], np.arange(len(gt_rows))]), num_frames)
+    ]
+    tr_ix = [
+        r[:, 1].astype(np.int64)
+        for r in split_by_frame(np.column_stack([tr_rows[:, :1], np.arange(len(tr_rows))]), num_frames)
+    ]
     has_active, has_class = gt_rows.shape[1] >= 7, gt_rows.shape[1] >= 8
     g_active_all = _int_column(gt_rows, 6, gt_src, "gt active flag") if has_active else None
     g_class_all = None
@@ -134,8 +131,9 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
                 g_class_all = np.where(np.isfinite(gt_rows[:, 7]), gt_rows[:, 7], 0).astype(np.int64)
     with np.errstate(invalid="ignore"):
         # TrackEval: astype(int) of column 8; a NaN there passes its "<= 1" check, so it passes ours too
-        r_class_all = (np.where(np.isfinite(tr_rows[:, 7]), tr_rows[:, 7], 0).astype(np.int64)
-                       if tr_rows.shape[1] >= 8 else None)
+        r_class_all = (
+            np.where(np.isfinite(tr_rows[:, 7]), tr_rows[:, 7], 0).astype(np.int64) if tr_rows.shape[1] >= 8 else None
+        )
     do_pre = preproc and benchmark != "MOT15"
     distractors = _DISTRACTORS + ((6,) if benchmark == "MOT20" else ())
     gt_ids, tr_ids, sims = [], [], []
@@ -148,8 +146,10 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
             if r_class.max() > 1:
                 k = int(ti[np.argmax(r_class)])
                 where, text = _written(tr_src, tr_rows, k, 7)
-                raise ValueError(f"{where}: tracker class column (8) must be <= 1 (1 = pedestrian, -1 = unused; "
-                                 f"TrackEval evaluates pedestrians only), found {text!r} in frame {t + 1}")
+                raise ValueError(
+                    f"{where}: tracker class column (8) must be <= 1 (1 = pedestrian, -1 = unused; "
+                    f"TrackEval evaluates pedestrians only), found {text!r} in frame {t + 1}"
+                )
         sim = box_iou_xywh(g[:, 2:6], r[:, 2:6])
         keep_r = np.ones(len(r), bool)
         if do_pre and len(g) and len(r):
@@ -158,9 +158,11 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
                 k = int(gi[np.flatnonzero(bad)[0]])
                 where, text = _written(gt_src, gt_rows, k, 7)
                 others = np.setdiff1d(np.unique(g_class), _VALID_CLASSES).tolist()
-                raise ValueError(f"{where}: invalid gt class {text!r} in frame {t + 1} (column 8 is read as an "
-                                 f"integer like TrackEval: {others} found, expected 1..13); disable "
-                                 f"preprocessing to evaluate such gt")
+                raise ValueError(
+                    f"{where}: invalid gt class {text!r} in frame {t + 1} (column 8 is read as an "
+                    f"integer like TrackEval: {others} found, expected 1..13); disable "
+                    f"preprocessing to evaluate such gt"
+                )
             is_distractor = np.isin(g_class, distractors)
             if is_distractor.any():  # without distractor gt in the frame nothing can be removed
                 ms = sim.copy()
@@ -182,34 +184,15 @@ def _prepare(gt_rows: np.ndarray, tr_rows: np.ndarray, num_frames: int, benchmar
     return gt_ids, tr_ids, sims
 
 
-def evaluate_frames(gt_ids: Sequence[np.ndarray], tracker_ids: Sequence[np.ndarray],
-                    similarity: Sequence[np.ndarray], metrics: Iterable[str] = DEFAULT_METRICS,
-                    threshold: float = 0.5) -> dict:
-    """Run the requested metric families on per-frame ids and similarities (see :mod:`clear`)."""
-    metrics = tuple(metrics)
-    gt_ids, tracker_ids, similarity = check_frames(gt_ids, tracker_ids, similarity)
-    out: dict = {}
-    for m in metrics:
-        if m == "HOTA":
-            out["HOTA"] = hota_metrics(gt_ids, tracker_ids, similarity, validate=False)
-        elif m == "CLEAR":
-            out["CLEAR"] = clear_metrics(gt_ids, tracker_ids, similarity, threshold, validate=False)
-        elif m == "Identity":
-            out["Identity"] = identity_metrics(gt_ids, tracker_ids, similarity, threshold, validate=False)
-        elif m == "Count":
-            cat_g = np.concatenate([np.asarray(g) for g in gt_ids]) if len(gt_ids) else np.zeros(0)
-            cat_t = np.concatenate([np.asarray(t) for t in tracker_ids]) if len(tracker_ids) else np.zeros(0)
-            out["Count"] = {"Dets": int(len(cat_t)), "GT_Dets": int(len(cat_g)),
-                            "IDs": int(len(np.unique(cat_t))), "GT_IDs": int(len(np.unique(cat_g))),
-                            "Frames": int(len(gt_ids))}
-        else:
-            raise ValueError(f"unknown metric family {m!r}; expected one of {DEFAULT_METRICS}")
-    return out
-
-
-def evaluate_mot_sequence(gt: str | os.PathLike | np.ndarray, results: str | os.PathLike | np.ndarray,
-                          num_frames: int | None = None, benchmark: str = "MOT17", preproc: bool = True,
-                          metrics: Iterable[str] = DEFAULT_METRICS, threshold: float = 0.5) -> dict:
+def evaluate_mot_sequence(
+    gt: str | os.PathLike | np.ndarray,
+    results: str | os.PathLike | np.ndarray,
+    num_frames: int | None = None,
+    benchmark: str = "MOT17",
+    preproc: bool = True,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    threshold: float = 0.5,
+) -> dict:
     """Evaluate one MOTChallenge sequence.
 
     Args:
@@ -230,33 +213,18 @@ def evaluate_mot_sequence(gt: str | os.PathLike | np.ndarray, results: str | os.
     r = _as_rows(results, "results")
     if num_frames is None:
         num_frames = int(max(g[:, 0].max() if len(g) else 0, r[:, 0].max() if len(r) else 0))
-    gt_ids, tr_ids, sims = _prepare(g, r, int(num_frames), benchmark, preproc, gt_name, tr_name,
-                                    Path(gt) if isinstance(gt, (str, os.PathLike)) else "gt",
-                                    Path(results) if isinstance(results, (str, os.PathLike)) else "results")
+    gt_ids, tr_ids, sims = _prepare(
+        g,
+        r,
+        int(num_frames),
+        benchmark,
+        preproc,
+        gt_name,
+        tr_name,
+        Path(gt) if isinstance(gt, (str, os.PathLike)) else "gt",
+        Path(results) if isinstance(results, (str, os.PathLike)) else "results",
+    )
     return evaluate_frames(gt_ids, tr_ids, sims, metrics, threshold)
-
-
-def combine_results(per_sequence: Mapping[str, dict]) -> dict:
-    """Combine per-sequence result dicts (as returned by :func:`evaluate_mot_sequence`) like TrackEval."""
-    items = [v for k, v in per_sequence.items() if k != "COMBINED_SEQ"]
-    out: dict = {}
-    if not items:
-        return out
-    fams = items[0].keys()
-    for fam in fams:
-        vals = [i[fam] for i in items]
-        if fam == "HOTA":
-            out[fam] = combine_hota(vals)
-        elif fam in ("CLEAR",):
-            out[fam] = combine_clear(vals)
-        elif fam == "Identity":
-            out[fam] = combine_identity(vals)
-        elif fam == "Count":
-            out[fam] = {k: int(sum(v[k] for v in vals)) for k in vals[0]}
-        elif fam == "MOTS":
-            from .mots import _mots_fields
-            out[fam] = _mots_fields(out["CLEAR"]) if "CLEAR" in out else {}
-    return out
 
 
 def _find_gt_dir(gt_root: Path, benchmark: str, split: str | None) -> Path:
@@ -267,8 +235,7 @@ def _find_gt_dir(gt_root: Path, benchmark: str, split: str | None) -> Path:
     for c in cands:
         if c.is_dir() and any((p / "seqinfo.ini").is_file() for p in c.iterdir() if p.is_dir()):
             return c
-    raise FileNotFoundError(f"no sequence folders with seqinfo.ini found under any of "
-                            f"{[str(c) for c in cands]}")
+    raise FileNotFoundError(f"no sequence folders with seqinfo.ini found under any of {[str(c) for c in cands]}")
 
 
 def _result_file(results_dir: Path, seq: str) -> Path:
@@ -278,9 +245,16 @@ def _result_file(results_dir: Path, seq: str) -> Path:
     raise FileNotFoundError(f"no result file for sequence {seq!r}: expected {results_dir / (seq + '.txt')}")
 
 
-def evaluate_mot_benchmark(gt_root: str | os.PathLike, results_dir: str | os.PathLike, benchmark: str = "MOT17",
-                           split: str | None = "train", preproc: bool = True, seqs: Sequence[str] | None = None,
-                           metrics: Iterable[str] = DEFAULT_METRICS, progress: bool = True) -> dict:
+def evaluate_mot_benchmark(
+    gt_root: str | os.PathLike,
+    results_dir: str | os.PathLike,
+    benchmark: str = "MOT17",
+    split: str | None = "train",
+    preproc: bool = True,
+    seqs: Sequence[str] | None = None,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    progress: bool = True,
+) -> dict:
     """Evaluate every sequence of a split and combine them.
 
     Args:
@@ -294,13 +268,26 @@ def evaluate_mot_benchmark(gt_root: str | os.PathLike, results_dir: str | os.Pat
     Returns:
         ``{seq: {family: {...}}, ..., "COMBINED_SEQ": {family: {...}}}``.
     """
-    return _evaluate_split(gt_root, results_dir, benchmark, split, seqs, progress,
-                           partial(evaluate_mot_sequence, benchmark=benchmark, preproc=preproc, metrics=metrics))
+    return _evaluate_split(
+        gt_root,
+        results_dir,
+        benchmark,
+        split,
+        seqs,
+        progress,
+        partial(evaluate_mot_sequence, benchmark=benchmark, preproc=preproc, metrics=metrics),
+    )
 
 
-def _evaluate_split(gt_root: str | os.PathLike, results_dir: str | os.PathLike, benchmark: str, split: str | None,
-                    seqs: Sequence[str] | None, progress: bool,
-                    evaluate_sequence: Callable[[Path, Path, int], dict]) -> dict:
+def _evaluate_split(
+    gt_root: str | os.PathLike,
+    results_dir: str | os.PathLike,
+    benchmark: str,
+    split: str | None,
+    seqs: Sequence[str] | None,
+    progress: bool,
+    evaluate_sequence: Callable[[Path, Path, int], dict],
+) -> dict:
     """The split loop shared by the MOT and MOTS benchmarks: find ``gt_root``'s sequence folders (or the ``seqs``
     among them), call ``evaluate_sequence(gt_file, result_file, seq_length)`` for each and add ``COMBINED_SEQ``."""
     gt_dir = _find_gt_dir(Path(gt_root), benchmark, split)
@@ -327,9 +314,22 @@ def _evaluate_split(gt_root: str | os.PathLike, results_dir: str | os.PathLike, 
     return out
 
 
-_TABLE = (("HOTA", "HOTA"), ("DetA", "HOTA"), ("AssA", "HOTA"), ("LocA", "HOTA"), ("MOTA", "CLEAR"),
-          ("MOTP", "CLEAR"), ("IDF1", "Identity"), ("IDSW", "CLEAR"), ("Frag", "CLEAR"), ("FP", "CLEAR"),
-          ("FN", "CLEAR"), ("MT", "CLEAR"), ("ML", "CLEAR"), ("sMOTSA", "MOTS"))
+_TABLE = (
+    ("HOTA", "HOTA"),
+    ("DetA", "HOTA"),
+    ("AssA", "HOTA"),
+    ("LocA", "HOTA"),
+    ("MOTA", "CLEAR"),
+    ("MOTP", "CLEAR"),
+    ("IDF1", "Identity"),
+    ("IDSW", "CLEAR"),
+    ("Frag", "CLEAR"),
+    ("FP", "CLEAR"),
+    ("FN", "CLEAR"),
+    ("MT", "CLEAR"),
+    ("ML", "CLEAR"),
+    ("sMOTSA", "MOTS"),
+)
 _ALIASES = {"FP": "CLR_FP", "FN": "CLR_FN"}
 
 

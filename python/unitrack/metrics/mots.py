@@ -11,6 +11,7 @@ Semantics follow TrackEval 1.3.0 ``MOTSChallenge`` (tested live against it):
 * sMOTSA (Voigtlaender et al. 2019) = (sum of matched mask IoUs - FP - IDSW) / num_gt, i.e. TrackEval's
   CLEAR ``sMOTA`` on masks; MOTSA = CLEAR ``MOTA`` and MOTSP = ``MOTP`` on masks.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,25 +22,13 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..data.mots import IGNORE_CLASS, PEDESTRIAN, MOTSObject, mots_by_frame, read_mots_txt
-from .mot import DEFAULT_METRICS, _evaluate_split, evaluate_frames
+from ..iou import mask_iou
+from .families import DEFAULT_METRICS, evaluate_frames, mots_fields
+from .mot import _evaluate_split
 
 __all__ = ["mask_iou", "evaluate_mots_sequence", "evaluate_mots_benchmark"]
 
 _EPS = float(np.finfo("float").eps)
-
-
-def mask_iou(rles_a: Sequence[dict], rles_b: Sequence[dict], ioa: bool = False) -> np.ndarray:
-    """IoU ``[len(a), len(b)]`` between pycocotools RLE dicts (or IoA over ``a``'s area with ``ioa``)."""
-    from pycocotools import mask as mask_utils
-
-    if len(rles_a) == 0 or len(rles_b) == 0:
-        return np.zeros((len(rles_a), len(rles_b)))
-    return np.asarray(mask_utils.iou(list(rles_a), list(rles_b), [ioa] * len(rles_b)),
-                      dtype=np.float64).reshape(len(rles_a), len(rles_b))
-
-
-def _mots_fields(clear: dict) -> dict:
-    return {"sMOTSA": float(clear["sMOTA"]), "MOTSA": float(clear["MOTA"]), "MOTSP": float(clear["MOTP"])}
 
 
 def _check_frame(objs: list[MOTSObject], name: str, frame: int, merge_ignore: bool = False) -> None:
@@ -57,8 +46,10 @@ def _check_frame(objs: list[MOTSObject], name: str, frame: int, merge_ignore: bo
     merged = None
     for oid, r in items:
         if merged is not None and mask_utils.area(mask_utils.merge([merged, r], intersect=True)) != 0:
-            raise ValueError(f"{name}: frame {frame}: mask of id {oid} overlaps another mask (masks must "
-                             f"be disjoint; see unitrack.data.mots.make_disjoint)")
+            raise ValueError(
+                f"{name}: frame {frame}: mask of id {oid} overlaps another mask (masks must "
+                f"be disjoint; see unitrack.data.mots.make_disjoint)"
+            )
         merged = r if merged is None else mask_utils.merge([merged, r], intersect=False)
 
 
@@ -72,10 +63,14 @@ def _as_objects(x, what: str, im_size=None) -> tuple[list[MOTSObject], str]:
     return objs, what
 
 
-def evaluate_mots_sequence(gt: str | os.PathLike | Sequence[MOTSObject],
-                           results: str | os.PathLike | Sequence[MOTSObject], num_frames: int | None = None,
-                           first_frame: int = 1, metrics: Iterable[str] = DEFAULT_METRICS,
-                           im_size: tuple[int, int] | None = None) -> dict:
+def evaluate_mots_sequence(
+    gt: str | os.PathLike | Sequence[MOTSObject],
+    results: str | os.PathLike | Sequence[MOTSObject],
+    num_frames: int | None = None,
+    first_frame: int = 1,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    im_size: tuple[int, int] | None = None,
+) -> dict:
     """Evaluate one MOTS sequence.
 
     Args:
@@ -105,8 +100,10 @@ def evaluate_mots_sequence(gt: str | os.PathLike | Sequence[MOTSObject],
         _check_frame(gf, g_name, fr, merge_ignore=True)
         _check_frame(rf, r_name, fr)
         if gf and rf and (gf[0].height, gf[0].width) != (rf[0].height, rf[0].width):
-            raise ValueError(f"{r_name}: frame {fr}: mask size {rf[0].height}x{rf[0].width} differs from the gt "
-                             f"size {gf[0].height}x{gf[0].width}")
+            raise ValueError(
+                f"{r_name}: frame {fr}: mask size {rf[0].height}x{rf[0].width} differs from the gt "
+                f"size {gf[0].height}x{gf[0].width}"
+            )
         g_ped = [o for o in gf if o.class_id == PEDESTRIAN]
         ign = [o for o in gf if o.class_id == IGNORE_CLASS]
         r_ped = [o for o in rf if o.class_id == PEDESTRIAN]
@@ -132,15 +129,28 @@ def evaluate_mots_sequence(gt: str | os.PathLike | Sequence[MOTSObject],
         sims.append(sim[:, keep])
     out = evaluate_frames(gt_ids, tr_ids, sims, metrics)
     if "CLEAR" in out:
-        out["MOTS"] = _mots_fields(out["CLEAR"])
+        out["MOTS"] = mots_fields(out["CLEAR"])
     return out
 
 
-def evaluate_mots_benchmark(gt_root: str | os.PathLike, results_dir: str | os.PathLike, split: str | None = "train",
-                            seqs: Sequence[str] | None = None, metrics: Iterable[str] = DEFAULT_METRICS,
-                            first_frame: int = 1, progress: bool = True) -> dict:
+def evaluate_mots_benchmark(
+    gt_root: str | os.PathLike,
+    results_dir: str | os.PathLike,
+    split: str | None = "train",
+    seqs: Sequence[str] | None = None,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    first_frame: int = 1,
+    progress: bool = True,
+) -> dict:
     """Evaluate a MOTS split: ``gt_root/<split>/<seq>/{seqinfo.ini, gt/gt.txt}`` against
     ``results_dir/<seq>.txt``. Returns ``{seq: {...}, "COMBINED_SEQ": {...}}`` (combined like TrackEval;
     MOTS fields recomputed from the combined CLEAR counts)."""
-    return _evaluate_split(gt_root, results_dir, "MOTS", split, seqs, progress,
-                           partial(evaluate_mots_sequence, first_frame=first_frame, metrics=metrics))
+    return _evaluate_split(
+        gt_root,
+        results_dir,
+        "MOTS",
+        split,
+        seqs,
+        progress,
+        partial(evaluate_mots_sequence, first_frame=first_frame, metrics=metrics),
+    )

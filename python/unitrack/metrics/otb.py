@@ -25,9 +25,11 @@ result box differs from the ground truth, or a ground-truth box has a non-positi
 Coordinates: the tools read the files, i.e. 1-based OTB pixel coordinates. The functions take ``origin`` = 0 for the
 0-based boxes unitrack's readers return (``x_file - 1``; the default) or 1 for boxes as the files write them. Only
 the ``unitrack`` presence tests (``> 0`` in file coordinates) use it; the last bits of an IoU can still differ from the
-tool's when the boxes were shifted, so :func:`evaluate_results` (and ``unitrack.heads.sot.evaluate_otb``) score the
-files' values as written (``origin=1``), bit-identical to the tools.
+tool's when the boxes were shifted, so :func:`evaluate_results` (and
+``unitrack.evaluation.adapters.sot.evaluate_otb``) score the files' values as written (``origin=1``),
+bit-identical to the tools.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,16 +58,20 @@ CE_THRESHOLDS = np.arange(0, 51, dtype=np.float64)
 
 def _check_convention(convention: str) -> str:
     if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {CONVENTIONS} ('unitrack': score the result file as written, "
-                         f"UniTrack's pysot toolkit; 'got10k': first box replaced by the ground truth), "
-                         f"got {convention!r}")
+        raise ValueError(
+            f"convention must be one of {CONVENTIONS} ('unitrack': score the result file as written, "
+            f"UniTrack's pysot toolkit; 'got10k': first box replaced by the ground truth), "
+            f"got {convention!r}"
+        )
     return convention
 
 
 def _check_origin(origin: int) -> int:
     if origin not in (0, 1):
-        raise ValueError(f"origin must be 0 (0-based boxes, as unitrack's readers return them) or 1 (as the OTB "
-                         f"files write them), got {origin!r}")
+        raise ValueError(
+            f"origin must be 0 (0-based boxes, as unitrack's readers return them) or 1 (as the OTB "
+            f"files write them), got {origin!r}"
+        )
     return origin
 
 
@@ -138,16 +144,18 @@ def center_error(pred, gt, convention: str = "unitrack", origin: int = 0) -> np.
     return dist
 
 
-def success_curve(pred, gt, thresholds: np.ndarray = IOU_THRESHOLDS, convention: str = "unitrack",
-                  origin: int = 0) -> np.ndarray:
+def success_curve(
+    pred, gt, thresholds: np.ndarray = IOU_THRESHOLDS, convention: str = "unitrack", origin: int = 0
+) -> np.ndarray:
     """Fraction of frames with IoU > t, for each threshold t (boxes scored as given; see :func:`evaluate_sequence`
     for the got10k first-box replacement)."""
     iou = rect_iou(pred, gt, convention, origin)
     return np.sum(iou[:, None] > np.asarray(thresholds)[None, :], axis=0) / float(len(iou))
 
 
-def precision_curve(pred, gt, thresholds: np.ndarray = CE_THRESHOLDS, convention: str = "unitrack",
-                    origin: int = 0) -> np.ndarray:
+def precision_curve(
+    pred, gt, thresholds: np.ndarray = CE_THRESHOLDS, convention: str = "unitrack", origin: int = 0
+) -> np.ndarray:
     """Fraction of frames with centre error <= t pixels, for each threshold t."""
     ce = center_error(pred, gt, convention, origin)
     return np.sum(ce[:, None] <= np.asarray(thresholds)[None, :], axis=0) / float(len(ce))
@@ -179,8 +187,9 @@ def evaluate_sequence(pred, gt, convention: str = "unitrack", origin: int = 0) -
     }
 
 
-def evaluate_sequences(preds: Mapping[str, np.ndarray], gts: Mapping[str, np.ndarray], convention: str = "unitrack",
-                       origin: int = 0) -> dict:
+def evaluate_sequences(
+    preds: Mapping[str, np.ndarray], gts: Mapping[str, np.ndarray], convention: str = "unitrack", origin: int = 0
+) -> dict:
     """Dataset scores from per-video curves (``preds`` and ``gts`` keyed by video name; videos are taken in the order
     of ``preds``, like the tools take their dataset's order -- it can matter in the last bit of a mean).
 
@@ -215,8 +224,9 @@ def evaluate_sequences(preds: Mapping[str, np.ndarray], gts: Mapping[str, np.nda
     }
 
 
-def evaluate_results(results_dir: Union[str, os.PathLike], dataset, *, convention: str = "unitrack",
-                     allow_missing: bool = False) -> dict:
+def evaluate_results(
+    results_dir: Union[str, os.PathLike], dataset, *, convention: str = "unitrack", allow_missing: bool = False
+) -> dict:
     """OTB OPE metrics of the result files ``<results_dir>/<video>.txt`` against an OTB dataset, scored as the chosen
     tool scores them: the files' values as written (1-based) against the ground truth as written.
 
@@ -247,8 +257,9 @@ def evaluate_results(results_dir: Union[str, os.PathLike], dataset, *, conventio
             raise ValueError(f"{path}: {len(pred)} boxes but video {name!r} has {len(gt)} frames")
         preds[name], gts[name] = pred, gt
     if missing and not allow_missing:
-        raise FileNotFoundError(f"no results in {os.fspath(results_dir)!r} for {len(missing)} video(s): "
-                                f"{missing[:5]}...")
+        raise FileNotFoundError(
+            f"no results in {os.fspath(results_dir)!r} for {len(missing)} video(s): {missing[:5]}..."
+        )
     if not preds:
         raise FileNotFoundError(f"no result files for any video of the dataset in {os.fspath(results_dir)!r}")
     out = evaluate_sequences(preds, gts, convention, origin=1)

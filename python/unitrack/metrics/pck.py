@@ -12,6 +12,7 @@ PCK@a of a joint = 100 * correct / counted over all videos and frames; the repor
 ``max`` at -1, so boxes of joints at negative GT coordinates are clipped), and a joint never counted gives NaN and
 is left out of the mean (the reference divides by zero).
 """
+
 from __future__ import annotations
 
 from typing import Sequence

@@ -49,26 +49,40 @@ numbers) and fixed when False:
 Sequences are summed in the order given (:func:`evaluate_posetrack_dirs`: sorted file names; poseval: its directory
 listing order, which can change the last bit of a summed MOTP).
 """
+
 from __future__ import annotations
 
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..data.posetrack import POSETRACK_JOINTS, PosePerson, PoseSequence
 
-__all__ = ["posetrack_mota", "evaluate_posetrack_dirs", "format_posetrack_table", "head_size", "JOINT_GROUPS"]
+__all__ = [
+    "posetrack_mota",
+    "posetrack_idf1",
+    "evaluate_posetrack_dirs",
+    "format_posetrack_table",
+    "head_size",
+    "JOINT_GROUPS",
+]
 
 J = len(POSETRACK_JOINTS)
 #: poseval's printed groups (joint ids).
-JOINT_GROUPS = {"Head": (14, 12, 13), "Shou": (8, 9), "Elb": (7, 10), "Wri": (6, 11), "Hip": (2, 3),
-                "Knee": (1, 4), "Ankl": (0, 5)}
-_COUNTS = ("num_objects", "num_misses", "num_switches", "num_false_positives", "num_detections", "sumD",
-           "sumD_matched")
+JOINT_GROUPS = {
+    "Head": (14, 12, 13),
+    "Shou": (8, 9),
+    "Elb": (7, 10),
+    "Wri": (6, 11),
+    "Hip": (2, 3),
+    "Knee": (1, 4),
+    "Ankl": (0, 5),
+}
+_COUNTS = ("num_objects", "num_misses", "num_switches", "num_false_positives", "num_detections", "sumD", "sumD_matched")
 
 
 def _norm2(v: np.ndarray) -> np.ndarray:
@@ -108,9 +122,9 @@ class _Accumulator:
     the ``D`` column of its event log (every row, in order, NaN where an event has no distance)."""
 
     def __init__(self) -> None:
-        self.m: dict[int, int] = {}            # oid -> hid of its last match
-        self.res_m: dict[int, int] = {}        # hid -> oid of its last match (set in step 2 only, as motmetrics)
-        self.last_match: dict[int, int] = {}   # oid -> frame
+        self.m: dict[int, int] = {}  # oid -> hid of its last match
+        self.res_m: dict[int, int] = {}  # hid -> oid of its last match (set in step 2 only, as motmetrics)
+        self.last_match: dict[int, int] = {}  # oid -> frame
         self.hyp_history: dict[int, int] = {}  # hid -> frame
         self.frame = -1
         self.d: list[float] = []
@@ -158,14 +172,14 @@ class _Accumulator:
                 o, h, dij = oids[i], hids[j], dists[i, j]
                 is_switch = o in self.m and self.m[o] != h
                 if is_switch and h not in self.hyp_history:
-                    d.append(dij)                                  # ASCEND
+                    d.append(dij)  # ASCEND
                 if h in self.res_m and self.res_m[h] != o:
                     if o not in self.last_match:
-                        d.append(dij)                              # MIGRATE
-                    d.append(dij)                                  # TRANSFER
+                        d.append(dij)  # MIGRATE
+                    d.append(dij)  # TRANSFER
                 self.hyp_history[h] = fid
                 self.last_match[o] = fid
-                d.append(dij)                                      # SWITCH or MATCH
+                d.append(dij)  # SWITCH or MATCH
                 matched_d.append(dij)
                 if is_switch:
                     self.c["num_switches"] += 1
@@ -174,7 +188,7 @@ class _Accumulator:
                 self.res_m[h] = o
                 self.c["num_detections"] += 1
         n_miss, n_fp = int((~om).sum()), int((~hm).sum())
-        d.extend([np.nan] * (n_miss + n_fp))                       # MISS and FP rows
+        d.extend([np.nan] * (n_miss + n_fp))  # MISS and FP rows
         self.c["num_objects"] += n_o
         self.c["num_misses"] += n_miss
         self.c["num_false_positives"] += n_fp
@@ -194,7 +208,7 @@ def _orient_sign(ax, ay, bx, by, px, py) -> np.ndarray:
     left = (bx - ax) * (py - ay)
     right = (by - ay) * (px - ax)
     det = left - right
-    bound = (3.0 + 16.0 * 2.0 ** -53) * 2.0 ** -53 * (np.abs(left) + np.abs(right))
+    bound = (3.0 + 16.0 * 2.0**-53) * 2.0**-53 * (np.abs(left) + np.abs(right))
     sign = np.sign(det)
     unsure = np.flatnonzero(~(np.abs(det) > bound))
     if len(unsure):
@@ -213,15 +227,20 @@ def _inside(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
     poseval calls: a point on an edge or vertex is not inside). Even-odd rule with exact orientation tests."""
     if len(poly) < 3 or len(points) == 0:
         return np.zeros(len(points), bool)
-    px, py = points[:, 0:1], points[:, 1:2]                        # [N, 1]
-    ax, ay = poly[:, 0][None], poly[:, 1][None]                   # [1, K]
+    px, py = points[:, 0:1], points[:, 1:2]  # [N, 1]
+    ax, ay = poly[:, 0][None], poly[:, 1][None]  # [1, K]
     bx, by = np.roll(poly[:, 0], -1)[None], np.roll(poly[:, 1], -1)[None]
-    o = _orient_sign(ax, ay, bx, by, px, py)                      # [N, K]
-    on_edge = (o == 0) & (np.minimum(ax, bx) <= px) & (px <= np.maximum(ax, bx)) & \
-              (np.minimum(ay, by) <= py) & (py <= np.maximum(ay, by))
-    up = (ay <= py) & (by > py)                                    # edge crossing the ray's line upwards
+    o = _orient_sign(ax, ay, bx, by, px, py)  # [N, K]
+    on_edge = (
+        (o == 0)
+        & (np.minimum(ax, bx) <= px)
+        & (px <= np.maximum(ax, bx))
+        & (np.minimum(ay, by) <= py)
+        & (py <= np.maximum(ay, by))
+    )
+    up = (ay <= py) & (by > py)  # edge crossing the ray's line upwards
     down = (by <= py) & (ay > py)
-    cross = (up & (o > 0)) | (down & (o < 0))                      # the crossing lies to the right of p
+    cross = (up & (o > 0)) | (down & (o < 0))  # the crossing lies to the right of p
     return (cross.sum(1) % 2 == 1) & ~on_edge.any(1)
 
 
@@ -264,21 +283,23 @@ def _frame_updates(gt: list[PosePerson], pr: list[PosePerson], thr: float, quirk
         if p.track_id is None:
             raise ValueError(f"{where}: gt person {k} has no track_id")
         if p.head_box is None:
-            raise ValueError(f"{where}: gt person {k} has no head box (x1, y1, x2, y2 / bbox_head), needed for "
-                             f"the head-size normalisation")
+            raise ValueError(
+                f"{where}: gt person {k} has no head box (x1, y1, x2, y2 / bbox_head), needed for "
+                f"the head-size normalisation"
+            )
     for k, p in enumerate(pr):
         if p.track_id is None:
             raise ValueError(f"{where}: predicted person {k} has no track_id")
-    g_xy = np.stack([p.joints[:, :2] for p in gt]) if gt else np.zeros((0, J, 2))      # [G, J, 2]
-    p_xy = np.stack([p.joints[:, :2] for p in pr]) if pr else np.zeros((0, J, 2))      # [P, J, 2]
-    hs = np.array([head_size(p.head_box) for p in gt])                                # [G]
+    g_xy = np.stack([p.joints[:, :2] for p in gt]) if gt else np.zeros((0, J, 2))  # [G, J, 2]
+    p_xy = np.stack([p.joints[:, :2] for p in pr]) if pr else np.zeros((0, J, 2))  # [P, J, 2]
+    hs = np.array([head_size(p.head_box) for p in gt])  # [G]
     g_has = np.isfinite(g_xy).all(-1)
     p_has = np.isfinite(p_xy).all(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         diff = np.where((g_has[:, None] & p_has[None])[..., None], g_xy[:, None] - p_xy[None], 0.0)
-        d = _norm2(diff) / hs[:, None, None]                                          # [G, P, J]
+        d = _norm2(diff) / hs[:, None, None]  # [G, P, J]
     d[~(g_has[:, None] & p_has[None])] = np.inf
-    d[~(d <= thr)] = np.nan   # no match: beyond the threshold, missing joint, zero head size
+    d[~(d <= thr)] = np.nan  # no match: beyond the threshold, missing joint, zero head size
     g_tid = np.array([p.track_id for p in gt], np.int64)
     p_tid = np.array([p.track_id for p in pr], np.int64)
     out = []
@@ -313,13 +334,13 @@ def _finalise(c: dict, quirks: bool = True) -> dict:
     for i in range(J):
         num_obj = c["num_objects"][i] if c["num_objects"][i] > 0 else np.nan
         num_fp = c["num_false_positives"][i]
-        mota[i] = 100 * (1. - (c["num_misses"][i] + c["num_switches"][i] + num_fp) / num_obj)
+        mota[i] = 100 * (1.0 - (c["num_misses"][i] + c["num_switches"][i] + num_fp) / num_obj)
         num_det = c["num_detections"][i]
         for arr, s in ((motp, c["sumD"][i]), (motp_m, c["sumD_matched"][i])):
-            arr[i] = 0.0 if (num_det == 0 or np.isnan(s)) else 100 * (1. - (s / num_det))
+            arr[i] = 0.0 if (num_det == 0 or np.isnan(s)) else 100 * (1.0 - (s / num_det))
         total_det = num_fp + num_det if num_fp + num_det > 0 else np.nan
-        pre[i] = 100 * (1. * num_det / total_det)
-        rec[i] = 100 * (1. * num_det / num_obj)
+        pre[i] = 100 * (1.0 * num_det / total_det)
+        rec[i] = 100 * (1.0 * num_det / num_obj)
     if not quirks:
         motp = motp_m
     res = {}
@@ -334,9 +355,13 @@ def _finalise(c: dict, quirks: bool = True) -> dict:
     return res
 
 
-def posetrack_mota(gt: Mapping[str, PoseSequence] | Sequence[PoseSequence],
-                   pred: Mapping[str, PoseSequence] | Sequence[PoseSequence], dist_thresh: float = 0.5,
-                   poseval_quirks: bool = True, progress: bool = False) -> dict:
+def posetrack_mota(
+    gt: Mapping[str, PoseSequence] | Sequence[PoseSequence],
+    pred: Mapping[str, PoseSequence] | Sequence[PoseSequence],
+    dist_thresh: float = 0.5,
+    poseval_quirks: bool = True,
+    progress: bool = False,
+) -> dict:
     """PoseTrack MOTA / MOTP / precision / recall per joint and in total (poseval definition).
 
     Args:
@@ -384,8 +409,9 @@ def posetrack_mota(gt: Mapping[str, PoseSequence] | Sequence[PoseSequence],
             frames = frames[:-1]
         accs = [_Accumulator() for _ in range(J)]
         for t, gp, pp in frames:
-            for j, (o, h, d) in enumerate(_frame_updates(gp, pp, dist_thresh, poseval_quirks,
-                                                         f"sequence {name!r} frame {t}")):
+            for j, (o, h, d) in enumerate(
+                _frame_updates(gp, pp, dist_thresh, poseval_quirks, f"sequence {name!r} frame {t}")
+            ):
                 accs[j].update(o, h, d)
         for a in accs:
             a.finish()
@@ -406,8 +432,13 @@ def _frame_excluded(gt_frame, quirks: bool) -> bool:
     return len(gt_frame.people) == 0 and not gt_frame.is_labeled
 
 
-def evaluate_posetrack_dirs(gt_dir: str | os.PathLike, pred_dir: str | os.PathLike, dist_thresh: float = 0.5,
-                            poseval_quirks: bool = True, progress: bool = True) -> dict:
+def evaluate_posetrack_dirs(
+    gt_dir: str | os.PathLike,
+    pred_dir: str | os.PathLike,
+    dist_thresh: float = 0.5,
+    poseval_quirks: bool = True,
+    progress: bool = True,
+) -> dict:
     """poseval-style evaluation of folders: every ``gt_dir/*.json`` needs ``pred_dir/<same name>`` (2017 or
     2018 format, detected per file). Returns :func:`posetrack_mota`'s dict."""
     from ..data.posetrack import read_posetrack
@@ -436,3 +467,50 @@ def format_posetrack_table(res: dict) -> str:
     vals = "".join(f"{res['MOTA_groups'][g]:11.1f}" for g in groups)
     vals += "".join(f"{res[k][-1]:9.1f}" for k in ("MOTP", "Precision", "Recall"))
     return head + "\n" + vals
+
+
+def posetrack_idf1(gt, pred, dist_thresh: float = 0.5) -> dict[str, Any]:
+    """Per-joint IDF1 of PoseTrack sequences, summed over sequences per joint.
+
+    poseval has no IDF1: this is the mean over the 15 joints of the TrackEval IDF1 of that joint's points, a gt and a
+    predicted joint being a candidate match when their distance is at most half the gt head size (similarity
+    ``1 - d / head_size`` >= 0.5, the PCKh@0.5 criterion poseval's MOTA uses). ``dist_thresh`` is not used (the
+    threshold is that fixed 0.5; the argument is kept for its callers).
+
+    Args:
+        gt, pred: dicts name -> :class:`~unitrack.data.posetrack.PoseSequence` (gt people without ``head_box`` are
+            skipped).
+    Returns:
+        ``{"IDF1": [15] fractions (NaN for joints never annotated), "mean": float fraction}``.
+    """
+    from .families import evaluate_frames
+    from .identity import combine_identity
+
+    per_joint: list[list[dict]] = [[] for _ in range(15)]
+    for name, g in gt.items():
+        p = pred[name]
+        if len(g.frames) != len(p.frames):
+            raise ValueError(f"sequence {name!r}: prediction has {len(p.frames)} frames, gt has {len(g.frames)}")
+        for j in range(15):
+            gids, tids, sims = [], [], []
+            for gf, pf in zip(g.frames, p.frames):
+                gp = [q for q in gf.people if q.present[j] and q.head_box is not None]
+                pp = [q for q in pf.people if q.present[j] and q.track_id is not None]
+                gi = np.array([q.track_id if q.track_id is not None else 10**9 + k for k, q in enumerate(gp)], np.int64)
+                ti = np.array([q.track_id for q in pp], np.int64)
+                s = np.zeros((len(gp), len(pp)))
+                for a, q in enumerate(gp):
+                    hs = head_size(q.head_box)
+                    for b, r in enumerate(pp):
+                        d = np.linalg.norm(q.joints[j, :2] - r.joints[j, :2]) / max(hs, 1e-12)
+                        s[a, b] = max(0.0, 1.0 - d)
+                gids.append(gi)
+                tids.append(ti)
+                sims.append(s)
+            per_joint[j].append(evaluate_frames(gids, tids, sims, ("Identity",), 0.5)["Identity"])
+    idf1 = np.array([combine_identity(v)["IDF1"] if v else np.nan for v in per_joint], dtype=np.float64)
+    # joints never annotated in any gt have IDTP + IDFN = 0: report NaN, not 0
+    for j, v in enumerate(per_joint):
+        if v and sum(x["IDTP"] + x["IDFN"] for x in v) == 0:
+            idf1[j] = np.nan
+    return {"IDF1": idf1, "mean": float(np.nanmean(idf1)) if np.isfinite(idf1).any() else 0.0}

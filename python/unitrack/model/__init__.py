@@ -7,6 +7,7 @@
 * :class:`ColorStatsModel`, :class:`TextureModel` -- training-free baselines; :func:`wrap_module` -- any stride-8
   ``nn.Module``.
 """
+
 from .appearance import AppearanceModel
 from .base import (
     CRW_MEAN,
@@ -44,10 +45,34 @@ from .resnet import ARCHS, ResNetStride8
 from .texture import TextureModel
 
 __all__ = [
-    "CRW_MEAN", "CRW_STD", "IMAGENET_MEAN", "IMAGENET_STD", "NORMALIZATION_PRESETS",
-    "ColorStatsModel", "FeatureExtractor", "WrappedModule", "feature_size", "to_tensor_batch", "wrap_module",
-    "AppearanceModel", "ModelSpec", "available_devices", "build_model", "check_device", "compose_spec", "imagenet_weights_available",
-    "list_builtin_models", "parse_model_spec",
-    "FORMATS", "HUB_FILES", "LoadReport", "detect_format", "find_imagenet_weights", "hub_checkpoint_dir",
-    "read_checkpoint", "ARCHS", "ResNetStride8", "TextureModel",
+    "CRW_MEAN",
+    "CRW_STD",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "NORMALIZATION_PRESETS",
+    "ColorStatsModel",
+    "FeatureExtractor",
+    "WrappedModule",
+    "feature_size",
+    "to_tensor_batch",
+    "wrap_module",
+    "AppearanceModel",
+    "ModelSpec",
+    "available_devices",
+    "build_model",
+    "check_device",
+    "compose_spec",
+    "imagenet_weights_available",
+    "list_builtin_models",
+    "parse_model_spec",
+    "FORMATS",
+    "HUB_FILES",
+    "LoadReport",
+    "detect_format",
+    "find_imagenet_weights",
+    "hub_checkpoint_dir",
+    "read_checkpoint",
+    "ARCHS",
+    "ResNetStride8",
+    "TextureModel",
 ]

@@ -1,4 +1,5 @@
 """The UniTrack appearance model: a ResNet-18/50 at output stride 8 (SPEC §1) with checkpoint loading."""
+
 from __future__ import annotations
 
 import os
@@ -33,6 +34,68 @@ def _parse_layer(layer: Union[int, str]) -> int:
     if value not in (3, 4):
         raise ValueError(f"layer: expected 3 or 4 (or 'layer3'/'layer4'), got {layer!r}")
     return value
+
+
+def _check_args(arch: str, weights, weights_format: str, pretrained: bool, skip_keys) -> None:
+    if arch != "auto" and arch not in ARCHS:
+        raise ValueError(f"arch: expected 'auto' or one of {sorted(ARCHS)}, got {arch!r}")
+    if weights_format != "auto" and weights_format not in FORMATS:
+        raise ValueError(f"weights_format: expected 'auto' or one of {sorted(FORMATS)}, got {weights_format!r}")
+    if weights is not None and pretrained:
+        raise ValueError("pretrained=True and weights=... are mutually exclusive: choose one source of weights")
+    if isinstance(skip_keys, str):
+        raise TypeError("skip_keys: expected a sequence of strings, got a single string")
+
+
+def _read_weights(arch: str, weights, weights_format: str, pretrained: bool, trust: bool) -> tuple:
+    """``(checkpoint or None, its path or "", its format)``: the hub cache's ImageNet weights with ``pretrained``,
+    else ``weights`` when given, else none (random init)."""
+    if pretrained:
+        if arch == "auto":
+            raise ValueError("arch='auto' needs weights=<path>; with pretrained=True name the arch")
+        path = find_imagenet_weights(arch)
+        return read_checkpoint(path, trust=trust), str(path), "torchvision"
+    if weights is not None:
+        return read_checkpoint(weights, trust=trust), os.fspath(weights), weights_format
+    if arch == "auto":
+        raise ValueError("arch='auto' takes the architecture from a checkpoint: pass weights=<path>")
+    return None, "", weights_format
+
+
+def _arch_of(ckpt, weights_format: str, path_str: str) -> str:
+    """The ResNet architecture of a checkpoint, from its block structure (``arch='auto'``)."""
+    state, _, _ = extract_backbone_state(ckpt, weights_format)
+    structure = infer_resnet_structure(state)
+    found = resnet_arch_for_structure(structure) if structure else None
+    if found is None:
+        raise ValueError(
+            f"arch='auto': cannot tell the ResNet architecture of '{path_str}' "
+            f"(block structure {structure}); pass arch= explicitly"
+        )
+    return found
+
+
+def _normalization(normalization: Normalization, fmt: Optional[str]) -> tuple:
+    """``(mean, std, preset name or "custom")`` of a preset name (``"auto"``: CRW's for CRW checkpoints, else
+    ImageNet's) or a ``(mean, std)`` pair."""
+    if isinstance(normalization, str):
+        norm_key = normalization
+        if norm_key == "auto":
+            norm_key = "crw" if fmt == "crw" else "imagenet"
+        if norm_key not in NORMALIZATION_PRESETS:
+            raise ValueError(
+                f"normalization: expected 'auto', {sorted(NORMALIZATION_PRESETS)} or a (mean, std) "
+                f"pair, got {normalization!r}"
+            )
+        mean, std = NORMALIZATION_PRESETS[norm_key]
+        return mean, std, norm_key
+    try:
+        mean, std = (tuple(float(v) for v in normalization[0]), tuple(float(v) for v in normalization[1]))
+    except (TypeError, ValueError, IndexError) as e:
+        raise TypeError(f"normalization: expected a preset name or a (mean, std) pair, got {normalization!r}") from e
+    if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
+        raise ValueError(f"normalization: mean and std need 3 values each, std > 0; got {normalization!r}")
+    return mean, std, "custom"
 
 
 class AppearanceModel(FeatureExtractor):
@@ -81,37 +144,10 @@ class AppearanceModel(FeatureExtractor):
         device: Union[str, torch.device] = "cpu",
     ):
         layer = _parse_layer(layer)
-        if arch != "auto" and arch not in ARCHS:
-            raise ValueError(f"arch: expected 'auto' or one of {sorted(ARCHS)}, got {arch!r}")
-        if weights_format != "auto" and weights_format not in FORMATS:
-            raise ValueError(f"weights_format: expected 'auto' or one of {sorted(FORMATS)}, got {weights_format!r}")
-        if weights is not None and pretrained:
-            raise ValueError("pretrained=True and weights=... are mutually exclusive: choose one source of weights")
-        if isinstance(skip_keys, str):
-            raise TypeError("skip_keys: expected a sequence of strings, got a single string")
-
-        ckpt = None
-        path_str = ""
-        if pretrained:
-            if arch == "auto":
-                raise ValueError("arch='auto' needs weights=<path>; with pretrained=True name the arch")
-            path = find_imagenet_weights(arch)
-            path_str, weights_format = str(path), "torchvision"
-            ckpt = read_checkpoint(path, trust=trust_checkpoint)
-        elif weights is not None:
-            path_str = os.fspath(weights)
-            ckpt = read_checkpoint(weights, trust=trust_checkpoint)
-        elif arch == "auto":
-            raise ValueError("arch='auto' takes the architecture from a checkpoint: pass weights=<path>")
-
+        _check_args(arch, weights, weights_format, pretrained, skip_keys)
+        ckpt, path_str, weights_format = _read_weights(arch, weights, weights_format, pretrained, trust_checkpoint)
         if arch == "auto":
-            state, _, _ = extract_backbone_state(ckpt, weights_format)
-            structure = infer_resnet_structure(state)
-            found = resnet_arch_for_structure(structure) if structure else None
-            if found is None:
-                raise ValueError(f"arch='auto': cannot tell the ResNet architecture of '{path_str}' "
-                                 f"(block structure {structure}); pass arch= explicitly")
-            arch = found
+            arch = _arch_of(ckpt, weights_format, path_str)
 
         block, stages = ARCHS[arch]
         # Build on the meta device (no wasted default init, global RNG untouched), then seeded init on CPU.
@@ -124,30 +160,18 @@ class AppearanceModel(FeatureExtractor):
         if ckpt is not None:
             absent = ("fc", "avgpool") + (("layer4",) if layer == 3 else ())
             report = load_backbone_weights(
-                backbone, ckpt, arch=arch, weights_format=weights_format, skip_keys=skip_keys,
-                absent_parts=absent, strict=strict, path=path_str,
+                backbone,
+                ckpt,
+                arch=arch,
+                weights_format=weights_format,
+                skip_keys=skip_keys,
+                absent_parts=absent,
+                strict=strict,
+                path=path_str,
             )
             del ckpt
 
-        fmt = report.format if report is not None else None
-        if isinstance(normalization, str):
-            norm_key = normalization
-            if norm_key == "auto":
-                norm_key = "crw" if fmt == "crw" else "imagenet"
-            if norm_key not in NORMALIZATION_PRESETS:
-                raise ValueError(f"normalization: expected 'auto', {sorted(NORMALIZATION_PRESETS)} or a (mean, std) "
-                                 f"pair, got {normalization!r}")
-            mean, std = NORMALIZATION_PRESETS[norm_key]
-        else:
-            try:
-                mean, std = (tuple(float(v) for v in normalization[0]), tuple(float(v) for v in normalization[1]))
-            except (TypeError, ValueError, IndexError) as e:
-                raise TypeError(f"normalization: expected a preset name or a (mean, std) pair, got {normalization!r}"
-                                ) from e
-            if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
-                raise ValueError(f"normalization: mean and std need 3 values each, std > 0; got {normalization!r}")
-            norm_key = "custom"
-
+        mean, std, norm_key = _normalization(normalization, report.format if report is not None else None)
         if pretrained:
             source = f"imagenet({os.path.basename(path_str)})"
         elif report is not None:

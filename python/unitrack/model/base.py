@@ -5,6 +5,7 @@ A *feature extractor* maps normalised RGB images ``Tensor[B, 3, H, W]`` to a str
 frames (uint8 ``[H, W, 3]`` numpy arrays, or float tensors in [0, 1]) and handles normalisation, device and no-grad.
 Any ``nn.Module`` that returns a stride-8 map can be wrapped with :func:`wrap_module`.
 """
+
 from __future__ import annotations
 
 from typing import Sequence, Union

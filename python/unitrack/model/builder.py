@@ -17,6 +17,7 @@ Grammar: ``NAME[:SOURCE][@OPTIONS]``
 Examples: ``resnet18``, ``resnet18:random``, ``resnet50:/ckpt/swav.pth@layer4``, ``crw:/ckpt/crw.pth``,
 ``ssib:/ckpt/ssib.pth@layer4``, ``texture``.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,18 +33,33 @@ from .checkpoints import FORMATS, HUB_FILES, hub_checkpoint_dir
 from .resnet import ARCHS
 from .texture import TextureModel
 
-__all__ = ["ModelSpec", "available_devices", "build_model", "check_device", "compose_spec",
-           "imagenet_weights_available", "list_builtin_models", "parse_model_spec"]
+__all__ = [
+    "ModelSpec",
+    "available_devices",
+    "build_model",
+    "check_device",
+    "compose_spec",
+    "imagenet_weights_available",
+    "list_builtin_models",
+    "parse_model_spec",
+]
 
 # family -> (arch, weights_format)
 _FAMILIES = {
-    "crw": ("resnet18", "crw"), "uvc": ("resnet18", "uvc"), "mocov2": ("resnet50", "mocov2"),
-    "ssib": ("resnet50", "ssib"), "timecycle": ("resnet50", "timecycle"), "ssl": ("resnet50", "ssl"),
+    "crw": ("resnet18", "crw"),
+    "uvc": ("resnet18", "uvc"),
+    "mocov2": ("resnet50", "mocov2"),
+    "ssib": ("resnet50", "ssib"),
+    "timecycle": ("resnet50", "timecycle"),
+    "ssl": ("resnet50", "ssl"),
 }
 _ALIASES = {
-    "imagenet18": ("resnet18", "imagenet"), "imagenet50": ("resnet50", "imagenet"),
-    "imagenet34": ("resnet34", "imagenet"), "imagenet101": ("resnet101", "imagenet"),
-    "random18": ("resnet18", "random"), "random50": ("resnet50", "random"),
+    "imagenet18": ("resnet18", "imagenet"),
+    "imagenet50": ("resnet50", "imagenet"),
+    "imagenet34": ("resnet34", "imagenet"),
+    "imagenet101": ("resnet101", "imagenet"),
+    "random18": ("resnet18", "random"),
+    "random50": ("resnet50", "random"),
 }
 _TRAINING_FREE = ("color", "texture")
 
@@ -97,8 +113,14 @@ def parse_model_spec(spec: str) -> ModelSpec:
             spec, options = head, parsed
     name, sep, source = spec.partition(":")
     name_low = name.lower()
-    if not sep and name_low not in ARCHS and name_low not in _ALIASES and name_low not in _FAMILIES \
-            and name_low not in _TRAINING_FREE and os.path.isfile(os.path.expanduser(spec)):
+    if (
+        not sep
+        and name_low not in ARCHS
+        and name_low not in _ALIASES
+        and name_low not in _FAMILIES
+        and name_low not in _TRAINING_FREE
+        and os.path.isfile(os.path.expanduser(spec))
+    ):
         return ModelSpec("resnet", {"arch": "auto", "weights": os.path.expanduser(spec), **options})
     if name_low in _TRAINING_FREE:
         if sep or options:
@@ -106,14 +128,18 @@ def parse_model_spec(spec: str) -> ModelSpec:
         return ModelSpec(name_low)
     if name_low in _ALIASES:
         if sep:
-            raise ValueError(f"model spec {spec!r}: '{name_low}' is an alias of "
-                             f"'{_ALIASES[name_low][0]}:{_ALIASES[name_low][1]}' and takes no source")
+            raise ValueError(
+                f"model spec {spec!r}: '{name_low}' is an alias of "
+                f"'{_ALIASES[name_low][0]}:{_ALIASES[name_low][1]}' and takes no source"
+            )
         name_low, source = _ALIASES[name_low]
     kwargs: dict[str, Any] = {}
     if name_low in _FAMILIES:
         arch, fmt = _FAMILIES[name_low]
         if not source or source in ("imagenet", "random"):
-            raise ValueError(f"model spec {spec!r}: '{name_low}' needs a checkpoint path, e.g. '{name_low}:/path/to.pth'")
+            raise ValueError(
+                f"model spec {spec!r}: '{name_low}' needs a checkpoint path, e.g. '{name_low}:/path/to.pth'"
+            )
         kwargs.update(arch=arch, weights=os.path.expanduser(source), weights_format=fmt)
     elif name_low in ARCHS:
         kwargs["arch"] = name_low
@@ -203,12 +229,16 @@ def check_device(device: Union[str, torch.device, None], name: str = "device") -
         return text
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            why = (f"this torch {torch.__version__} is a CPU-only build" if torch.version.cuda is None
-                   else f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no usable CUDA device")
+            why = (
+                f"this torch {torch.__version__} is a CPU-only build"
+                if torch.version.cuda is None
+                else f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no usable CUDA device"
+            )
             raise ValueError(f"{name} {text}: {why}; available here: {avail}")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"{name} {text}: there are only {torch.cuda.device_count()} CUDA device(s); "
-                             f"available here: {avail}")
+            raise ValueError(
+                f"{name} {text}: there are only {torch.cuda.device_count()} CUDA device(s); available here: {avail}"
+            )
         return text
     if dev.type == "mps" and "mps" in avail:
         return text
@@ -245,6 +275,8 @@ def list_builtin_models() -> dict[str, str]:
     out["resnet18:random"] = "resnet18 layer3, random init (seed 0, torchvision-style Kaiming init), no weights"
     out["resnet50:random"] = "resnet50 layer3, random init (seed 0, torchvision-style Kaiming init), no weights"
     out["color"] = "training-free: mean colour (normalised RGB) of each 8x8 cell, 3 channels"
-    out["texture"] = ("training-free: Lab colour mean/std + 18 Gabor energies + 8-bin gradient-orientation "
-                      "histogram per 8x8 cell, 32 channels")
+    out["texture"] = (
+        "training-free: Lab colour mean/std + 18 Gabor energies + 8-bin gradient-orientation "
+        "histogram per 8x8 cell, 32 channels"
+    )
     return out

@@ -34,6 +34,7 @@ RuntimeError naming the objects; pass ``trust_checkpoint=True`` (CLI: append ``@
 ``--model resnet50:/ckpt/old.pth@trust``) to load such a file with ``weights_only=False``, which can execute arbitrary
 code and must only be used for files you trust.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,15 @@ import torch.nn as nn
 from .resnet import ARCHS, infer_resnet_structure, resnet_arch_for_structure
 
 __all__ = [
-    "FORMATS", "HUB_FILES", "LoadReport", "detect_format", "extract_backbone_state", "find_imagenet_weights",
-    "hub_checkpoint_dir", "load_backbone_weights", "read_checkpoint",
+    "FORMATS",
+    "HUB_FILES",
+    "LoadReport",
+    "detect_format",
+    "extract_backbone_state",
+    "find_imagenet_weights",
+    "hub_checkpoint_dir",
+    "load_backbone_weights",
+    "read_checkpoint",
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -76,13 +84,22 @@ FORMATS: dict[str, _Format] = {
     "mocov2": _Format("state_dict", ("module.encoder_q.",), description="MoCo v2 checkpoint (query encoder)"),
     "ssib": _Format(None, ("module.encoder.",), description="SSIB checkpoint"),
     "uvc": _Format("state_dict", ("module.gray_encoder.",), description="UVC checkpoint (gray encoder)"),
-    "timecycle": _Format("state_dict", ("module.encoderVideo.",), squeeze_temporal=True,
-                         description="TimeCycle checkpoint (3-D encoder, temporal kernel 1)"),
+    "timecycle": _Format(
+        "state_dict",
+        ("module.encoderVideo.",),
+        squeeze_temporal=True,
+        description="TimeCycle checkpoint (3-D encoder, temporal kernel 1)",
+    ),
 }
 # Prefix -> format used by "auto" (order matters only for readability; prefixes are distinct).
 _PREFIX_TO_FORMAT = {
-    "": "torchvision", "module.": "torchvision", "encoder.model.": "crw", "module.encoder_q.": "mocov2",
-    "module.encoder.": "ssib", "module.gray_encoder.": "uvc", "module.encoderVideo.": "timecycle",
+    "": "torchvision",
+    "module.": "torchvision",
+    "encoder.model.": "crw",
+    "module.encoder_q.": "mocov2",
+    "module.encoder.": "ssib",
+    "module.gray_encoder.": "uvc",
+    "module.encoderVideo.": "timecycle",
 }
 _CONTAINERS = ("state_dict", "model")
 
@@ -98,7 +115,7 @@ HUB_FILES: dict[str, tuple[str, ...]] = {
 
 def _safe_globals() -> list:
     out: list = [argparse.Namespace, np.dtype]
-    core = getattr(np, "_core", None) or getattr(np, "core")
+    core = getattr(np, "_core", None) or np.core
     out.append(core.multiarray.scalar)
     dtypes = getattr(np, "dtypes", None)
     if dtypes is not None:
@@ -112,15 +129,20 @@ def _global_name(obj: Any) -> str:
 
 #: How to opt out of the weights-only load, in every message that suggests it (the CLI has no --trust flag: the
 #: model spec carries the option).
-TRUST_HINT = ("append @trust to the model spec (e.g. resnet50:/ckpt/old.pth@trust; Python: "
-              "AppearanceModel(..., trust_checkpoint=True))")
+TRUST_HINT = (
+    "append @trust to the model spec (e.g. resnet50:/ckpt/old.pth@trust; Python: "
+    "AppearanceModel(..., trust_checkpoint=True))"
+)
 
 
 def _load_error_detail(exc: BaseException) -> str:
     """The informative part of torch.load's weights-only error (its last non-empty line that is not advice)."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    useful = [ln for ln in lines if not ln.startswith(("Weights only load failed", "Please file an issue",
-                                                      "Check the documentation"))]
+    useful = [
+        ln
+        for ln in lines
+        if not ln.startswith(("Weights only load failed", "Please file an issue", "Check the documentation"))
+    ]
     return (useful[-1] if useful else (lines[0] if lines else type(exc).__name__))[:200]
 
 
@@ -195,8 +217,11 @@ def _candidates(ckpt: Any) -> list[tuple[Optional[str], Mapping[str, Any]]]:
 def _stem_prefixes(sd: Mapping[str, Any]) -> list[str]:
     keys = set(k for k in sd if isinstance(k, str))
     return sorted(
-        {k[: -len("conv1.weight")] for k in keys if k.endswith("conv1.weight")
-         and k[: -len("conv1.weight")] + "layer1.0.conv1.weight" in keys}
+        {
+            k[: -len("conv1.weight")]
+            for k in keys
+            if k.endswith("conv1.weight") and k[: -len("conv1.weight")] + "layer1.0.conv1.weight" in keys
+        }
     )
 
 
@@ -230,8 +255,11 @@ def detect_format(ckpt: Any) -> tuple[str, Optional[str], str]:
             p = known[0]
             return _PREFIX_TO_FORMAT[p], name, p
         unknown += [f"'{p}'" + (f" in ckpt['{name}']" if name else "") for p in prefixes]
-    hint = (f"a ResNet stem under prefix {', '.join(unknown)}, which no known format uses" if unknown
-            else "no ResNet stem (keys '<prefix>conv1.weight' and '<prefix>layer1.0.conv1.weight')")
+    hint = (
+        f"a ResNet stem under prefix {', '.join(unknown)}, which no known format uses"
+        if unknown
+        else "no ResNet stem (keys '<prefix>conv1.weight' and '<prefix>layer1.0.conv1.weight')"
+    )
     raise ValueError(
         f"weights: unrecognised checkpoint layout: found {hint}; {_describe(ckpt)}. Known layouts: "
         + ", ".join(f"{f} ('{p}' keys)" for p, f in _PREFIX_TO_FORMAT.items() if p != "module.")
@@ -267,8 +295,8 @@ class LoadReport:
         where = f"ckpt['{self.container}']" if self.container else "top level"
         lines = [
             f"checkpoint {self.path}: format {self.format} ({how}), weights from {where}, prefix '{self.prefix}'",
-            f"  loaded {len(self.loaded)} tensors" + (f" ({len(self.squeezed)} squeezed 5-D -> 4-D)"
-                                                     if self.squeezed else ""),
+            f"  loaded {len(self.loaded)} tensors"
+            + (f" ({len(self.squeezed)} squeezed 5-D -> 4-D)" if self.squeezed else ""),
         ]
         for label, keys in (("skipped", self.skipped), ("missing", self.missing), ("unexpected", self.unexpected)):
             if keys:
@@ -278,6 +306,29 @@ class LoadReport:
             else:
                 lines.append(f"  {label} 0")
         return "\n".join(lines)
+
+
+def _locate_backbone(ckpt: Any, fmt_name: str) -> tuple[Optional[str], str]:
+    """``(container, prefix)`` of the backbone keys of a checkpoint in the named format; ValueError saying what was
+    found (and which format the layout looks like) otherwise."""
+    fmt = FORMATS[fmt_name]
+    cands = _candidates(ckpt)
+    # Preferred container first, then the others (tolerate e.g. a flat SSIB dict wrapped in 'state_dict').
+    cands.sort(key=lambda c: 0 if c[0] == fmt.container else 1)
+    for name, sd in cands:
+        for p in fmt.prefixes:
+            if p + "conv1.weight" in sd or any(isinstance(k, str) and k.startswith(p + "layer1.") for k in sd):
+                return name, p
+    try:
+        guess = detect_format(ckpt)[0]
+        hint = f"; the layout looks like weights_format='{guess}'"
+    except ValueError:
+        hint = ""
+    want = f"ckpt['{fmt.container}']" if fmt.container else "a flat state dict"
+    raise ValueError(
+        f"weights_format={fmt_name!r}: expected backbone keys starting with {fmt.prefixes[0]!r} in {want}, "
+        f"found {_describe(ckpt)}{hint}"
+    )
 
 
 def extract_backbone_state(ckpt: Any, weights_format: str = "auto") -> tuple[dict[str, Any], list[str], LoadReport]:
@@ -293,35 +344,13 @@ def extract_backbone_state(ckpt: Any, weights_format: str = "auto") -> tuple[dic
         if weights_format not in FORMATS:
             raise ValueError(f"weights_format: expected 'auto' or one of {sorted(FORMATS)}, got {weights_format!r}")
         fmt_name, detected = weights_format, False
-        fmt = FORMATS[fmt_name]
-        container, prefix = None, None
-        cands = _candidates(ckpt)
-        # Preferred container first, then the others (tolerate e.g. a flat SSIB dict wrapped in 'state_dict').
-        cands.sort(key=lambda c: 0 if c[0] == fmt.container else 1)
-        for name, sd in cands:
-            for p in fmt.prefixes:
-                if p + "conv1.weight" in sd or any(isinstance(k, str) and k.startswith(p + "layer1.") for k in sd):
-                    container, prefix = name, p
-                    break
-            if prefix is not None:
-                break
-        if prefix is None:
-            try:
-                guess = detect_format(ckpt)[0]
-                hint = f"; the layout looks like weights_format='{guess}'"
-            except ValueError:
-                hint = ""
-            want = f"ckpt['{fmt.container}']" if fmt.container else "a flat state dict"
-            raise ValueError(
-                f"weights_format={fmt_name!r}: expected backbone keys starting with {fmt.prefixes[0]!r} in {want}, "
-                f"found {_describe(ckpt)}{hint}"
-            )
+        container, prefix = _locate_backbone(ckpt, fmt_name)
     sd = ckpt if container is None else ckpt[container]
     state: dict[str, Any] = {}
     dropped: list[str] = []
     for k, v in sd.items():
         if isinstance(k, str) and k.startswith(prefix):
-            state[k[len(prefix):]] = v
+            state[k[len(prefix) :]] = v
         else:
             dropped.append(str(k))
     if fmt_name == "crw":
@@ -370,9 +399,16 @@ def load_backbone_weights(
         want_kind = "bottleneck" if block.expansion == 4 else "basic"
         kind, stages = structure
         found = resnet_arch_for_structure(structure) if len(stages) >= 3 else None
-        if (kind != want_kind or any(n > m for n, m in zip(stages, layers))
-                or (found is not None and found != arch and tuple(ARCHS[found][1][: len(stages)]) == stages
-                    and tuple(layers[: len(stages)]) != stages)):
+        if (
+            kind != want_kind
+            or any(n > m for n, m in zip(stages, layers))
+            or (
+                found is not None
+                and found != arch
+                and tuple(ARCHS[found][1][: len(stages)]) == stages
+                and tuple(layers[: len(stages)]) != stages
+            )
+        ):
             what = f"a {found} backbone" if found else "an unknown ResNet"
             raise ValueError(
                 f"weights: {where} holds {what} ({kind} blocks, {list(stages)} per stage), but arch={arch!r} has "
@@ -410,7 +446,8 @@ def load_backbone_weights(
     if mismatched:
         raise ValueError(
             f"weights: {where} ({report.format}) has {len(mismatched)} shape mismatches for arch={arch!r}: "
-            + "; ".join(mismatched[:8]) + (" ..." if len(mismatched) > 8 else "")
+            + "; ".join(mismatched[:8])
+            + (" ..." if len(mismatched) > 8 else "")
         )
     report.skipped = skipped
     report.missing = [k for k in target if k not in report.loaded and not k.endswith("num_batches_tracked")]

@@ -1,8 +1,8 @@
 """ResNet backbones at output stride 8, with torchvision-compatible state-dict keys (SPEC §1.1).
 
 Written here (torchvision cannot be installed beside our torch). The module tree and parameter names are those of
-``torchvision.models.resnet`` (``conv1``, ``bn1``, ``layer1.0.conv1``, ``layer3.0.downsample.0`` ...), so torchvision and
-converted self-supervised state dicts load without renaming. ``avgpool`` and ``fc`` are never built.
+``torchvision.models.resnet`` (``conv1``, ``bn1``, ``layer1.0.conv1``, ``layer3.0.downsample.0`` ...), so torchvision
+and converted self-supervised state dicts load without renaming. ``avgpool`` and ``fc`` are never built.
 
 Stride change exactly as the reference (``model/resnet.py: modify``): the stages are built with torchvision's strides,
 then *every* ``Conv2d`` inside ``layer3`` and ``layer4`` (including the 1x1 downsample conv of their first block) gets
@@ -10,6 +10,7 @@ stride 1. Dilation (1) and zero padding are left unchanged, so the receptive fie
 dilated network. conv1, maxpool and layer2 halve the resolution with ceil rounding, so an ``H x W`` input gives a
 ``ceil(H/8) x ceil(W/8)`` map.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,12 @@ import torch
 import torch.nn as nn
 
 __all__ = [
-    "ARCHS", "BasicBlock", "Bottleneck", "ResNetStride8", "infer_resnet_structure", "init_resnet_weights",
+    "ARCHS",
+    "BasicBlock",
+    "Bottleneck",
+    "ResNetStride8",
+    "infer_resnet_structure",
+    "init_resnet_weights",
     "resnet_arch_for_structure",
 ]
 

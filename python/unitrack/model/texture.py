@@ -14,6 +14,7 @@ For each 8x8 cell of the input (``ceil(H/8) x ceil(W/8)`` cells, partial border 
 32 channels in all; deterministic, no parameters, no training. ``forward`` takes ImageNet-normalised input like the
 ResNets (the normalisation is undone internally) so it plugs into every head unchanged.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,8 +51,9 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
 def _gabor_bank(n_orient: int = 6, size: int = 11, wavelength: float = 4.0, sigma: float = 2.0) -> torch.Tensor:
     """``[2 * n_orient, 1, size, size]``: even (zero-mean) and odd Gabor kernels, each with unit L1 norm."""
     r = size // 2
-    y, x = torch.meshgrid(torch.arange(-r, r + 1, dtype=torch.float64), torch.arange(-r, r + 1, dtype=torch.float64),
-                          indexing="ij")
+    y, x = torch.meshgrid(
+        torch.arange(-r, r + 1, dtype=torch.float64), torch.arange(-r, r + 1, dtype=torch.float64), indexing="ij"
+    )
     env = torch.exp(-(x**2 + y**2) / (2 * sigma**2))
     kernels = []
     for k in range(n_orient):

@@ -20,6 +20,7 @@ feature cell is ``stride * window / (crop_sz - 1)`` image pixels (the warp maps 
 pixels; SPEC's "window/65" is this up to 0.2 %). The reference's XCorr bias (-1.25 cells, 25 % overshoot) and the
 DCF 65x64 inverse FFT are not reproduced.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -107,7 +108,9 @@ def wrap_peak(idx: int, n: int) -> int:
 
 # ------------------------------------------------------------------------------------------------------------ crops
 def crop_windows(
-    frame: torch.Tensor, centers: Sequence[Sequence[float]] | np.ndarray, sizes: Sequence[Sequence[float]] | np.ndarray,
+    frame: torch.Tensor,
+    centers: Sequence[Sequence[float]] | np.ndarray,
+    sizes: Sequence[Sequence[float]] | np.ndarray,
     crop_sz: int,
 ) -> torch.Tensor:
     """Warp S axis-aligned windows of one (normalised) frame to ``crop_sz x crop_sz``.
@@ -136,11 +139,13 @@ def crop_windows(
     if ctr.shape[0] != wh.shape[0]:
         raise ValueError(f"centers ({ctr.shape[0]}) and sizes ({wh.shape[0]}) must have the same length")
     if not (torch.isfinite(ctr).all() and torch.isfinite(wh).all()) or (wh <= 0).any():
-        raise ValueError(f"window centres must be finite and sizes positive, got centers={ctr.tolist()}, sizes={wh.tolist()}")
+        raise ValueError(
+            f"window centres must be finite and sizes positive, got centers={ctr.tolist()}, sizes={wh.tolist()}"
+        )
     S = ctr.shape[0]
     H, W = frame.shape[-2:]
-    u = torch.arange(crop_sz, dtype=torch.float64) / (crop_sz - 1)            # 0 .. 1
-    xs = ctr[:, :1] - wh[:, :1] / 2 + u[None, :] * wh[:, :1]                  # [S, crop] pixel-index x
+    u = torch.arange(crop_sz, dtype=torch.float64) / (crop_sz - 1)  # 0 .. 1
+    xs = ctr[:, :1] - wh[:, :1] / 2 + u[None, :] * wh[:, :1]  # [S, crop] pixel-index x
     ys = ctr[:, 1:] - wh[:, 1:] / 2 + u[None, :] * wh[:, 1:]
     # grid_sample(align_corners=False): pixel centre k <-> normalised (2k+1)/W - 1.
     gx = (2 * xs + 1) / W - 1
@@ -245,14 +250,16 @@ class DCFFilter:
             raise ValueError(f"z_feat must be [C, {self.feat_sz}, {self.feat_sz}], got shape {tuple(z.shape)}")
         if self._device != (z.device, z.dtype):
             self._setup(z)
-        zf = torch.fft.rfft2(z * self._box)                           # [C, n, n//2+1] complex
-        kzz = (zf.real**2 + zf.imag**2).sum(0)                        # [n, n//2+1]
+        zf = torch.fft.rfft2(z * self._box)  # [C, n, n//2+1] complex
+        kzz = (zf.real**2 + zf.imag**2).sum(0)  # [n, n//2+1]
         alphaf = self._yf / (kzz + self.lambda0)
         if self.model_zf is None or lr >= 1.0:
             self.model_zf, self.model_alphaf = zf, alphaf
         else:
             if self.model_zf.shape != zf.shape:
-                raise ValueError(f"z_feat has {zf.shape[0]} channels but the filter was built with {self.model_zf.shape[0]}")
+                raise ValueError(
+                    f"z_feat has {zf.shape[0]} channels but the filter was built with {self.model_zf.shape[0]}"
+                )
             self.model_alphaf = (1 - lr) * self.model_alphaf + lr * alphaf
             self.model_zf = (1 - lr) * self.model_zf + lr * zf
 
@@ -264,8 +271,8 @@ class DCFFilter:
             raise ValueError(f"x_feat must be [S, C, {self.feat_sz}, {self.feat_sz}], got shape {tuple(x_feat.shape)}")
         if x_feat.shape[1] != self.model_zf.shape[0]:
             raise ValueError(f"x_feat has {x_feat.shape[1]} channels but the filter has {self.model_zf.shape[0]}")
-        xf = torch.fft.rfft2(x_feat * self._hann)                     # [S, C, n, n//2+1]
-        kxzf = (xf * self.model_zf.conj()).sum(1)                     # [S, n, n//2+1]
+        xf = torch.fft.rfft2(x_feat * self._hann)  # [S, C, n, n//2+1]
+        kxzf = (xf * self.model_zf.conj()).sum(1)  # [S, n, n//2+1]
         return torch.fft.irfft2(kxzf * self.model_alphaf, s=(self.feat_sz, self.feat_sz))
 
     def displacement_cells(self, r: int, c: int) -> tuple[float, float]:
@@ -295,4 +302,3 @@ def best_peak(response: torch.Tensor, penalties: np.ndarray) -> tuple[int, int, 
 def clamp_size(wh: np.ndarray, min_wh: np.ndarray, max_wh: np.ndarray) -> np.ndarray:
     """Clamp ``(w, h)`` to ``[min_wh, max_wh]`` elementwise (``max`` wins if the bounds cross)."""
     return np.minimum(np.maximum(wh, min_wh), max_wh)
-

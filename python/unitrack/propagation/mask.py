@@ -14,11 +14,12 @@ The building blocks shared by the VOS and pose-propagation heads:
 The per-step work is one call of :func:`unitrack_ext.ops.topk_propagate` (top-K after the additive radius mask,
 softmax over the K kept logits, weighted sum of the memory's soft labels).
 """
+
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Deque, Sequence
+from typing import Deque
 
 import torch
 import torch.nn.functional as F
@@ -164,11 +165,13 @@ class LabelMemory:
         self.cfg.validate()
         if feats0.dim() != 3 or labels0.dim() != 3:
             raise ValueError(
-                f"feats0/labels0: expected [C, h, w] and [L, h, w], got {tuple(feats0.shape)} and {tuple(labels0.shape)}"
+                f"feats0/labels0: expected [C, h, w] and [L, h, w], got {tuple(feats0.shape)} and "
+                f"{tuple(labels0.shape)}"
             )
         if feats0.shape[-2:] != labels0.shape[-2:]:
             raise ValueError(
-                f"labels0: spatial size {tuple(labels0.shape[-2:])} differs from the features' {tuple(feats0.shape[-2:])}"
+                f"labels0: spatial size {tuple(labels0.shape[-2:])} differs from the features' "
+                f"{tuple(feats0.shape[-2:])}"
             )
         labels0 = labels0.to(device=feats0.device, dtype=feats0.dtype)
         e0 = _Entry(feats0, labels0)
@@ -204,9 +207,9 @@ class LabelMemory:
         keys, labels, n_global = self.memory()
         if feats.shape != keys.shape[1:]:
             raise ValueError(
-                f"feats: expected shape {tuple(keys.shape[1:])} (same size as the memory frames), got {tuple(feats.shape)}"
+                f"feats: expected shape {tuple(keys.shape[1:])} (same size as the memory frames), got "
+                f"{tuple(feats.shape)}"
             )
         pred = propagate_step(feats, keys, labels, self.cfg, n_global=n_global)
         self.push(feats, pred)
         return pred
-

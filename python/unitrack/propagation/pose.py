@@ -11,6 +11,7 @@
   is all zero gets ``(-1, -1)``. Ties among equal values are broken by the lower flat index (the reference uses
   ``torch.topk``, whose tie order is unspecified).
 """
+
 from __future__ import annotations
 
 import math

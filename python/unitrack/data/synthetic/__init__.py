@@ -16,7 +16,8 @@ that exactly the same readers, heads and metrics run on it as on the real datase
                                    detections/val/<seq>.json (noisy poses, track_id -1)
     <out>/MANIFEST.json  tasks, sequences, seed, generator version, SHA-256 of the content
 
-Command line: ``python -m unitrack.data.synthetic --out DIR [--seed 0] [--size small|tiny] [--tasks sot,vos]``.
+Command line (:mod:`unitrack.cli.synth`): ``unitrack synth --out DIR [--seed 0] [--size small|tiny] [--tasks sot,vos]``,
+also ``python -m unitrack.data.synthetic ...``.
 
 What it contains
 ----------------
@@ -65,9 +66,9 @@ their error statistics are simpler than a real detector's. Generation is determi
 library versions (numpy, OpenCV, Pillow, pycocotools, scipy) give byte-identical files; different library versions
 may change JPEG/PNG bytes but not the ground truth.
 """
+
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import shutil
@@ -78,26 +79,36 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ...tasks import TASK_NAMES
+from ...tasks import TASKS as TASK_TABLE
 from . import writers
 from .scenes import (
     make_mot_sequence,
     make_mots_sequence,
-    make_posetrack_sequence,
     make_poseprop_sequence,
+    make_posetrack_sequence,
     make_sot_sequence,
     make_vos_sequence,
 )
 
-__all__ = ["TASKS", "TASK_ROOTS", "PRESETS", "GENERATOR_VERSION", "Preset", "generate_benchmark",
-           "content_hash", "add_parser", "main"]
+__all__ = [
+    "TASKS",
+    "TASK_ROOTS",
+    "PRESETS",
+    "GENERATOR_VERSION",
+    "Preset",
+    "generate_benchmark",
+    "content_hash",
+    "add_parser",
+    "main",
+]
 
 GENERATOR_VERSION = "1.0"
-#: task name -> dataset folder under the output directory (the order fixes the per-task random streams).
-TASK_ROOTS = {"sot": "otb", "vos": "davis", "poseprop": "jhmdb", "mot": "mot", "mots": "mots",
-              "posetrack": "posetrack"}
-TASKS = tuple(TASK_ROOTS)
-_FORMATS = {"sot": "OTB-2015 (pysot json)", "vos": "DAVIS-2017", "poseprop": "JHMDB (joint_positions.mat)",
-            "mot": "MOTChallenge (MOT17)", "mots": "MOTSChallenge (COCO RLE txt)", "posetrack": "PoseTrack-18 json"}
+#: task name -> dataset folder under the output directory, from the task table (its order fixes the per-task
+#: random streams).
+TASK_ROOTS = {t.name: t.folder for t in TASK_TABLE}
+TASKS = TASK_NAMES
+_FORMATS = {t.name: t.data_format for t in TASK_TABLE}
 #: files whose content depends on the absolute output path (excluded from the content hash)
 PATH_DEPENDENT = ("jhmdb/testlist_split1.txt",)
 
@@ -120,10 +131,32 @@ class Preset:
 
 
 PRESETS = {
-    "tiny": Preset(120, 160, sot=(2, 10), vos=(2, 10), vos_train=1, poseprop=(2, 10), mot=(2, 12), mots=(2, 10),
-                   posetrack=(2, 10), mot_people=4, pose_people=3),
-    "small": Preset(240, 320, sot=(4, 40), vos=(3, 30), vos_train=1, poseprop=(4, 30), mot=(3, 40), mots=(2, 30),
-                    posetrack=(3, 30), mot_people=7, pose_people=4),
+    "tiny": Preset(
+        120,
+        160,
+        sot=(2, 10),
+        vos=(2, 10),
+        vos_train=1,
+        poseprop=(2, 10),
+        mot=(2, 12),
+        mots=(2, 10),
+        posetrack=(2, 10),
+        mot_people=4,
+        pose_people=3,
+    ),
+    "small": Preset(
+        240,
+        320,
+        sot=(4, 40),
+        vos=(3, 30),
+        vos_train=1,
+        poseprop=(4, 30),
+        mot=(3, 40),
+        mots=(2, 30),
+        posetrack=(3, 30),
+        mot_people=7,
+        pose_people=4,
+    ),
 }
 
 
@@ -159,8 +192,9 @@ def _parse_tasks(tasks) -> list:
     return [t for t in TASKS if t in tasks]  # canonical order, no duplicates
 
 
-def generate_benchmark(out_dir, *, seed: int = 0, size: str = "small", tasks=None, overwrite: bool = False,
-                       progress: bool = True) -> dict:
+def generate_benchmark(
+    out_dir, *, seed: int = 0, size: str = "small", tasks=None, overwrite: bool = False, progress: bool = True
+) -> dict:
     """Render the synthetic benchmark and write it under ``out_dir`` in the standard layouts (see module doc).
 
     Args:
@@ -213,8 +247,14 @@ def _generate(out: Path, seed: int, size: str, tasks: list, progress: bool) -> d
         if d.exists():
             shutil.rmtree(d)
     H, W = p.H, p.W
-    n_seqs = {"sot": p.sot[0], "vos": p.vos[0] + p.vos_train, "poseprop": p.poseprop[0], "mot": p.mot[0],
-              "mots": p.mots[0], "posetrack": p.posetrack[0]}
+    n_seqs = {
+        "sot": p.sot[0],
+        "vos": p.vos[0] + p.vos_train,
+        "poseprop": p.poseprop[0],
+        "mot": p.mot[0],
+        "mots": p.mots[0],
+        "posetrack": p.posetrack[0],
+    }
     bar = tqdm(total=sum(n_seqs[t] for t in tasks), desc="synthetic benchmark", unit="seq", disable=not progress)
     seqs_by_task: dict = {}
     t0 = time.perf_counter()
@@ -235,7 +275,7 @@ def _generate(out: Path, seed: int, size: str, tasks: list, progress: bool) -> d
             n, T = p.vos
             k_objects = [2, 3, 1, 3, 2]
 
-            def vos(i: int, name: str):
+            def vos(i: int, name: str, task=task, T=T, k_objects=k_objects):
                 r = _rng(seed, task, i)
                 return step(task, make_vos_sequence(r, name, T, H, W, k_objects[i % len(k_objects)]))
 
@@ -246,26 +286,55 @@ def _generate(out: Path, seed: int, size: str, tasks: list, progress: bool) -> d
         elif task == "poseprop":
             n, T = p.poseprop
             actions = ("wave", "walk", "squat", "clap")
-            seqs = [step(task, make_poseprop_sequence(_rng(seed, task, i), f"synth_{actions[i % 4]}_{i + 1:02d}",
-                                                      T, H, W, action=actions[i % 4])) for i in range(n)]
+            seqs = [
+                step(
+                    task,
+                    make_poseprop_sequence(
+                        _rng(seed, task, i), f"synth_{actions[i % 4]}_{i + 1:02d}", T, H, W, action=actions[i % 4]
+                    ),
+                )
+                for i in range(n)
+            ]
             names = writers.write_jhmdb(root, seqs)
         elif task == "mot":
             n, T = p.mot
-            seqs = [step(task, make_mot_sequence(_rng(seed, task, i), f"SYNTH-{i + 1:02d}", T, H, W,
-                                                 p.mot_people + (i % 2))) for i in range(n)]
+            seqs = [
+                step(
+                    task, make_mot_sequence(_rng(seed, task, i), f"SYNTH-{i + 1:02d}", T, H, W, p.mot_people + (i % 2))
+                )
+                for i in range(n)
+            ]
             names = writers.write_mot(root, seqs)
         elif task == "mots":
             n, T = p.mots
-            seqs = [step(task, make_mots_sequence(_rng(seed, task, i), f"SYNTH-MOTS-{i + 1:02d}", T, H, W,
-                                                  p.mot_people - 1 + (i % 2))) for i in range(n)]
+            seqs = [
+                step(
+                    task,
+                    make_mots_sequence(
+                        _rng(seed, task, i), f"SYNTH-MOTS-{i + 1:02d}", T, H, W, p.mot_people - 1 + (i % 2)
+                    ),
+                )
+                for i in range(n)
+            ]
             names = writers.write_mots(root, seqs)
         else:
             n, T = p.posetrack
-            seqs = [step(task, make_posetrack_sequence(_rng(seed, task, i), f"{i + 1:06d}_synth", i + 1, T, H, W,
-                                                       p.pose_people + (i % 2))) for i in range(n)]
+            seqs = [
+                step(
+                    task,
+                    make_posetrack_sequence(
+                        _rng(seed, task, i), f"{i + 1:06d}_synth", i + 1, T, H, W, p.pose_people + (i % 2)
+                    ),
+                )
+                for i in range(n)
+            ]
             names = writers.write_posetrack(root, seqs)
-        seqs_by_task[task] = {"root": TASK_ROOTS[task], "format": _FORMATS[task], "sequences": names,
-                              "frames": [len(s.frames) for s in seqs]}
+        seqs_by_task[task] = {
+            "root": TASK_ROOTS[task],
+            "format": _FORMATS[task],
+            "sequences": names,
+            "frames": [len(s.frames) for s in seqs],
+        }
     bar.close()
     digest, n_files = content_hash(out, [TASK_ROOTS[t] for t in tasks])
     manifest = {
@@ -286,47 +355,17 @@ def _generate(out: Path, seed: int, size: str, tasks: list, progress: bool) -> d
     result = {t: out / TASK_ROOTS[t] for t in tasks}
     result["manifest"] = man
     if progress:
-        print(f"synthetic benchmark ({size}, seed {seed}): {n_files} files in {time.perf_counter() - t0:.1f} s "
-              f"-> {out}")
+        print(
+            f"synthetic benchmark ({size}, seed {seed}): {n_files} files in {time.perf_counter() - t0:.1f} s -> {out}"
+        )
     return result
 
 
-# ------------------------------------------------------------------------------------------------------------ CLI
-def _configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--size", choices=sorted(PRESETS), default="small", help="preset (default small)")
-    p.add_argument("--tasks", default=None, help=f"comma-separated subset of {','.join(TASKS)} (default all)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing task folders")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+def __getattr__(name: str):
+    # Compatibility re-export: the `synth` command line (add_parser, main) moved to unitrack.cli.synth; data/ does not
+    # import the CLI, so it is looked up only when asked for.
+    if name in ("add_parser", "main"):
+        from ...cli import synth  # compatibility re-export
 
-
-def _run(args: argparse.Namespace) -> int:
-    from unitrack.cli_common import check_output_dir
-
-    check_output_dir(args.out, "--out")  # before rendering anything: a file in the way, a read-only folder
-    args.interrupt_note = "the partly written task folders were removed"
-    paths = generate_benchmark(args.out, seed=args.seed, size=args.size, tasks=args.tasks,
-                               overwrite=args.overwrite, progress=not args.no_progress)
-    for k, v in paths.items():
-        print(f"{k:10s} {v}")
-    return 0
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``synth`` subcommand (``unitrack synth --out DIR``) to an argparse ``subparsers`` object."""
-    p = subparsers.add_parser("synth", help="generate the deterministic synthetic benchmark (no download)",
-                              description="Generate the synthetic five-task benchmark in the standard layouts.")
-    _configure(p)
-    p.set_defaults(func=_run)
-    return p
-
-
-def main(argv=None) -> int:
-    """``python -m unitrack.data.synthetic --out DIR ...``"""
-    p = argparse.ArgumentParser(prog="python -m unitrack.data.synthetic",
-                                description="Generate the synthetic five-task benchmark in the standard layouts.")
-    _configure(p)
-    from unitrack.cli_common import run_command
-
-    return run_command("python -m unitrack.data.synthetic", _run, p.parse_args(argv))
+        return getattr(synth, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,12 +11,15 @@ full, un-occluded, un-clipped mask of each actor is known (its area and box do n
 on other actors). :func:`compose` pastes the canvases far-to-near and returns the owner map, from which the visible
 mask and visibility of every actor follow.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+
+from ..skeletons import JHMDB_JOINTS
 
 __all__ = [
     "TEXTURE_KINDS",
@@ -34,11 +37,6 @@ __all__ = [
 
 TEXTURE_KINDS = ("noise", "grating", "checker", "stripes", "dots")
 
-#: JHMDB's 15 joints, in JHMDB order (0-based index = position here). "right" is the person's right.
-JHMDB_JOINTS = (
-    "neck", "belly", "face", "right_shoulder", "left_shoulder", "right_hip", "left_hip", "right_elbow",
-    "left_elbow", "right_knee", "left_knee", "right_wrist", "left_wrist", "right_ankle", "left_ankle",
-)
 _J = {n: i for i, n in enumerate(JHMDB_JOINTS)}
 
 #: limbs drawn as thick lines (0-based JHMDB joint pairs) with a thickness factor relative to the figure height.
@@ -75,7 +73,7 @@ def _value_noise(rng: np.random.Generator, h: int, w: int, cells: int, octaves: 
     out = np.zeros((h, w), np.float32)
     amp, tot = 1.0, 0.0
     for o in range(octaves):
-        c = max(2, cells * (2 ** o))
+        c = max(2, cells * (2**o))
         g = rng.random((c + 1, c + 1)).astype(np.float32)
         out += amp * cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC)
         tot += amp
@@ -93,8 +91,15 @@ def _rotated_coords(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarra
     return u, v
 
 
-def make_texture(rng: np.random.Generator, h: int, w: int, *, kind: str | None = None,
-                 colors: np.ndarray | None = None, scale: float = 1.0) -> np.ndarray:
+def make_texture(
+    rng: np.random.Generator,
+    h: int,
+    w: int,
+    *,
+    kind: str | None = None,
+    colors: np.ndarray | None = None,
+    scale: float = 1.0,
+) -> np.ndarray:
     """A procedural texture ``[h, w, 3] uint8``.
 
     Args:
@@ -210,8 +215,9 @@ class RenderedActor:
         ys, xs = np.nonzero(self.mask)
         if xs.size == 0:
             return np.array([self.x0, self.y0, 0, 0], np.float64)
-        return np.array([self.x0 + xs.min(), self.y0 + ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1],
-                        np.float64)
+        return np.array(
+            [self.x0 + xs.min(), self.y0 + ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1], np.float64
+        )
 
 
 def _warp_texture(tex: np.ndarray, m: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -351,27 +357,47 @@ class FigureActor:
         val = {"lower": 1, "upper": 2, "head": 3}
         for grp in order:
             if grp == "upper":
-                torso = np.array([j[_J["right_shoulder"]], j[_J["left_shoulder"]], j[_J["left_hip"]],
-                                  j[_J["right_hip"]]])
+                torso = np.array(
+                    [j[_J["right_shoulder"]], j[_J["left_shoulder"]], j[_J["left_hip"]], j[_J["right_hip"]]]
+                )
                 c = torso.mean(0)
                 # give the torso a minimum width in profile view
                 wdir = torso[1] - torso[0]
                 if np.linalg.norm(wdir) < 0.12 * H:
                     up = j[_J["neck"]] - j[_J["belly"]]
                     side = np.array([-up[1], up[0]]) / max(np.linalg.norm(up), 1e-6)
-                    torso = np.array([j[_J["neck"]] - side * 0.06 * H, j[_J["neck"]] + side * 0.06 * H,
-                                      j[_J["belly"]] + side * 0.06 * H + (j[_J["belly"]] - j[_J["neck"]]) * 0.4,
-                                      j[_J["belly"]] - side * 0.06 * H + (j[_J["belly"]] - j[_J["neck"]]) * 0.4])
+                    torso = np.array(
+                        [
+                            j[_J["neck"]] - side * 0.06 * H,
+                            j[_J["neck"]] + side * 0.06 * H,
+                            j[_J["belly"]] + side * 0.06 * H + (j[_J["belly"]] - j[_J["neck"]]) * 0.4,
+                            j[_J["belly"]] - side * 0.06 * H + (j[_J["belly"]] - j[_J["neck"]]) * 0.4,
+                        ]
+                    )
                     c = torso.mean(0)
                 poly = np.array([P(c + (p - c) * 1.12) for p in torso], np.int32)
                 cv2.fillConvexPoly(part, poly, val["upper"], lineType=cv2.LINE_8, shift=_SHIFT)
             for a, b, th, g in FIGURE_LIMBS:
                 if g == grp:
-                    cv2.line(part, P(j[a]), P(j[b]), val[g], thickness=max(2, int(round(th * H))),
-                             lineType=cv2.LINE_8, shift=_SHIFT)
+                    cv2.line(
+                        part,
+                        P(j[a]),
+                        P(j[b]),
+                        val[g],
+                        thickness=max(2, int(round(th * H))),
+                        lineType=cv2.LINE_8,
+                        shift=_SHIFT,
+                    )
             if grp == "head":
-                cv2.circle(part, P(j[_J["face"]]), int(round(r_head * _ONE)), val["head"], thickness=-1,
-                           lineType=cv2.LINE_8, shift=_SHIFT)
+                cv2.circle(
+                    part,
+                    P(j[_J["face"]]),
+                    int(round(r_head * _ONE)),
+                    val["head"],
+                    thickness=-1,
+                    lineType=cv2.LINE_8,
+                    shift=_SHIFT,
+                )
         S = self.tex_upper.shape[0]
         sc = H / S
         m = np.array([[sc, 0.0, self.rx[t] - x0 - H / 2], [0.0, sc, self.ry[t] - y0 - H / 2]])
@@ -380,8 +406,14 @@ class FigureActor:
         rgb = np.where((part == 2)[..., None], up_rgb, lo_rgb)
         rgb[part == 3] = self.skin
         face = j[_J["face"]]
-        head_box = np.array([face[0] - r_head, top[1] - 0.1 * r_head, 2 * r_head,
-                             (face[1] + r_head) - (top[1] - 0.1 * r_head) + 0.25 * r_head])
+        head_box = np.array(
+            [
+                face[0] - r_head,
+                top[1] - 0.1 * r_head,
+                2 * r_head,
+                (face[1] + r_head) - (top[1] - 0.1 * r_head) + 0.25 * r_head,
+            ]
+        )
         return RenderedActor(x0, y0, part > 0, rgb, joints=j, head_top=top, head_box=head_box)
 
 
@@ -426,8 +458,8 @@ def compose(background: np.ndarray, actors: list, t: int) -> Composite:
         ax1, ay1 = min(r.x0 + w, W), min(r.y0 + h, H)
         if ax1 <= ax0 or ay1 <= ay0:
             continue
-        m = r.mask[ay0 - r.y0:ay1 - r.y0, ax0 - r.x0:ax1 - r.x0]
-        img[ay0:ay1, ax0:ax1][m] = r.rgb[ay0 - r.y0:ay1 - r.y0, ax0 - r.x0:ax1 - r.x0][m]
+        m = r.mask[ay0 - r.y0 : ay1 - r.y0, ax0 - r.x0 : ax1 - r.x0]
+        img[ay0:ay1, ax0:ax1][m] = r.rgb[ay0 - r.y0 : ay1 - r.y0, ax0 - r.x0 : ax1 - r.x0][m]
         owner[ay0:ay1, ax0:ax1][m] = k
     counts = np.bincount(owner.ravel().astype(np.int64) + 1, minlength=len(actors) + 1)[1:]
     return Composite(img, owner, rendered, counts.astype(np.int64))

@@ -4,6 +4,7 @@ Each ``make_*_sequence(rng, name, T, H, W)`` renders a whole sequence in memory 
 the frames (``list of [H, W, 3] uint8 RGB``) and the ground truth in 0-based pixel coordinates; writers.py turns it
 into the standard on-disk layout. All randomness comes from the ``rng`` argument.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from scipy.interpolate import CubicSpline
 
+from ..skeletons import POSETRACK18_KEYPOINTS
 from .render import (
     TEXTURE_KINDS,
     Composite,
@@ -26,9 +28,19 @@ from .render import (
 )
 
 __all__ = [
-    "SotSequence", "VosSequence", "PosePropSequence", "MotSequence", "MotsSequence", "PoseTrackSequence",
-    "make_sot_sequence", "make_vos_sequence", "make_poseprop_sequence", "make_mot_sequence",
-    "make_mots_sequence", "make_posetrack_sequence", "jhmdb_to_posetrack",
+    "SotSequence",
+    "VosSequence",
+    "PosePropSequence",
+    "MotSequence",
+    "MotsSequence",
+    "PoseTrackSequence",
+    "make_sot_sequence",
+    "make_vos_sequence",
+    "make_poseprop_sequence",
+    "make_mot_sequence",
+    "make_mots_sequence",
+    "make_posetrack_sequence",
+    "jhmdb_to_posetrack",
 ]
 
 TEX = 96  # texture tile size
@@ -119,8 +131,9 @@ def spline_path(points: np.ndarray, times: np.ndarray, T: int) -> np.ndarray:
     return CubicSpline(times, np.asarray(points, np.float64), bc_type="natural")(np.arange(T))
 
 
-def random_path(rng: np.random.Generator, T: int, lo: np.ndarray, hi: np.ndarray, *, n_way: int = 4,
-                max_step: float = 4.0) -> np.ndarray:
+def random_path(
+    rng: np.random.Generator, T: int, lo: np.ndarray, hi: np.ndarray, *, n_way: int = 4, max_step: float = 4.0
+) -> np.ndarray:
     """Smooth random path ``[T, 2]`` through ``n_way`` random waypoints in the box [lo, hi]; successive waypoints
     are at most ``max_step * (T / (n_way - 1))`` apart (a speed limit in px/frame)."""
     times = np.linspace(0, T - 1, n_way)
@@ -133,8 +146,9 @@ def random_path(rng: np.random.Generator, T: int, lo: np.ndarray, hi: np.ndarray
 
 
 # -------------------------------------------------------------------------------------------------- appearances
-def appearance(rng: np.random.Generator, *, kind: str | None = None, hue: float | None = None
-               ) -> tuple[np.ndarray, str, float]:
+def appearance(
+    rng: np.random.Generator, *, kind: str | None = None, hue: float | None = None
+) -> tuple[np.ndarray, str, float]:
     """A texture tile ``[TEX, TEX, 3]`` for an object plus its kind and main hue (for look-alikes)."""
     if kind is None:
         kind = TEXTURE_KINDS[int(rng.integers(len(TEXTURE_KINDS)))]
@@ -146,29 +160,53 @@ def appearance(rng: np.random.Generator, *, kind: str | None = None, hue: float 
     return make_texture(rng, TEX, TEX, kind=kind, colors=colors, scale=float(rng.uniform(0.6, 1.2))), kind, hue
 
 
-def shape_actor(rng: np.random.Generator, path: np.ndarray, half: np.ndarray, *, aspect: float = 1.0,
-                depth: float | np.ndarray = 0.0, spin: float = 0.0, tile: np.ndarray | None = None,
-                shape: str | None = None) -> ShapeActor:
+def shape_actor(
+    rng: np.random.Generator,
+    path: np.ndarray,
+    half: np.ndarray,
+    *,
+    aspect: float = 1.0,
+    depth: float | np.ndarray = 0.0,
+    spin: float = 0.0,
+    tile: np.ndarray | None = None,
+    shape: str | None = None,
+) -> ShapeActor:
     """A textured shape following ``path [T, 2]`` with per-frame half size ``half [T]`` (px)."""
     T = len(path)
     if tile is None:
         tile = appearance(rng)[0]
     theta = rng.uniform(-0.3, 0.3) + spin * np.arange(T)
     depth = np.broadcast_to(np.asarray(depth, np.float64), (T,)).copy()
-    return ShapeActor(random_shape(rng, shape), tile, path[:, 0].copy(), path[:, 1].copy(),
-                      half * np.sqrt(aspect), half / np.sqrt(aspect), theta, depth)
+    return ShapeActor(
+        random_shape(rng, shape),
+        tile,
+        path[:, 0].copy(),
+        path[:, 1].copy(),
+        half * np.sqrt(aspect),
+        half / np.sqrt(aspect),
+        theta,
+        depth,
+    )
 
 
 # ------------------------------------------------------------------------------------------------------ figures
-def figure_angles(rng: np.random.Generator, T: int, action: str, *, fps: float = 30.0,
-                  gait_hz: float | None = None) -> dict:
+def figure_angles(
+    rng: np.random.Generator, T: int, action: str, *, fps: float = 30.0, gait_hz: float | None = None
+) -> dict:
     """Smoothly varying joint angles ``{name: [T]}`` for ``action`` in {"walk", "wave", "squat", "clap",
     "stand"} (see :class:`FigureActor` for the angle conventions)."""
     t = np.arange(T) / fps
     z = np.zeros(T)
     a = {
-        "r_shoulder": z - 0.15, "l_shoulder": z + 0.15, "r_elbow": z - 0.15, "l_elbow": z + 0.15,
-        "r_hip": z - 0.04, "l_hip": z + 0.04, "r_knee": z.copy(), "l_knee": z.copy(), "head": z.copy(),
+        "r_shoulder": z - 0.15,
+        "l_shoulder": z + 0.15,
+        "r_elbow": z - 0.15,
+        "l_elbow": z + 0.15,
+        "r_hip": z - 0.04,
+        "l_hip": z + 0.04,
+        "r_knee": z.copy(),
+        "l_knee": z.copy(),
+        "head": z.copy(),
     }
     ph = rng.random() * 6.283
     if action == "walk":
@@ -214,14 +252,20 @@ def figure_angles(rng: np.random.Generator, T: int, action: str, *, fps: float =
 def leg_extent(angles: dict, height: np.ndarray) -> np.ndarray:
     """Vertical distance ``[T]`` from the hip centre down to the lower ankle."""
     th, sh = FigureActor.THIGH, FigureActor.SHIN
-    legs = [th * np.cos(angles[f"{p}_hip"]) + sh * np.cos(angles[f"{p}_hip"] + angles[f"{p}_knee"])
-            for p in ("r", "l")]
+    legs = [th * np.cos(angles[f"{p}_hip"]) + sh * np.cos(angles[f"{p}_hip"] + angles[f"{p}_knee"]) for p in ("r", "l")]
     return np.maximum(legs[0], legs[1]) * height
 
 
-def figure_actor(rng: np.random.Generator, feet: np.ndarray, height: np.ndarray, action: str, *,
-                 yaw: np.ndarray | float = 0.0, depth: np.ndarray | float | None = None,
-                 gait_hz: float | None = None) -> FigureActor:
+def figure_actor(
+    rng: np.random.Generator,
+    feet: np.ndarray,
+    height: np.ndarray,
+    action: str,
+    *,
+    yaw: np.ndarray | float = 0.0,
+    depth: np.ndarray | float | None = None,
+    gait_hz: float | None = None,
+) -> FigureActor:
     """A figure standing with its lower ankle on ``feet [T, 2]`` (ground point), per-frame ``height [T]``."""
     T = len(feet)
     ang = figure_angles(rng, T, action, gait_hz=gait_hz)
@@ -247,7 +291,7 @@ class _Scene:
 
     def render(self, t: int) -> tuple[np.ndarray, Composite]:
         ox, oy = int(self.cam[t, 0]), int(self.cam[t, 1])
-        bg = self.background[oy:oy + self.H, ox:ox + self.W]
+        bg = self.background[oy : oy + self.H, ox : ox + self.W]
         comp = compose(bg, self.actors, t)
         return finish_frame(comp.image, float(self.gain[t])), comp
 
@@ -289,12 +333,28 @@ def make_sot_sequence(rng: np.random.Generator, name: str, T: int, H: int, W: in
     la_path = spline_path(np.array([a0, path[tm], a1]), np.array([0, tm, T - 1]), T)
     la_tile = appearance(rng, kind=kind, hue=hue)[0]
     in_front = bool(rng.random() < 0.5)
-    actors.append(shape_actor(rng, la_path, half * rng.uniform(0.6, 0.85), aspect=float(rng.uniform(0.7, 1.4)),
-                              depth=1.0 if in_front else -1.0, tile=la_tile))
+    actors.append(
+        shape_actor(
+            rng,
+            la_path,
+            half * rng.uniform(0.6, 0.85),
+            aspect=float(rng.uniform(0.7, 1.4)),
+            depth=1.0 if in_front else -1.0,
+            tile=la_tile,
+        )
+    )
     for _ in range(int(rng.integers(1, 3))):
         p = random_path(rng, T, np.zeros(2), np.array([W, H], np.float64), max_step=0.02 * S)
-        actors.append(shape_actor(rng, p, np.full(T, rng.uniform(0.05, 0.1) * S), aspect=float(rng.uniform(0.5, 2)),
-                                  depth=float(rng.choice([-2.0, 2.0])), spin=rng.uniform(-0.05, 0.05)))
+        actors.append(
+            shape_actor(
+                rng,
+                p,
+                np.full(T, rng.uniform(0.05, 0.1) * S),
+                aspect=float(rng.uniform(0.5, 2)),
+                depth=float(rng.choice([-2.0, 2.0])),
+                spin=rng.uniform(-0.05, 0.05),
+            )
+        )
     scene = _scene(rng, T, H, W, actors)
     frames, boxes, vis = [], np.zeros((T, 4)), np.zeros(T)
     for t in range(T):
@@ -343,21 +403,36 @@ def make_vos_sequence(rng: np.random.Generator, name: str, T: int, H: int, W: in
             p = spline_path(np.array(way), np.array([0, T // 2, T - 1]), T)
             tile, kind, hue = appearance(rng)
             kinds.append((kind, hue))
-            actors.append(shape_actor(rng, p, half, aspect=float(rng.uniform(0.6, 1.6)), depth=float(i),
-                                      spin=rng.uniform(-0.03, 0.03), tile=tile))
+            actors.append(
+                shape_actor(
+                    rng,
+                    p,
+                    half,
+                    aspect=float(rng.uniform(0.6, 1.6)),
+                    depth=float(i),
+                    spin=rng.uniform(-0.03, 0.03),
+                    tile=tile,
+                )
+            )
     n_distr = int(rng.integers(1, 3))
     for j in range(n_distr):
         look = kinds[0] if (j == 0 and kinds[0] is not None) else (None, None)
         tile = appearance(rng, kind=look[0], hue=look[1])[0]
         p0 = np.array([rng.choice([-0.1 * W, 1.1 * W]), rng.uniform(0.2, 0.8) * H])
-        p = spline_path(np.array([p0, [rng.uniform(0.3, 0.7) * W, rng.uniform(0.3, 0.7) * H],
-                                  [W - p0[0], rng.uniform(0.2, 0.8) * H]]), np.array([0, T // 2, T - 1]), T)
-        actors.append(shape_actor(rng, p, np.full(T, rng.uniform(0.06, 0.1) * S), depth=float(rng.choice([-1, 10])),
-                                  tile=tile))
+        p = spline_path(
+            np.array(
+                [p0, [rng.uniform(0.3, 0.7) * W, rng.uniform(0.3, 0.7) * H], [W - p0[0], rng.uniform(0.2, 0.8) * H]]
+            ),
+            np.array([0, T // 2, T - 1]),
+            T,
+        )
+        actors.append(
+            shape_actor(rng, p, np.full(T, rng.uniform(0.06, 0.1) * S), depth=float(rng.choice([-1, 10])), tile=tile)
+        )
     scene = _scene(rng, T, H, W, actors)
     frames, labels = [], []
     lut = np.zeros(len(actors) + 1, np.uint8)  # owner -1 -> index 0 -> background
-    lut[1:n_objects + 1] = np.arange(1, n_objects + 1)
+    lut[1 : n_objects + 1] = np.arange(1, n_objects + 1)
     for t in range(T):
         img, comp = scene.render(t)
         frames.append(img)
@@ -369,8 +444,9 @@ def make_vos_sequence(rng: np.random.Generator, name: str, T: int, H: int, W: in
 
 
 # ---------------------------------------------------------------------------------------------- pose propagation
-def make_poseprop_sequence(rng: np.random.Generator, name: str, T: int, H: int, W: int,
-                           action: str | None = None) -> PosePropSequence:
+def make_poseprop_sequence(
+    rng: np.random.Generator, name: str, T: int, H: int, W: int, action: str | None = None
+) -> PosePropSequence:
     """JHMDB-like: one large articulated figure doing ``action`` (random) with a panning camera and a textured
     distractor passing behind (or briefly in front of) it."""
     actions = ("walk", "wave", "squat", "clap")
@@ -384,8 +460,9 @@ def make_poseprop_sequence(rng: np.random.Generator, name: str, T: int, H: int, 
     fig = figure_actor(rng, feet, height, action, yaw=yaw, depth=0.0)
     p0 = np.array([rng.choice([-0.15 * W, 1.15 * W]), rng.uniform(0.2, 0.8) * H])
     p = spline_path(np.array([p0, [W - p0[0], rng.uniform(0.2, 0.8) * H]]), np.array([0, T - 1]), T)
-    dist = shape_actor(rng, p, np.full(T, rng.uniform(0.07, 0.12) * min(H, W)),
-                       depth=float(rng.choice([-1.0, -1.0, 1.0])))
+    dist = shape_actor(
+        rng, p, np.full(T, rng.uniform(0.07, 0.12) * min(H, W)), depth=float(rng.choice([-1.0, -1.0, 1.0]))
+    )
     scene = _scene(rng, T, H, W, [fig, dist])
     frames, joints = [], np.zeros((T, 15, 2))
     for t in range(T):
@@ -396,8 +473,9 @@ def make_poseprop_sequence(rng: np.random.Generator, name: str, T: int, H: int, 
 
 
 # -------------------------------------------------------------------------------------------- pedestrian scenes
-def _pedestrians(rng: np.random.Generator, T: int, H: int, W: int, n: int, *, h_range: tuple[float, float],
-                 n_cross: int) -> tuple[list, list]:
+def _pedestrians(
+    rng: np.random.Generator, T: int, H: int, W: int, n: int, *, h_range: tuple[float, float], n_cross: int
+) -> tuple[list, list]:
     """``n`` walking figures (people) with perspective (lower on the image = bigger and nearer) entering, leaving
     and crossing; the first ``2 * n_cross`` form meet-and-turn or meet-and-pass pairs (alternately, starting with
     a turn): both reach the same point at the same frame (one hides the other) and then either continue or both
@@ -423,8 +501,7 @@ def _pedestrians(rng: np.random.Generator, T: int, H: int, W: int, n: int, *, h_
             feet = np.stack([meet[0] + dx, meet[1] + dy], 1)
             vx = np.gradient(feet[:, 0])
             yaw = np.where(vx >= 0, 1.2, -1.2) + 0.1 * smooth_noise(rng, T)
-            actors.append(figure_actor(rng, feet, height_at(feet[:, 1]), "walk", yaw=yaw,
-                                       gait_hz=1.0 + 0.15 * speed))
+            actors.append(figure_actor(rng, feet, height_at(feet[:, 1]), "walk", yaw=yaw, gait_hz=1.0 + 0.15 * speed))
             kinds.append("turn" if bounce else "pass")
     for _ in range(n - 2 * n_cross):
         y = rng.uniform(0.6, 1.0) * H
@@ -444,8 +521,7 @@ def _intersects(box: np.ndarray, H: int, W: int) -> bool:
     return box[2] > 0 and box[3] > 0 and box[0] < W and box[1] < H and box[0] + box[2] > 0 and box[1] + box[3] > 0
 
 
-def make_mot_sequence(rng: np.random.Generator, name: str, T: int, H: int, W: int, n_people: int
-                      ) -> MotSequence:
+def make_mot_sequence(rng: np.random.Generator, name: str, T: int, H: int, W: int, n_people: int) -> MotSequence:
     """MOT17-like: walking people (class 1), one static person (class 7, conf 0) and one mannequin-like
     distractor (class 8, conf 0), crossing pairs; noisy public detections (misses ~10 %, more under occlusion,
     box jitter ~5 %, false positives with mostly low scores)."""
@@ -460,8 +536,14 @@ def make_mot_sequence(rng: np.random.Generator, name: str, T: int, H: int, W: in
     actors = people + [static, manq]
     classes = [1] * len(people) + [7, 8]
     confs = [1] * len(people) + [0, 0]
-    actors.append(shape_actor(rng, random_path(rng, T, np.zeros(2), np.array([W, H], float), max_step=0.01 * W),
-                              np.full(T, 0.06 * min(H, W)), depth=-1.0))  # background clutter, not annotated
+    actors.append(
+        shape_actor(
+            rng,
+            random_path(rng, T, np.zeros(2), np.array([W, H], float), max_step=0.01 * W),
+            np.full(T, 0.06 * min(H, W)),
+            depth=-1.0,
+        )
+    )  # background clutter, not annotated
     scene = _scene(rng, T, H, W, actors, pan=0.0)
     frames, gt, dets = [], [], []
     for t in range(T):
@@ -496,15 +578,20 @@ def rle_encode(mask: np.ndarray) -> dict:
     return {"size": [int(r["size"][0]), int(r["size"][1])], "counts": r["counts"].decode("ascii")}
 
 
-def make_mots_sequence(rng: np.random.Generator, name: str, T: int, H: int, W: int, n_people: int
-                       ) -> MotsSequence:
+def make_mots_sequence(rng: np.random.Generator, name: str, T: int, H: int, W: int, n_people: int) -> MotsSequence:
     """MOTS-like: the pedestrian scene of MOT with exact, disjoint visible masks (id 2000+k, class 2); noisy mask
     detections (dilated/eroded/shifted, misses, false-positive blobs), made disjoint by a random priority."""
     import cv2
 
     people, _ = _pedestrians(rng, T, H, W, n_people, h_range=(0.3, 0.55), n_cross=max(1, n_people // 3))
-    actors = people + [shape_actor(rng, random_path(rng, T, np.zeros(2), np.array([W, H], float),
-                                                    max_step=0.01 * W), np.full(T, 0.07 * min(H, W)), depth=-1.0)]
+    actors = people + [
+        shape_actor(
+            rng,
+            random_path(rng, T, np.zeros(2), np.array([W, H], float), max_step=0.01 * W),
+            np.full(T, 0.07 * min(H, W)),
+            depth=-1.0,
+        )
+    ]
     scene = _scene(rng, T, H, W, actors, pan=0.0)
     frames, gt, dets = [], [], []
     kern = np.ones((3, 3), np.uint8)
@@ -551,11 +638,7 @@ def make_mots_sequence(rng: np.random.Generator, name: str, T: int, H: int, W: i
 
 
 # -------------------------------------------------------------------------------------------------- PoseTrack
-POSETRACK_KEYPOINTS = (
-    "nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
-    "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-    "right_ankle",
-)
+POSETRACK_KEYPOINTS = POSETRACK18_KEYPOINTS
 # PoseTrack-18 index <- JHMDB index (None: ears, unused; "top": head top)
 _PT_FROM_JHMDB = (2, 0, "top", None, None, 4, 3, 8, 7, 12, 11, 6, 5, 10, 9, 14, 13)
 
@@ -571,15 +654,29 @@ def jhmdb_to_posetrack(joints: np.ndarray, head_top: np.ndarray) -> np.ndarray:
     return out
 
 
-def make_posetrack_sequence(rng: np.random.Generator, name: str, vid_id: int, T: int, H: int, W: int,
-                            n_people: int) -> PoseTrackSequence:
+def make_posetrack_sequence(
+    rng: np.random.Generator, name: str, vid_id: int, T: int, H: int, W: int, n_people: int
+) -> PoseTrackSequence:
     """PoseTrack-like: several large walking figures, some crossing (meet-and-turn/pass); GT keypoints with v=1
     for joints inside the image; noisy pose detections (jitter, lower scores for occluded joints, misses, false
     positives)."""
     people, _ = _pedestrians(rng, T, H, W, n_people, h_range=(0.45, 0.7), n_cross=max(1, n_people // 2))
-    scene = _scene(rng, T, H, W, people + [shape_actor(rng, random_path(
-        rng, T, np.zeros(2), np.array([W, H], float), max_step=0.01 * W), np.full(T, 0.07 * min(H, W)),
-        depth=-1.0)], pan=0.03)
+    scene = _scene(
+        rng,
+        T,
+        H,
+        W,
+        people
+        + [
+            shape_actor(
+                rng,
+                random_path(rng, T, np.zeros(2), np.array([W, H], float), max_step=0.01 * W),
+                np.full(T, 0.07 * min(H, W)),
+                depth=-1.0,
+            )
+        ],
+        pan=0.03,
+    )
     frames, gts, dets = [], [], []
     for t in range(T):
         img, comp = scene.render(t)
@@ -614,8 +711,15 @@ def make_posetrack_sequence(rng: np.random.Generator, name: str, vid_id: int, T:
             dk[ok, :2] = noisy[ok] - 0.5
             dk[ok, 2] = 1
             sc = np.where(ok, sc, 0.0)
-            d.append({"keypoints": dk, "scores": sc, "bbox": box + rng.normal(0, 0.03, 4) * box[[2, 3, 2, 3]],
-                      "bbox_head": hb, "score": float(sc[ok].mean()) if ok.any() else 0.0})
+            d.append(
+                {
+                    "keypoints": dk,
+                    "scores": sc,
+                    "bbox": box + rng.normal(0, 0.03, 4) * box[[2, 3, 2, 3]],
+                    "bbox_head": hb,
+                    "score": float(sc[ok].mean()) if ok.any() else 0.0,
+                }
+            )
         for _ in range(int(rng.poisson(0.3))):  # false positive: a jittered copy of a random pose elsewhere
             src = people[int(rng.integers(len(people)))]
             j, top = src.joints(t)
@@ -631,8 +735,15 @@ def make_posetrack_sequence(rng: np.random.Generator, name: str, vid_id: int, T:
             sc = np.where(ok, rng.uniform(0.05, 0.55, 17), 0.0)
             x1, y1 = dk[ok, :2].min(0)
             x2, y2 = dk[ok, :2].max(0)
-            d.append({"keypoints": dk, "scores": sc, "bbox": np.array([x1, y1, x2 - x1, y2 - y1]),
-                      "bbox_head": np.zeros(4), "score": float(sc[ok].mean())})
+            d.append(
+                {
+                    "keypoints": dk,
+                    "scores": sc,
+                    "bbox": np.array([x1, y1, x2 - x1, y2 - y1]),
+                    "bbox_head": np.zeros(4),
+                    "score": float(sc[ok].mean()),
+                }
+            )
         gts.append(g)
         dets.append(d)
     return PoseTrackSequence(name, vid_id, frames, gts, dets)

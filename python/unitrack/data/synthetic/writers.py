@@ -2,6 +2,7 @@
 PoseTrack-18). Every writer takes the dataset root (e.g. ``<out>/otb``) and a list of sequences from scenes.py and
 returns the list of sequence names. Output bytes depend only on the inputs (no timestamps, fixed float formats).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ import numpy as np
 import scipy.io
 from PIL import Image
 
+from ..skeletons import POSETRACK18_SKELETON, palette_bytes
 from .scenes import (
     POSETRACK_KEYPOINTS,
     MotSequence,
@@ -25,29 +27,23 @@ from .scenes import (
 )
 
 __all__ = [
-    "JPEG_QUALITY", "davis_palette", "write_jpeg", "write_otb", "write_davis", "write_jhmdb", "write_mot",
-    "write_mots", "write_posetrack", "POSETRACK_SKELETON",
+    "JPEG_QUALITY",
+    "davis_palette",
+    "write_jpeg",
+    "write_otb",
+    "write_davis",
+    "write_jhmdb",
+    "write_mot",
+    "write_mots",
+    "write_posetrack",
+    "POSETRACK_SKELETON",
 ]
 
 JPEG_QUALITY = 90
 #: PoseTrack-18 / COCO skeleton (1-based keypoint indices), as in the PoseTrack-18 category entry.
-POSETRACK_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8], [7, 9],
-                      [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7]]
-
-
-def davis_palette() -> list:
-    """The DAVIS / PASCAL-VOC colour map as a flat list of 768 ints (index i -> RGB by bit interleaving)."""
-    pal = []
-    for i in range(256):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        pal += [r, g, b]
-    return pal
+POSETRACK_SKELETON = [list(pair) for pair in POSETRACK18_SKELETON]
+#: The DAVIS palette as 768 ints (:func:`unitrack.data.skeletons.palette_bytes`).
+davis_palette = palette_bytes
 
 
 def write_jpeg(path: Path, rgb: np.ndarray) -> None:
@@ -73,8 +69,16 @@ def _write_json(path: Path, obj) -> None:
 
 
 def _seqinfo(name: str, T: int, H: int, W: int, frame_rate: int) -> list:
-    return ["[Sequence]", f"name={name}", "imDir=img1", f"frameRate={frame_rate}", f"seqLength={T}",
-            f"imWidth={W}", f"imHeight={H}", "imExt=.jpg"]
+    return [
+        "[Sequence]",
+        f"name={name}",
+        "imDir=img1",
+        f"frameRate={frame_rate}",
+        f"seqLength={T}",
+        f"imWidth={W}",
+        f"imHeight={H}",
+        "imExt=.jpg",
+    ]
 
 
 # ------------------------------------------------------------------------------------------------------------ OTB
@@ -91,8 +95,13 @@ def write_otb(root: Path, seqs: list[SotSequence]) -> list:
             names.append(f"{s.name}/img/{t + 1:04d}.jpg")
         rects = [[int(round(b[0])) + 1, int(round(b[1])) + 1, int(round(b[2])), int(round(b[3]))] for b in s.boxes]
         _write_text(root / s.name / "groundtruth_rect.txt", [",".join(str(v) for v in r) for r in rects])
-        meta[s.name] = {"video_dir": s.name, "init_rect": rects[0], "img_names": names, "gt_rect": rects,
-                        "attr": list(s.attr)}
+        meta[s.name] = {
+            "video_dir": s.name,
+            "init_rect": rects[0],
+            "img_names": names,
+            "gt_rect": rects,
+            "attr": list(s.attr),
+        }
     _write_json(root / "OTB2015.json", meta)
     return [s.name for s in seqs]
 
@@ -152,8 +161,9 @@ def _fix_mat_header(path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------------------------- MOT / MOTS
-def _write_motchallenge(root: Path, seqs: list, split: str, seqmap: str,
-                        annotations: Callable[[Any], Iterator[tuple[str, list]]]) -> list:
+def _write_motchallenge(
+    root: Path, seqs: list, split: str, seqmap: str, annotations: Callable[[Any], Iterator[tuple[str, list]]]
+) -> list:
     """The MOTChallenge layout shared by MOT and MOTS: per sequence ``<root>/<split>/<seq>/{seqinfo.ini,
     img1/000001.jpg}`` plus the ``(file, lines)`` pairs that ``annotations(seq)`` yields (``gt/gt.txt``,
     ``det/det.txt``), then ``<root>/seqmaps/<seqmap>.txt``."""
@@ -174,10 +184,17 @@ def _write_motchallenge(root: Path, seqs: list, split: str, seqmap: str,
 
 
 def _mot_annotations(s: MotSequence) -> Iterator[tuple[str, list]]:
-    yield "gt/gt.txt", [f"{fr},{i},{int(round(x)) + 1},{int(round(y)) + 1},{int(round(w))},{int(round(h))},{c},{cl},"
-                        f"{v:.5f}" for fr, i, x, y, w, h, c, cl, v in s.gt]
-    yield "det/det.txt", [f"{fr},-1,{x + 1:.2f},{y + 1:.2f},{w:.2f},{h:.2f},{sc:.4f},-1,-1,-1"
-                          for fr, x, y, w, h, sc in s.dets]
+    yield (
+        "gt/gt.txt",
+        [
+            f"{fr},{i},{int(round(x)) + 1},{int(round(y)) + 1},{int(round(w))},{int(round(h))},{c},{cl},{v:.5f}"
+            for fr, i, x, y, w, h, c, cl, v in s.gt
+        ],
+    )
+    yield (
+        "det/det.txt",
+        [f"{fr},-1,{x + 1:.2f},{y + 1:.2f},{w:.2f},{h:.2f},{sc:.4f},-1,-1,-1" for fr, x, y, w, h, sc in s.dets],
+    )
 
 
 def _mots_annotations(s: MotsSequence) -> Iterator[tuple[str, list]]:
@@ -191,8 +208,7 @@ def write_mot(root: Path, seqs: list[MotSequence], *, split: str = "train", seqm
     return _write_motchallenge(root, seqs, split, seqmap, _mot_annotations)
 
 
-def write_mots(root: Path, seqs: list[MotsSequence], *, split: str = "train", seqmap: str = "SYNTH-MOTS-train"
-               ) -> list:
+def write_mots(root: Path, seqs: list[MotsSequence], *, split: str = "train", seqmap: str = "SYNTH-MOTS-train") -> list:
     """MOTSChallenge: like :func:`write_mot` but ``gt.txt``/``det.txt`` lines ``frame id class h w rle``."""
     return _write_motchallenge(root, seqs, split, seqmap, _mots_annotations)
 
@@ -212,8 +228,15 @@ def _flat_kps(kps: np.ndarray) -> list:
 def write_posetrack(root: Path, seqs: list[PoseTrackSequence], *, split: str = "val") -> list:
     """PoseTrack-18: ``images/<split>/<seq>/000000.jpg``, ``annotations/<split>/<seq>.json`` (GT) and
     ``detections/<split>/<seq>.json`` (noisy detections, ``track_id`` -1, per-joint ``scores``)."""
-    category = [{"supercategory": "person", "id": 1, "name": "person", "keypoints": list(POSETRACK_KEYPOINTS),
-                 "skeleton": POSETRACK_SKELETON}]
+    category = [
+        {
+            "supercategory": "person",
+            "id": 1,
+            "name": "person",
+            "keypoints": list(POSETRACK_KEYPOINTS),
+            "skeleton": POSETRACK_SKELETON,
+        }
+    ]
     (root / "annotations" / split).mkdir(parents=True, exist_ok=True)
     (root / "detections" / split).mkdir(parents=True, exist_ok=True)
     for s in seqs:
@@ -224,21 +247,52 @@ def write_posetrack(root: Path, seqs: list[PoseTrackSequence], *, split: str = "
         for t, f in enumerate(s.frames):
             write_jpeg(d / f"{t:06d}.jpg", f)
             img_id = int(f"1{s.vid_id:06d}{t:04d}")
-            images.append({"has_no_densepose": True, "is_labeled": True,
-                           "file_name": f"images/{split}/{s.name}/{t:06d}.jpg", "nframes": T, "frame_id": img_id,
-                           "vid_id": f"{s.vid_id:06d}", "ignore_regions_y": [], "ignore_regions_x": [],
-                           "id": img_id})
+            images.append(
+                {
+                    "has_no_densepose": True,
+                    "is_labeled": True,
+                    "file_name": f"images/{split}/{s.name}/{t:06d}.jpg",
+                    "nframes": T,
+                    "frame_id": img_id,
+                    "vid_id": f"{s.vid_id:06d}",
+                    "ignore_regions_y": [],
+                    "ignore_regions_x": [],
+                    "id": img_id,
+                }
+            )
             for j, a in enumerate(s.gt[t]):
-                gt_anns.append({"bbox_head": _r(a["bbox_head"]), "keypoints": _flat_kps(a["keypoints"]),
-                                "track_id": int(a["track_id"]), "image_id": img_id, "bbox": _r(a["bbox"]),
-                                "scores": [], "category_id": 1, "id": img_id * 100 + j})
+                gt_anns.append(
+                    {
+                        "bbox_head": _r(a["bbox_head"]),
+                        "keypoints": _flat_kps(a["keypoints"]),
+                        "track_id": int(a["track_id"]),
+                        "image_id": img_id,
+                        "bbox": _r(a["bbox"]),
+                        "scores": [],
+                        "category_id": 1,
+                        "id": img_id * 100 + j,
+                    }
+                )
             for j, a in enumerate(s.dets[t]):
-                det_anns.append({"bbox_head": _r(a["bbox_head"]), "keypoints": _flat_kps(a["keypoints"]),
-                                 "track_id": -1, "image_id": img_id, "bbox": _r(a["bbox"]),
-                                 "scores": [round(float(x), 4) for x in a["scores"]],
-                                 "score": round(float(a["score"]), 4), "category_id": 1, "id": img_id * 100 + j})
-        _write_json(root / "annotations" / split / f"{s.name}.json",
-                    {"images": images, "annotations": gt_anns, "categories": category})
-        _write_json(root / "detections" / split / f"{s.name}.json",
-                    {"images": images, "annotations": det_anns, "categories": category})
+                det_anns.append(
+                    {
+                        "bbox_head": _r(a["bbox_head"]),
+                        "keypoints": _flat_kps(a["keypoints"]),
+                        "track_id": -1,
+                        "image_id": img_id,
+                        "bbox": _r(a["bbox"]),
+                        "scores": [round(float(x), 4) for x in a["scores"]],
+                        "score": round(float(a["score"]), 4),
+                        "category_id": 1,
+                        "id": img_id * 100 + j,
+                    }
+                )
+        _write_json(
+            root / "annotations" / split / f"{s.name}.json",
+            {"images": images, "annotations": gt_anns, "categories": category},
+        )
+        _write_json(
+            root / "detections" / split / f"{s.name}.json",
+            {"images": images, "annotations": det_anns, "categories": category},
+        )
     return [s.name for s in seqs]

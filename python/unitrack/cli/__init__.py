@@ -1,33 +1,45 @@
-"""Command line interface: ``unitrack <command>``."""
+"""Command line interface: ``unitrack <command>``, one module per subcommand.
+
+::
+
+    unitrack.cli.env        unitrack env         environment and build report
+    unitrack.cli.eval       unitrack eval        representations x tasks -> one Table-1-style table
+    unitrack.cli.track      unitrack track TASK  one head on your own video / frames folder
+    unitrack.cli.eval_mot   unitrack eval-mot    MOT / MOTS / PoseTrack metrics of result files
+    unitrack.cli.models     unitrack models      built-in representations, checkpoint load reports
+    unitrack.cli.synth      unitrack synth       the synthetic five-task benchmark
+    unitrack.cli.vos        unitrack vos         VOS over a DAVIS split (+ J&F)
+    unitrack.cli.poseprop   unitrack poseprop    pose propagation over a JHMDB file list (+ PCK)
+
+Every module provides ``add_parser(subparsers)``; they share one set of option helpers and one error-to-exit-code
+path (:mod:`unitrack.cli.common`).
+"""
+
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
 
-# (module, help) of every subcommand module providing ``add_parser(subparsers)``, in --help order.
+# (module, command) of every subcommand module providing ``add_parser(subparsers)``, in --help order.
 SUBCOMMANDS = [
-    ("unitrack.evaluation.cli_eval", "eval"),
-    ("unitrack.cli_track", "track"),
-    ("unitrack.metrics.cli_mot", "eval-mot"),
-    ("unitrack.model.cli", "models"),
-    ("unitrack.data.synthetic", "synth"),
-    ("unitrack.heads.vos", "vos"),
-    ("unitrack.heads.poseprop", "poseprop"),
+    ("unitrack.cli.env", "env"),
+    ("unitrack.cli.eval", "eval"),
+    ("unitrack.cli.track", "track"),
+    ("unitrack.cli.eval_mot", "eval-mot"),
+    ("unitrack.cli.models", "models"),
+    ("unitrack.cli.synth", "synth"),
+    ("unitrack.cli.vos", "vos"),
+    ("unitrack.cli.poseprop", "poseprop"),
 ]
-
-
-def _cmd_env(args: argparse.Namespace) -> int:
-    from unitrack_ext.collect_env import get_env_info
-
-    print(get_env_info())
-    return 0
 
 
 def _unavailable(name: str, exc: ImportError):
     def run(args: argparse.Namespace) -> int:
-        raise RuntimeError(f"this command needs a module that failed to import ({exc}); "
-                           f"reinstall with: pip install --no-build-isolation -e .")
+        raise RuntimeError(
+            f"this command needs a module that failed to import ({exc}); "
+            f"reinstall with: pip install --no-build-isolation -e ."
+        )
 
     return run
 
@@ -55,11 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     from unitrack import __version__
 
     parser = argparse.ArgumentParser(prog="unitrack", description="UniTrack: one appearance model, five tracking tasks")
-    parser.add_argument("--version", action="version", version=_version_line(__version__),
-                        help="print the unitrack and torch versions and exit")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=_version_line(__version__),
+        help="print the unitrack and torch versions and exit",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p_env = sub.add_parser("env", help="print torch/CUDA/compiler/build information (paste it into bug reports)")
-    p_env.set_defaults(func=_cmd_env)
     for module, name in SUBCOMMANDS:
         try:
             importlib.import_module(module).add_parser(sub)
@@ -71,9 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``unitrack``: every outcome is a result or one line on stderr (see :mod:`unitrack.cli_common`);
+    """Entry point of ``unitrack``: every outcome is a result or one line on stderr (see :mod:`unitrack.cli.common`);
     exit codes 0 ok, 1 some work failed, 2 bad input, 130 interrupted."""
-    from unitrack.cli_common import EXIT_INTERRUPTED, run_command
+    from .common import EXIT_INTERRUPTED, run_command
 
     try:
         parser = build_parser()
