@@ -1,0 +1,114 @@
+// The one SIMD abstraction of the CPU kernels: GCC/Clang vector extensions, as wide as the ISA level of the
+// translation unit that includes it (csrc/cpu/isa/begin.h sets the target first): 16 bytes for the baseline
+// (SSE2 / NEON), 32 for avx2, 64 for avx512. Arithmetic is plain C++ on the vector types; the few operations that
+// need an instruction the operators do not express (fused multiply-add, compare-to-bitmask) have intrinsic
+// specialisations here and a portable fallback. No include guard and no non-namespaced code: it is included once per
+// ISA translation unit and everything lives in unitrack::cpu::UNITRACK_ISA::simd (see begin.h for why).
+namespace unitrack {
+namespace cpu {
+namespace UNITRACK_ISA {
+namespace simd {
+
+#if defined(__AVX512F__)
+constexpr int kBytes = 64;
+#elif defined(__AVX__)
+constexpr int kBytes = 32;
+#else
+constexpr int kBytes = 16;
+#endif
+
+// A vector of NB bytes of T (NB may exceed the hardware width: the compiler splits it, e.g. 32-byte vectors on SSE2).
+template <typename T, int NB>
+struct VecN {
+  typedef T type __attribute__((vector_size(NB)));
+  static constexpr int N = NB / static_cast<int>(sizeof(T));
+};
+template <typename T>
+using Vec = VecN<T, kBytes>;  // the native width of the level
+template <typename T>
+using V = typename Vec<T>::type;
+
+template <typename VT, typename T>
+inline VT load(const T* p) {
+  VT v;
+  std::memcpy(&v, p, sizeof(VT));  // unaligned load
+  return v;
+}
+template <typename VT, typename T>
+inline void store(T* p, const VT& v) {
+  std::memcpy(p, &v, sizeof(VT));
+}
+// The first n lanes from p, the others 0 (reads exactly n elements).
+template <typename VT, typename T>
+inline VT load_n(const T* p, int n) {
+  VT v = {};
+  std::memcpy(&v, p, sizeof(T) * static_cast<size_t>(n));
+  return v;
+}
+template <typename VT, typename T>
+inline void store_n(T* p, const VT& v, int n) {
+  std::memcpy(p, &v, sizeof(T) * static_cast<size_t>(n));
+}
+template <typename VT, typename T>
+inline VT splat(T x) {
+  return VT{} + x;
+}
+
+// a * b + c, fused where the level has FMA (ISO C++ mode does not contract a * b + c by itself).
+template <typename VT>
+inline VT fmadd(const VT& a, const VT& b, const VT& c) {
+#if defined(__FMA__)
+  using E = std::remove_reference_t<decltype(a[0])>;
+  if constexpr (sizeof(VT) == 32 && std::is_same_v<E, float>) return _mm256_fmadd_ps(a, b, c);
+  if constexpr (sizeof(VT) == 32 && std::is_same_v<E, double>) return _mm256_fmadd_pd(a, b, c);
+#if defined(__AVX512F__)
+  if constexpr (sizeof(VT) == 64 && std::is_same_v<E, float>) return _mm512_fmadd_ps(a, b, c);
+  if constexpr (sizeof(VT) == 64 && std::is_same_v<E, double>) return _mm512_fmadd_pd(a, b, c);
+#endif
+#endif
+  return a * b + c;
+}
+
+// Bit l set where v[l] > thr (ordered: NaN lanes are 0).
+template <typename VT, typename T>
+inline uint64_t gt_mask(const VT& v, T thr) {
+  constexpr int N = static_cast<int>(sizeof(VT) / sizeof(T));
+#if defined(__AVX512F__)
+  if constexpr (sizeof(VT) == 64 && std::is_same_v<T, float>)
+    return static_cast<uint64_t>(_mm512_cmp_ps_mask(v, _mm512_set1_ps(thr), _CMP_GT_OQ));
+  if constexpr (sizeof(VT) == 64 && std::is_same_v<T, double>)
+    return static_cast<uint64_t>(_mm512_cmp_pd_mask(v, _mm512_set1_pd(thr), _CMP_GT_OQ));
+#endif
+#if defined(__AVX__)
+  if constexpr (sizeof(VT) == 32 && std::is_same_v<T, float>)
+    return static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(thr), _CMP_GT_OQ)));
+  if constexpr (sizeof(VT) == 32 && std::is_same_v<T, double>)
+    return static_cast<uint32_t>(_mm256_movemask_pd(_mm256_cmp_pd(v, _mm256_set1_pd(thr), _CMP_GT_OQ)));
+#endif
+#if defined(__SSE2__)
+  if constexpr (sizeof(VT) == 16 && std::is_same_v<T, float>)
+    return static_cast<uint32_t>(_mm_movemask_ps(_mm_cmpgt_ps(v, _mm_set1_ps(thr))));
+  if constexpr (sizeof(VT) == 16 && std::is_same_v<T, double>)
+    return static_cast<uint32_t>(_mm_movemask_pd(_mm_cmpgt_pd(v, _mm_set1_pd(thr))));
+#endif
+  uint64_t m = 0;
+  for (int l = 0; l < N; ++l) m |= static_cast<uint64_t>(v[l] > thr) << l;
+  return m;
+}
+
+// Sum of the lanes in a fixed pairwise order (the same at every thread count).
+template <typename VT>
+inline auto hsum(const VT& v) {
+  using E = std::remove_cv_t<std::remove_reference_t<decltype(v[0])>>;
+  constexpr int N = static_cast<int>(sizeof(VT) / sizeof(E));
+  E lanes[N];
+  std::memcpy(lanes, &v, sizeof(VT));
+  for (int w = N / 2; w >= 1; w /= 2)
+    for (int l = 0; l < w; ++l) lanes[l] += lanes[l + w];
+  return lanes[0];
+}
+
+}  // namespace simd
+}  // namespace UNITRACK_ISA
+}  // namespace cpu
+}  // namespace unitrack
