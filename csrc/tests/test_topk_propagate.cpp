@@ -137,10 +137,11 @@ int main() {
   expect_error([&] { prop.call(at::randn({4, 30}), k, lab, 3, 0.05, 12.0, 1); }, "query must be a 4-D tensor [B, C, H, W], got shape [4, 30]");
   expect_error([&] { aff.call(q, at::randn({2, 4, 5, 6}), 3, 0.05, 12.0, 1); }, "keys must be a 5-D tensor");
   expect_error([&] { prop.call(q, k, at::rand({2, 3, 5, 6}), 3, 0.05, 12.0, 1); }, "labels must be a 5-D tensor");
-  // Candidate counts that overflow int64 (zero channels make such tensors empty, so they exist) are rejected.
-  expect_error([&] { aff.call(at::empty({1, 0, int64_t(1) << 31, int64_t(1) << 31}),
-                              at::empty({1, int64_t(1) << 40, 0, int64_t(1) << 31, int64_t(1) << 31}), 3, 0.05, 12.0, 1); },
-               "does not fit in a 64-bit integer");
+  // An output size B*K*H*W that overflows int64 (zero channels make such inputs empty, so they exist) is rejected
+  // with a message, before anything is allocated or indexed.
+  expect_error([&] { aff.call(at::empty({int64_t(1) << 40, 0, 4096, 4096}), at::empty({int64_t(1) << 40, 1, 0, 4096, 4096}),
+                              10, 0.05, 12.0, 1); },
+               "the output size B*K*H*W is too large");
   // topk far above T*H*W is clamped to K = T*H*W (no read past the candidates).
   {
     auto [w, i] = aff.call(q, k, int64_t(1) << 62, 0.05, 0.0, 1);
