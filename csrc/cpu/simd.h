@@ -9,9 +9,9 @@ namespace cpu {
 namespace UNITRACK_ISA {
 namespace simd {
 
-#if defined(__AVX512F__)
+#if UNITRACK_SIMD_AVX512
 constexpr int kBytes = 64;
-#elif defined(__AVX__)
+#elif UNITRACK_SIMD_AVX2
 constexpr int kBytes = 32;
 #else
 constexpr int kBytes = 16;
@@ -57,11 +57,11 @@ inline VT splat(T x) {
 // a * b + c, fused where the level has FMA (ISO C++ mode does not contract a * b + c by itself).
 template <typename VT>
 inline VT fmadd(const VT& a, const VT& b, const VT& c) {
-#if defined(__FMA__)
+#if UNITRACK_SIMD_AVX2
   using E = std::remove_reference_t<decltype(a[0])>;
   if constexpr (sizeof(VT) == 32 && std::is_same_v<E, float>) return _mm256_fmadd_ps(a, b, c);
   if constexpr (sizeof(VT) == 32 && std::is_same_v<E, double>) return _mm256_fmadd_pd(a, b, c);
-#if defined(__AVX512F__)
+#if UNITRACK_SIMD_AVX512
   if constexpr (sizeof(VT) == 64 && std::is_same_v<E, float>) return _mm512_fmadd_ps(a, b, c);
   if constexpr (sizeof(VT) == 64 && std::is_same_v<E, double>) return _mm512_fmadd_pd(a, b, c);
 #endif
@@ -73,19 +73,19 @@ inline VT fmadd(const VT& a, const VT& b, const VT& c) {
 template <typename VT, typename T>
 inline uint64_t gt_mask(const VT& v, T thr) {
   constexpr int N = static_cast<int>(sizeof(VT) / sizeof(T));
-#if defined(__AVX512F__)
+#if UNITRACK_SIMD_AVX512
   if constexpr (sizeof(VT) == 64 && std::is_same_v<T, float>)
     return static_cast<uint64_t>(_mm512_cmp_ps_mask(v, _mm512_set1_ps(thr), _CMP_GT_OQ));
   if constexpr (sizeof(VT) == 64 && std::is_same_v<T, double>)
     return static_cast<uint64_t>(_mm512_cmp_pd_mask(v, _mm512_set1_pd(thr), _CMP_GT_OQ));
 #endif
-#if defined(__AVX__)
+#if UNITRACK_SIMD_AVX2
   if constexpr (sizeof(VT) == 32 && std::is_same_v<T, float>)
     return static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(thr), _CMP_GT_OQ)));
   if constexpr (sizeof(VT) == 32 && std::is_same_v<T, double>)
     return static_cast<uint32_t>(_mm256_movemask_pd(_mm256_cmp_pd(v, _mm256_set1_pd(thr), _CMP_GT_OQ)));
 #endif
-#if defined(__SSE2__)
+#if UNITRACK_SIMD_SSE2
   if constexpr (sizeof(VT) == 16 && std::is_same_v<T, float>)
     return static_cast<uint32_t>(_mm_movemask_ps(_mm_cmpgt_ps(v, _mm_set1_ps(thr))));
   if constexpr (sizeof(VT) == 16 && std::is_same_v<T, double>)

@@ -48,11 +48,29 @@
 #pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,avx512f,avx512bw,avx512dq,avx512vl,avx512cd"))), apply_to = function)
 #endif
 #else
+// ISA extensions only, never "arch=x86-64-v3": GCC refuses to inline a function whose arch or tune differs from the
+// caller's, so with arch= every std::min / vector::operator[] / std::fma in a kernel became a real call (2-13x slower).
+// The feature sets are those of the x86-64-v3 / x86-64-v4 levels that common/isa.cpp tests for.
 #pragma GCC push_options
 #if UNITRACK_ISA_LEVEL == 1
-#pragma GCC target("arch=x86-64-v3")
+#pragma GCC target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse4.2,avx")
 #else
-#pragma GCC target("arch=x86-64-v4")
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse4.2,avx")
 #endif
 #endif
 #endif
+
+// What the kernels may use. GCC's target pragma does NOT define __AVX2__ / __FMA__ / __AVX512F__ (checked: g++ 12 in
+// C++ mode), so the kernel headers test these instead; a -march=native build (UNITRACK_NATIVE=1) also sets them from
+// the compiler's own macros.
+#if !defined(UNITRACK_ISA_SKIP) && (UNITRACK_ISA_LEVEL >= 1 || (defined(__AVX2__) && defined(__FMA__)))
+#define UNITRACK_SIMD_AVX2 1  // AVX2 + FMA (+ BMI2, F16C, ...): x86-64-v3
+#else
+#define UNITRACK_SIMD_AVX2 0
+#endif
+#if !defined(UNITRACK_ISA_SKIP) && (UNITRACK_ISA_LEVEL >= 2 || defined(__AVX512F__))
+#define UNITRACK_SIMD_AVX512 1  // AVX-512 F/BW/DQ/VL: x86-64-v4
+#else
+#define UNITRACK_SIMD_AVX512 0
+#endif
+#define UNITRACK_SIMD_SSE2 UNITRACK_X86  // part of x86-64 itself

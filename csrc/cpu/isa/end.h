@@ -6,3 +6,6 @@
 #pragma GCC pop_options
 #endif
 #endif
+#undef UNITRACK_SIMD_AVX2
+#undef UNITRACK_SIMD_AVX512
+#undef UNITRACK_SIMD_SSE2

@@ -130,7 +130,7 @@ inline T max_v(const T* x, int64_t n) {  // n >= 1
 // otherwise (std::fma without hardware support is a slow libm call).
 template <typename T>
 inline T madd(T a, T b, T c) {
-#ifdef __FMA__
+#if UNITRACK_SIMD_AVX2
   return std::fma(a, b, c);
 #else
   return a * b + c;
@@ -230,7 +230,7 @@ void quad_left_generic(const T* Hm, int64_t ldh, int64_t R, int64_t K, const T* 
   }
 }
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if UNITRACK_SIMD_AVX2
 // AVX2/FMA versions for float input (the common case): the tile's accumulators stay in registers through the epilogue.
 // The per-row (right) and per-4-row-block (left) partial sums are formed in float and accumulated in double: with
 // non-negative Gram blocks (post-ReLU features; signed ones take the double path) every term is >= 0, so nothing
@@ -325,12 +325,12 @@ void quad_left(const float* Hm, int64_t ldh, int64_t R, int64_t K, const float* 
 
 }  // namespace avx
 
-#endif  // __AVX2__ && __FMA__
+#endif  // UNITRACK_SIMD_AVX2
 
 // The quadratic-form kernels used below: AVX2/FMA for float where the build targets it, the generic code otherwise.
 template <typename T, bool kSquare>
 void quad_right(const T* X, int64_t ldx, int64_t R, int64_t K, const T* S, int64_t lds, int64_t L, double* out) {
-#if defined(__AVX2__) && defined(__FMA__)
+#if UNITRACK_SIMD_AVX2
   if constexpr (std::is_same_v<T, float>) return avx::quad_right<kSquare>(X, ldx, R, K, S, lds, L, out);
 #endif
   quad_right_generic<T, kSquare>(X, ldx, R, K, S, lds, L, out);
@@ -338,7 +338,7 @@ void quad_right(const T* X, int64_t ldx, int64_t R, int64_t K, const T* S, int64
 
 template <typename T, bool kSquare>
 void quad_left(const T* Hm, int64_t ldh, int64_t R, int64_t K, const T* X, int64_t ldx, int64_t L, double* out) {
-#if defined(__AVX2__) && defined(__FMA__)
+#if UNITRACK_SIMD_AVX2
   if constexpr (std::is_same_v<T, float>) return avx::quad_left<kSquare>(Hm, ldh, R, K, X, ldx, L, out);
 #endif
   quad_left_generic<T, kSquare>(Hm, ldh, R, K, X, ldx, L, out);
@@ -374,7 +374,7 @@ template <typename T>
 inline void dots4x2(const T* const xr[4], const T* const yr[2], int64_t C, T (&out)[4][2]) {
   int64_t c0 = 0;
   for (int r = 0; r < 4; ++r) out[r][0] = out[r][1] = T(0);
-#if defined(__AVX2__) && defined(__FMA__)
+#if UNITRACK_SIMD_AVX2
   if constexpr (std::is_same_v<T, float>) {
     __m256 a[4][2];
     for (int r = 0; r < 4; ++r) a[r][0] = a[r][1] = _mm256_setzero_ps();

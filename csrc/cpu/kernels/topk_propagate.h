@@ -36,7 +36,7 @@ static_assert(kTX % kMR == 0, "a tile row is a whole number of query groups");
 
 // Key block width NR = kNV vectors of the level (float: 8 lanes baseline, 16 avx2, 16 avx512 with kNV = 1; double:
 // half). The micro-kernel keeps kMR x kNV accumulators in registers: 12 of the 16 vector registers of SSE2/AVX2.
-#if defined(__AVX512F__)
+#if UNITRACK_SIMD_AVX512
 constexpr int kNV = 1;
 #else
 constexpr int kNV = 2;

@@ -125,7 +125,7 @@ void direct_tile_any(int CB, const scalar_t* s_cl, const scalar_t* t_cl, scalar_
 }
 static_assert(kCB == 6, "direct_tile_any enumerates column blocks 1..6");
 
-#if defined(__AVX2__)
+#if UNITRACK_SIMD_AVX2
 // dst[j * ldd + i] = src[i * lds + j] for an 8 x 8 block of floats (three shuffle stages in registers).
 inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
   __m256 r[8], t[8];
@@ -156,7 +156,7 @@ void transpose_rows(const scalar_t* s, scalar_t* d, int64_t C, int64_t P, int64_
     for (int64_t cb = 0; cb < C; cb += kT) {
       const int64_t ce = std::min(C, cb + kT);
       int64_t p = pb;
-#if defined(__AVX2__)
+#if UNITRACK_SIMD_AVX2
       if constexpr (std::is_same_v<scalar_t, float>) {
         for (; p + 8 <= pe; p += 8) {
           int64_t c = cb;
@@ -210,7 +210,7 @@ void xcorr_direct(const scalar_t* search_cl, const scalar_t* templ_cl, scalar_t*
   });
 }
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if UNITRACK_SIMD_AVX2
 #define UNITRACK_XCORR_ROWS 1
 // "rows": direct correlation on the NCHW layout itself, vectorised along output columns (float32, AVX2/FMA). No
 // channels-last copy, which costs more than the arithmetic for small templates. One register tile holds RB = 2
