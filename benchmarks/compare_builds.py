@@ -26,6 +26,8 @@ import unitrack_ext
 from unitrack_ext import ops
 assert unitrack_ext.HAS_EXT, unitrack_ext.EXT_ERROR
 reps = int(sys.argv[1])
+if int(sys.argv[2]) > 0:
+    torch.set_num_threads(int(sys.argv[2]))
 g = torch.Generator().manual_seed(0)
 
 def sets(n, lo, hi, C=256):
@@ -80,13 +82,13 @@ print(json.dumps(out))
 """
 
 
-def run_worker(path: str, isa: str | None, reps: int, root: str) -> dict:
+def run_worker(path: str, isa: str | None, reps: int, root: str, threads: int = 0) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([path, os.path.join(root, "python")])
     env.pop("UNITRACK_CPU_ISA", None)
     if isa:
         env["UNITRACK_CPU_ISA"] = isa
-    res = subprocess.run([sys.executable, "-c", WORKER, str(reps)], capture_output=True, text=True, env=env,
+    res = subprocess.run([sys.executable, "-c", WORKER, str(reps), str(threads)], capture_output=True, text=True, env=env,
                          cwd="/", timeout=1800)
     if res.returncode != 0:
         raise SystemExit(f"worker for {path} failed:\n{res.stderr[-3000:]}")
@@ -98,6 +100,7 @@ def main(argv=None) -> int:
     ap.add_argument("--build", action="append", required=True, help="NAME=DIR[:ISA]; the first is the baseline")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads in the workers (0: default)")
     ap.add_argument("--max-ratio", type=float, default=None, help="fail if any build/shape ratio exceeds this")
     args = ap.parse_args(argv)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -110,7 +113,7 @@ def main(argv=None) -> int:
     for r in range(args.rounds):
         order = builds if r % 2 == 0 else builds[::-1]
         for name, path, isa in order:
-            for shape, t in run_worker(path, isa, args.reps, root).items():
+            for shape, t in run_worker(path, isa, args.reps, root, args.threads).items():
                 times[name].setdefault(shape, []).append(t)
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     base = builds[0][0]
@@ -127,7 +130,7 @@ def main(argv=None) -> int:
             row += f"{ratio:16.3f}"
         print(row)
     print(f"(medians over {args.rounds} interleaved rounds of {args.reps} calls; {os.cpu_count()} cpus, "
-          f"torch threads default)")
+          f"torch threads {args.threads or 'default'})")
     if args.max_ratio is not None and worst > args.max_ratio:
         print(f"FAIL: worst ratio {worst:.3f} > {args.max_ratio}")
         return 1

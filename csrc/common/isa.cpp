@@ -35,29 +35,7 @@ struct Choice {
 Choice choose() {
   Choice c;
   c.cpu = detect();
-  c.level = c.cpu;
-  const char* env = std::getenv("UNITRACK_CPU_ISA");
-  if (env == nullptr || *env == '\0' || std::string(env) == "auto") return c;
-  const std::string want(env);
-  Level forced;
-  if (want == "baseline") {
-    forced = Level::kBaseline;
-  } else if (want == "avx2") {
-    forced = Level::kAvx2;
-  } else if (want == "avx512") {
-    forced = Level::kAvx512;
-  } else {
-    c.error = "UNITRACK_CPU_ISA must be baseline, avx2, avx512 or auto, got '" + want + "' (this CPU's level: " +
-              name(c.cpu) + ")";
-    return c;
-  }
-  if (static_cast<int>(forced) > static_cast<int>(c.cpu)) {
-    c.error = "UNITRACK_CPU_ISA=" + want + " asks for a level this CPU does not support: its level is " +
-              std::string(name(c.cpu)) + " (levels built: " + built_levels() +
-              "); unset the variable or choose a level up to " + name(c.cpu);
-    return c;
-  }
-  c.level = forced;
+  c.level = decide(std::getenv("UNITRACK_CPU_ISA"), c.cpu, c.error);
   return c;
 }
 
@@ -69,6 +47,31 @@ const Choice& choice() {
 [[maybe_unused]] const Choice& kChoiceAtLoad = choice();
 
 }  // namespace
+
+Level decide(const char* env, Level cpu, std::string& error) {
+  error.clear();
+  if (env == nullptr || *env == '\0' || std::string(env) == "auto") return cpu;
+  const std::string want(env);
+  Level forced;
+  if (want == "baseline") {
+    forced = Level::kBaseline;
+  } else if (want == "avx2") {
+    forced = Level::kAvx2;
+  } else if (want == "avx512") {
+    forced = Level::kAvx512;
+  } else {
+    error = "UNITRACK_CPU_ISA must be baseline, avx2, avx512 or auto, got '" + want + "' (this CPU's level: " +
+            name(cpu) + ")";
+    return cpu;
+  }
+  if (static_cast<int>(forced) > static_cast<int>(cpu)) {
+    error = "UNITRACK_CPU_ISA=" + want + " asks for a level this CPU does not support: its level is " +
+            std::string(name(cpu)) + " (levels built: " + built_levels() + "); unset the variable or choose a level up to " +
+            name(cpu);
+    return cpu;
+  }
+  return forced;
+}
 
 const char* name(Level level) {
   switch (level) {

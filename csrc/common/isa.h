@@ -27,6 +27,9 @@ Level cpu_level();
 // The level in use: UNITRACK_CPU_ISA if set, else cpu_level(). Picked once, when _C is loaded; throws (every call) a
 // message naming the variable and the CPU's level if the variable asks for a level the CPU lacks or is unknown.
 Level active();
+// The level for a UNITRACK_CPU_ISA value `env` (null/empty/"auto": the CPU's) on a CPU of level `cpu`; sets `error`
+// (and returns `cpu`) for an unknown value or a level above the CPU's. Pure: what active() applies once at load time.
+Level decide(const char* env, Level cpu, std::string& error);
 // "baseline" or "baseline, avx2, avx512": the levels compiled into this build.
 std::string built_levels();
 
