@@ -49,8 +49,22 @@ template <typename VT, typename T>
 inline void store_n(T* p, const VT& v, int n) {
   std::memcpy(p, &v, sizeof(T) * static_cast<size_t>(n));
 }
+// Every lane x: one broadcast instruction. (Not `VT{} + x`: 0 + x is not folded for floats, so that costs an extra
+// add per broadcast; nor a lane loop, which GCC 12 turns into one insert per lane.)
 template <typename VT, typename T>
 inline VT splat(T x) {
+#if UNITRACK_SIMD_AVX512
+  if constexpr (sizeof(VT) == 64 && std::is_same_v<T, float>) return _mm512_set1_ps(x);
+  if constexpr (sizeof(VT) == 64 && std::is_same_v<T, double>) return _mm512_set1_pd(x);
+#endif
+#if UNITRACK_SIMD_AVX2
+  if constexpr (sizeof(VT) == 32 && std::is_same_v<T, float>) return _mm256_set1_ps(x);
+  if constexpr (sizeof(VT) == 32 && std::is_same_v<T, double>) return _mm256_set1_pd(x);
+#endif
+#if UNITRACK_SIMD_SSE2
+  if constexpr (sizeof(VT) == 16 && std::is_same_v<T, float>) return _mm_set1_ps(x);
+  if constexpr (sizeof(VT) == 16 && std::is_same_v<T, double>) return _mm_set1_pd(x);
+#endif
   return VT{} + x;
 }
 
