@@ -20,50 +20,14 @@ Environment switches (printed at build time):
 """
 import glob
 import os
-import subprocess
 import sys
 
 from setuptools import setup
 
-# The oldest torch the stable-ABI extension supports (keep in sync with unitrack_ext.MIN_TORCH).
-TORCH_TARGET_VERSION = "0x020a000000000000"  # 2.10.0
-MIN_TORCH = "2.10"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from build_torch import MIN_TORCH, TORCH_TARGET_VERSION, import_target_torch  # noqa: E402
 
-NO_TORCH_MESSAGE = f"""
-unitrack: building the kernels needs torch (>= {MIN_TORCH}) installed in the environment you install into, and this
-Python ({sys.executable}) has none. Install torch first, then this package:
-
-    {sys.executable} -m pip install torch            (e.g. torch==2.13.0 or the CPU wheel of your choice)
-    {sys.executable} -m pip install .
-"""
-
-
-def _import_target_torch():
-    """Import torch: directly, or (inside pip's isolated build env) from the target interpreter's site-packages."""
-    try:
-        import torch  # noqa: F401  (--no-build-isolation, or torch in the build env)
-
-        return torch
-    except ImportError:
-        pass
-    probe = "import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))"
-    try:
-        res = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=300)
-    except (OSError, subprocess.SubprocessError):
-        res = None
-    if res is None or res.returncode != 0 or not res.stdout.strip():
-        sys.exit(NO_TORCH_MESSAGE)
-    site_dir = res.stdout.strip().splitlines()[-1]
-    sys.path.append(site_dir)  # appended: the build env's own packages (setuptools, wheel, ninja) keep priority
-    try:
-        import torch  # noqa: F401
-
-        return torch
-    except ImportError as exc:  # pragma: no cover - a broken torch install
-        sys.exit(f"{NO_TORCH_MESSAGE}\n(torch was found in {site_dir} but failed to import: {exc})")
-
-
-torch = _import_target_torch()
+torch = import_target_torch()
 from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension  # noqa: E402
 
 ROOT = os.path.dirname(os.path.abspath(__file__))

@@ -341,3 +341,38 @@ def test_fuzz_raw_xcorr(sh, dt, cl, method):
     # (the reference's conv2d cannot take zero channels or scales: an empty sum is 0)
     ref = reference.xcorr(s, t) if S and C else out.new_zeros(out.shape)
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+
+
+# ---------------------------------------------------------------------------------------------------- plain install
+
+
+def _build_torch():
+    import importlib.util
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.path.join(root, "build_torch.py")
+    if not os.path.exists(path):
+        pytest.skip("run from outside the source tree")
+    spec = importlib.util.spec_from_file_location("build_torch", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_isolated_build_finds_the_target_envs_torch():
+    """What `pip install .` relies on: the target interpreter run with -I reports its own torch's site-packages."""
+    bt = _build_torch()
+    site = bt.target_site_packages(sys.executable)
+    assert site is not None and os.path.isdir(os.path.join(site, "torch", "include", "torch", "csrc", "stable"))
+
+
+def test_no_torch_anywhere_says_exactly_what_to_run(monkeypatch, tmp_path):
+    bt = _build_torch()
+    fake = tmp_path / "python-without-torch"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` fails, as in pip's isolated build env
+    with pytest.raises(SystemExit) as exc:
+        bt.import_target_torch(str(fake))
+    msg = str(exc.value)
+    assert f"{fake} -m pip install torch" in msg and f"{fake} -m pip install ." in msg and ">= 2.10" in msg
