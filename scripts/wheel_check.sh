@@ -14,12 +14,13 @@ PY=${PY:-python3}
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 mkdir -p "$work"
 log() { echo "[wheel-check $(date +%H:%M:%S)] $*"; }
+quiet() { "$@" 2> >(grep -v "^WARNING: Location" >&2); }  # drop the local index's noise
 
 venv_with_torch() {  # DIR VERSION: a venv with that torch (reused if it already has it)
   if [ ! -x "$1/bin/python" ] || ! "$1/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$2')" 2>/dev/null; then
     rm -rf "$1"
     "$PY" -m venv "$1"
-    "$1/bin/python" -m pip install -q "torch==$2"
+    quiet "$1/bin/python" -m pip install -q "torch==$2"
   fi
 }
 
@@ -32,7 +33,7 @@ if ! ls "$wheel_dir"/unitrack-*.whl >/dev/null 2>&1; then
   rm -rf "$wheel_dir" && mkdir -p "$wheel_dir"
   # A copy of the tracked files: no .venv, no in-place _C, no build folders from the developer's tree.
   rm -rf "$work/src" && mkdir -p "$work/src" && git -C "$src" ls-files -z | (cd "$src" && xargs -0 cp --parents -t "$work/src")
-  (cd "$work/src" && "$build_venv/bin/python" -m pip wheel -q --no-deps -w "$wheel_dir" .)
+  (cd "$work/src" && quiet "$build_venv/bin/python" -m pip wheel -q --no-deps -w "$wheel_dir" .)
   log "wheel built in $(( $(date +%s) - t0 )) s: $(ls "$wheel_dir")"
 fi
 whl=$(ls "$wheel_dir"/unitrack-*.whl)
@@ -41,7 +42,7 @@ run_venv="$work/run-$run_torch"
 venv_with_torch "$run_venv" "$run_torch"
 log "installing $(basename "$whl") into a fresh venv with torch $run_torch"
 "$run_venv/bin/python" -m pip uninstall -q -y unitrack >/dev/null 2>&1 || true
-"$run_venv/bin/python" -m pip install -q "$whl" pytest hypothesis
+quiet "$run_venv/bin/python" -m pip install -q "$whl" pytest hypothesis
 tests="$work/op-tests"
 rm -rf "$tests" && mkdir -p "$tests"
 cp "$src"/tests/conftest.py "$src"/tests/test_topk_propagate_op.py "$src"/tests/test_rsm_op.py \

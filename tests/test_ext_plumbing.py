@@ -77,3 +77,8 @@ def test_cli_survives_a_missing_optional_dependency():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "xcorr" in out.stdout and "failed to import" in out.stderr
+
+
+def test_collect_env_can_be_called_twice():
+    # Importing the submodule unitrack_ext.collect_env used to rebind the package's collect_env() to the module.
+    assert unitrack_ext.collect_env() == unitrack_ext.collect_env()

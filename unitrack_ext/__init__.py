@@ -90,6 +90,12 @@ def cpu_isa() -> str:
 
 def collect_env() -> str:
     """Return the environment report printed by ``python -m unitrack_ext.collect_env``."""
-    from .collect_env import get_env_info
+    import importlib
 
-    return get_env_info()
+    report = importlib.import_module(f"{__name__}.collect_env").get_env_info()
+    # Importing the submodule rebinds the package attribute `collect_env` to it: keep this function there.
+    globals()["collect_env"] = _collect_env_function
+    return report
+
+
+_collect_env_function = collect_env
