@@ -6,7 +6,8 @@
 #   make cuda-check - compile every .cu file with nvcc for sm_80 and sm_90, type-check the CUDA launchers (no GPU needed)
 #   make wheel-check - plain `pip wheel .` (build isolation on), installed into a fresh venv, op tests from outside the
 #                      source tree at every ISA level of this CPU
-#   make abi-check  - the same across torch versions: built against 2.13.0 and run under 2.14.1, and the other way
+#   make abi-check  - the same across torch versions: built against 2.13.0 and run under 2.14.1, the other way, and
+#                     run under 2.10.0 (the stable-ABI target)
 #   make compare-native - same-run speed of the portable build against a -march=native build (benchmarks/)
 PY ?= python3
 VENV ?= .venv
@@ -51,9 +52,13 @@ cuda-check:
 wheel-check:
 	scripts/wheel_check.sh 2.13.0 2.13.0 $(CHECK_DIR)
 
+# 2.13.0 (CPU) and 2.14.1 (CUDA build, runs on the CPU) install from local files; 2.10.0, the stable-ABI target, is a
+# CUDA 12.8 build from the registry (about 4 GB with its nvidia-*-cu12 dependencies, ~2 min here): ABI_OLDEST= skips it.
+ABI_OLDEST ?= 2.10.0
 abi-check:
 	scripts/wheel_check.sh 2.13.0 2.14.1 $(CHECK_DIR)
 	scripts/wheel_check.sh 2.14.1 2.13.0 $(CHECK_DIR)
+	$(if $(ABI_OLDEST),scripts/wheel_check.sh 2.13.0 $(ABI_OLDEST) $(CHECK_DIR))
 
 # Builds the same sources with UNITRACK_NATIVE=1 (-march=native) next to the default build and compares them.
 compare-native: build

@@ -122,6 +122,52 @@ inline auto hsum(const VT& v) {
   return lanes[0];
 }
 
+// 8-float vectors with the first n (0..8) lanes from / to p, touching no memory past p[n - 1] (AVX2: masked
+// loads/stores, no copy; elsewhere a copy through the vector).
+using V8f = VecN<float, 32>::type;
+inline V8f load8_n(const float* p, int n) {
+#if UNITRACK_SIMD_AVX2
+  const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_maskload_ps(p, m);
+#else
+  return load_n<V8f>(p, n);
+#endif
+}
+inline void store8_n(float* p, const V8f& v, int n) {
+#if UNITRACK_SIMD_AVX2
+  const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  _mm256_maskstore_ps(p, m, v);
+#else
+  store_n(p, v, n);
+#endif
+}
+
+// dst[j * ldd + i] = src[i * lds + j] for an 8 x 8 block of floats: three shuffle stages in registers at the AVX2
+// levels, element by element elsewhere.
+inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+#if UNITRACK_SIMD_AVX2
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+#else
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 8; ++j) dst[j * ldd + i] = src[i * lds + j];
+#endif
+}
+
 }  // namespace simd
 }  // namespace UNITRACK_ISA
 }  // namespace cpu

@@ -231,46 +231,48 @@ void quad_left_generic(const T* Hm, int64_t ldh, int64_t R, int64_t K, const T* 
 }
 
 #if UNITRACK_SIMD_AVX2
-// AVX2/FMA versions for float input (the common case): the tile's accumulators stay in registers through the epilogue.
+// AVX2/FMA versions (simd.h vectors) for float input (the common case): the tile's accumulators stay in registers through the epilogue.
 // The per-row (right) and per-4-row-block (left) partial sums are formed in float and accumulated in double: with
 // non-negative Gram blocks (post-ReLU features; signed ones take the double path) every term is >= 0, so nothing
 // cancels. A product below the float range (weights ~1e-20 each) belongs to a pair whose ||r|| is far below the
 // 1e-12 clamp, where the value of ||r|| no longer matters.
 namespace avx {
 
+// Fixed 8-float vectors (csrc/cpu/simd.h): the Gram blocks' column chunks (kColPad) are 8 wide at every level.
+using V8 = simd::VecN<float, 32>::type;
+using V8d = simd::VecN<double, 64>::type;
+static_assert(kColPad == simd::VecN<float, 32>::N, "a Gram column chunk is one 8-float vector");
+
 // Four rows x (8 * NV) columns: c[r][v] += A[r, k] * B[k, 8v:8v+8] over k.
 template <int RB, int NV>
-inline void tile(const float* A, int64_t lda, const float* B, int64_t ldb, int64_t K, __m256 (&c)[RB][NV]) {
+inline void tile(const float* A, int64_t lda, const float* B, int64_t ldb, int64_t K, V8 (&c)[RB][NV]) {
   for (int r = 0; r < RB; ++r)
-    for (int v = 0; v < NV; ++v) c[r][v] = _mm256_setzero_ps();
+    for (int v = 0; v < NV; ++v) c[r][v] = V8{};
   for (int64_t k = 0; k < K; ++k) {
-    __m256 b[NV];
-    for (int v = 0; v < NV; ++v) b[v] = _mm256_loadu_ps(B + k * ldb + 8 * v);
+    V8 b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = simd::load<V8>(B + k * ldb + 8 * v);
     for (int r = 0; r < RB; ++r) {
-      const __m256 a = _mm256_broadcast_ss(A + r * lda + k);
-      for (int v = 0; v < NV; ++v) c[r][v] = _mm256_fmadd_ps(a, b[v], c[r][v]);
+      const V8 a = simd::splat<V8>(A[r * lda + k]);
+      for (int v = 0; v < NV; ++v) c[r][v] = simd::fmadd(a, b[v], c[r][v]);
     }
   }
 }
 
-inline double hsum_d(__m256 v) {
-  const __m256d s = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
-  const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
-  return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
-}
+// Sum of the lanes in double ((lo + hi) pairwise, a fixed order).
+inline double hsum_d(V8 v) { return simd::hsum(__builtin_convertvector(v, V8d)); }
 
 template <bool kSquare, int RB>
 inline void quad_right_rows(const float* x, int64_t ldx, int64_t K, const float* S, int64_t lds, int64_t L, double* out) {
-  __m256 rs[RB];
-  for (int r = 0; r < RB; ++r) rs[r] = _mm256_setzero_ps();
+  V8 rs[RB];
+  for (int r = 0; r < RB; ++r) rs[r] = V8{};
   auto chunk = [&](auto nv_tag, int64_t l0) {
     constexpr int NV = decltype(nv_tag)::value;
-    __m256 c[RB][NV];
+    V8 c[RB][NV];
     // Dot mode: S is block-upper-triangular (see tri_factor), so column chunk [l0, l0 + 8 NV) needs k < l0 + 8 NV only.
     tile<RB, NV>(x, ldx, S + l0, lds, kSquare ? K : std::min<int64_t>(K, l0 + 8 * NV), c);
     for (int r = 0; r < RB; ++r)
       for (int v = 0; v < NV; ++v)
-        rs[r] = _mm256_fmadd_ps(kSquare ? c[r][v] : _mm256_loadu_ps(x + r * ldx + l0 + 8 * v), c[r][v], rs[r]);
+        rs[r] = simd::fmadd(kSquare ? c[r][v] : simd::load<V8>(x + r * ldx + l0 + 8 * v), c[r][v], rs[r]);
   };
   int64_t l0 = 0;
   for (; l0 + 16 <= L; l0 += 16) chunk(std::integral_constant<int, 2>{}, l0);
@@ -290,15 +292,14 @@ inline void quad_left_rows(const float* h, int64_t ldh, int64_t K, const float* 
                            double* out) {
   auto chunk = [&](auto nv_tag, int64_t l0) {
     constexpr int NV = decltype(nv_tag)::value;
-    __m256 c[RB][NV];
+    V8 c[RB][NV];
     tile<RB, NV>(h, ldh, X + l0, ldx, K, c);
     for (int v = 0; v < NV; ++v) {
-      __m256 s = _mm256_setzero_ps();
+      V8 s = V8{};
       for (int r = 0; r < RB; ++r)
-        s = _mm256_fmadd_ps(kSquare ? c[r][v] : _mm256_loadu_ps(xr + r * ldx + l0 + 8 * v), c[r][v], s);
+        s = simd::fmadd(kSquare ? c[r][v] : simd::load<V8>(xr + r * ldx + l0 + 8 * v), c[r][v], s);
       double* o = out + l0 + 8 * v;
-      _mm256_storeu_pd(o, _mm256_add_pd(_mm256_loadu_pd(o), _mm256_cvtps_pd(_mm256_castps256_ps128(s))));
-      _mm256_storeu_pd(o + 4, _mm256_add_pd(_mm256_loadu_pd(o + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(s, 1))));
+      simd::store(o, simd::load<V8d>(o) + __builtin_convertvector(s, V8d));
     }
   };
   int64_t l0 = 0;
@@ -376,20 +377,21 @@ inline void dots4x2(const T* const xr[4], const T* const yr[2], int64_t C, T (&o
   for (int r = 0; r < 4; ++r) out[r][0] = out[r][1] = T(0);
 #if UNITRACK_SIMD_AVX2
   if constexpr (std::is_same_v<T, float>) {
-    __m256 a[4][2];
-    for (int r = 0; r < 4; ++r) a[r][0] = a[r][1] = _mm256_setzero_ps();
+    using V8 = simd::VecN<float, 32>::type;
+    V8 a[4][2];
+    for (int r = 0; r < 4; ++r) a[r][0] = a[r][1] = V8{};
     for (; c0 + 8 <= C; c0 += 8) {
-      const __m256 y0 = _mm256_loadu_ps(yr[0] + c0), y1 = _mm256_loadu_ps(yr[1] + c0);
+      const V8 y0 = simd::load<V8>(yr[0] + c0), y1 = simd::load<V8>(yr[1] + c0);
       for (int r = 0; r < 4; ++r) {
-        const __m256 x = _mm256_loadu_ps(xr[r] + c0);
-        a[r][0] = _mm256_fmadd_ps(x, y0, a[r][0]);
-        a[r][1] = _mm256_fmadd_ps(x, y1, a[r][1]);
+        const V8 x = simd::load<V8>(xr[r] + c0);
+        a[r][0] = simd::fmadd(x, y0, a[r][0]);
+        a[r][1] = simd::fmadd(x, y1, a[r][1]);
       }
     }
     for (int r = 0; r < 4; ++r)
       for (int k = 0; k < 2; ++k) {
-        alignas(32) float l[8];
-        _mm256_store_ps(l, a[r][k]);
+        float l[8];
+        simd::store(l, a[r][k]);
         out[r][k] = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
       }
   }

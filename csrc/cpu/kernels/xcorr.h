@@ -125,27 +125,6 @@ void direct_tile_any(int CB, const scalar_t* s_cl, const scalar_t* t_cl, scalar_
 }
 static_assert(kCB == 6, "direct_tile_any enumerates column blocks 1..6");
 
-#if UNITRACK_SIMD_AVX2
-// dst[j * ldd + i] = src[i * lds + j] for an 8 x 8 block of floats (three shuffle stages in registers).
-inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
-  __m256 r[8], t[8];
-  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  for (int i = 0; i < 4; ++i) {
-    _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
-    _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
-  }
-}
-#endif
 
 // One [C, P] matrix (row stride P) -> [P, C] (row stride C), in 32 x 32 cache tiles; rows [p0, p1) of the output.
 template <typename scalar_t>
@@ -160,7 +139,7 @@ void transpose_rows(const scalar_t* s, scalar_t* d, int64_t C, int64_t P, int64_
       if constexpr (std::is_same_v<scalar_t, float>) {
         for (; p + 8 <= pe; p += 8) {
           int64_t c = cb;
-          for (; c + 8 <= ce; c += 8) transpose8x8(s + c * P + p, P, d + p * C + c, C);
+          for (; c + 8 <= ce; c += 8) simd::transpose8x8(s + c * P + p, P, d + p * C + c, C);
           for (; c < ce; ++c)
             for (int64_t k = 0; k < 8; ++k) d[(p + k) * C + c] = s[c * P + p + k];
         }
@@ -221,14 +200,13 @@ template <int NV>
 void rows_tile(const float* search_s, const float* templ_s, float* out_s, int64_t C, int64_t H, int64_t W, int64_t h,
                int64_t w, int64_t Wo, int64_t r0, int RB, int64_t c0) {
   const int64_t ncols = std::min<int64_t>(8 * NV, Wo - c0);  // valid output columns in this chunk
-  alignas(32) int32_t lane_mask[8 * NV];
-  for (int64_t l = 0; l < 8 * NV; ++l) lane_mask[l] = l < ncols ? -1 : 0;
-  __m256i mask[NV];
-  for (int v = 0; v < NV; ++v) mask[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lane_mask + 8 * v));
+  using V8 = simd::V8f;
+  int nv_cols[NV];  // valid columns of each vector: 8, ..., 8, rest, 0, ...
+  for (int v = 0; v < NV; ++v) nv_cols[v] = static_cast<int>(std::clamp<int64_t>(ncols - 8 * v, 0, 8));
   const bool full = ncols == 8 * NV;
-  __m256 acc[2][NV];
+  V8 acc[2][NV];
   for (int q = 0; q < 2; ++q)
-    for (int v = 0; v < NV; ++v) acc[q][v] = _mm256_setzero_ps();
+    for (int v = 0; v < NV; ++v) acc[q][v] = V8{};
   for (int64_t k = 0; k < C; ++k) {
     const float* sk = search_s + k * H * W;
     const float* tk = templ_s + k * h * w;
@@ -237,16 +215,16 @@ void rows_tile(const float* search_s, const float* templ_s, float* out_s, int64_
       const bool use0 = i0 < h, use1 = RB == 2 && i1 >= 0;
       const float* srow = sk + R * W + c0;
       for (int64_t j = 0; j < w; ++j) {
-        __m256 x[NV];
+        V8 x[NV];
         for (int v = 0; v < NV; ++v)
-          x[v] = full ? _mm256_loadu_ps(srow + j + 8 * v) : _mm256_maskload_ps(srow + j + 8 * v, mask[v]);
+          x[v] = full ? simd::load<V8>(srow + j + 8 * v) : simd::load8_n(srow + j + 8 * v, nv_cols[v]);
         if (use0) {
-          const __m256 t = _mm256_broadcast_ss(tk + i0 * w + j);
-          for (int v = 0; v < NV; ++v) acc[0][v] = _mm256_fmadd_ps(x[v], t, acc[0][v]);
+          const V8 t = simd::splat<V8>(tk[i0 * w + j]);
+          for (int v = 0; v < NV; ++v) acc[0][v] = simd::fmadd(x[v], t, acc[0][v]);
         }
         if (use1) {
-          const __m256 t = _mm256_broadcast_ss(tk + i1 * w + j);
-          for (int v = 0; v < NV; ++v) acc[1][v] = _mm256_fmadd_ps(x[v], t, acc[1][v]);
+          const V8 t = simd::splat<V8>(tk[i1 * w + j]);
+          for (int v = 0; v < NV; ++v) acc[1][v] = simd::fmadd(x[v], t, acc[1][v]);
         }
       }
     }
@@ -255,9 +233,9 @@ void rows_tile(const float* search_s, const float* templ_s, float* out_s, int64_
     for (int v = 0; v < NV; ++v) {
       float* o = out_s + (r0 + q) * Wo + c0 + 8 * v;
       if (full)
-        _mm256_storeu_ps(o, acc[q][v]);
+        simd::store(o, acc[q][v]);
       else
-        _mm256_maskstore_ps(o, mask[v], acc[q][v]);
+        simd::store8_n(o, acc[q][v], nv_cols[v]);
     }
 }
 
