@@ -240,7 +240,7 @@ namespace avx {
 
 // Fixed 8-float vectors (csrc/cpu/simd.h): the Gram blocks' column chunks (kColPad) are 8 wide at every level.
 using V8 = simd::VecN<float, 32>::type;
-using V8d = simd::VecN<double, 64>::type;
+using V8d = simd::VecN<double, 64>::type;  // (quad_left accumulates 8 columns in double)
 static_assert(kColPad == simd::VecN<float, 32>::N, "a Gram column chunk is one 8-float vector");
 
 // Four rows x (8 * NV) columns: c[r][v] += A[r, k] * B[k, 8v:8v+8] over k.
@@ -258,8 +258,16 @@ inline void tile(const float* A, int64_t lda, const float* B, int64_t ldb, int64
   }
 }
 
-// Sum of the lanes in double ((lo + hi) pairwise, a fixed order).
-inline double hsum_d(V8 v) { return simd::hsum(__builtin_convertvector(v, V8d)); }
+// Sum of the lanes in double, in registers and in a fixed order: s = lo + hi (4 doubles), (s0 + s2) + (s1 + s3).
+inline double hsum_d(V8 v) {
+  using V4f = simd::VecN<float, 16>::type;
+  using V4d = simd::VecN<double, 32>::type;
+  V4f lo, hi;
+  std::memcpy(&lo, &v, sizeof lo);
+  std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+  const V4d s = __builtin_convertvector(lo, V4d) + __builtin_convertvector(hi, V4d);
+  return (s[0] + s[2]) + (s[1] + s[3]);
+}
 
 template <bool kSquare, int RB>
 inline void quad_right_rows(const float* x, int64_t ldx, int64_t K, const float* S, int64_t lds, int64_t L, double* out) {
