@@ -4,14 +4,20 @@
 #   make bench  - pytest-benchmark suites (benchmarks/): ratio budgets, each run saved with its metadata
 #   make lint   - ruff format --check + ruff check (python/, tests/, benchmarks/)
 #   make ctest  - C++ tests through CMake (+ make asan for the sanitizer build)
-#   make cuda-check - compile every .cu file with nvcc for sm_80 and sm_90 (no CUDA torch needed)
+#   make cuda-check - compile every .cu file with nvcc for sm_80 and sm_90, type-check the CUDA launchers (no GPU needed)
+#   make wheel-check - plain `pip wheel .` (build isolation on), installed into a fresh venv, op tests from outside the
+#                      source tree at every ISA level of this CPU
+#   make abi-check  - the same across torch versions: built against 2.13.0 and run under 2.14.1, the other way, and
+#                     run under 2.10.0 (the stable-ABI target)
+#   make compare-native - same-run speed of the portable build against a -march=native build (benchmarks/)
 PY ?= python3
 VENV ?= .venv
 VPY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= test,plot,ray
 
-.PHONY: venv build demo test bench lint ctest asan cuda-check clean
+.PHONY: venv build demo test bench lint ctest asan cuda-check wheel-check abi-check compare-native clean
+CHECK_DIR ?= /tmp/unitrack-checks
 
 $(VENV)/.installed: setup.py pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -67,6 +73,25 @@ asan: venv
 
 cuda-check:
 	scripts/cuda_compile_check.sh
+
+wheel-check:
+	scripts/wheel_check.sh 2.13.0 2.13.0 $(CHECK_DIR)
+
+# 2.13.0 (CPU) and 2.14.1 (CUDA build, runs on the CPU) install from local files; 2.10.0, the stable-ABI target, is a
+# CUDA 12.8 build from the registry (about 4 GB with its nvidia-*-cu12 dependencies, ~2 min here): ABI_OLDEST= skips it.
+ABI_OLDEST ?= 2.10.0
+abi-check:
+	scripts/wheel_check.sh 2.13.0 2.14.1 $(CHECK_DIR)
+	scripts/wheel_check.sh 2.14.1 2.13.0 $(CHECK_DIR)
+	$(if $(ABI_OLDEST),scripts/wheel_check.sh 2.13.0 $(ABI_OLDEST) $(CHECK_DIR))
+
+# Builds the same sources with UNITRACK_NATIVE=1 (-march=native) next to the default build and compares them.
+compare-native: build
+	rm -rf $(CHECK_DIR)/native && mkdir -p $(CHECK_DIR)/native
+	UNITRACK_NATIVE=1 $(VPY) setup.py -q build_ext --build-lib $(CHECK_DIR)/native/lib --build-temp $(CHECK_DIR)/native/tmp
+	cp -r unitrack_ext $(CHECK_DIR)/native/pkg && cp $(CHECK_DIR)/native/lib/unitrack_ext/_C*.so $(CHECK_DIR)/native/pkg/
+	mkdir -p $(CHECK_DIR)/portable && rm -rf $(CHECK_DIR)/portable/unitrack_ext && cp -r unitrack_ext $(CHECK_DIR)/portable/
+	$(VPY) benchmarks/compare_builds.py --build native=$(CHECK_DIR)/native/pkg --build portable=$(CHECK_DIR)/portable
 
 clean:
 	rm -rf build build-cmake build-asan unitrack_ext/_C*.so *.egg-info

@@ -1,9 +1,10 @@
-#include "common/build_info.h"
-
-#include <ATen/Parallel.h>
-#include <ATen/core/dispatch/Dispatcher.h>
-
+// Build introspection for `unitrack env`: compiler, flags, stable-ABI target, ISA levels, CUDA.
+#include <cstdint>
 #include <sstream>
+#include <string>
+
+#include "common/isa.h"
+#include "common/stable.h"
 
 #ifdef WITH_CUDA
 #include <cuda_runtime_api.h>
@@ -26,21 +27,29 @@ std::string build_info() {
 #else
   os << "optimised: no\n";
 #endif
+#ifdef TORCH_TARGET_VERSION
+  const uint64_t v = TORCH_TARGET_VERSION;
+  os << "stable ABI target: torch >= " << (v >> 56) << "." << ((v >> 48) & 0xff) << "\n";
+#else
+  os << "stable ABI target: the building torch\n";
+#endif
+  os << "built against torch headers: " << (TORCH_ABI_VERSION >> 56) << "." << ((TORCH_ABI_VERSION >> 48) & 0xff)
+     << "\n";
 #ifdef WITH_CUDA
   os << "cuda: yes (runtime " << CUDART_VERSION << ")\n";
 #else
   os << "cuda: no\n";
 #endif
+  // The ISA the entry points themselves were compiled for (the kernels are compiled once per level).
 #if defined(__AVX512F__)
-  os << "simd: avx512\n";
+  os << "baseline flags: avx512 (not portable)\n";
 #elif defined(__AVX2__)
-  os << "simd: avx2\n";
-#elif defined(__SSE4_2__)
-  os << "simd: sse4.2\n";
+  os << "baseline flags: avx2 (not portable)\n";
 #else
-  os << "simd: baseline\n";
+  os << "baseline flags: portable\n";
 #endif
-  os << "parallel: " << at::get_parallel_info();
+  os << "cpu isa levels built: " << isa::built_levels() << "\n";
+  os << "cpu isa supported: " << isa::name(isa::cpu_level());
   return os.str();
 }
 
@@ -50,20 +59,6 @@ int64_t cuda_version() {
 #else
   return -1;
 #endif
-}
-
-bool has_kernel(const std::string& op, const std::string& device) {
-  auto handle = c10::Dispatcher::singleton().findOp(c10::OperatorName("unitrack::" + op, ""));
-  if (!handle.has_value()) return false;
-  c10::DispatchKey key;
-  if (device == "cpu") {
-    key = c10::DispatchKey::CPU;
-  } else if (device == "cuda") {
-    key = c10::DispatchKey::CUDA;
-  } else {
-    TORCH_CHECK(false, "_has_kernel: device must be 'cpu' or 'cuda', got '", device, "'");
-  }
-  return handle->hasKernelForDispatchKey(key);
 }
 
 }  // namespace unitrack

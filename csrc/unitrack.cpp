@@ -1,6 +1,11 @@
-// The one place where every unitrack op schema is declared (TORCH_LIBRARY may appear only once per namespace).
-// Kernels live in csrc/cpu/<op>.cpp and csrc/cuda/<op>.cu, each ending in its TORCH_LIBRARY_IMPL block.
-// Fake (meta) kernels for torch.compile / opcheck are Python functions in unitrack_ext/_meta.py.
+// The one place where every unitrack op schema is declared (STABLE_TORCH_LIBRARY may appear only once per namespace),
+// plus the build-introspection ops. Kernels: csrc/cpu/<op>.cpp (entry points, ISA kernels in csrc/cpu/kernels/) and
+// csrc/cuda/<op>_cuda.cpp (launchers of csrc/cuda/<op>_kernel.cu), each ending in its STABLE_TORCH_LIBRARY_IMPL block.
+// Argument checks: csrc/ops/<op>_args.h, shared by both. Fake (meta) kernels: unitrack_ext/_meta.py.
+//
+// Everything is written against the LibTorch stable ABI (common/stable.h), so _C.abi3.so loads under every torch from
+// TORCH_TARGET_VERSION (2.10) on; Python's limited API (Py_LIMITED_API, abi3) makes it independent of the CPython
+// minor version too.
 //
 // Shapes (B = batch, T = memory frames, C = channels, L = label channels, K = topk):
 //   topk_propagate(query [B,C,H,W], keys [B,T,C,H,W], labels [B,T,L,H,W], topk, temperature, radius, n_global)
@@ -10,25 +15,35 @@
 //   rsm(track_points [sum P,C], track_sizes [N] int64, det_points [sum Q,C], det_sizes [M] int64, temperature)
 //       -> [N,M]        reconstruction similarity (s_td + s_dt)/2 (SPEC appendix b)
 //   xcorr(search [S,C,H,W], templ [C,h,w] or [S,C,h,w]) -> [S,H-h+1,W-w+1]   valid cross-correlation
-#include <torch/library.h>
-
-#include "common/build_info.h"
+#include "common/isa.h"
+#include "common/stable.h"
 
 #ifdef UNITRACK_WITH_PYTHON
 #include <Python.h>
-// An import-only module: importing unitrack_ext._C runs the static TORCH_LIBRARY initialisers below.
+// An import-only module: importing unitrack_ext._C runs the static STABLE_TORCH_LIBRARY initialisers below.
 PyMODINIT_FUNC PyInit__C(void) {
   static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, nullptr};
   return PyModule_Create(&module_def);
 }
 #endif
 
-TORCH_LIBRARY(unitrack, m) {
-  m.set_python_module("unitrack_ext._meta");
-  // Build introspection (no tensor arguments, so these are catch-all kernels).
-  m.def("_build_info() -> str", &unitrack::build_info);
-  m.def("_cuda_version() -> int", &unitrack::cuda_version);
-  m.def("_has_kernel(str op, str device) -> bool", &unitrack::has_kernel);
+namespace unitrack {
+std::string build_info();
+int64_t cuda_version();
+namespace {
+std::string cpu_isa() { return isa::name(isa::active()); }  // throws if UNITRACK_CPU_ISA is unusable
+std::string cpu_isa_supported() { return isa::name(isa::cpu_level()); }
+std::string cpu_isa_built() { return isa::built_levels(); }
+}  // namespace
+}  // namespace unitrack
+
+STABLE_TORCH_LIBRARY(unitrack, m) {
+  // Build introspection (no tensor arguments).
+  m.def("_build_info() -> str");
+  m.def("_cuda_version() -> int");
+  m.def("_cpu_isa() -> str");
+  m.def("_cpu_isa_supported() -> str");
+  m.def("_cpu_isa_built() -> str");
 
   m.def(
       "topk_propagate(Tensor query, Tensor keys, Tensor labels, int topk, float temperature, float radius, "
@@ -38,4 +53,12 @@ TORCH_LIBRARY(unitrack, m) {
       "-> (Tensor, Tensor)");
   m.def("rsm(Tensor track_points, Tensor track_sizes, Tensor det_points, Tensor det_sizes, float temperature) -> Tensor");
   m.def("xcorr(Tensor search, Tensor templ) -> Tensor");
+}
+
+STABLE_TORCH_LIBRARY_IMPL(unitrack, CompositeExplicitAutograd, m) {
+  m.impl("_build_info", TORCH_BOX(&unitrack::build_info));
+  m.impl("_cuda_version", TORCH_BOX(&unitrack::cuda_version));
+  m.impl("_cpu_isa", TORCH_BOX(&unitrack::cpu_isa));
+  m.impl("_cpu_isa_supported", TORCH_BOX(&unitrack::cpu_isa_supported));
+  m.impl("_cpu_isa_built", TORCH_BOX(&unitrack::cpu_isa_built));
 }

@@ -13,19 +13,47 @@ fallback: where ``_C`` has no kernel for a device, the reference is registered a
 could not be imported at all, the wrappers call the reference directly (with one warning).
 
 Set ``UNITRACK_FORCE_REFERENCE=1`` to ignore the compiled extension (debugging, determinism checks).
+
+``_C`` is built against the LibTorch stable ABI with ``TORCH_TARGET_VERSION`` = :data:`MIN_TORCH`: one binary loads
+under every torch from that version on. Under an older torch it is not loaded at all (one warning naming the minimum
+torch) and the references serve every op. Its CPU kernels exist for several ISA levels (baseline x86-64, AVX2,
+AVX-512); the best level of the CPU is picked when ``_C`` loads, and ``UNITRACK_CPU_ISA=baseline|avx2|avx512`` forces
+one (see :func:`cpu_isa`).
 """
 import os
 import warnings
 
 import torch  # noqa: F401  (must be imported before _C: the extension links against libtorch)
 
-__all__ = ["HAS_EXT", "EXT_ERROR", "ops", "reference", "compiled_kernels", "collect_env"]
+__all__ = ["HAS_EXT", "EXT_ERROR", "MIN_TORCH", "ops", "reference", "compiled_kernels", "collect_env", "cpu_isa"]
+
+# The oldest torch the compiled extension supports: its stable-ABI target (setup.py TORCH_TARGET_VERSION).
+MIN_TORCH = (2, 10)
 
 HAS_EXT = False
 EXT_ERROR = None
 
+
+def _torch_version(version: str) -> tuple:
+    """``"2.13.0+cpu"`` -> ``(2, 13)``; unparsable parts count as 0."""
+    parts = []
+    for piece in version.split("+")[0].split(".")[:2]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts + [0] * (2 - len(parts)))
+
+
+def _torch_too_old(version: str) -> bool:
+    return _torch_version(version) < MIN_TORCH
+
+
 if os.environ.get("UNITRACK_FORCE_REFERENCE", "0") == "1":
     EXT_ERROR = "disabled by UNITRACK_FORCE_REFERENCE=1"
+elif _torch_too_old(torch.__version__):
+    EXT_ERROR = (
+        f"torch {torch.__version__} is older than torch {MIN_TORCH[0]}.{MIN_TORCH[1]}, the oldest torch the compiled "
+        f"kernels support; upgrade torch (pip install 'torch>={MIN_TORCH[0]}.{MIN_TORCH[1]}') to use them"
+    )
 else:
     try:
         from . import _C  # noqa: F401
@@ -42,15 +70,32 @@ compiled_kernels = _registry.compiled_kernels
 if not HAS_EXT:
     warnings.warn(
         "unitrack_ext: the compiled extension unitrack_ext._C is not available "
-        f"({EXT_ERROR}); using the pure-PyTorch reference implementations, which are much slower. "
-        "Build it with: pip install --no-build-isolation -e .",
+        f"({EXT_ERROR}); using the pure-PyTorch reference implementations, which are much slower."
+        + ("" if "torch" in str(EXT_ERROR) or "UNITRACK_FORCE_REFERENCE" in str(EXT_ERROR)
+           else " Reinstall the package (pip install .) to build it."),
         RuntimeWarning,
         stacklevel=2,
     )
 
 
+def cpu_isa() -> str:
+    """The ISA level the compiled CPU kernels run at: ``"baseline"``, ``"avx2"`` or ``"avx512"`` (``"reference"`` when
+    ``_C`` is not loaded). Picked once when ``_C`` loads: the best level of this CPU, or ``UNITRACK_CPU_ISA``. Raises
+    ``RuntimeError`` naming the variable and the CPU's level when ``UNITRACK_CPU_ISA`` asks for a level the CPU lacks
+    (every compiled CPU op raises the same error then)."""
+    if not HAS_EXT:
+        return "reference"
+    return str(torch.ops.unitrack._cpu_isa())
+
+
 def collect_env() -> str:
     """Return the environment report printed by ``python -m unitrack_ext.collect_env``."""
-    from .collect_env import get_env_info
+    import importlib
 
-    return get_env_info()
+    report = importlib.import_module(f"{__name__}.collect_env").get_env_info()
+    # Importing the submodule rebinds the package attribute `collect_env` to it: keep this function there.
+    globals()["collect_env"] = _collect_env_function
+    return report
+
+
+_collect_env_function = collect_env

@@ -55,7 +55,7 @@ def _pack(feats: Any, name: str) -> tuple[torch.Tensor | None, torch.Tensor, lis
             if sizes.numel() and int(sizes.min()) < 0:
                 k = int(torch.nonzero(sizes < 0)[0, 0])
                 raise ValueError(f"{name} sizes[{k}] = {int(sizes[k])} is negative: sizes must be >= 0")
-            total = int(sizes.sum())
+            total = sum(sizes.tolist())  # Python ints: an int64 sum would wrap ([2**63-1, 2**63-1, 7] -> 5)
             if total != points.shape[0]:
                 raise ValueError(
                     f"{name} sizes sum to {total} but {name} points has {points.shape[0]} rows: "

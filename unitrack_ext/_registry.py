@@ -52,8 +52,18 @@ compiled_kernels: dict[str, dict[str, bool]] = {}
 if HAS_EXT:
     from . import _meta  # noqa: F401  (register_fake for every op)
 
+    _has_cuda_build = int(torch.ops.unitrack._cuda_version()) >= 0
+
+    def _has_kernel(name: str, device: str) -> bool:
+        """Whether _C registered a kernel of ``unitrack::name`` for ``device`` (asked of the dispatcher)."""
+        key = {"cpu": "CPU", "cuda": "CUDA"}[device]
+        query = getattr(torch._C, "_dispatch_has_kernel_for_dispatch_key", None)
+        if query is None:  # pragma: no cover - private API gone: what this build compiles
+            return device == "cpu" or _has_cuda_build
+        return bool(query(f"unitrack::{name}", key))
+
     for _name in OP_NAMES:
-        compiled_kernels[_name] = {d: bool(torch.ops.unitrack._has_kernel(_name, d)) for d in DEVICES}
+        compiled_kernels[_name] = {d: _has_kernel(_name, d) for d in DEVICES}
     for _name in OP_NAMES:
         for _dev in DEVICES:
             if not compiled_kernels[_name][_dev]:

@@ -25,11 +25,21 @@ def get_env_info() -> str:
         lines.append(f"_C cuda       : {'cpu-only build' if cv < 0 else cv}")
         lines.append("_C build info :")
         lines += ["    " + ln for ln in str(torch.ops.unitrack._build_info()).splitlines()]
+        try:
+            isa = unitrack_ext.cpu_isa()
+        except RuntimeError as exc:  # UNITRACK_CPU_ISA asks for a level this CPU lacks
+            isa = f"ERROR: {exc}"
+        lines.append(f"cpu isa       : {isa} (this CPU supports up to {torch.ops.unitrack._cpu_isa_supported()}; "
+                     "UNITRACK_CPU_ISA=baseline|avx2|avx512 forces a level)")
+    parallel = [ln for ln in torch.__config__.parallel_info().splitlines() if "backend" in ln.lower()]
+    if parallel:
+        lines.append(f"parallel      : {parallel[0].strip()}")
     lines.append("kernels (compiled; otherwise the pure-PyTorch reference runs):")
     for op, devs in unitrack_ext.compiled_kernels.items():
-        lines.append(f"    {op:16s} cpu: {'yes' if devs['cpu'] else 'reference'}   "
-                     f"cuda: {'yes' if devs['cuda'] else 'reference'}")
-    for var in ("UNITRACK_FORCE_REFERENCE", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
+        lines.append(f"    {op:16s} cpu: {'compiled' if devs['cpu'] else 'reference'}   "
+                     f"cuda: {'compiled' if devs['cuda'] else 'reference'}")
+    for var in ("UNITRACK_FORCE_REFERENCE", "UNITRACK_CPU_ISA", "UNITRACK_XCORR_METHOD", "OMP_NUM_THREADS",
+                "CUDA_VISIBLE_DEVICES"):
         if var in os.environ:
             lines.append(f"{var}={os.environ[var]}")
     return "\n".join(lines)

@@ -1,5 +1,6 @@
 #pragma once
-// Raw CUDA launchers of unitrack::rsm (no torch headers: csrc/cuda/rsm_cuda.cpp is the torch-facing wrapper).
+// Raw CUDA launchers of unitrack::rsm (no torch headers: csrc/cuda/rsm_cuda.cpp is the torch-facing launcher).
+// Naming: launch_<op>[_<stage>]<T> (device pointers, the caller's stream, returns cudaError_t).
 // All pointers are device pointers; objects are packed along the point axis with int64 offsets (n + 1 entries).
 #include <cuda_runtime.h>
 

@@ -20,7 +20,6 @@ namespace {
 constexpr int kBlock = 128;  // query points per block (threads)
 constexpr int kKT = 32;      // keys per tile
 constexpr int kCC = 16;      // channels per shared-memory chunk
-constexpr double kMaskValue = -1e10;
 
 template <typename T>
 __device__ __forceinline__ T neg_inf();
@@ -201,7 +200,7 @@ __global__ void __launch_bounds__(kBlock) topk_affinity_kernel(const T* __restri
   if (!valid) return;
 
   // Fill-in slots (fewer than K admissible candidates), logits, softmax.
-  const T fill_logit = static_cast<T>(kMaskValue) / temp;
+  const T fill_logit = static_cast<T>(kTopkMaskValue) / temp;
   FillIter it;
   if constexpr (MAXK > 0) {
     const T mx = rv[0] / temp;
@@ -268,7 +267,7 @@ __global__ void topk_gather_kernel(const T* __restrict__ w, const int64_t* __res
 }
 
 template <typename T>
-cudaError_t launch_affinity(const T* query, const T* keys, const int* hw, const TopkParams& p, T* weights,
+cudaError_t affinity(const T* query, const T* keys, const int* hw, const TopkParams& p, T* weights,
                             int64_t* indices, cudaStream_t stream) {
   const int64_t HW = p.H * p.W;
   if (p.B == 0 || HW == 0 || p.K == 0) return cudaSuccess;
@@ -297,7 +296,7 @@ cudaError_t launch_affinity(const T* query, const T* keys, const int* hw, const 
 }
 
 template <typename T>
-cudaError_t launch_gather(const T* w, const int64_t* idx, const T* labels, T* out, int64_t B, int64_t T_, int64_t L,
+cudaError_t gather(const T* w, const int64_t* idx, const T* labels, T* out, int64_t B, int64_t T_, int64_t L,
                           int64_t HW, int64_t K, cudaStream_t stream) {
   const int64_t total = B * HW;
   if (total == 0 || L == 0) return cudaSuccess;
@@ -309,22 +308,24 @@ cudaError_t launch_gather(const T* w, const int64_t* idx, const T* labels, T* ou
 
 }  // namespace
 
-cudaError_t launch_topk_affinity_f32(const float* query, const float* keys, const int* hw, const TopkParams& p,
-                                     float* weights, int64_t* indices, cudaStream_t stream) {
-  return launch_affinity<float>(query, keys, hw, p, weights, indices, stream);
+template <typename T>
+cudaError_t launch_topk_affinity(const T* query, const T* keys, const int* hw, const TopkParams& p, T* weights,
+                                 int64_t* indices, cudaStream_t stream) {
+  return affinity<T>(query, keys, hw, p, weights, indices, stream);
 }
-cudaError_t launch_topk_affinity_f64(const double* query, const double* keys, const int* hw, const TopkParams& p,
-                                     double* weights, int64_t* indices, cudaStream_t stream) {
-  return launch_affinity<double>(query, keys, hw, p, weights, indices, stream);
+template <typename T>
+cudaError_t launch_topk_gather(const T* weights, const int64_t* indices, const T* labels, T* out, int64_t B, int64_t T_,
+                               int64_t L, int64_t HW, int64_t K, cudaStream_t stream) {
+  return gather<T>(weights, indices, labels, out, B, T_, L, HW, K, stream);
 }
-cudaError_t launch_topk_gather_f32(const float* weights, const int64_t* indices, const float* labels, float* out,
-                                   int64_t B, int64_t T, int64_t L, int64_t HW, int64_t K, cudaStream_t stream) {
-  return launch_gather<float>(weights, indices, labels, out, B, T, L, HW, K, stream);
-}
-cudaError_t launch_topk_gather_f64(const double* weights, const int64_t* indices, const double* labels, double* out,
-                                   int64_t B, int64_t T, int64_t L, int64_t HW, int64_t K, cudaStream_t stream) {
-  return launch_gather<double>(weights, indices, labels, out, B, T, L, HW, K, stream);
-}
+#define UNITRACK_INSTANTIATE(T)                                                                                      \
+  template cudaError_t launch_topk_affinity<T>(const T*, const T*, const int*, const TopkParams&, T*, int64_t*,     \
+                                               cudaStream_t);                                                      \
+  template cudaError_t launch_topk_gather<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t,    \
+                                             int64_t, int64_t, cudaStream_t);
+UNITRACK_INSTANTIATE(float)
+UNITRACK_INSTANTIATE(double)
+#undef UNITRACK_INSTANTIATE
 
 }  // namespace cuda
 }  // namespace unitrack

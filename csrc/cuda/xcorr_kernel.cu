@@ -133,15 +133,14 @@ size_t xcorr_workspace_elems(const XcorrShape& sh, int splits) {
   return static_cast<size_t>(splits) * sh.S * (sh.H - sh.h + 1) * (sh.W - sh.w + 1);
 }
 
-cudaError_t xcorr_launch_float(const float* search, const float* templ, float* out, float* workspace,
-                               const XcorrShape& shape, int splits, cudaStream_t stream) {
-  return launch<float>(search, templ, out, workspace, shape, splits, stream);
+template <typename T>
+cudaError_t launch_xcorr(const T* search, const T* templ, T* out, T* workspace, const XcorrShape& shape, int splits,
+                         cudaStream_t stream) {
+  return launch<T>(search, templ, out, workspace, shape, splits, stream);
 }
-
-cudaError_t xcorr_launch_double(const double* search, const double* templ, double* out, double* workspace,
-                                const XcorrShape& shape, int splits, cudaStream_t stream) {
-  return launch<double>(search, templ, out, workspace, shape, splits, stream);
-}
+template cudaError_t launch_xcorr<float>(const float*, const float*, float*, float*, const XcorrShape&, int, cudaStream_t);
+template cudaError_t launch_xcorr<double>(const double*, const double*, double*, double*, const XcorrShape&, int,
+                                          cudaStream_t);
 
 }  // namespace cuda
 }  // namespace unitrack

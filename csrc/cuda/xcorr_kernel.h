@@ -23,10 +23,10 @@ int xcorr_num_splits(const XcorrShape& shape, int device);
 // Workspace elements needed for `splits` (0 when splits == 1).
 size_t xcorr_workspace_elems(const XcorrShape& shape, int splits);
 
-cudaError_t xcorr_launch_float(const float* search, const float* templ, float* out, float* workspace,
-                               const XcorrShape& shape, int splits, cudaStream_t stream);
-cudaError_t xcorr_launch_double(const double* search, const double* templ, double* out, double* workspace,
-                                const XcorrShape& shape, int splits, cudaStream_t stream);
+// Naming: launch_<op>[_<stage>]<T> (all launchers: device pointers, the caller's stream, returns cudaError_t).
+template <typename T>
+cudaError_t launch_xcorr(const T* search, const T* templ, T* out, T* workspace, const XcorrShape& shape, int splits,
+                         cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace unitrack

@@ -4,7 +4,9 @@
 #include <ATen/ATen.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -40,7 +42,7 @@ template <typename F>
 bool raises(F&& f, const std::string& needle) {
   try {
     f();
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     return std::string(e.what()).find(needle) != std::string::npos;
   }
   return false;
@@ -79,7 +81,7 @@ int main() {
       ++failures;
     }
   }
-  // Bad arguments raise a c10::Error that names the argument.
+  // Bad arguments raise an error (std::runtime_error from the stable-ABI kernel) that names the argument.
   auto tp = at::rand({5, 4}), dp = at::rand({3, 4});
   auto ok_t = at::tensor(at::ArrayRef<int64_t>({5}), at::kLong), ok_d = at::tensor(at::ArrayRef<int64_t>({3}), at::kLong);
   if (!raises([&] { op.call(tp, at::tensor(at::ArrayRef<int64_t>({1, 3}), at::kLong), dp, ok_d, 0.01); },
@@ -94,6 +96,34 @@ int main() {
   if (!raises([&] { op.call(tp, ok_t, dp, at::tensor(at::ArrayRef<int64_t>({4, -1}), at::kLong), 0.01); },
               "det_sizes[1] = -1 is negative")) {
     std::printf("negative size did not raise the expected error\n");
+    ++failures;
+  }
+  // Memory safety (issue #12): packed sizes whose int64 sum wraps around must be rejected before any row is read
+  // (they used to segfault or throw std::length_error), as must sizes that are not a 1-D int64 tensor.
+  const int64_t big = INT64_MAX;
+  const std::vector<std::pair<std::vector<int64_t>, std::string>> wrapping = {
+      {{big, big, 7}, "track_sizes sums to more than the 5 rows"},       // wraps to 5: the row count
+      {{int64_t(1) << 62, int64_t(1) << 62, int64_t(1) << 62, int64_t(1) << 62, 3}, "track_sizes sums to more than"},
+      {{big, 1}, "track_sizes sums to more than"},
+      {{INT64_MIN, 5}, "track_sizes[0] = -9223372036854775808 is negative"},
+  };
+  for (const auto& [sizes, needle] : wrapping) {
+    if (!raises([&] { op.call(tp, at::tensor(at::ArrayRef<int64_t>(sizes), at::kLong), dp, ok_d, 0.01); }, needle)) {
+      std::printf("wrapping sizes did not raise '%s'\n", needle.c_str());
+      ++failures;
+    }
+  }
+  if (!raises([&] { op.call(tp, at::tensor(at::ArrayRef<int64_t>({2, 3}), at::kLong).to(at::kFloat), dp, ok_d, 0.01); },
+              "track_sizes must be an int64 tensor [N], got float32")) {
+    std::printf("float sizes did not raise the expected error\n");
+    ++failures;
+  }
+  if (!raises([&] { op.call(tp, at::ones({5, 1}, at::kLong), dp, ok_d, 0.01); }, "track_sizes must be a 1-D tensor [N]")) {
+    std::printf("2-D sizes did not raise the expected error\n");
+    ++failures;
+  }
+  if (!raises([&] { op.call(tp.unsqueeze(0), ok_t, dp, ok_d, 0.01); }, "track_points must be a 2-D tensor [sum P, C]")) {
+    std::printf("3-D points did not raise the expected error\n");
     ++failures;
   }
   std::printf("test_rsm: %s\n", failures ? "FAILED" : "passed");

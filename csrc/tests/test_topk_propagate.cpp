@@ -109,11 +109,11 @@ int main() {
       }
     }
   }
-  // Bad arguments raise a c10::Error naming the argument.
+  // Bad arguments raise an error naming the argument (std::runtime_error from the stable-ABI kernel).
   auto expect_error = [&](auto fn, const std::string& needle) {
     try {
       fn();
-    } catch (const c10::Error& e) {
+    } catch (const std::exception& e) {
       if (std::string(e.what()).find(needle) != std::string::npos) return;
       std::printf("error message lacks '%s': %s\n", needle.c_str(), e.what());
       ++failures;
@@ -133,6 +133,23 @@ int main() {
   auto bad = q.clone();
   bad.index_put_({0, 0, 0, 0}, std::nan(""));
   expect_error([&] { aff.call(bad, k, 3, 0.05, 12.0, 1); }, "query contains NaN");
+  // Ranks are checked before sizes are read: a 2-D query names the query (it used to index labels first).
+  expect_error([&] { prop.call(at::randn({4, 30}), k, lab, 3, 0.05, 12.0, 1); }, "query must be a 4-D tensor [B, C, H, W], got shape [4, 30]");
+  expect_error([&] { aff.call(q, at::randn({2, 4, 5, 6}), 3, 0.05, 12.0, 1); }, "keys must be a 5-D tensor");
+  expect_error([&] { prop.call(q, k, at::rand({2, 3, 5, 6}), 3, 0.05, 12.0, 1); }, "labels must be a 5-D tensor");
+  // An output size B*K*H*W that overflows int64 (zero channels make such inputs empty, so they exist) is rejected
+  // with a message, before anything is allocated or indexed.
+  expect_error([&] { aff.call(at::empty({int64_t(1) << 40, 0, 4096, 4096}), at::empty({int64_t(1) << 40, 1, 0, 4096, 4096}),
+                              10, 0.05, 12.0, 1); },
+               "the output size B*K*H*W is too large");
+  // topk far above T*H*W is clamped to K = T*H*W (no read past the candidates).
+  {
+    auto [w, i] = aff.call(q, k, int64_t(1) << 62, 0.05, 0.0, 1);
+    if (w.size(1) != 2 * 5 * 6 || i.max().item<int64_t>() >= 2 * 5 * 6 || i.min().item<int64_t>() < 0) {
+      std::printf("huge topk: wrong K or out-of-range indices\n");
+      ++failures;
+    }
+  }
   std::printf("test_topk_propagate: %s\n", failures ? "FAILED" : "passed");
   return failures ? 1 : 0;
 }

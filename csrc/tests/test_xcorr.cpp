@@ -32,14 +32,21 @@ int main() {
   }
   }
   unsetenv("UNITRACK_XCORR_METHOD");
-  // A bad argument must raise a c10::Error naming the argument, not crash.
+  // A bad argument must raise an error naming the argument, not crash.
   bool raised = false;
   try {
     op.call(at::randn({3, 7, 10, 10}), at::randn({7, 11, 3}));
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     raised = std::string(e.what()).find("larger than search") != std::string::npos;
   }
   if (!raised) { std::printf("oversized template did not raise the expected error\n"); ++failures; }
+  raised = false;
+  try {
+    op.call(at::randn({7, 10, 10}), at::randn({7, 3, 3}));
+  } catch (const std::exception& e) {
+    raised = std::string(e.what()).find("search must be a 4-D tensor [S, C, H, W], got shape [7, 10, 10]") != std::string::npos;
+  }
+  if (!raised) { std::printf("3-D search did not raise the expected error\n"); ++failures; }
   std::printf("test_xcorr: %s\n", failures ? "FAILED" : "passed");
   return failures ? 1 : 0;
 }

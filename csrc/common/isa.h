@@ -1,0 +1,58 @@
+#pragma once
+// Runtime ISA dispatch of the CPU kernels (no -march=native anywhere in a default build).
+//
+// Every CPU kernel is compiled once per ISA level into its own namespace (unitrack::cpu::baseline / avx2 / avx512):
+// one translation unit per (op, level) in csrc/cpu/isa/, which switches the target with csrc/cpu/isa/begin.h and
+// includes the op's kernel header csrc/cpu/kernels/<op>.h. Each level exports a table of plain function pointers
+// (e.g. TopkKernels, declared in csrc/cpu/kernels/tables.h); the op's entry point (csrc/cpu/<op>.cpp, compiled for
+// the baseline ISA) calls select() once per call, which returns the table of the level picked at load time.
+//
+// Levels (x86-64 micro-architecture levels, as GCC's -march=x86-64-vN):
+//   baseline = x86-64 (SSE2)  |  avx2 = x86-64-v3 (AVX2, FMA, BMI2, F16C)  |  avx512 = x86-64-v4 (AVX-512 F/BW/DQ/VL)
+// Other architectures (aarch64, ...) build only the baseline level.
+// UNITRACK_CPU_ISA=baseline|avx2|avx512 forces a level; forcing one the CPU lacks is an error (see active()).
+//
+// Adding a level (e.g. avx512bf16 for vdpbf16ps micro-kernels): one enum value + name + CPU test here, one target line
+// in csrc/cpu/isa/begin.h, one csrc/cpu/isa/<op>_<level>.cpp per op that has such a kernel, and a pointer in select().
+#include <string>
+
+namespace unitrack {
+namespace isa {
+
+enum class Level : int { kBaseline = 0, kAvx2 = 1, kAvx512 = 2 };
+
+const char* name(Level level);
+// The best level this CPU (and OS) supports, among those this build compiled.
+Level cpu_level();
+// The level in use: UNITRACK_CPU_ISA if set, else cpu_level(). Picked once, when _C is loaded; throws (every call) a
+// message naming the variable and the CPU's level if the variable asks for a level the CPU lacks or is unknown.
+Level active();
+// The level for a UNITRACK_CPU_ISA value `env` (null/empty/"auto": the CPU's) on a CPU of level `cpu`; sets `error`
+// (and returns `cpu`) for an unknown value or a level above the CPU's. Pure: what active() applies once at load time.
+Level decide(const char* env, Level cpu, std::string& error);
+// "baseline" or "baseline, avx2, avx512": the levels compiled into this build.
+std::string built_levels();
+
+// The kernel table of the active level: `avx2` / `avx512` are null where the build has no such level.
+template <typename Table>
+const Table& select(const Table& baseline, const Table* avx2, const Table* avx512) {
+  switch (active()) {
+    case Level::kAvx512:
+      if (avx512) return *avx512;
+      [[fallthrough]];
+    case Level::kAvx2:
+      if (avx2) return *avx2;
+      [[fallthrough]];
+    default:
+      return baseline;
+  }
+}
+
+}  // namespace isa
+}  // namespace unitrack
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define UNITRACK_X86 1
+#else
+#define UNITRACK_X86 0
+#endif

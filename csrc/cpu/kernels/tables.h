@@ -1,0 +1,85 @@
+#pragma once
+// The per-ISA kernel tables: plain function pointers on raw arrays (no torch types), one table per op and level.
+// Each csrc/cpu/isa/<op>_<level>.cpp defines unitrack::cpu::<level>::k<Op>Kernels; the op's entry point picks one with
+// isa::select() (common/isa.h). A kernel that a level does not provide is a null pointer (the entry falls back).
+//
+// Adding an op's backward (issue #16): add its function pointers to the op's table (or a new table here), implement
+// them in csrc/cpu/kernels/<op>.h (compiled once per level like the forward), and call them from the new entry point.
+// Adding a bf16 micro-kernel (issue #15): add a `bf16` member (e.g. TopkFns<uint16_t> or a dedicated signature) and an
+// avx512bf16 level (common/isa.h); levels without it leave the pointer null.
+#include <cstdint>
+
+#include "ops/topk_geometry.h"
+
+namespace unitrack {
+namespace cpu {
+
+template <typename T>
+struct TopkFns {
+  // weights/indices [B, K, HW] of the top-K candidates of every query (query [B, C, HW], keys [B, T, C, HW]).
+  void (*affinity)(const T* query, const T* keys, const TopkGeometry& g, double temperature, T* weights,
+                   int64_t* indices, int64_t B);
+  // out [B, L, HW] = sum_k weights[b, k, n] * labels[b, idx / HW, l, idx % HW]   (labels [B, T, L, HW])
+  void (*propagate)(const T* weights, const int64_t* indices, const T* labels, T* out, int64_t B, int64_t T_,
+                    int64_t L, int64_t HW, int64_t K);
+  // Whether all n values are finite.
+  bool (*all_finite)(const T* x, int64_t n);
+};
+struct TopkKernels {
+  TopkFns<float> f32;
+  TopkFns<double> f64;
+};
+
+template <typename T>
+struct RsmFns {
+  // y[r] = x[r] / max(||x[r]||, 1e-12) for the n rows of x [n, C]; returns the first row with a NaN/inf, or -1.
+  int64_t (*normalize_rows)(const T* x, int64_t n, int64_t C, T* y);
+  // out [N, M] from the unit points that [sumP, C], dhat [sumQ, C], their affinity A = that dhat^T [sumP, sumQ] and
+  // the object offsets toff [N + 1], doff [M + 1] (validated: non-decreasing, ending at sumP / sumQ).
+  void (*similarity)(const T* A, const T* that, const T* dhat, int64_t C, const int64_t* toff, int64_t N,
+                     const int64_t* doff, int64_t M, double temperature, T* out);
+};
+struct RsmKernels {
+  RsmFns<float> f32;
+  RsmFns<double> f64;
+};
+
+template <typename T>
+struct XcorrFns {
+  // [B, C, P] -> [B, P, C]
+  void (*to_channels_last)(const T* src, T* dst, int64_t B, int64_t C, int64_t P);
+  // search_cl [S, H, W, C], templ_cl [h, w, C] (or [S, h, w, C] when per_scale) -> out [S, H-h+1, W-w+1]
+  void (*direct)(const T* search_cl, const T* templ_cl, T* out, int64_t S, int64_t C, int64_t H, int64_t W, int64_t h,
+                 int64_t w, bool per_scale);
+  // The same on NCHW data (search [S, C, H, W], templ [C, h, w] or [S, C, h, w]); null where not worth it.
+  void (*rows)(const T* search, const T* templ, T* out, int64_t S, int64_t C, int64_t H, int64_t W, int64_t h,
+               int64_t w, bool per_scale);
+};
+struct XcorrKernels {
+  XcorrFns<float> f32;
+  XcorrFns<double> f64;
+};
+
+#define UNITRACK_DECLARE_KERNEL_TABLES(level)  \
+  namespace level {                            \
+  extern const TopkKernels kTopkKernels;       \
+  extern const RsmKernels kRsmKernels;         \
+  extern const XcorrKernels kXcorrKernels;     \
+  }
+UNITRACK_DECLARE_KERNEL_TABLES(baseline)
+UNITRACK_DECLARE_KERNEL_TABLES(avx2)
+UNITRACK_DECLARE_KERNEL_TABLES(avx512)
+#undef UNITRACK_DECLARE_KERNEL_TABLES
+
+// Table of the active level (null pointers of levels that are not built: non-x86).
+#if defined(__x86_64__) || defined(_M_X64)
+#define UNITRACK_SELECT_KERNELS(table) \
+  ::unitrack::isa::select(::unitrack::cpu::baseline::table, &::unitrack::cpu::avx2::table, &::unitrack::cpu::avx512::table)
+#else
+#define UNITRACK_SELECT_KERNELS(table) \
+  ::unitrack::isa::select(::unitrack::cpu::baseline::table, decltype(&::unitrack::cpu::baseline::table){nullptr}, \
+                          decltype(&::unitrack::cpu::baseline::table){nullptr})
+#endif
+
+}  // namespace cpu
+}  // namespace unitrack

@@ -1,0 +1,289 @@
+// CPU kernels of unitrack::xcorr (compiled once per ISA level: csrc/cpu/isa/xcorr_<level>.cpp; entry csrc/cpu/xcorr.cpp) -- valid multi-scale cross-correlation (no flip, no scaling).
+//   out[s, r, c] = sum_{k,i,j} search[s, k, r+i, c+j] * templ[k, i, j]        (templ [C,h,w], shared by all s)
+//   out[s, r, c] = sum_{k,i,j} search[s, k, r+i, c+j] * templ[s, k, i, j]     (templ [S,C,h,w], one per scale)
+//
+// Three exact methods; xcorr_cpu picks the cheapest for the shape with a simple cost model (xcorr_method below):
+//
+// * direct: the data are re-laid out channels-last (search [S,H,W,C], templ [h,w,C]; free when the search is already
+//   channels-last in memory). Then one output is a sum over template rows i of ONE contiguous dot product:
+//       out[s,r,c] = sum_i dot(search_cl[s, r+i, c:c+w, :], templ_cl[i, :, :])     (length w*C)
+//   so the inner loop is a long unit-stride dot product. A register tile of RB output rows x CB output columns shares
+//   each loaded template vector between CB columns and each loaded search vector between the RB output rows it
+//   contributes to (search row R feeds output row r with template row R-r), giving RB*CB FMAs per RB+CB loads.
+//   SIMD through GCC/Clang vector extensions (AVX2/AVX-512/NEON as the build's -march allows).
+// * rows (float32, AVX2): direct on NCHW, vectorised along output columns (see xcorr_rows); no copy, for tiny
+//   templates, where the channels-last copy would cost more than the arithmetic.
+// * fft: circular correlation of size H x W equals the valid correlation on its first (H-h+1) x (W-w+1) entries, so
+//       out = irfft2( sum_k rfft2(search_k) * conj(rfft2(templ_k, s=(H,W))) )[:H-h+1, :W-w+1]
+//   through ATen's FFT (no padding beyond H x W is needed). Wins for large templates (cost ~ C*H*W*log(HW) instead
+//   of C*Ho*Wo*h*w). Rounding differs from the direct sum by ~1e-6 (float32) / 1e-15 (float64) of max|out|.
+#ifndef UNITRACK_ISA_SKIP
+#include "cpu/simd.h"
+
+// ISO C++ mode (-std=c++20) turns GCC's floating-point contraction off, which splits every a += x*t of the inner
+// loop into a multiply and an add; allow fused multiply-adds in this file (results stay within the tests' tolerance).
+#if defined(__clang__)
+#pragma clang fp contract(fast)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=fast")
+#endif
+
+namespace unitrack {
+namespace cpu {
+namespace UNITRACK_ISA {
+namespace xcorr {
+
+
+// Register tile: RB output rows x CB output columns.
+constexpr int kRB = 2;
+constexpr int kCB = 6;
+
+// acc[q*CB + b] += dot(srow + b*C, trow[q], L) for q < NR, b < CB, where srow points at search_cl[s, R, c0, 0]
+// (column b starts C elements further), trow[q] at templ_cl[i_q, 0, 0]. The accumulators are loaded into locals so
+// that they live in registers for the whole length-L loop.
+template <typename scalar_t, int NR, int CB>
+inline void tile_dot(scalar_t* acc, const scalar_t* srow, int64_t C, const scalar_t* const* trow, int64_t L) {
+  int64_t v0 = 0;
+  {
+  using V = simd::V<scalar_t>;
+  constexpr int N = simd::Vec<scalar_t>::N;
+  V a[NR][CB];
+#pragma GCC unroll 8
+  for (int q = 0; q < NR; ++q)
+#pragma GCC unroll 8
+    for (int b = 0; b < CB; ++b) a[q][b] = V{} ;
+  const int64_t Lv = L - L % N;
+  for (int64_t v = 0; v < Lv; v += N) {
+    V t[NR];
+#pragma GCC unroll 8
+    for (int q = 0; q < NR; ++q) t[q] = simd::load<V>(trow[q] + v);
+#pragma GCC unroll 8
+    for (int b = 0; b < CB; ++b) {
+      const V x = simd::load<V>(srow + b * C + v);
+#pragma GCC unroll 8
+      for (int q = 0; q < NR; ++q) a[q][b] = simd::fmadd(x, t[q], a[q][b]);
+    }
+  }
+  for (int q = 0; q < NR; ++q)
+    for (int b = 0; b < CB; ++b) {
+      scalar_t s = 0;
+      for (int l = 0; l < N; ++l) s += a[q][b][l];
+      acc[q * CB + b] += s;
+    }
+  v0 = Lv;
+  }
+  for (int64_t v = v0; v < L; ++v)
+    for (int q = 0; q < NR; ++q)
+      for (int b = 0; b < CB; ++b) acc[q * CB + b] += srow[b * C + v] * trow[q][v];
+}
+
+// Output tile rows [r0, r0+RB) x cols [c0, c0+CB) of one scale (RB <= kRB, CB <= kCB at run time).
+template <typename scalar_t, int CB>
+void direct_tile(const scalar_t* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0, int RB, int64_t c0,
+                 int64_t C, int64_t H, int64_t W, int64_t h, int64_t w, int64_t Wo) {
+  (void)H;
+  const int64_t L = w * C;
+  scalar_t acc[kRB * CB];
+  for (auto& a : acc) a = 0;
+  // Search row R contributes to output row r0+q with template row i = R - r0 - q.
+  for (int64_t R = r0; R < r0 + RB - 1 + h; ++R) {
+    const scalar_t* srow = s_cl + (R * W + c0) * C;
+    const int q_lo = static_cast<int>(std::max<int64_t>(0, R - r0 - (h - 1)));
+    const int q_hi = static_cast<int>(std::min<int64_t>(RB - 1, R - r0));
+    if (RB == kRB && q_lo == 0 && q_hi == kRB - 1) {
+      const scalar_t* trow[kRB];
+      for (int q = 0; q < kRB; ++q) trow[q] = t_cl + (R - r0 - q) * L;
+      tile_dot<scalar_t, kRB, CB>(acc, srow, C, trow, L);
+    } else {
+      for (int q = q_lo; q <= q_hi; ++q) {
+        const scalar_t* trow[1] = {t_cl + (R - r0 - q) * L};
+        tile_dot<scalar_t, 1, CB>(acc + q * CB, srow, C, trow, L);
+      }
+    }
+  }
+  for (int q = 0; q < RB; ++q)
+    for (int b = 0; b < CB; ++b) out[(r0 + q) * Wo + c0 + b] = acc[q * CB + b];
+}
+
+template <typename scalar_t>
+void direct_tile_any(int CB, const scalar_t* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0, int RB,
+                     int64_t c0, int64_t C, int64_t H, int64_t W, int64_t h, int64_t w, int64_t Wo) {
+  switch (CB) {
+#define UNITRACK_XCORR_CASE(n) \
+  case n:                      \
+    return direct_tile<scalar_t, n>(s_cl, t_cl, out, r0, RB, c0, C, H, W, h, w, Wo);
+    UNITRACK_XCORR_CASE(1)
+    UNITRACK_XCORR_CASE(2)
+    UNITRACK_XCORR_CASE(3)
+    UNITRACK_XCORR_CASE(4)
+    UNITRACK_XCORR_CASE(5)
+    UNITRACK_XCORR_CASE(6)
+#undef UNITRACK_XCORR_CASE
+    default:
+      UNITRACK_CHECK(false, "xcorr: internal error, bad column block ", CB);
+  }
+}
+static_assert(kCB == 6, "direct_tile_any enumerates column blocks 1..6");
+
+
+// One [C, P] matrix (row stride P) -> [P, C] (row stride C), in 32 x 32 cache tiles; rows [p0, p1) of the output.
+template <typename scalar_t>
+void transpose_rows(const scalar_t* s, scalar_t* d, int64_t C, int64_t P, int64_t p0, int64_t p1) {
+  constexpr int64_t kT = 32;
+  for (int64_t pb = p0; pb < p1; pb += kT) {
+    const int64_t pe = std::min(p1, pb + kT);
+    for (int64_t cb = 0; cb < C; cb += kT) {
+      const int64_t ce = std::min(C, cb + kT);
+      int64_t p = pb;
+#if UNITRACK_SIMD_AVX2
+      if constexpr (std::is_same_v<scalar_t, float>) {
+        for (; p + 8 <= pe; p += 8) {
+          int64_t c = cb;
+          for (; c + 8 <= ce; c += 8) simd::transpose8x8(s + c * P + p, P, d + p * C + c, C);
+          for (; c < ce; ++c)
+            for (int64_t k = 0; k < 8; ++k) d[(p + k) * C + c] = s[c * P + p + k];
+        }
+      }
+#endif
+      for (; p < pe; ++p)
+        for (int64_t c = cb; c < ce; ++c) d[p * C + c] = s[c * P + p];
+    }
+  }
+}
+
+// [B, C, P] contiguous -> [B, P, C]. ATen's permute().contiguous() is a slow generic copy for this pattern (~12 ms
+// for 3x256x65x65 on 2 cores), so transpose each [C, P] matrix in cache tiles of 8 x 8 register transposes (AVX2;
+// scalar elsewhere), split over threads by blocks of output rows.
+template <typename scalar_t>
+void to_channels_last(const scalar_t* src, scalar_t* dst, int64_t B, int64_t C, int64_t P) {
+  constexpr int64_t kRows = 256;  // output rows (pixels) per task
+  const int64_t pb = (P + kRows - 1) / kRows;
+  torch::stable::parallel_for(0, B * pb, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t idx = begin; idx < end; ++idx) {
+      const int64_t b = idx / pb, p0 = (idx % pb) * kRows;
+      transpose_rows<scalar_t>(src + b * C * P, dst + b * P * C, C, P, p0, std::min(P, p0 + kRows));
+    }
+  });
+}
+
+// search_cl [S,H,W,C] contiguous, templ_cl [h,w,C] (shared) or [S,h,w,C]; out [S,Ho,Wo].
+template <typename scalar_t>
+void xcorr_direct(const scalar_t* search_cl, const scalar_t* templ_cl, scalar_t* out, int64_t S, int64_t C,
+                  int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale) {
+  const int64_t Ho = H - h + 1, Wo = W - w + 1;
+  const int64_t row_blocks = (Ho + kRB - 1) / kRB;
+  // One task per (scale, block of kRB output rows): independent outputs, no synchronisation. Each task touches
+  // (kRB+h-1) search rows and the whole template (cache-resident for typical sizes: 14*14*256 floats = 200 KB).
+  torch::stable::parallel_for(0, S * row_blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t idx = begin; idx < end; ++idx) {
+      const int64_t s = idx / row_blocks, r0 = (idx % row_blocks) * kRB;
+      const int RB = static_cast<int>(std::min<int64_t>(kRB, Ho - r0));
+      const scalar_t* s_cl = search_cl + s * H * W * C;
+      const scalar_t* t_cl = templ_cl + (per_scale ? s * h * w * C : 0);
+      scalar_t* o = out + s * Ho * Wo;
+      for (int64_t c0 = 0; c0 < Wo; c0 += kCB) {
+        const int CB = static_cast<int>(std::min<int64_t>(kCB, Wo - c0));
+        direct_tile_any<scalar_t>(CB, s_cl, t_cl, o, r0, RB, c0, C, H, W, h, w, Wo);
+      }
+    }
+  });
+}
+
+#if UNITRACK_SIMD_AVX2
+#define UNITRACK_XCORR_ROWS 1
+// "rows": direct correlation on the NCHW layout itself, vectorised along output columns (float32, AVX2/FMA). No
+// channels-last copy, which costs more than the arithmetic for small templates. One register tile holds RB = 2
+// output rows x NV vectors of 8 columns; each search row segment loaded for shift j feeds both output rows it
+// contributes to (template rows i and i - 1): 2 FMAs per load. The last column chunk uses masked loads, so nothing
+// past the end of a row is read (beyond a row's end lie the next row or the end of the tensor).
+template <int NV>
+void rows_tile(const float* search_s, const float* templ_s, float* out_s, int64_t C, int64_t H, int64_t W, int64_t h,
+               int64_t w, int64_t Wo, int64_t r0, int RB, int64_t c0) {
+  const int64_t ncols = std::min<int64_t>(8 * NV, Wo - c0);  // valid output columns in this chunk
+  using V8 = simd::V8f;
+  int nv_cols[NV];  // valid columns of each vector: 8, ..., 8, rest, 0, ...
+  for (int v = 0; v < NV; ++v) nv_cols[v] = static_cast<int>(std::clamp<int64_t>(ncols - 8 * v, 0, 8));
+  const bool full = ncols == 8 * NV;
+  V8 acc[2][NV];
+  for (int q = 0; q < 2; ++q)
+    for (int v = 0; v < NV; ++v) acc[q][v] = V8{};
+  for (int64_t k = 0; k < C; ++k) {
+    const float* sk = search_s + k * H * W;
+    const float* tk = templ_s + k * h * w;
+    for (int64_t R = r0; R < r0 + RB - 1 + h; ++R) {
+      const int64_t i0 = R - r0, i1 = R - r0 - 1;  // template rows for output rows r0 and r0 + 1
+      const bool use0 = i0 < h, use1 = RB == 2 && i1 >= 0;
+      const float* srow = sk + R * W + c0;
+      for (int64_t j = 0; j < w; ++j) {
+        V8 x[NV];
+        for (int v = 0; v < NV; ++v)
+          x[v] = full ? simd::load<V8>(srow + j + 8 * v) : simd::load8_n(srow + j + 8 * v, nv_cols[v]);
+        if (use0) {
+          const V8 t = simd::splat<V8>(tk[i0 * w + j]);
+          for (int v = 0; v < NV; ++v) acc[0][v] = simd::fmadd(x[v], t, acc[0][v]);
+        }
+        if (use1) {
+          const V8 t = simd::splat<V8>(tk[i1 * w + j]);
+          for (int v = 0; v < NV; ++v) acc[1][v] = simd::fmadd(x[v], t, acc[1][v]);
+        }
+      }
+    }
+  }
+  for (int q = 0; q < RB; ++q)
+    for (int v = 0; v < NV; ++v) {
+      float* o = out_s + (r0 + q) * Wo + c0 + 8 * v;
+      if (full)
+        simd::store(o, acc[q][v]);
+      else
+        simd::store8_n(o, acc[q][v], nv_cols[v]);
+    }
+}
+
+// search [S, C, H, W] contiguous float32, templ [C, h, w] (shared) or [S, C, h, w] contiguous; out [S, Ho, Wo].
+void xcorr_rows(const float* search, const float* templ, float* out, int64_t S, int64_t C, int64_t H, int64_t W,
+                int64_t h, int64_t w, bool per_scale) {
+  const int64_t Ho = H - h + 1, Wo = W - w + 1;
+  const int64_t row_blocks = (Ho + 1) / 2;
+  constexpr int64_t kChunk = 48;  // NV = 6 vectors: 12 accumulators + loads in the 16 ymm registers
+  const int64_t col_blocks = (Wo + kChunk - 1) / kChunk;
+  torch::stable::parallel_for(0, S * row_blocks * col_blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t idx = begin; idx < end; ++idx) {
+      const int64_t s = idx / (row_blocks * col_blocks), rem = idx % (row_blocks * col_blocks);
+      const int64_t r0 = (rem / col_blocks) * 2, c0 = (rem % col_blocks) * kChunk;
+      const int RB = static_cast<int>(std::min<int64_t>(2, Ho - r0));
+      const float* ss = search + s * C * H * W;
+      const float* ts = templ + (per_scale ? s * C * h * w : 0);
+      float* os = out + s * Ho * Wo;
+      switch ((std::min(kChunk, Wo - c0) + 7) / 8) {  // vectors needed for this chunk
+        case 1: rows_tile<1>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0); break;
+        case 2: rows_tile<2>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0); break;
+        case 3: rows_tile<3>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0); break;
+        case 4: rows_tile<4>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0); break;
+        case 5: rows_tile<5>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0); break;
+        default: rows_tile<6>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0); break;
+      }
+    }
+  });
+}
+#else
+#define UNITRACK_XCORR_ROWS 0
+#endif
+#undef UNITRACK_XCORR_ROWS_DEFINED
+
+}  // namespace xcorr
+
+extern const XcorrKernels kXcorrKernels;
+const XcorrKernels kXcorrKernels = {
+#if UNITRACK_XCORR_ROWS
+    {&xcorr::to_channels_last<float>, &xcorr::xcorr_direct<float>, &xcorr::xcorr_rows},
+#else
+    {&xcorr::to_channels_last<float>, &xcorr::xcorr_direct<float>, nullptr},
+#endif
+    {&xcorr::to_channels_last<double>, &xcorr::xcorr_direct<double>, nullptr},
+};
+#undef UNITRACK_XCORR_ROWS
+
+}  // namespace UNITRACK_ISA
+}  // namespace cpu
+}  // namespace unitrack
+#endif  // UNITRACK_ISA_SKIP
