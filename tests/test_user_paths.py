@@ -336,6 +336,12 @@ def _wait_for(cond, proc: subprocess.Popen, timeout: float = 120.0) -> None:
         time.sleep(0.02)
 
 
+def _default_sigint() -> None:
+    """Child set-up: SIGINT as in a foreground terminal job. A shell that starts a job in the background (``cmd &``,
+    nohup, some CI runners) leaves SIGINT ignored, and Python then installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
@@ -377,6 +383,7 @@ def test_ctrl_c_during_track_exits_130_and_leaves_no_partial_output(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=_env(),
+        preexec_fn=_default_sigint,
     )
     # the annotated video is being written (under its temporary name) once tracking runs
     _wait_for(lambda: any(p.suffix == ".mp4" for p in out.glob("*")), proc)
@@ -414,6 +421,7 @@ def test_ctrl_c_during_eval_exits_130_and_keeps_finished_items(tiny, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=_env(),
+        preexec_fn=_default_sigint,
     )
     _wait_for(lambda: any((out / "items").rglob("item.json")), proc)
     rc, err = _interrupt(proc)
