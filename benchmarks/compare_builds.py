@@ -10,6 +10,7 @@ register the `unitrack` op namespace), so every round starts one worker per buil
 worker reports the median of --reps timed calls per shape. The table shows per shape the median over rounds of each
 build's time and its ratio to the first build (< 1: faster). Exit status 1 when --max-ratio is given and exceeded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,7 +60,9 @@ def with_method(m, fn):
     return run
 
 shapes = {
-    "topk_propagate davis 60x107 T6 C256": lambda: ops.topk_propagate(q, k, lab, topk=10, temperature=0.05, radius=12.0, n_global=1),
+    "topk_propagate davis 60x107 T6 C256": lambda: ops.topk_propagate(
+        q, k, lab, topk=10, temperature=0.05, radius=12.0, n_global=1
+    ),
     "rsm box N=M=20": lambda: ops.rsm(*box20),
     "rsm box N=M=30 (associate)": lambda: ops.rsm(*box30),
     "rsm box N=M=50": lambda: ops.rsm(*box50),
@@ -88,8 +91,14 @@ def run_worker(path: str, isa: str | None, reps: int, root: str, threads: int = 
     env.pop("UNITRACK_CPU_ISA", None)
     if isa:
         env["UNITRACK_CPU_ISA"] = isa
-    res = subprocess.run([sys.executable, "-c", WORKER, str(reps), str(threads)], capture_output=True, text=True, env=env,
-                         cwd="/", timeout=1800)
+    res = subprocess.run(
+        [sys.executable, "-c", WORKER, str(reps), str(threads)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd="/",
+        timeout=1800,
+    )
     if res.returncode != 0:
         raise SystemExit(f"worker for {path} failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -118,7 +127,11 @@ def main(argv=None) -> int:
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     base = builds[0][0]
     shapes = list(times[base])
-    header = f"{'shape':38s}" + "".join(f"{b[0]:>14s}" for b in builds) + "".join(f"{b[0] + '/' + base:>16s}" for b in builds[1:])
+    header = (
+        f"{'shape':38s}"
+        + "".join(f"{b[0]:>14s}" for b in builds)
+        + "".join(f"{b[0] + '/' + base:>16s}" for b in builds[1:])
+    )
     print(header)
     worst = 0.0
     for s in shapes:
@@ -129,8 +142,10 @@ def main(argv=None) -> int:
             worst = max(worst, ratio)
             row += f"{ratio:16.3f}"
         print(row)
-    print(f"(medians over {args.rounds} interleaved rounds of {args.reps} calls; {os.cpu_count()} cpus, "
-          f"torch threads {args.threads or 'default'})")
+    print(
+        f"(medians over {args.rounds} interleaved rounds of {args.reps} calls; {os.cpu_count()} cpus, "
+        f"torch threads {args.threads or 'default'})"
+    )
     if args.max_ratio is not None and worst > args.max_ratio:
         print(f"FAIL: worst ratio {worst:.3f} > {args.max_ratio}")
         return 1

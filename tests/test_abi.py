@@ -6,6 +6,7 @@
 * the raw ``torch.ops.unitrack.*`` entries, fuzzed with hypothesis: every outcome is a result or an error naming an
   argument -- never a crash, never an out-of-bounds read (the C++ tests run the same cases under ASan/UBSan).
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,14 @@ def _run(code: str, **env) -> subprocess.CompletedProcess:
     full = dict(os.environ)
     full.pop("UNITRACK_CPU_ISA", None)
     full.update(env)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full, timeout=300,
-                          cwd=os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=300,
+        cwd=os.path.dirname(os.path.abspath(__file__)),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- stable ABI
@@ -66,8 +73,9 @@ def test_only_the_isa_kernels_use_avx():
     baseline CPU could run it; and the levels really differ (the AVX2 kernels use ymm FMAs, AVX-512 ones zmm)."""
     if "baseline flags: portable" not in torch.ops.unitrack._build_info():
         pytest.skip("a -march=native build")
-    dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "-C", _so()], capture_output=True, text=True,
-                         check=True).stdout
+    dis = subprocess.run(
+        ["objdump", "-d", "--no-show-raw-insn", "-C", _so()], capture_output=True, text=True, check=True
+    ).stdout
     bad, fma_ymm, zmm = set(), 0, 0
     name = ""
     for line in dis.splitlines():
@@ -130,8 +138,10 @@ def test_unknown_forced_level_is_a_clear_error():
     res = _run(code, UNITRACK_CPU_ISA="sse9")
     assert res.returncode == 0, res.stderr[-2000:]
     supported = str(torch.ops.unitrack._cpu_isa_supported())
-    assert (f"ERR UNITRACK_CPU_ISA must be baseline, avx2, avx512 or auto, got 'sse9' (this CPU's level: {supported})"
-            in res.stdout)
+    assert (
+        f"ERR UNITRACK_CPU_ISA must be baseline, avx2, avx512 or auto, got 'sse9' (this CPU's level: {supported})"
+        in res.stdout
+    )
     assert "cpu isa       : ERROR: UNITRACK_CPU_ISA must be" in res.stdout  # `unitrack env` still works
 
 
@@ -140,8 +150,7 @@ def test_forced_level_above_the_cpu_is_a_clear_error():
     supported = str(torch.ops.unitrack._cpu_isa_supported())
     if supported == "avx512":
         pytest.skip("this CPU has every level (the decision itself is covered by csrc/tests/test_isa.cpp)")
-    code = ("import torch, unitrack_ext\nfrom unitrack_ext import ops\n"
-            "ops.rsm([torch.rand(2, 3)], [torch.rand(2, 3)])\n")
+    code = "import torch, unitrack_ext\nfrom unitrack_ext import ops\nops.rsm([torch.rand(2, 3)], [torch.rand(2, 3)])\n"
     res = _run(code, UNITRACK_CPU_ISA="avx512")
     assert res.returncode != 0
     assert f"UNITRACK_CPU_ISA=avx512 asks for a level this CPU does not support: its level is {supported}" in res.stderr
@@ -233,10 +242,29 @@ def test_raw_topk_output_size_overflow_is_an_error():
 
 # ---------------------------------------------------------------------------------------------------- fuzzing
 
-ARG_NAMES = ("query", "keys", "labels", "topk", "temperature", "radius", "n_global", "track_points", "track_sizes",
-             "det_points", "det_sizes", "search", "templ", "output size", "UNITRACK_")
-FUZZ = settings(max_examples=int(os.environ.get("UNITRACK_FUZZ_EXAMPLES", "120")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+ARG_NAMES = (
+    "query",
+    "keys",
+    "labels",
+    "topk",
+    "temperature",
+    "radius",
+    "n_global",
+    "track_points",
+    "track_sizes",
+    "det_points",
+    "det_sizes",
+    "search",
+    "templ",
+    "output size",
+    "UNITRACK_",
+)
+FUZZ = settings(
+    max_examples=int(os.environ.get("UNITRACK_FUZZ_EXAMPLES", "120")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
 dims = st.integers(0, 5)
 shapes = st.lists(dims, min_size=0, max_size=6)
 dtypes = st.sampled_from([torch.float32, torch.float64, torch.float32, torch.float64, torch.int64, torch.float16])
@@ -296,15 +324,18 @@ def test_fuzz_raw_topk_propagate(sh, dt, topk, temperature, radius, n_global):
         return
     assert out.shape == (q.shape[0], lab.shape[2], q.shape[2], q.shape[3])
     if out.numel() and temperature >= 1e-3:
-        ref = reference.topk_propagate(q, k, lab, topk=topk, temperature=temperature, radius=radius,
-                                       n_global=n_global)
+        ref = reference.topk_propagate(q, k, lab, topk=topk, temperature=temperature, radius=radius, n_global=n_global)
         torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
 
 
 @needs_ext
 @FUZZ
-@given(inp=rsm_inputs(), dt=dtypes,
-       sdt=st.sampled_from([torch.int64, torch.int64, torch.int32, torch.float32, torch.bool]), temperature=floats)
+@given(
+    inp=rsm_inputs(),
+    dt=dtypes,
+    sdt=st.sampled_from([torch.int64, torch.int64, torch.int32, torch.float32, torch.bool]),
+    temperature=floats,
+)
 def test_fuzz_raw_rsm(inp, dt, sdt, temperature):
     tp, dp, ts, ds = inp
     t, d = _tensor(tp, dt), _tensor(dp, dt)
