@@ -111,6 +111,8 @@ EXTRAS = {
         "six",
         # Only its shipped TUD-Campus / TUD-Stadtmitte data files are read (the package itself fails on numpy 2).
         "motmetrics==1.4.0",
+        # poseval's ignore-region test is shapely's Polygon.contains; our point-in-polygon is checked against it.
+        "shapely>=2",
     ],
     "dev": ["ninja", "pybind11>=2.11", "cmake>=3.22"],
 }
