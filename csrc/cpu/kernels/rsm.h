@@ -13,17 +13,18 @@
 // softmax mass is ~1e-28 (all its points have much better matches elsewhere) gets ||r|| < 1e-12 and a similarity ~0,
 // as in the reference.
 //
-// Schedule (CPU): the GEMM (BLAS); one pass for the column maxima; then one parallel task per track i over its rows
-// of A, which forms the unnormalised row- and column-softmax numerators e = exp((A - rowmax)/tau) and
-// e' = exp((A - colmax)/tau) into two per-thread [P_i, sumQ] buffers (with the row sums Z_p, the column sums and the
-// <r, x> dot products) and then evaluates the quadratic forms of both directions on them with register-tiled
-// kernels: for each detection j, sum_p e_p^T G_j e_p / Z_p^2 (Gram on the right, quad_right), and per detection
-// point q, e'_q^T H_i e'_q (Gram on the left, quad_left), scaled by 1/Y_q^2 once the column sums Y_q are complete.
-// The Gram blocks are stored block-upper-triangular (off-diagonal blocks doubled), which skips ~40 % of the
+// Schedule (CPU): the GEMM (gemm.h: a fixed reduction order, unlike BLAS); one pass for the column maxima; then one
+// parallel task per track i over its rows of A, which forms the unnormalised row- and column-softmax numerators e =
+// exp((A - rowmax)/tau) and e' = exp((A - colmax)/tau) into two per-thread [P_i, sumQ] buffers (with the row sums Z_p,
+// the column sums and the <r, x> dot products) and then evaluates the quadratic forms of both directions on them with
+// register-tiled kernels: for each detection j, sum_p e_p^T G_j e_p / Z_p^2 (Gram on the right, quad_right), and per
+// detection point q, e'_q^T H_i e'_q (Gram on the left, quad_left), scaled by 1/Y_q^2 once the column sums Y_q are
+// complete. The Gram blocks are stored block-upper-triangular (off-diagonal blocks doubled), which skips ~40 % of the
 // multiply-adds. Sums over points are accumulated in double; for signed features (a Gram block with a negative entry)
 // w^T G w = ||D^T w||^2 may cancel, and those objects' quadratic forms run in double.
 #ifndef UNITRACK_ISA_SKIP
 #include "cpu/simd.h"
+#include "cpu/kernels/gemm.h"
 
 namespace unitrack {
 namespace cpu {
@@ -512,9 +513,10 @@ struct RsmPairSums {
 };
 
 // The detection -> track direction before its column normalisation: per track i and detection point q [N * SQ],
-// sum_p e'[p, q] a[p, q] (scol) and e'_q^T H_i e'_q (nq); the column sums Y_q of e' [SQ].
+// sum_p e'[p, q] (csum), sum_p e'[p, q] a[p, q] (scol) and e'_q^T H_i e'_q (nq); the column sums Y_q of e' [SQ],
+// summed over the tracks in their order once the pass is complete (a fixed order: no per-thread partial sums).
 struct RsmColumnTerms {
-  std::vector<double> col_sum, scol, nq;
+  std::vector<double> col_sum, csum, scol, nq;
 };
 
 // The reconstruction route of objects with more points than channels: detection j's points zero-padded to
@@ -547,9 +549,10 @@ std::vector<scalar_t> column_maxima(const RsmProblem<scalar_t>& pb, const ForRan
       const scalar_t* a = pb.A + p * SQ;
       for (int64_t q = 0; q < SQ; ++q) cm[q] = a[q] > cm[q] ? a[q] : cm[q];
     }
-    std::lock_guard<std::mutex> lock(merge_mutex);  // a maximum does not depend on the merge order
+    std::lock_guard<std::mutex> lock(merge_mutex);  // a maximum does not depend on the merge order ...
     for (int64_t q = 0; q < SQ; ++q) col_max[q] = std::max(col_max[q], cm[q]);
   });
+  for (int64_t q = 0; q < SQ; ++q) col_max[q] += scalar_t(0);  // ... once -0 and +0 are one value (-0 + 0 = +0)
   return col_max;
 }
 
@@ -583,24 +586,23 @@ RsmRecon<scalar_t> reconstruction_points(const RsmProblem<scalar_t>& pb) {
   return r;
 }
 
-// The scratch of one thread of the track pass: both softmax numerators of one track ([maxP4, ld] each), the column
-// sums of its tracks so far, 1 / Z_p, the per-row quadratic forms and a float64 copy for the signed-Gram route.
+// The scratch of one thread of the track pass: both softmax numerators of one track ([maxP4, ld] each), 1 / Z_p, the
+// per-row quadratic forms and a float64 copy for the signed-Gram route.
 template <typename scalar_t>
 struct TrackScratch {
   int64_t ld;
   std::vector<scalar_t> Xtd, Xdt;
-  std::vector<double> cs, inv_z, rowq, x64;
-  TrackScratch(int64_t maxP4, int64_t ld_, int64_t SQ)
-      : ld(ld_), Xtd(maxP4 * ld_, scalar_t(0)), Xdt(maxP4 * ld_, scalar_t(0)), cs(SQ, 0.0), inv_z(maxP4),
-        rowq(maxP4) {}
+  std::vector<double> inv_z, rowq, x64;
+  TrackScratch(int64_t maxP4, int64_t ld_)
+      : ld(ld_), Xtd(maxP4 * ld_, scalar_t(0)), Xdt(maxP4 * ld_, scalar_t(0)), inv_z(maxP4), rowq(maxP4) {}
 };
 
 // Track i's rows of A: the row softmax numerators e = exp((A - rowmax) / tau) into Xtd and the column softmax
-// numerators e' = exp((A - colmax) / tau) into Xdt, with 1 / Z_p (row sums), the column sums, sum_p e' a per
-// detection point (sc) and <r_td[i, j], t^_i> (dot_td_i [M]).
+// numerators e' = exp((A - colmax) / tau) into Xdt, with 1 / Z_p (row sums), per detection point the track's column
+// sums (cs) and sum_p e' a (sc), and <r_td[i, j], t^_i> (dot_td_i [M]).
 template <typename scalar_t>
 void track_softmax_numerators(const RsmProblem<scalar_t>& pb, int64_t i, const std::vector<scalar_t>& col_max,
-                              TrackScratch<scalar_t>& s, double* sc, double* dot_td_i) {
+                              TrackScratch<scalar_t>& s, double* cs, double* sc, double* dot_td_i) {
   const int64_t SQ = pb.SQ, M = pb.M, p0 = pb.toff[i], P = pb.toff[i + 1] - p0;
   const std::vector<int64_t>& doff = pb.doff;
   for (int64_t p = 0; p < P; ++p) {
@@ -613,7 +615,7 @@ void track_softmax_numerators(const RsmProblem<scalar_t>& pb, int64_t i, const s
       ed[q] = exp_nonpos((a[q] - col_max[q]) * pb.inv_tau);
     }
     for (int64_t q = 0; q < SQ; ++q) {
-      s.cs[q] += static_cast<double>(ed[q]);
+      cs[q] += static_cast<double>(ed[q]);
       sc[q] += static_cast<double>(ed[q]) * static_cast<double>(a[q]);
     }
     s.inv_z[p] = 1.0 / sum_d(et, SQ);
@@ -686,22 +688,23 @@ RsmColumnTerms track_pass(const RsmProblem<scalar_t>& pb, const std::vector<scal
   const int64_t ld = round_up(SQ, kColPad) + kColPad;  // + one vector: quad_right's padded reads past the last block
   RsmColumnTerms cols;
   cols.col_sum.assign(SQ, 0.0);
+  cols.csum.assign(N * SQ, 0.0);
   cols.scol.assign(N * SQ, 0.0);
   cols.nq.assign(N * SQ, 0.0);
   int64_t maxP4 = 0;
   for (int64_t i = 0; i < N; ++i) maxP4 = std::max(maxP4, round_up(pb.toff[i + 1] - pb.toff[i], 4));
-  std::mutex merge_mutex;
   for_range(0, N, [&](int64_t b, int64_t e) {
-    TrackScratch<scalar_t> s(maxP4, ld, SQ);
+    TrackScratch<scalar_t> s(maxP4, ld);
     for (int64_t i = b; i < e; ++i) {
       if (pb.toff[i + 1] == pb.toff[i]) continue;
-      track_softmax_numerators(pb, i, col_max, s, cols.scol.data() + i * SQ, sums.dot_td.data() + i * M);
+      track_softmax_numerators(pb, i, col_max, s, cols.csum.data() + i * SQ, cols.scol.data() + i * SQ,
+                               sums.dot_td.data() + i * M);
       track_to_detection_forms(pb, i, G, rec, s, sums.nr_td.data() + i * M);
       detection_to_track_forms(pb, i, H, rec, s, cols.nq.data() + i * SQ);
     }
-    std::lock_guard<std::mutex> lock(merge_mutex);
-    for (int64_t q = 0; q < SQ; ++q) cols.col_sum[q] += s.cs[q];
   });
+  for (int64_t i = 0; i < N; ++i)  // tracks in order: the same sums at any thread count
+    for (int64_t q = 0; q < SQ; ++q) cols.col_sum[q] += cols.csum[i * SQ + q];
   return cols;
 }
 
@@ -793,8 +796,8 @@ int64_t normalize_rows(const scalar_t* xp, int64_t n, int64_t C, scalar_t* yp) {
 
 extern const RsmKernels kRsmKernels;
 const RsmKernels kRsmKernels = {
-    {&rsm::normalize_rows<float>, &rsm::rsm_kernel<float>},
-    {&rsm::normalize_rows<double>, &rsm::rsm_kernel<double>},
+    {&rsm::normalize_rows<float>, &rsm::rsm_kernel<float>, &gemm::gemm_nt<float>},
+    {&rsm::normalize_rows<double>, &rsm::rsm_kernel<double>, &gemm::gemm_nt<double>},
 };
 
 }  // namespace UNITRACK_ISA
