@@ -212,7 +212,7 @@ def test_raw_rsm_rejects_sizes_whose_sum_wraps(sizes, rows):
 @pytest.mark.parametrize("sizes,rows", WRAPPING_SIZES)
 def test_rsm_wrapper_rejects_sizes_whose_sum_wraps(sizes, rows):
     tp, dp = torch.rand(rows, 4), torch.rand(3, 4)
-    with pytest.raises(ValueError, match=r"track_feats sizes sum to \d+ but track_feats points has"):
+    with pytest.raises(RuntimeError, match=rf"track_sizes sums to more than the {rows} rows of track_points"):
         ops.rsm((tp, torch.tensor(sizes, dtype=torch.int64)), [dp])
 
 

@@ -231,33 +231,37 @@ def test_compile_fullgraph(device):
 
 
 def test_bad_input():
+    # The wrapper checks what packing needs (types, the list's sets, the packed sizes' type and rank: TypeError /
+    # ValueError); the op checks the rest (RuntimeError, the same message on every path).
     t = _sets([3, 4], 8)
     d = _sets([2], 8)
-    with pytest.raises(ValueError, match=r"det_feats has C=5 channels but track_feats has C=8"):
+    with pytest.raises(RuntimeError, match=r"det_points has 5 channels but track_points has 8: feature sets must"):
         ops.rsm(t, _sets([2], 5))
     with pytest.raises(ValueError, match=r"det_feats\[1\] has C=3 channels"):
         ops.rsm(t, [d[0], torch.rand(2, 3)])
     bad = [t[0], t[1].clone()]
     bad[1][2, 1] = float("nan")
-    with pytest.raises(ValueError, match=r"track_feats\[1\] contains NaN or inf"):
+    with pytest.raises(RuntimeError, match=r"^track_feats\[1\] contains NaN or inf values$"):
         ops.rsm(bad, d)
-    with pytest.raises(ValueError, match=r"det_feats points \(row 1, object 0\) contains NaN or inf"):
+    with pytest.raises(RuntimeError, match=r"^det_feats points \(row 1, object 0\) contains NaN or inf values$"):
         ops.rsm(t, (torch.tensor([[1.0, 2.0], [float("inf"), 0.0]]).repeat(1, 4), torch.tensor([2])))
-    with pytest.raises(ValueError, match=r"track_feats sizes\[1\] = -1 is negative"):
+    with pytest.raises(RuntimeError, match=r"track_sizes\[1\] = -1 is negative"):
         ops.rsm((torch.rand(3, 8), torch.tensor([4, -1])), d)
-    with pytest.raises(ValueError, match=r"det_feats sizes sum to 3 but det_feats points has 2 rows"):
+    with pytest.raises(RuntimeError, match=r"det_sizes sums to more than the 2 rows of det_points"):
         ops.rsm(t, (torch.rand(2, 8), torch.tensor([1, 2])))
+    with pytest.raises(RuntimeError, match=r"det_sizes sums to 1 but det_points has 2 points"):
+        ops.rsm(t, (torch.rand(2, 8), torch.tensor([1])))
     with pytest.raises(TypeError, match=r"track_feats\[0\] must be float32 or float64"):
         ops.rsm([torch.ones(2, 8, dtype=torch.int32)], d)
     with pytest.raises(TypeError, match=r"track_feats\[0\] must be float32 or float64, got numpy int64"):
         ops.rsm([np.ones((2, 8), dtype=np.int64)], d)
-    with pytest.raises(TypeError, match=r"det_feats has dtype torch.float64 but track_feats has torch.float32"):
+    with pytest.raises(RuntimeError, match=r"track_points and det_points must have the same dtype, got float32 and"):
         ops.rsm(t, [x.double() for x in d])
     with pytest.raises(ValueError, match=r"track_feats\[1\] must be 2-D \[P, C\]"):
         ops.rsm([t[0], torch.rand(8)], d)
     with pytest.raises(TypeError, match=r"track_feats must be a list of N arrays"):
         ops.rsm(torch.rand(2, 3, 8), d)
-    with pytest.raises(ValueError, match=r"temperature must be a finite number > 0"):
+    with pytest.raises(RuntimeError, match=r"temperature must be a finite number > 0"):
         ops.rsm(t, d, temperature=0.0)
     with pytest.raises(TypeError, match=r"temperature must be a float"):
         ops.rsm(t, d, temperature="0.01")
@@ -265,7 +269,7 @@ def test_bad_input():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_bad_input_mixed_devices():
-    with pytest.raises(ValueError, match=r"det_feats is on cuda:0 but track_feats is on cpu"):
+    with pytest.raises(RuntimeError, match=r"track_points must be a CUDA tensor, got one on cpu"):
         ops.rsm(_sets([2], 4), _sets([3], 4, device="cuda"))
     with pytest.raises(ValueError, match=r"track_feats\[1\] is on"):
         ops.rsm([torch.rand(2, 4), torch.rand(2, 4, device="cuda")], _sets([3], 4))

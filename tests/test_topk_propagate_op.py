@@ -232,25 +232,33 @@ def _args(**over):
     return a
 
 
+# The wrapper checks Python types and the ranks that tell the batched and unbatched forms apart (TypeError /
+# ValueError); everything else is checked once, by the op (RuntimeError with the same message on every path).
 @pytest.mark.parametrize(
     "over,params,exc,match",
     [
-        (dict(keys=torch.randn(3, 5, 5, 6)), {}, ValueError, "keys has 5 channels but query has 4"),
-        (dict(keys=torch.randn(3, 4, 5, 7)), {}, ValueError, "keys frames are .* H and W must match"),
-        (dict(labels=torch.randn(2, 2, 5, 6)), {}, ValueError, r"labels must be \[3, L, 5, 6\]"),
-        (dict(labels=torch.randn(3, 2, 6, 5)), {}, ValueError, r"labels must be \[3, L, 5, 6\]"),
-        (dict(labels=torch.randn(3, 5, 6)), {}, ValueError, "labels must be 4-D"),
-        (dict(query=torch.randn(4, 5)), {}, ValueError, "query must be 3-D or 4-D"),
-        (dict(keys=torch.randn(1, 3, 4, 5, 6)), {}, ValueError, "keys must be 4-D"),
-        (dict(keys=torch.randn(0, 4, 5, 6), labels=torch.randn(0, 2, 5, 6)), {}, ValueError, "at least one memory"),
-        ({}, dict(topk=0), ValueError, "topk must be >= 1"),
+        (dict(keys=torch.randn(3, 5, 5, 6)), {}, RuntimeError, "keys has 5 channels but query has 4"),
+        (dict(keys=torch.randn(3, 4, 5, 7)), {}, RuntimeError, r"keys frames are 5x7 but query is 5x6 \(H x W must"),
+        (dict(labels=torch.randn(2, 2, 5, 6)), {}, RuntimeError, r"labels must be \[B, T, L, H, W\] = \[1, 3, L, 5, 6\]"),
+        (dict(labels=torch.randn(3, 2, 6, 5)), {}, RuntimeError, r"labels must be \[B, T, L, H, W\] = \[1, 3, L, 5, 6\]"),
+        (dict(labels=torch.randn(3, 5, 6)), {}, ValueError, r"labels must be 4-D \[T, L, H, W\]"),
+        (dict(query=torch.randn(4, 5)), {}, ValueError, r"query must be 3-D \[C, H, W\] or 4-D \[B, C, H, W\]"),
+        (dict(keys=torch.randn(1, 3, 4, 5, 6)), {}, ValueError, r"keys must be 4-D \[T, C, H, W\]"),
+        (dict(keys=torch.randn(0, 4, 5, 6), labels=torch.randn(0, 2, 5, 6)), {}, RuntimeError, "at least one memory"),
+        (dict(query="q"), {}, TypeError, "query must be a torch.Tensor, got str"),
+        ({}, dict(topk=0), RuntimeError, "topk must be >= 1"),
         ({}, dict(topk=2.5), TypeError, "topk must be an int"),
-        ({}, dict(temperature=0.0), ValueError, "temperature must be a finite number > 0"),
-        ({}, dict(temperature=-1.0), ValueError, "temperature must be a finite number > 0"),
-        ({}, dict(radius=float("nan")), ValueError, "radius"),
-        ({}, dict(n_global=-1), ValueError, "n_global must be >= 0"),
-        (dict(labels=torch.randn(3, 2, 5, 6, dtype=torch.float64)), {}, TypeError, "labels has dtype"),
-        (dict(query=torch.ones(4, 5, 6, dtype=torch.int64)), {}, TypeError, "query must be float32 or float64"),
+        ({}, dict(topk=True), TypeError, "topk must be an int, got bool"),
+        ({}, dict(topk=2**64), ValueError, "topk must fit in a 64-bit integer, got 18446744073709551616"),
+        ({}, dict(n_global=-(2**63) - 1), ValueError, "n_global must fit in a 64-bit integer"),
+        ({}, dict(temperature=0.0), RuntimeError, "temperature must be a finite number > 0, got 0"),
+        ({}, dict(temperature=-1.0), RuntimeError, "temperature must be a finite number > 0, got -1"),
+        ({}, dict(temperature="0.1"), TypeError, "temperature must be a float, got str"),
+        ({}, dict(radius=float("nan")), RuntimeError, "radius"),
+        ({}, dict(n_global=-1), RuntimeError, "n_global must be >= 0"),
+        (dict(labels=torch.randn(3, 2, 5, 6, dtype=torch.float64)), {}, RuntimeError,
+         "labels and query must have the same dtype, got float64 and float32"),
+        (dict(query=torch.ones(4, 5, 6, dtype=torch.int64)), {}, RuntimeError, "query must be float32 or float64, got int64"),
     ],
 )
 def test_bad_input(over, params, exc, match):
@@ -259,27 +267,32 @@ def test_bad_input(over, params, exc, match):
         ops.topk_propagate(a["query"], a["keys"], a["labels"], **params)
 
 
-@pytest.mark.parametrize("name", ["query", "keys"])
-def test_nan_features_rejected(name):
+@pytest.mark.parametrize("name", ["query", "keys", "labels"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_nonfinite_inputs_rejected(name, value):
+    # The NaN/inf policy (README): on the CPU a non-finite input value is an error naming the argument.
     a = _args()
     a[name] = a[name].clone()
-    a[name].view(-1)[3] = float("nan")
-    with pytest.raises(ValueError, match=f"{name} contains NaN"):
+    a[name].view(-1)[3] = value
+    with pytest.raises(RuntimeError, match=f"^{name} contains NaN or inf values$"):
         ops.topk_propagate(a["query"], a["keys"], a["labels"])
-    with pytest.raises(ValueError, match=f"{name} contains NaN"):
-        ops.topk_affinity(a["query"], a["keys"])
+    if name != "labels":
+        with pytest.raises(RuntimeError, match=f"^{name} contains NaN or inf values$"):
+            ops.topk_affinity(a["query"], a["keys"])
+    else:
+        ops.topk_affinity(a["query"], a["keys"])  # labels are not an input of topk_affinity
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_mixed_devices_rejected():
     a = _args()
-    with pytest.raises(ValueError, match="keys is on cuda"):
+    with pytest.raises(RuntimeError, match="query must be a CUDA tensor, got one on cpu"):
         ops.topk_propagate(a["query"], a["keys"].cuda(), a["labels"])
 
 
 def test_mixed_dtypes_rejected():
     a = _args()
-    with pytest.raises(TypeError, match="keys has dtype torch.float64"):
+    with pytest.raises(RuntimeError, match="query and keys must have the same dtype, got float32 and float64"):
         ops.topk_affinity(a["query"], a["keys"].double())
 
 

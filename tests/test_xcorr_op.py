@@ -85,15 +85,17 @@ def test_compile_fullgraph(device):
     torch.testing.assert_close(fn(search, templ), reference.xcorr(search, templ), rtol=1e-4, atol=1e-4)
 
 
+# The wrapper checks Python types and the template's rank (TypeError / ValueError); the op checks the rest
+# (RuntimeError, the same message on every path; the op calls the template "templ").
 @pytest.mark.parametrize(
     "search_shape,templ_shape,exc,match",
     [
-        ((3, 4, 10, 10), (4, 11, 3), ValueError, "larger than the search map"),
-        ((3, 4, 10, 10), (5, 3, 3), ValueError, "channels"),
-        ((3, 4, 10, 10), (2, 4, 3, 3), ValueError, "scales"),
-        ((4, 10, 10), (4, 3, 3), ValueError, "search must be 4-D"),
-        ((3, 4, 10, 10), (3, 3), ValueError, "template must be 3-D or 4-D"),
-        ((3, 4, 10, 10), (4, 0, 3), ValueError, "positive spatial size"),
+        ((3, 4, 10, 10), (4, 11, 3), RuntimeError, r"templ \(11x3\) must not be larger than search \(10x10\)"),
+        ((3, 4, 10, 10), (5, 3, 3), RuntimeError, "templ has 5 channels but search has 4"),
+        ((3, 4, 10, 10), (2, 4, 3, 3), RuntimeError, "templ has 2 scales but search has 3"),
+        ((4, 10, 10), (4, 3, 3), RuntimeError, r"search must be a 4-D tensor \[S, C, H, W\], got shape \[4, 10, 10\]"),
+        ((3, 4, 10, 10), (3, 3), ValueError, r"template must be 3-D \[C, h, w\] or 4-D \[S, C, h, w\]"),
+        ((3, 4, 10, 10), (4, 0, 3), RuntimeError, "templ must have a positive spatial size, got 0x3"),
     ],
 )
 def test_bad_input(search_shape, templ_shape, exc, match):
@@ -102,10 +104,12 @@ def test_bad_input(search_shape, templ_shape, exc, match):
 
 
 def test_bad_dtype_and_mixed_dtypes():
-    with pytest.raises(TypeError, match="search must be float32 or float64"):
+    with pytest.raises(RuntimeError, match="search must be float32 or float64, got int32"):
         ops.xcorr(torch.ones(1, 2, 5, 5, dtype=torch.int32), torch.ones(2, 3, 3, dtype=torch.int32))
-    with pytest.raises(TypeError, match="share one dtype"):
+    with pytest.raises(RuntimeError, match="search and templ must have the same dtype, got float32 and float64"):
         ops.xcorr(torch.randn(1, 2, 5, 5), torch.randn(2, 3, 3, dtype=torch.float64))
+    with pytest.raises(TypeError, match="search must be a torch.Tensor, got list"):
+        ops.xcorr([[1.0]], torch.randn(2, 3, 3))
 
 
 @pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="needs the compiled extension")

@@ -1,38 +1,58 @@
-"""Argument checks shared by the op wrappers: every message names the argument and what was expected."""
+"""Python-type normalisation shared by the op wrappers (``_op_*.py``): only what Python alone can check -- that an
+argument is a tensor (or array) at all, a Python number of the right kind, an int that fits the schema's int64 --
+and the rank that decides between the batched and the unbatched form. Everything else is checked once, by the op
+itself (``csrc/ops/<op>_args.h`` for the compiled kernels, ``_validate.py`` on the other paths), and raises
+``RuntimeError`` naming the argument and what was expected.
+
+Symbolic values (``torch.SymInt`` / ``torch.SymFloat`` under torch.compile) pass through unchanged: the kernel that
+runs checks their real values.
+"""
 from __future__ import annotations
 
+import numbers
+import operator
 from typing import Sequence
 
 import torch
 
-FLOAT_DTYPES = (torch.float32, torch.float64)
+_INT64 = (-(2**63), 2**63 - 1)
 
 
-def check_tensor(x, name: str, *, dims: Sequence[int] | None = None, float_only: bool = True) -> None:
-    """Raise a ``TypeError``/``ValueError`` naming ``name`` unless ``x`` is a tensor of the expected rank/dtype."""
+def tensor_arg(x, name: str) -> torch.Tensor:
+    """x itself, or a ``TypeError`` naming ``name`` unless it is a torch.Tensor."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if dims is not None and x.dim() not in dims:
-        want = " or ".join(f"{d}-D" for d in dims)
+    return x
+
+
+def rank_arg(x: torch.Tensor, name: str, dims: Sequence[int], layouts: Sequence[str]) -> None:
+    """``ValueError`` naming ``name`` unless x has one of the ranks ``dims`` (``layouts`` describes each)."""
+    if x.dim() not in dims:
+        want = " or ".join(f"{d}-D {lay}" for d, lay in zip(dims, layouts))
         raise ValueError(f"{name} must be {want}, got shape {tuple(x.shape)}")
-    if float_only and x.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must be float32 or float64, got {x.dtype}")
 
 
-def check_same_device_dtype(named: dict) -> None:
-    """All tensors in ``named`` must share one device and dtype."""
-    items = list(named.items())
-    n0, t0 = items[0]
-    for n, t in items[1:]:
-        if t.device != t0.device:
-            raise ValueError(f"{n} is on {t.device} but {n0} is on {t0.device}: all inputs must be on one device")
-        if t.dtype != t0.dtype:
-            raise TypeError(f"{n} has dtype {t.dtype} but {n0} has {t0.dtype}: all inputs must share one dtype")
+def int_arg(value, name: str):
+    """An int for a schema ``int`` argument (anything with ``__index__``, e.g. numpy integers; not bool); a value
+    outside int64 is a ``ValueError`` naming ``name`` (the dispatcher's own message would not)."""
+    if isinstance(value, torch.SymInt):
+        return value
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got bool")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise ValueError(f"{name} must fit in a 64-bit integer, got {value}")
+    return value
 
 
-def check_finite(x: torch.Tensor, name: str) -> None:
-    """Reject NaN/inf (skipped while tracing with fake tensors)."""
-    if isinstance(x, torch._subclasses.FakeTensor) or torch.compiler.is_compiling():
-        return
-    if x.numel() and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} contains NaN or inf values")
+def float_arg(value, name: str):
+    """A float for a schema ``float`` argument: any real number (Python int or float, numpy float32/float64/int
+    scalars; not bool), as a Python float."""
+    if isinstance(value, (torch.SymFloat, torch.SymInt)):
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__}")
+    return float(value)

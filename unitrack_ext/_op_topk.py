@@ -18,91 +18,36 @@ to the same value; in float64 the reference orders these zero-weight slots by th
 """
 from __future__ import annotations
 
-import math
-import numbers
-import operator
-
 import torch
 
 from . import HAS_EXT
-from ._checks import check_same_device_dtype, check_tensor
-from .reference.topk_propagate import topk_affinity as _ref_topk_affinity
-from .reference.topk_propagate import topk_propagate as _ref_topk_propagate
+from ._checks import float_arg, int_arg, rank_arg, tensor_arg
+from ._registry import REFERENCE_KERNELS
 
 __all__ = ["topk_propagate", "topk_affinity"]
 
 
-def _as_int(value, name: str) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got bool")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
-
-
-def _as_float(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a float, got {type(value).__name__}")
-    return float(value)
-
-
-def _check_params(topk, temperature, radius, n_global) -> tuple[int, float, float, int]:
-    topk = _as_int(topk, "topk")
-    n_global = _as_int(n_global, "n_global")
-    temperature = _as_float(temperature, "temperature")
-    radius = _as_float(radius, "radius")
-    if topk < 1:
-        raise ValueError(f"topk must be >= 1, got {topk}")
-    if not (temperature > 0 and math.isfinite(temperature)):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
-    if math.isnan(radius):
-        raise ValueError("radius must be a number (<= 0 for unrestricted search), got NaN")
-    if n_global < 0:
-        raise ValueError(f"n_global must be >= 0, got {n_global}")
-    return topk, temperature, radius, n_global
-
-
-def _check_finite(x: torch.Tensor, name: str) -> None:
-    """Reject NaN/inf without a full-size temporary (``isfinite(x)`` costs ~1.7x the features' memory): min and max
-    propagate NaN and are finite only if every element is (skipped while tracing with fake tensors)."""
-    if isinstance(x, torch._subclasses.FakeTensor) or torch.compiler.is_compiling() or x.numel() == 0:
-        return
-    lo, hi = torch.aminmax(x)
-    if not bool(torch.isfinite(lo) & torch.isfinite(hi)):
-        raise ValueError(f"{name} contains NaN or inf values")
-
-
-def _check_inputs(query, keys, labels=None) -> bool:
-    """Validate shapes/dtypes/devices; return True when the inputs are unbatched."""
-    check_tensor(query, "query", dims=(3, 4))
-    batched = query.dim() == 4
-    check_tensor(keys, "keys", dims=(5,) if batched else (4,))
-    named = {"query": query, "keys": keys}
+def _batched(query, keys, labels=None):
+    """The inputs as a batch (a batch of one for the unbatched form) and whether they were unbatched. Only the types
+    and the ranks that tell the two forms apart are checked here; the op checks the rest (RuntimeError)."""
+    tensor_arg(query, "query")
+    tensor_arg(keys, "keys")
+    rank_arg(query, "query", (3, 4), ("[C, H, W]", "[B, C, H, W]"))
+    unbatched = query.dim() == 3
+    rank_arg(keys, "keys", (4,) if unbatched else (5,), ("[T, C, H, W]",) if unbatched else ("[B, T, C, H, W]",))
     if labels is not None:
-        check_tensor(labels, "labels", dims=(5,) if batched else (4,))
-        named["labels"] = labels
-    check_same_device_dtype(named)
-    q = query if batched else query.unsqueeze(0)
-    k = keys if batched else keys.unsqueeze(0)
-    B, C, H, W = q.shape
-    if k.shape[0] != B:
-        raise ValueError(f"keys has batch size {k.shape[0]} but query has {B}")
-    if k.shape[1] < 1:
-        raise ValueError(f"keys must hold at least one memory frame (T >= 1), got shape {tuple(keys.shape)}")
-    if k.shape[2] != C:
-        raise ValueError(f"keys has {k.shape[2]} channels but query has {C} (shape {tuple(keys.shape)})")
-    if tuple(k.shape[3:]) != (H, W):
-        raise ValueError(f"keys frames are {tuple(k.shape[3:])} but query is {(H, W)}: H and W must match")
-    if labels is not None:
-        lab = labels if batched else labels.unsqueeze(0)
-        T = k.shape[1]
-        if lab.shape[0] != B or lab.shape[1] != T or tuple(lab.shape[3:]) != (H, W):
-            want = f"[{B}, {T}, L, {H}, {W}]" if batched else f"[{T}, L, {H}, {W}]"
-            raise ValueError(f"labels must be {want} (T memory frames, L label channels), got {tuple(labels.shape)}")
-    _check_finite(query, "query")
-    _check_finite(keys, "keys")
-    return not batched
+        tensor_arg(labels, "labels")
+        rank_arg(labels, "labels", (4,) if unbatched else (5,), ("[T, L, H, W]",) if unbatched else ("[B, T, L, H, W]",))
+    if unbatched:
+        query, keys = query.unsqueeze(0), keys.unsqueeze(0)
+        labels = labels.unsqueeze(0) if labels is not None else None
+    return query, keys, labels, unbatched
+
+
+def _params(topk, temperature, radius, n_global):
+    return int_arg(topk, "topk"), float_arg(temperature, "temperature"), float_arg(radius, "radius"), int_arg(
+        n_global, "n_global"
+    )
 
 
 def topk_affinity(
@@ -120,22 +65,25 @@ def topk_affinity(
         query: ``[C, H, W]`` or ``[B, C, H, W]`` query features (used as given; callers L2-normalise).
         keys: ``[T, C, H, W]`` or ``[B, T, C, H, W]`` memory features, same dtype/device as ``query``.
         topk: number of candidates kept per query point (``>= 1``).
-        temperature: logit divisor (``> 0``).
+        temperature: logit divisor: finite and at least ``1 / finfo(dtype).max`` (2.9e-39 in float32, 5.6e-309 in
+            float64), so that ``1 / temperature`` is finite. The softmax is taken over logits relative to the largest,
+            so a tiny temperature or large features give the hard maximum, never an overflow.
         radius: spatial window (grid cells, strict ``<``) of the frames after the first ``n_global``; ``<= 0``: none.
         n_global: number of leading memory frames searched whole.
     Returns:
         ``(weights, indices)``, each ``[K, H*W]`` (``[B, K, H*W]`` batched), ``K = min(topk, T*H*W)``; ``weights`` has
         the input dtype and sums to 1 over ``K``; ``indices`` (int64) are candidates ``t*H*W + y*W + x``; both are
         ordered by decreasing logit (ties: lower index first). Zero-weight fill-in slots: see the module docstring.
+    Raises:
+        TypeError, ValueError: an argument that is not a tensor / an int / a real number, or ranks that are neither
+            the batched nor the unbatched form (checked here, in Python).
+        RuntimeError: everything the op checks (sizes, dtypes, devices, ``topk >= 1``, the temperature, ...), the
+            message naming the argument and what was expected; a NaN or inf in ``query`` or ``keys`` on the CPU (on
+            CUDA the weights are NaN instead: README, "NaN and inf").
     """
-    unbatched = _check_inputs(query, keys)
-    topk, temperature, radius, n_global = _check_params(topk, temperature, radius, n_global)
-    if unbatched:
-        query, keys = query.unsqueeze(0), keys.unsqueeze(0)
-    if HAS_EXT:
-        w, i = torch.ops.unitrack.topk_affinity(query, keys, topk, temperature, radius, n_global)
-    else:
-        w, i = _ref_topk_affinity(query, keys, topk=topk, temperature=temperature, radius=radius, n_global=n_global)
+    query, keys, _, unbatched = _batched(query, keys)
+    args = (query, keys, *_params(topk, temperature, radius, n_global))
+    w, i = torch.ops.unitrack.topk_affinity(*args) if HAS_EXT else REFERENCE_KERNELS["topk_affinity"](*args)
     return (w[0], i[0]) if unbatched else (w, i)
 
 
@@ -159,15 +107,10 @@ def topk_propagate(
         topk, temperature, radius, n_global: see :func:`topk_affinity`.
     Returns:
         ``[L, H, W]`` (or ``[B, L, H, W]``): ``sum_k weights[k, n] * labels[indices[k, n]]``.
+    Raises:
+        As :func:`topk_affinity`; a NaN or inf in ``labels`` too.
     """
-    unbatched = _check_inputs(query, keys, labels)
-    topk, temperature, radius, n_global = _check_params(topk, temperature, radius, n_global)
-    if unbatched:
-        query, keys, labels = query.unsqueeze(0), keys.unsqueeze(0), labels.unsqueeze(0)
-    if HAS_EXT:
-        out = torch.ops.unitrack.topk_propagate(query, keys, labels, topk, temperature, radius, n_global)
-    else:
-        out = _ref_topk_propagate(
-            query, keys, labels, topk=topk, temperature=temperature, radius=radius, n_global=n_global
-        )
+    query, keys, labels, unbatched = _batched(query, keys, labels)
+    args = (query, keys, labels, *_params(topk, temperature, radius, n_global))
+    out = torch.ops.unitrack.topk_propagate(*args) if HAS_EXT else REFERENCE_KERNELS["topk_propagate"](*args)
     return out[0] if unbatched else out

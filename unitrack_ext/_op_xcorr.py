@@ -1,8 +1,11 @@
+"""Public wrapper of ``unitrack::xcorr``: multi-scale valid cross-correlation (SiamFC-style SOT)."""
 import torch
 
 from . import HAS_EXT
-from ._checks import check_same_device_dtype, check_tensor
-from .reference.xcorr import xcorr as _ref_xcorr
+from ._checks import rank_arg, tensor_arg
+from ._registry import REFERENCE_KERNELS
+
+__all__ = ["xcorr"]
 
 
 def xcorr(search: torch.Tensor, template: torch.Tensor) -> torch.Tensor:
@@ -22,20 +25,16 @@ def xcorr(search: torch.Tensor, template: torch.Tensor) -> torch.Tensor:
     an FFT through ATen (large templates). ``UNITRACK_XCORR_METHOD=direct|rows|fft`` forces one (tests and
     benchmarks; ``rows`` needs float32 and an AVX2 build, else it runs ``direct``). A search map that is already
     channels-last in memory avoids a transpose.
+
+    Raises:
+        TypeError, ValueError: an argument that is not a tensor, a template that is neither 3-D nor 4-D.
+        RuntimeError: everything the op checks (the search's rank, dtypes, devices, scales, channels, a template
+            larger than the search), naming the argument (the op calls the template ``templ``); a NaN or inf in either
+            input on the CPU (on CUDA the outputs whose window holds it are NaN/inf, as with ``F.conv2d``: README,
+            "NaN and inf"). The check costs nothing on finite inputs: a valid correlation's output is finite only if
+            every input value is.
     """
-    check_tensor(search, "search", dims=(4,))
-    check_tensor(template, "template", dims=(3, 4))
-    check_same_device_dtype({"search": search, "template": template})
-    S, C, H, W = search.shape
-    if template.dim() == 4 and template.shape[0] != S:
-        raise ValueError(f"template has {template.shape[0]} scales but search has {S}")
-    if template.shape[-3] != C:
-        raise ValueError(f"template has {template.shape[-3]} channels but search has {C}")
-    h, w = template.shape[-2:]
-    if h < 1 or w < 1:
-        raise ValueError(f"template must have a positive spatial size, got {h}x{w}")
-    if h > H or w > W:
-        raise ValueError(f"template ({h}x{w}) must not be larger than the search map ({H}x{W})")
-    if HAS_EXT:
-        return torch.ops.unitrack.xcorr(search, template)
-    return _ref_xcorr(search, template)
+    tensor_arg(search, "search")
+    tensor_arg(template, "template")
+    rank_arg(template, "template", (3, 4), ("[C, h, w]", "[S, C, h, w]"))
+    return torch.ops.unitrack.xcorr(search, template) if HAS_EXT else REFERENCE_KERNELS["xcorr"](search, template)

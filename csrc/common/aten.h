@@ -2,8 +2,8 @@
 // ATen ops that torch/csrc/stable/ops.h (torch 2.10-2.13) does not wrap, called through the stable dispatcher shim
 // (torch_call_dispatcher), exactly as ops.h itself does: the op is looked up by name at run time, so no C++ symbol of
 // libtorch is referenced. Missing from the stable ops at TORCH_TARGET_VERSION 2.10 and used here:
-//   fft_rfft2 / fft_irfft2 (xcorr's FFT path), mul, conj, isfinite, all, softmax, linalg_vector_norm, clamp_min, div
-//   (the CUDA launchers' ATen parts). Each wrapper names the aten schema it calls.
+//   fft_rfft2 / fft_irfft2 (xcorr's FFT path), mul, conj, isfinite, all, softmax, linalg_vector_norm, clamp_min, div,
+//   logical_and, where (the CUDA launchers' ATen parts). Each wrapper names the aten schema it calls.
 #include <array>
 #include <optional>
 #include <string>
@@ -56,6 +56,15 @@ inline Tensor row_norms(const Tensor& a) {
 inline Tensor clamp_min(const Tensor& a, double lo) { return call("aten::clamp_min", "", a, lo); }
 // aten::div.Scalar(Tensor self, Scalar other)
 inline Tensor div_scalar(const Tensor& a, double b) { return call("aten::div", "Scalar", a, b); }
+
+// aten::logical_and(Tensor self, Tensor other)
+inline Tensor logical_and(const Tensor& a, const Tensor& b) { return call("aten::logical_and", "", a, b); }
+// aten::where.ScalarOther(Tensor condition, Tensor self, Scalar other): self where condition, else other.
+inline Tensor where_scalar(const Tensor& cond, const Tensor& self, double other) {
+  return call("aten::where", "ScalarOther", cond, self, other);
+}
+// Whether every element of x is finite: a 0-dim bool tensor on x's device (no device-to-host copy, no sync).
+inline Tensor all_finite(const Tensor& x) { return all(isfinite(x)); }
 
 }  // namespace aten
 }  // namespace unitrack

@@ -1,6 +1,7 @@
 #pragma once
 // Argument checks shared by every op entry point (CPU and CUDA), on stable-ABI tensors. Each message names the
 // argument, what was expected and what was got. Op-specific checks live in csrc/ops/<op>_args.h and use these.
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -65,6 +66,20 @@ inline std::vector<int64_t> offsets_from_sizes(const int64_t* s, int64_t n, int6
   UNITRACK_CHECK(off.back() == rows, name, " sums to ", off.back(), " but ", points_name, " has ", rows,
                  " points (rows): the sizes must sum to the number of points");
   return off;
+}
+
+// The softmax temperature of topk_affinity / topk_propagate / rsm: finite, > 0, and not so small that 1 / temperature
+// overflows the inputs' dtype (below 1 / FLT_MAX = 2.93874e-39 in float32 and 1 / DBL_MAX = 5.56268e-309 in float64
+// the logits overflow to inf and the softmax is NaN; the reference returns meaningless numbers there too).
+inline double min_temperature(ScalarType dtype) {
+  return dtype == kFloat ? 1.0 / static_cast<double>(std::numeric_limits<float>::max())
+                         : 1.0 / std::numeric_limits<double>::max();
+}
+inline void check_temperature(double temperature, ScalarType dtype) {
+  UNITRACK_CHECK(std::isfinite(temperature) && temperature > 0, "temperature must be a finite number > 0, got ",
+                 temperature);
+  UNITRACK_CHECK(temperature >= min_temperature(dtype), "temperature must be >= ", min_temperature(dtype), " for ",
+                 dtype_name(dtype), " inputs (1 / temperature must be finite), got ", temperature);
 }
 
 }  // namespace unitrack

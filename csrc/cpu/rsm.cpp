@@ -1,5 +1,6 @@
-// CPU entry point of unitrack::rsm: argument checks (csrc/ops/rsm_args.h), unit points and their affinity (one GEMM
-// through the dispatcher), then the kernel of the ISA level picked at load time (csrc/cpu/kernels/rsm.h).
+// CPU entry point of unitrack::rsm: argument checks (csrc/ops/rsm_args.h), then the kernels of the ISA level picked at
+// load time: unit points, their affinity (one GEMM in a fixed reduction order, csrc/cpu/kernels/gemm.h) and the
+// similarity (csrc/cpu/kernels/rsm.h).
 #include "common/checks.h"
 #include "common/isa.h"
 #include "cpu/kernels/tables.h"
@@ -34,7 +35,9 @@ Tensor rsm_cpu(const Tensor& track_points, const Tensor& track_sizes, const Tens
     const int64_t bd = f.normalize_rows(dp.const_data_ptr<scalar_t>(), dp.size(0), C, dhat.mutable_data_ptr<scalar_t>());
     UNITRACK_CHECK(bd < 0, "det_points contains NaN or inf values (row ", bd, ")");
     if (N == 0 || M == 0 || that.size(0) == 0 || dhat.size(0) == 0) return;  // all similarities 0
-    const Tensor A = torch::stable::contiguous(torch::stable::matmul(that, torch::stable::transpose(dhat, 0, 1)));
+    Tensor A = torch::stable::new_empty(that, {that.size(0), dhat.size(0)});
+    f.affinity(that.const_data_ptr<scalar_t>(), that.size(0), dhat.const_data_ptr<scalar_t>(), dhat.size(0), C,
+               A.mutable_data_ptr<scalar_t>());
     f.similarity(A.const_data_ptr<scalar_t>(), that.const_data_ptr<scalar_t>(), dhat.const_data_ptr<scalar_t>(), C,
                  off.toff.data(), N, off.doff.data(), M, temperature, out.mutable_data_ptr<scalar_t>());
   });

@@ -30,6 +30,7 @@ std::tuple<Tensor, Tensor> topk_affinity_cpu(const Tensor& query, const Tensor& 
   const Tensor k = torch::stable::contiguous(keys);
   UNITRACK_DISPATCH_FLOAT(query.scalar_type(), "topk_affinity", [&] {
     const auto& f = fns<scalar_t>(kernels);
+    // The NaN/inf policy (README, "NaN and inf"): a non-finite input is an error naming it (one pass, no temporary).
     UNITRACK_CHECK(f.all_finite(q.const_data_ptr<scalar_t>(), q.numel()), "query contains NaN or inf values");
     UNITRACK_CHECK(f.all_finite(k.const_data_ptr<scalar_t>(), k.numel()), "keys contains NaN or inf values");
     const TopkGeometry g = make_topk_geometry(T, C, H, W, topk, radius, n_global);
@@ -42,10 +43,14 @@ std::tuple<Tensor, Tensor> topk_affinity_cpu(const Tensor& query, const Tensor& 
 Tensor topk_propagate_cpu(const Tensor& query, const Tensor& keys, const Tensor& labels, int64_t topk,
                           double temperature, double radius, int64_t n_global) {
   topk_check_args(query, keys, &labels, topk, temperature, radius, n_global, DeviceType::CPU);
-  auto [weights, indices] = topk_affinity_cpu(query, keys, topk, temperature, radius, n_global);
   const cpu::TopkKernels& kernels = UNITRACK_SELECT_KERNELS(kTopkKernels);
-  const int64_t B = query.size(0), H = query.size(2), W = query.size(3), T = keys.size(1), L = labels.size(2);
   const Tensor lab = torch::stable::contiguous(labels);
+  UNITRACK_DISPATCH_FLOAT(query.scalar_type(), "topk_propagate", [&] {
+    UNITRACK_CHECK(fns<scalar_t>(kernels).all_finite(lab.const_data_ptr<scalar_t>(), lab.numel()),
+                   "labels contains NaN or inf values");
+  });
+  auto [weights, indices] = topk_affinity_cpu(query, keys, topk, temperature, radius, n_global);
+  const int64_t B = query.size(0), H = query.size(2), W = query.size(3), T = keys.size(1), L = labels.size(2);
   Tensor out = torch::stable::new_empty(labels, {B, L, H, W});
   if (out.numel() == 0) return out;
   UNITRACK_DISPATCH_FLOAT(query.scalar_type(), "topk_propagate", [&] {

@@ -27,13 +27,19 @@ const cpu::XcorrFns<T>& fns(const cpu::XcorrKernels& k) {
     return k.f64;
 }
 
-Tensor xcorr_fft(const Tensor& search, const Tensor& templ, int64_t Ho, int64_t Wo) {
-  const std::vector<int64_t> size{search.size(2), search.size(3)};
-  const Tensor Xf = aten::fft_rfft2(search, size);  // [S, C, H, W/2+1]
-  const Tensor Tf = aten::fft_rfft2(templ, size);   // [C, H, W/2+1] or [S, C, H, W/2+1] (zero-padded)
-  const std::vector<int64_t> channel_dim{1};
-  const Tensor K = torch::stable::sum(aten::mul(Xf, aten::conj(Tf)), torch::headeronly::IntHeaderOnlyArrayRef(channel_dim));
-  Tensor full = aten::fft_irfft2(K, size);          // [S, H, W] circular correlation
+// The FFT path: ATen's rfft2 / irfft2 (pocketfft, one thread per transform: the same result at any thread count) and
+// the channel sum in a fixed order (spectrum_dot; ATen's sum over the channel dimension split it between threads).
+template <typename T>
+Tensor xcorr_fft(const Tensor& search, const Tensor& templ, int64_t Ho, int64_t Wo, const cpu::XcorrFns<T>& f,
+                 bool per_scale) {
+  const int64_t S = search.size(0), C = search.size(1), H = search.size(2), W = search.size(3), Wf = W / 2 + 1;
+  const std::vector<int64_t> size{H, W};
+  const Tensor Xf = torch::stable::contiguous(aten::fft_rfft2(search, size));  // [S, C, H, Wf] complex
+  const Tensor Tf = torch::stable::contiguous(aten::fft_rfft2(templ, size));   // [(S,) C, H, Wf] (zero-padded)
+  Tensor K = torch::stable::new_empty(Xf, {S, H, Wf});
+  f.spectrum_dot(static_cast<const T*>(Xf.const_data_ptr()), static_cast<const T*>(Tf.const_data_ptr()),
+                 static_cast<T*>(K.mutable_data_ptr()), S, C, H * Wf, per_scale);
+  Tensor full = aten::fft_irfft2(K, size);  // [S, H, W] circular correlation
   Tensor rows = torch::stable::narrow(full, 1, 0, Ho);
   return torch::stable::contiguous(torch::stable::narrow(rows, 2, 0, Wo));
 }
@@ -91,8 +97,30 @@ const T* channels_last_data(const Tensor& x, const cpu::XcorrFns<T>& f, Tensor& 
   return keep.const_data_ptr<T>();
 }
 
-Tensor xcorr_cpu(const Tensor& search, const Tensor& templ) {
-  const XcorrShape4 s = xcorr_check_args(search, templ, DeviceType::CPU);
+template <typename T>
+bool all_finite(const Tensor& x) {
+  const Tensor c = torch::stable::contiguous(x);
+  const T* p = c.const_data_ptr<T>();
+  const int64_t n = c.numel();
+  bool ok = true;
+  for (int64_t i = 0; i < n; ++i) ok &= std::isfinite(p[i]);
+  return ok;
+}
+
+// The NaN/inf policy (README, "NaN and inf"): a non-finite input is an error naming it. Every input value enters at
+// least one output of a valid correlation (all of them through the FFT) and a sum with a NaN or inf term is never
+// finite, so the inputs need to be examined only when the output has a non-finite value: the check costs one pass
+// over the (small) output, not one over the search. An output that overflowed from finite inputs is returned as it
+// is, as the reference returns it.
+void check_finite_inputs(const Tensor& out, const Tensor& search, const Tensor& templ) {
+  UNITRACK_DISPATCH_FLOAT(search.scalar_type(), "xcorr", [&] {
+    if (all_finite<scalar_t>(out)) return;
+    UNITRACK_CHECK(all_finite<scalar_t>(search), "search contains NaN or inf values");
+    UNITRACK_CHECK(all_finite<scalar_t>(templ), "templ contains NaN or inf values");
+  });
+}
+
+Tensor xcorr_compute(const Tensor& search, const Tensor& templ, const XcorrShape4& s) {
   const cpu::XcorrKernels& kernels = UNITRACK_SELECT_KERNELS(kXcorrKernels);
   const int64_t Ho = s.H - s.h + 1, Wo = s.W - s.w + 1;
   Tensor out = torch::stable::new_empty(search, {s.S, Ho, Wo});
@@ -100,7 +128,11 @@ Tensor xcorr_cpu(const Tensor& search, const Tensor& templ) {
   const bool rows_ok = search.scalar_type() == kFloat && kernels.f32.rows != nullptr &&
                        !is_channels_last(search);  // a channels-last search needs no copy
   const Method method = choose_method(s.S, s.C, s.H, s.W, s.h, s.w, s.per_scale, rows_ok);
-  if (method == Method::FFT) return xcorr_fft(search, templ, Ho, Wo);
+  if (method == Method::FFT) {
+    return UNITRACK_DISPATCH_FLOAT(search.scalar_type(), "xcorr", [&] {
+      return xcorr_fft<scalar_t>(search, templ, Ho, Wo, fns<scalar_t>(kernels), s.per_scale);
+    });
+  }
   if (method == Method::Rows && search.scalar_type() == kFloat && kernels.f32.rows != nullptr) {
     const Tensor sc = torch::stable::contiguous(search), tc = torch::stable::contiguous(templ);
     kernels.f32.rows(sc.const_data_ptr<float>(), tc.const_data_ptr<float>(), out.mutable_data_ptr<float>(), s.S, s.C,
@@ -117,6 +149,13 @@ Tensor xcorr_cpu(const Tensor& search, const Tensor& templ) {
     const scalar_t* t_cl = channels_last_data<scalar_t>(t4, f, t_keep);                          // [1 or S, h, w, C]
     f.direct(s_cl, t_cl, out.mutable_data_ptr<scalar_t>(), s.S, s.C, s.H, s.W, s.h, s.w, s.per_scale);
   });
+  return out;
+}
+
+Tensor xcorr_cpu(const Tensor& search, const Tensor& templ) {
+  const XcorrShape4 s = xcorr_check_args(search, templ, DeviceType::CPU);
+  Tensor out = xcorr_compute(search, templ, s);
+  check_finite_inputs(out, search, templ);
   return out;
 }
 

@@ -2,6 +2,7 @@
 // normalisation, the affinity GEMM (cuBLAS) and both softmaxes through the dispatcher, then the Gram blocks and
 // per-pair quadratic forms of csrc/cuda/rsm_kernel.cu.
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "common/aten.h"
@@ -30,12 +31,6 @@ Tensor to_device(const std::vector<int64_t>& v, const Tensor& like) {
   return torch::stable::to(t, like.device());
 }
 
-bool all_finite_cuda(const Tensor& x) {
-  if (x.numel() == 0) return true;
-  const Tensor ok = torch::stable::to(aten::all(aten::isfinite(x)), torch::stable::Device(DeviceType::CPU));
-  return *static_cast<const bool*>(ok.const_data_ptr());
-}
-
 Tensor unit_rows(const Tensor& x) {  // x / max(||x||, 1e-12), row-wise
   return torch::stable::contiguous(aten::div(x, aten::clamp_min(aten::row_norms(x), 1e-12)));
 }
@@ -48,8 +43,9 @@ Tensor rsm_cuda(const Tensor& track_points, const Tensor& track_sizes, const Ten
   const std::vector<int64_t>& doff = off.doff;
   const int64_t N = track_sizes.size(0), M = det_sizes.size(0);
   const cuda::DeviceGuard guard(track_points.get_device_index());
-  UNITRACK_CHECK(all_finite_cuda(track_points), "track_points contains NaN or inf values");
-  UNITRACK_CHECK(all_finite_cuda(det_points), "det_points contains NaN or inf values");
+  // The NaN/inf policy on CUDA (README, "NaN and inf"): raising would need a device-to-host sync, so the check stays
+  // on the device and a non-finite point makes the whole result NaN (never finite numbers from non-finite input).
+  const Tensor ok = aten::logical_and(aten::all_finite(track_points), aten::all_finite(det_points));
   Tensor out = torch::stable::new_zeros(track_points, {N, M});
   if (N == 0 || M == 0) return out;
 
@@ -88,7 +84,7 @@ Tensor rsm_cuda(const Tensor& track_points, const Tensor& track_sizes, const Ten
                                    dgoff_d.const_data_ptr<int64_t>(), ttr.const_data_ptr<double>(),
                                    dtr.const_data_ptr<double>(), N, M, out.mutable_data_ptr<scalar_t>(), stream));
   });
-  return out;
+  return aten::where_scalar(ok, out, std::numeric_limits<double>::quiet_NaN());
 }
 
 }  // namespace

@@ -13,22 +13,14 @@
 namespace unitrack {
 namespace {
 
-// NaN/inf rejection on the device (one reduction; the result is read on the host).
-bool all_finite_cuda(const Tensor& x) {
-  if (x.numel() == 0) return true;
-  const Tensor ok = torch::stable::to(aten::all(aten::isfinite(x)), torch::stable::Device(DeviceType::CPU));
-  return *static_cast<const bool*>(ok.const_data_ptr());
-}
-
-std::tuple<Tensor, Tensor> topk_affinity_cuda(const Tensor& query, const Tensor& keys, int64_t topk, double temperature,
-                                              double radius, int64_t n_global) {
-  const int64_t K = topk_check_args(query, keys, nullptr, topk, temperature, radius, n_global, DeviceType::CUDA);
+// The selected weights and indices, without the NaN policy (topk_propagate gathers with these indices, which are
+// valid candidates whatever the input values).
+std::tuple<Tensor, Tensor> affinity(const Tensor& query, const Tensor& keys, int64_t K, double temperature,
+                                    double radius, int64_t n_global) {
   const int64_t B = query.size(0), C = query.size(1), H = query.size(2), W = query.size(3), T = keys.size(1);
   UNITRACK_CHECK(T * H * W < std::numeric_limits<int32_t>::max() && C < std::numeric_limits<int32_t>::max(),
                  "topk_affinity (CUDA): T*H*W and C must fit in int32, got keys of shape ", shape_str(keys));
   const cuda::DeviceGuard guard(query.get_device_index());
-  UNITRACK_CHECK(all_finite_cuda(query), "query contains NaN or inf values");
-  UNITRACK_CHECK(all_finite_cuda(keys), "keys contains NaN or inf values");
   std::vector<int64_t> table;
   cuda::TopkParams p;
   p.B = B;
@@ -60,11 +52,26 @@ std::tuple<Tensor, Tensor> topk_affinity_cuda(const Tensor& query, const Tensor&
   return {weights, indices};
 }
 
+// The NaN/inf policy on CUDA (README, "NaN and inf"): raising would need a device-to-host sync, so the check stays on
+// the device (ok: a 0-dim bool there) and a non-finite input makes every weight and output value NaN.
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::tuple<Tensor, Tensor> topk_affinity_cuda(const Tensor& query, const Tensor& keys, int64_t topk, double temperature,
+                                              double radius, int64_t n_global) {
+  const int64_t K = topk_check_args(query, keys, nullptr, topk, temperature, radius, n_global, DeviceType::CUDA);
+  const cuda::DeviceGuard guard(query.get_device_index());
+  const Tensor ok = aten::logical_and(aten::all_finite(query), aten::all_finite(keys));
+  auto [weights, indices] = affinity(query, keys, K, temperature, radius, n_global);
+  return {aten::where_scalar(ok, weights, kNaN), indices};
+}
+
 Tensor topk_propagate_cuda(const Tensor& query, const Tensor& keys, const Tensor& labels, int64_t topk,
                            double temperature, double radius, int64_t n_global) {
-  topk_check_args(query, keys, &labels, topk, temperature, radius, n_global, DeviceType::CUDA);
-  auto [weights, indices] = topk_affinity_cuda(query, keys, topk, temperature, radius, n_global);
+  const int64_t K = topk_check_args(query, keys, &labels, topk, temperature, radius, n_global, DeviceType::CUDA);
   const cuda::DeviceGuard guard(query.get_device_index());
+  const Tensor ok = aten::logical_and(aten::logical_and(aten::all_finite(query), aten::all_finite(keys)),
+                                      aten::all_finite(labels));
+  auto [weights, indices] = affinity(query, keys, K, temperature, radius, n_global);
   const int64_t B = query.size(0), H = query.size(2), W = query.size(3), T = keys.size(1), L = labels.size(2);
   const Tensor lab = torch::stable::contiguous(labels);
   Tensor out = torch::stable::new_empty(labels, {B, L, H, W});
@@ -75,7 +82,7 @@ Tensor topk_propagate_cuda(const Tensor& query, const Tensor& keys, const Tensor
                                               lab.const_data_ptr<scalar_t>(), out.mutable_data_ptr<scalar_t>(), B, T,
                                               L, H * W, weights.size(1), stream));
   });
-  return out;
+  return aten::where_scalar(ok, out, kNaN);
 }
 
 }  // namespace

@@ -199,11 +199,12 @@ __global__ void __launch_bounds__(kBlock) topk_affinity_kernel(const T* __restri
   }
   if (!valid) return;
 
-  // Fill-in slots (fewer than K admissible candidates), logits, softmax.
-  const T fill_logit = static_cast<T>(kTopkMaskValue) / temp;
+  // Fill-in slots (fewer than K admissible candidates), logits relative to the largest ((v - top) / temp <= 0: no
+  // overflow for a tiny temperature or large features, as on the CPU), softmax.
+  const T fill_value = static_cast<T>(kTopkMaskValue);
   FillIter it;
   if constexpr (MAXK > 0) {
-    const T mx = rv[0] / temp;
+    const T top = rv[0];
     T sum = T(0);
 #pragma unroll
     for (int s = 0; s < MAXK; ++s) {
@@ -211,11 +212,11 @@ __global__ void __launch_bounds__(kBlock) topk_affinity_kernel(const T* __restri
         T logit;
         if (ri[s] < 0) {
           ri[s] = it.next(g, hw, qy, qx);
-          logit = fill_logit;
+          logit = (fill_value - top) / temp;
         } else {
-          logit = rv[s] / temp;
+          logit = (rv[s] - top) / temp;
         }
-        rv[s] = dev_exp(logit - mx);
+        rv[s] = dev_exp(logit);
         sum += rv[s];
       }
     }
@@ -227,17 +228,17 @@ __global__ void __launch_bounds__(kBlock) topk_affinity_kernel(const T* __restri
       }
     }
   } else {
-    const T mx = ow[n] / temp;
+    const T top = ow[n];
     T sum = T(0);
     for (int s = 0; s < K; ++s) {
       T logit;
       if (s >= cnt) {
         oi[slot(s)] = it.next(g, hw, qy, qx);
-        logit = fill_logit;
+        logit = (fill_value - top) / temp;
       } else {
-        logit = ow[slot(s)] / temp;
+        logit = (ow[slot(s)] - top) / temp;
       }
-      const T e = dev_exp(logit - mx);
+      const T e = dev_exp(logit);
       ow[slot(s)] = e;
       sum += e;
     }

@@ -37,8 +37,7 @@ inline RsmOffsets rsm_check_args(const Tensor& track_points, const Tensor& track
   check_same_device(det_points, "det_points", track_points, "track_points");
   UNITRACK_CHECK(track_points.size(1) == det_points.size(1), "det_points has ", det_points.size(1),
                  " channels but track_points has ", track_points.size(1), ": feature sets must share C");
-  UNITRACK_CHECK(std::isfinite(temperature) && temperature > 0, "temperature must be a finite number > 0, got ",
-                 temperature);
+  check_temperature(temperature, track_points.scalar_type());
   RsmOffsets o;
   o.toff = rsm_offsets(track_sizes, "track_sizes", track_points, "track_points", device);
   o.doff = rsm_offsets(det_sizes, "det_sizes", det_points, "det_points", device);

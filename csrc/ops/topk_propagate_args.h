@@ -36,8 +36,7 @@ inline int64_t topk_check_args(const Tensor& query, const Tensor& keys, const Te
                    shape_str(*labels));
   }
   UNITRACK_CHECK(topk >= 1, "topk must be >= 1, got ", topk);
-  UNITRACK_CHECK(temperature > 0 && std::isfinite(temperature), "temperature must be a finite number > 0, got ",
-                 temperature);
+  check_temperature(temperature, query.scalar_type());
   UNITRACK_CHECK(!std::isnan(radius), "radius must be a number (<= 0 for unrestricted search), got NaN");
   UNITRACK_CHECK(n_global >= 0, "n_global must be >= 0, got ", n_global);
   // Candidate indices t*H*W + y*W + x and the outputs [B, K, H*W] must be addressable (H, W may be huge when C = 0).

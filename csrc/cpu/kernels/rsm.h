@@ -13,17 +13,18 @@
 // softmax mass is ~1e-28 (all its points have much better matches elsewhere) gets ||r|| < 1e-12 and a similarity ~0,
 // as in the reference.
 //
-// Schedule (CPU): the GEMM (BLAS); one pass for the column maxima; then one parallel task per track i over its rows
-// of A, which forms the unnormalised row- and column-softmax numerators e = exp((A - rowmax)/tau) and
-// e' = exp((A - colmax)/tau) into two per-thread [P_i, sumQ] buffers (with the row sums Z_p, the column sums and the
-// <r, x> dot products) and then evaluates the quadratic forms of both directions on them with register-tiled
-// kernels: for each detection j, sum_p e_p^T G_j e_p / Z_p^2 (Gram on the right, quad_right), and per detection
-// point q, e'_q^T H_i e'_q (Gram on the left, quad_left), scaled by 1/Y_q^2 once the column sums Y_q are complete.
-// The Gram blocks are stored block-upper-triangular (off-diagonal blocks doubled), which skips ~40 % of the
+// Schedule (CPU): the GEMM (gemm.h: a fixed reduction order, unlike BLAS); one pass for the column maxima; then one
+// parallel task per track i over its rows of A, which forms the unnormalised row- and column-softmax numerators e =
+// exp((A - rowmax)/tau) and e' = exp((A - colmax)/tau) into two per-thread [P_i, sumQ] buffers (with the row sums Z_p,
+// the column sums and the <r, x> dot products) and then evaluates the quadratic forms of both directions on them with
+// register-tiled kernels: for each detection j, sum_p e_p^T G_j e_p / Z_p^2 (Gram on the right, quad_right), and per
+// detection point q, e'_q^T H_i e'_q (Gram on the left, quad_left), scaled by 1/Y_q^2 once the column sums Y_q are
+// complete. The Gram blocks are stored block-upper-triangular (off-diagonal blocks doubled), which skips ~40 % of the
 // multiply-adds. Sums over points are accumulated in double; for signed features (a Gram block with a negative entry)
 // w^T G w = ||D^T w||^2 may cancel, and those objects' quadratic forms run in double.
 #ifndef UNITRACK_ISA_SKIP
 #include "cpu/simd.h"
+#include "cpu/kernels/gemm.h"
 
 namespace unitrack {
 namespace cpu {
@@ -444,9 +445,9 @@ bool gram_tri(const scalar_t* X, int64_t P, int64_t C, int64_t ld, GramBlocks ki
   return neg;
 }
 
-template <typename scalar_t, typename ForRange>
+template <typename scalar_t, typename Runner>
 Grams<scalar_t> make_grams(const scalar_t* xp, int64_t C, const std::vector<int64_t>& xoff, GramBlocks kind,
-                           const ForRange& for_range) {
+                           const Runner& for_range) {
   const int64_t n = static_cast<int64_t>(xoff.size()) - 1;
   Grams<scalar_t> gr;
   gr.off.assign(n + 1, 0);
@@ -478,167 +479,289 @@ Grams<scalar_t> make_grams(const scalar_t* xp, int64_t C, const std::vector<int6
   return gr;
 }
 
-template <typename scalar_t>
-void rsm_kernel(const scalar_t* A, const scalar_t* T, const scalar_t* D, int64_t C, const int64_t* toff_p, int64_t N,
-                const int64_t* doff_p, int64_t M, double temperature, scalar_t* O) {
-  const std::vector<int64_t> toff(toff_p, toff_p + N + 1), doff(doff_p, doff_p + M + 1);
-  const int64_t SP = toff.back(), SQ = doff.back();
-  const scalar_t inv_tau = static_cast<scalar_t>(1.0 / temperature);
-  constexpr bool kDouble = std::is_same_v<scalar_t, double>;
+// ---- rsm_kernel in named stages (see the schedule at the top of this file) ----------------------------------------
 
-  // Problems below ~1e5 affinity entries run on the calling thread: there a parallel region's start and barrier cost
-  // more than the work they split (and much more on a busy machine, where spinning workers compete with the thread
-  // they wait for).
-  const bool parallel = SP * SQ >= (int64_t{1} << 17);
-  auto for_range = [parallel](int64_t begin, int64_t end, const std::function<void(int64_t, int64_t)>& f) {
+// Runs f(begin, end) over [begin, end): split over torch's threads when `parallel`, else on the calling thread.
+// Problems below ~1e5 affinity entries run on the calling thread: there a parallel region's start and barrier cost
+// more than the work they split (and much more on a busy machine, where spinning workers compete with the thread they
+// wait for).
+struct ForRange {
+  bool parallel;
+  void operator()(int64_t begin, int64_t end, const std::function<void(int64_t, int64_t)>& f) const {
     if (parallel)
       torch::stable::parallel_for(begin, end, 1, f);
     else if (begin < end)
       f(begin, end);
-  };
+  }
+};
 
-  // ||vec(t^_i)||^2 and ||vec(d^_j)||^2 (sums of squared point norms, in double).
-  std::vector<double> tn2(N), dn2(M);
-  for (int64_t i = 0; i < N; ++i) tn2[i] = dot_d(T + toff[i] * C, T + toff[i] * C, (toff[i + 1] - toff[i]) * C);
-  for (int64_t j = 0; j < M; ++j) dn2[j] = dot_d(D + doff[j] * C, D + doff[j] * C, (doff[j + 1] - doff[j]) * C);
-  std::vector<double> dot_td(N * M, 0.0), dot_dt(N * M, 0.0), nr_td(N * M, 0.0), nr_dt(N * M, 0.0);
-  if (SP == 0 || SQ == 0) return;  // every object is empty on one side: all similarities are 0
+// The problem as the entry point hands it over: unit points, their affinity (validated offsets).
+template <typename scalar_t>
+struct RsmProblem {
+  const scalar_t* A;  // [SP, SQ] affinity T^ D^T
+  const scalar_t* T;  // [SP, C] unit track points, objects packed along the rows (toff)
+  const scalar_t* D;  // [SQ, C] unit detection points (doff)
+  int64_t C, N, M, SP, SQ;
+  std::vector<int64_t> toff, doff;  // [N + 1], [M + 1]
+  scalar_t inv_tau;                 // 1 / temperature in the input precision
+};
 
-  // A = T^ D^T, the one GEMM of the affinity, was computed by the entry point (BLAS through the dispatcher).
+// Per pair (i, j) [N * M], in double: <r_td, t^_i>, <r_dt, d^_j>, ||r_td||^2, ||r_dt||^2.
+struct RsmPairSums {
+  std::vector<double> dot_td, dot_dt, nr_td, nr_dt;
+  explicit RsmPairSums(int64_t nm) : dot_td(nm, 0.0), dot_dt(nm, 0.0), nr_td(nm, 0.0), nr_dt(nm, 0.0) {}
+};
 
-  // Pass 1: column maxima (the row maxima are taken in pass 2, while the row is hot).
+// The detection -> track direction before its column normalisation: per track i and detection point q [N * SQ],
+// sum_p e'[p, q] (csum), sum_p e'[p, q] a[p, q] (scol) and e'_q^T H_i e'_q (nq); the column sums Y_q of e' [SQ],
+// summed over the tracks in their order once the pass is complete (a fixed order: no per-thread partial sums).
+struct RsmColumnTerms {
+  std::vector<double> col_sum, csum, scol, nq;
+};
+
+// The reconstruction route of objects with more points than channels: detection j's points zero-padded to
+// [Q_j, Cp] (drec), track i's points transposed to [C4, P_i] (trec); offsets are 0-length for the other objects.
+template <typename scalar_t>
+struct RsmRecon {
+  int64_t Cp = 0, C4 = 0;
+  std::vector<int64_t> drec_off, trec_off;
+  std::vector<scalar_t> drec, trec;
+};
+
+// ||vec(x^_o)||^2 of every object (sums of squared point norms, in double).
+template <typename scalar_t>
+std::vector<double> squared_object_norms(const scalar_t* X, int64_t C, const std::vector<int64_t>& off) {
+  const int64_t n = static_cast<int64_t>(off.size()) - 1;
+  std::vector<double> r(n);
+  for (int64_t o = 0; o < n; ++o) r[o] = dot_d(X + off[o] * C, X + off[o] * C, (off[o + 1] - off[o]) * C);
+  return r;
+}
+
+// Pass 1: the column maxima of A (the row maxima are taken in pass 2, while the row is hot).
+template <typename scalar_t>
+std::vector<scalar_t> column_maxima(const RsmProblem<scalar_t>& pb, const ForRange& for_range) {
+  const int64_t SQ = pb.SQ;
   std::vector<scalar_t> col_max(SQ, -std::numeric_limits<scalar_t>::infinity());
   std::mutex merge_mutex;
-  for_range(0, SP, [&](int64_t b, int64_t e) {
-    std::vector<scalar_t> cm(A + b * SQ, A + (b + 1) * SQ);
+  for_range(0, pb.SP, [&](int64_t b, int64_t e) {
+    std::vector<scalar_t> cm(pb.A + b * SQ, pb.A + (b + 1) * SQ);
     for (int64_t p = b + 1; p < e; ++p) {
-      const scalar_t* a = A + p * SQ;
+      const scalar_t* a = pb.A + p * SQ;
       for (int64_t q = 0; q < SQ; ++q) cm[q] = a[q] > cm[q] ? a[q] : cm[q];
     }
-    std::lock_guard<std::mutex> lock(merge_mutex);
+    std::lock_guard<std::mutex> lock(merge_mutex);  // a maximum does not depend on the merge order ...
     for (int64_t q = 0; q < SQ; ++q) col_max[q] = std::max(col_max[q], cm[q]);
   });
+  for (int64_t q = 0; q < SQ; ++q) col_max[q] += scalar_t(0);  // ... once -0 and +0 are one value (-0 + 0 = +0)
+  return col_max;
+}
 
-  // Gram blocks G_j = D^_j D^_j^T, H_i = T^_i T^_i^T; for objects with more points than channels, the padded points
-  // themselves (D^_j as [Q, round_up(C)], T^_i transposed as [round_up(C, 4), P]) for the reconstruction route.
-  const Grams<scalar_t> G = make_grams<scalar_t>(D, C, doff, GramBlocks::kColumns8, for_range);
-  const Grams<scalar_t> H = make_grams<scalar_t>(T, C, toff, GramBlocks::kRowTiles, for_range);
-  const int64_t Cp = round_up(C, kColPad), C4 = round_up(C, 4);
-  std::vector<int64_t> drec_off(M + 1, 0), trec_off(N + 1, 0);
-  for (int64_t j = 0; j < M; ++j) drec_off[j + 1] = drec_off[j] + (doff[j + 1] - doff[j] > C ? (doff[j + 1] - doff[j]) * Cp : 0);
-  for (int64_t i = 0; i < N; ++i) trec_off[i + 1] = trec_off[i] + (toff[i + 1] - toff[i] > C ? C4 * (toff[i + 1] - toff[i]) : 0);
-  std::vector<scalar_t> drec(drec_off.back(), scalar_t(0)), trec(trec_off.back(), scalar_t(0));
+template <typename scalar_t>
+RsmRecon<scalar_t> reconstruction_points(const RsmProblem<scalar_t>& pb) {
+  const int64_t C = pb.C, N = pb.N, M = pb.M;
+  const std::vector<int64_t>& toff = pb.toff;
+  const std::vector<int64_t>& doff = pb.doff;
+  RsmRecon<scalar_t> r;
+  r.Cp = round_up(C, kColPad);
+  r.C4 = round_up(C, 4);
+  r.drec_off.assign(M + 1, 0);
+  r.trec_off.assign(N + 1, 0);
+  for (int64_t j = 0; j < M; ++j)
+    r.drec_off[j + 1] = r.drec_off[j] + (doff[j + 1] - doff[j] > C ? (doff[j + 1] - doff[j]) * r.Cp : 0);
+  for (int64_t i = 0; i < N; ++i)
+    r.trec_off[i + 1] = r.trec_off[i] + (toff[i + 1] - toff[i] > C ? r.C4 * (toff[i + 1] - toff[i]) : 0);
+  r.drec.assign(r.drec_off.back(), scalar_t(0));
+  r.trec.assign(r.trec_off.back(), scalar_t(0));
   for (int64_t j = 0; j < M; ++j) {
-    if (drec_off[j + 1] == drec_off[j]) continue;
-    for (int64_t q = doff[j]; q < doff[j + 1]; ++q) std::copy(D + q * C, D + (q + 1) * C, drec.data() + drec_off[j] + (q - doff[j]) * Cp);
+    if (r.drec_off[j + 1] == r.drec_off[j]) continue;
+    for (int64_t q = doff[j]; q < doff[j + 1]; ++q)
+      std::copy(pb.D + q * C, pb.D + (q + 1) * C, r.drec.data() + r.drec_off[j] + (q - doff[j]) * r.Cp);
   }
   for (int64_t i = 0; i < N; ++i) {
     const int64_t P = toff[i + 1] - toff[i];
-    if (trec_off[i + 1] == trec_off[i]) continue;
+    if (r.trec_off[i + 1] == r.trec_off[i]) continue;
     for (int64_t p = 0; p < P; ++p)
-      for (int64_t c = 0; c < C; ++c) trec[trec_off[i] + c * P + p] = T[(toff[i] + p) * C + c];
+      for (int64_t c = 0; c < C; ++c) r.trec[r.trec_off[i] + c * P + p] = pb.T[(toff[i] + p) * C + c];
   }
+  return r;
+}
 
-  // Pass 2, one task per track i, over its rows of A: the row softmax numerators e = exp((A - rowmax) / tau) into
-  // Xtd and the column softmax numerators e' = exp((A - colmax) / tau) into Xdt ([round_up(P_i, 4), ld] each), with
-  // the row sums Z_p, the column sums (merged over tasks) and the <r, x> dot products. The normalisations enter
-  // afterwards as factors: w_p = e_p / Z_p (so ||r_td||^2 gets 1/Z_p^2 per row) and v_q = e'_q / Y_q (1/Y_q^2 per
-  // column). Then the quadratic forms of both directions on the track's block, register-tiled (quad_right/left).
-  const int64_t ld = round_up(SQ, kColPad) + kColPad;  // + one vector: quad_right's padded reads past the last block
-  std::vector<double> col_sum(SQ, 0.0);
-  std::vector<double> scol(N * SQ, 0.0), nq(N * SQ, 0.0);  // per track i and detection point q: sum_p e' a, e'^T H e'
-  int64_t maxP4 = 0;
-  for (int64_t i = 0; i < N; ++i) maxP4 = std::max(maxP4, round_up(toff[i + 1] - toff[i], 4));
-  for_range(0, N, [&](int64_t b, int64_t e) {
-    std::vector<scalar_t> Xtd(maxP4 * ld, scalar_t(0)), Xdt(maxP4 * ld, scalar_t(0));
-    std::vector<double> cs(SQ, 0.0), inv_z(maxP4), rowq(maxP4), x64;
-    for (int64_t i = b; i < e; ++i) {
-      const int64_t p0 = toff[i], P = toff[i + 1] - p0, P4 = round_up(P, 4);
-      if (P == 0) continue;
-      double* sc = scol.data() + i * SQ;
-      for (int64_t p = 0; p < P; ++p) {
-        const scalar_t* a = A + (p0 + p) * SQ;
-        scalar_t* et = Xtd.data() + p * ld;
-        scalar_t* ed = Xdt.data() + p * ld;
-        const scalar_t mx = max_v(a, SQ);
-        for (int64_t q = 0; q < SQ; ++q) {
-          et[q] = exp_nonpos((a[q] - mx) * inv_tau);
-          ed[q] = exp_nonpos((a[q] - col_max[q]) * inv_tau);
-        }
-        for (int64_t q = 0; q < SQ; ++q) {
-          cs[q] += static_cast<double>(ed[q]);
-          sc[q] += static_cast<double>(ed[q]) * static_cast<double>(a[q]);
-        }
-        inv_z[p] = 1.0 / sum_d(et, SQ);
-        for (int64_t j = 0; j < M; ++j) dot_td[i * M + j] += inv_z[p] * dot_d(et + doff[j], a + doff[j], doff[j + 1] - doff[j]);
-      }
-      // track -> detection: ||r_td[i, j]||^2 = sum_p w_p^T G_j w_p (or ||D^_j^T w_p||^2 where Q_j > C)
-      for (int64_t j = 0; j < M; ++j) {
-        const int64_t q0 = doff[j], Q = doff[j + 1] - q0;
-        if (Q == 0) continue;
-        if (Q > C) {
-          quad_right<scalar_t, true>(Xtd.data() + q0, ld, P4, Q, drec.data() + drec_off[j], Cp, Cp, rowq.data());
-        } else if (!kDouble && G.neg[j]) {
-          const int64_t L = G.ld[j];
-          x64.assign(P4 * L, 0.0);
-          for (int64_t p = 0; p < P; ++p)
-            for (int64_t q = 0; q < Q; ++q) x64[p * L + q] = static_cast<double>(Xtd[p * ld + q0 + q]);
-          quad_right<double, false>(x64.data(), L, P4, Q, G.g64.data() + G.off[j], L, L, rowq.data());
-        } else {
-          quad_right<scalar_t, false>(Xtd.data() + q0, ld, P4, Q, G.g.data() + G.off[j], G.ld[j], G.ld[j], rowq.data());
-        }
-        double s = 0;
-        for (int64_t p = 0; p < P; ++p) s += rowq[p] * inv_z[p] * inv_z[p];
-        nr_td[i * M + j] = s;
-      }
-      // detection -> track: per detection point q, e'_q^T H_i e'_q (or ||T^_i^T e'_q||^2 where P_i > C)
-      double* nqi = nq.data() + i * SQ;
-      const int64_t L = round_up(SQ, kColPad);
-      std::vector<double> nq_pad;  // quad_left writes L >= SQ columns
-      double* dst = nqi;
-      if (L != SQ) {
-        nq_pad.assign(L, 0.0);
-        dst = nq_pad.data();
-      }
-      if (P > C) {
-        quad_left<scalar_t, true>(trec.data() + trec_off[i], P, C4, P, Xdt.data(), ld, L, dst);
-      } else if (!kDouble && H.neg[i]) {
-        x64.assign(P4 * L, 0.0);
-        for (int64_t p = 0; p < P; ++p)
-          for (int64_t q = 0; q < SQ; ++q) x64[p * L + q] = static_cast<double>(Xdt[p * ld + q]);
-        quad_left<double, false>(H.g64.data() + H.off[i], H.ld[i], P4, P, x64.data(), L, L, dst);
-      } else {
-        quad_left<scalar_t, false>(H.g.data() + H.off[i], H.ld[i], P4, P, Xdt.data(), ld, L, dst);
-      }
-      if (dst != nqi) std::copy(dst, dst + SQ, nqi);
+// The scratch of one thread of the track pass: both softmax numerators of one track ([maxP4, ld] each), 1 / Z_p, the
+// per-row quadratic forms and a float64 copy for the signed-Gram route.
+template <typename scalar_t>
+struct TrackScratch {
+  int64_t ld;
+  std::vector<scalar_t> Xtd, Xdt;
+  std::vector<double> inv_z, rowq, x64;
+  TrackScratch(int64_t maxP4, int64_t ld_)
+      : ld(ld_), Xtd(maxP4 * ld_, scalar_t(0)), Xdt(maxP4 * ld_, scalar_t(0)), inv_z(maxP4), rowq(maxP4) {}
+};
+
+// Track i's rows of A: the row softmax numerators e = exp((A - rowmax) / tau) into Xtd and the column softmax
+// numerators e' = exp((A - colmax) / tau) into Xdt, with 1 / Z_p (row sums), per detection point the track's column
+// sums (cs) and sum_p e' a (sc), and <r_td[i, j], t^_i> (dot_td_i [M]).
+template <typename scalar_t>
+void track_softmax_numerators(const RsmProblem<scalar_t>& pb, int64_t i, const std::vector<scalar_t>& col_max,
+                              TrackScratch<scalar_t>& s, double* cs, double* sc, double* dot_td_i) {
+  const int64_t SQ = pb.SQ, M = pb.M, p0 = pb.toff[i], P = pb.toff[i + 1] - p0;
+  const std::vector<int64_t>& doff = pb.doff;
+  for (int64_t p = 0; p < P; ++p) {
+    const scalar_t* a = pb.A + (p0 + p) * SQ;
+    scalar_t* et = s.Xtd.data() + p * s.ld;
+    scalar_t* ed = s.Xdt.data() + p * s.ld;
+    const scalar_t mx = max_v(a, SQ);
+    for (int64_t q = 0; q < SQ; ++q) {
+      et[q] = exp_nonpos((a[q] - mx) * pb.inv_tau);
+      ed[q] = exp_nonpos((a[q] - col_max[q]) * pb.inv_tau);
     }
-    std::lock_guard<std::mutex> lock(merge_mutex);
-    for (int64_t q = 0; q < SQ; ++q) col_sum[q] += cs[q];
-  });
+    for (int64_t q = 0; q < SQ; ++q) {
+      cs[q] += static_cast<double>(ed[q]);
+      sc[q] += static_cast<double>(ed[q]) * static_cast<double>(a[q]);
+    }
+    s.inv_z[p] = 1.0 / sum_d(et, SQ);
+    for (int64_t j = 0; j < M; ++j) dot_td_i[j] += s.inv_z[p] * dot_d(et + doff[j], a + doff[j], doff[j + 1] - doff[j]);
+  }
+}
 
-  // Column normalisation of the detection -> track direction.
+// track -> detection: ||r_td[i, j]||^2 = sum_p w_p^T G_j w_p (or ||D^_j^T w_p||^2 where Q_j > C), into nr_td_i [M].
+template <typename scalar_t>
+void track_to_detection_forms(const RsmProblem<scalar_t>& pb, int64_t i, const Grams<scalar_t>& G,
+                              const RsmRecon<scalar_t>& rec, TrackScratch<scalar_t>& s, double* nr_td_i) {
+  constexpr bool kDouble = std::is_same_v<scalar_t, double>;
+  const int64_t C = pb.C, P = pb.toff[i + 1] - pb.toff[i], P4 = round_up(P, 4), ld = s.ld;
+  for (int64_t j = 0; j < pb.M; ++j) {
+    const int64_t q0 = pb.doff[j], Q = pb.doff[j + 1] - q0;
+    if (Q == 0) continue;
+    if (Q > C) {
+      quad_right<scalar_t, true>(s.Xtd.data() + q0, ld, P4, Q, rec.drec.data() + rec.drec_off[j], rec.Cp, rec.Cp,
+                                 s.rowq.data());
+    } else if (!kDouble && G.neg[j]) {
+      const int64_t L = G.ld[j];
+      s.x64.assign(P4 * L, 0.0);
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t q = 0; q < Q; ++q) s.x64[p * L + q] = static_cast<double>(s.Xtd[p * ld + q0 + q]);
+      quad_right<double, false>(s.x64.data(), L, P4, Q, G.g64.data() + G.off[j], L, L, s.rowq.data());
+    } else {
+      quad_right<scalar_t, false>(s.Xtd.data() + q0, ld, P4, Q, G.g.data() + G.off[j], G.ld[j], G.ld[j],
+                                  s.rowq.data());
+    }
+    double sum = 0;
+    for (int64_t p = 0; p < P; ++p) sum += s.rowq[p] * s.inv_z[p] * s.inv_z[p];
+    nr_td_i[j] = sum;
+  }
+}
+
+// detection -> track: per detection point q, e'_q^T H_i e'_q (or ||T^_i^T e'_q||^2 where P_i > C), into nq_i [SQ].
+template <typename scalar_t>
+void detection_to_track_forms(const RsmProblem<scalar_t>& pb, int64_t i, const Grams<scalar_t>& H,
+                              const RsmRecon<scalar_t>& rec, TrackScratch<scalar_t>& s, double* nq_i) {
+  constexpr bool kDouble = std::is_same_v<scalar_t, double>;
+  const int64_t C = pb.C, SQ = pb.SQ, P = pb.toff[i + 1] - pb.toff[i], P4 = round_up(P, 4), ld = s.ld;
+  const int64_t L = round_up(SQ, kColPad);
+  std::vector<double> nq_pad;  // quad_left writes L >= SQ columns
+  double* dst = nq_i;
+  if (L != SQ) {
+    nq_pad.assign(L, 0.0);
+    dst = nq_pad.data();
+  }
+  if (P > C) {
+    quad_left<scalar_t, true>(rec.trec.data() + rec.trec_off[i], P, rec.C4, P, s.Xdt.data(), ld, L, dst);
+  } else if (!kDouble && H.neg[i]) {
+    s.x64.assign(P4 * L, 0.0);
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t q = 0; q < SQ; ++q) s.x64[p * L + q] = static_cast<double>(s.Xdt[p * ld + q]);
+    quad_left<double, false>(H.g64.data() + H.off[i], H.ld[i], P4, P, s.x64.data(), L, L, dst);
+  } else {
+    quad_left<scalar_t, false>(H.g.data() + H.off[i], H.ld[i], P4, P, s.Xdt.data(), ld, L, dst);
+  }
+  if (dst != nq_i) std::copy(dst, dst + SQ, nq_i);
+}
+
+// Pass 2, one task per track i over its rows of A: the softmax numerators, then the quadratic forms of both
+// directions on the track's block. The normalisations enter as factors: w_p = e_p / Z_p (so ||r_td||^2 gets 1/Z_p^2
+// per row) here, v_q = e'_q / Y_q (1/Y_q^2 per column) in column_normalisation once the column sums are complete.
+template <typename scalar_t>
+RsmColumnTerms track_pass(const RsmProblem<scalar_t>& pb, const std::vector<scalar_t>& col_max,
+                          const Grams<scalar_t>& G, const Grams<scalar_t>& H, const RsmRecon<scalar_t>& rec,
+                          const ForRange& for_range, RsmPairSums& sums) {
+  const int64_t N = pb.N, M = pb.M, SQ = pb.SQ;
+  const int64_t ld = round_up(SQ, kColPad) + kColPad;  // + one vector: quad_right's padded reads past the last block
+  RsmColumnTerms cols;
+  cols.col_sum.assign(SQ, 0.0);
+  cols.csum.assign(N * SQ, 0.0);
+  cols.scol.assign(N * SQ, 0.0);
+  cols.nq.assign(N * SQ, 0.0);
+  int64_t maxP4 = 0;
+  for (int64_t i = 0; i < N; ++i) maxP4 = std::max(maxP4, round_up(pb.toff[i + 1] - pb.toff[i], 4));
+  for_range(0, N, [&](int64_t b, int64_t e) {
+    TrackScratch<scalar_t> s(maxP4, ld);
+    for (int64_t i = b; i < e; ++i) {
+      if (pb.toff[i + 1] == pb.toff[i]) continue;
+      track_softmax_numerators(pb, i, col_max, s, cols.csum.data() + i * SQ, cols.scol.data() + i * SQ,
+                               sums.dot_td.data() + i * M);
+      track_to_detection_forms(pb, i, G, rec, s, sums.nr_td.data() + i * M);
+      detection_to_track_forms(pb, i, H, rec, s, cols.nq.data() + i * SQ);
+    }
+  });
+  for (int64_t i = 0; i < N; ++i)  // tracks in order: the same sums at any thread count
+    for (int64_t q = 0; q < SQ; ++q) cols.col_sum[q] += cols.csum[i * SQ + q];
+  return cols;
+}
+
+// Column normalisation of the detection -> track direction: <r_dt, d^_j> and ||r_dt||^2 per pair.
+inline void column_normalisation(const std::vector<int64_t>& doff, int64_t N, int64_t M, int64_t SQ,
+                                 const RsmColumnTerms& cols, RsmPairSums& sums) {
   std::vector<double> inv_y(SQ);
-  for (int64_t q = 0; q < SQ; ++q) inv_y[q] = 1.0 / col_sum[q];  // >= 1 term equal to 1: the column maximum
+  for (int64_t q = 0; q < SQ; ++q) inv_y[q] = 1.0 / cols.col_sum[q];  // >= 1 term equal to 1: the column maximum
   for (int64_t i = 0; i < N; ++i)
     for (int64_t j = 0; j < M; ++j) {
       double d = 0, n = 0;
       for (int64_t q = doff[j]; q < doff[j + 1]; ++q) {
-        d += scol[i * SQ + q] * inv_y[q];
-        n += nq[i * SQ + q] * inv_y[q] * inv_y[q];
+        d += cols.scol[i * SQ + q] * inv_y[q];
+        n += cols.nq[i * SQ + q] * inv_y[q] * inv_y[q];
       }
-      dot_dt[i * M + j] = d;
-      nr_dt[i * M + j] = n;
+      sums.dot_dt[i * M + j] = d;
+      sums.nr_dt[i * M + j] = n;
     }
+}
 
-  // Cosines with the reference's eps clamps, then the symmetrised similarity.
+// Cosines with the reference's eps clamps, then the symmetrised similarity O [N, M].
+template <typename scalar_t>
+void symmetric_cosines(int64_t N, int64_t M, const std::vector<double>& tn2, const std::vector<double>& dn2,
+                       const RsmPairSums& sums, scalar_t* O) {
   for (int64_t i = 0; i < N; ++i) {
     for (int64_t j = 0; j < M; ++j) {
       const int64_t ij = i * M + j;
-      const double s_td = dot_td[ij] / (std::max(std::sqrt(std::max(nr_td[ij], 0.0)), 1e-12) * std::max(std::sqrt(tn2[i]), 1e-12));
-      const double s_dt = dot_dt[ij] / (std::max(std::sqrt(std::max(nr_dt[ij], 0.0)), 1e-12) * std::max(std::sqrt(dn2[j]), 1e-12));
+      const double s_td = sums.dot_td[ij] / (std::max(std::sqrt(std::max(sums.nr_td[ij], 0.0)), 1e-12) *
+                                             std::max(std::sqrt(tn2[i]), 1e-12));
+      const double s_dt = sums.dot_dt[ij] / (std::max(std::sqrt(std::max(sums.nr_dt[ij], 0.0)), 1e-12) *
+                                             std::max(std::sqrt(dn2[j]), 1e-12));
       O[ij] = static_cast<scalar_t>(0.5 * (s_td + s_dt));
     }
   }
+}
+
+template <typename scalar_t>
+void rsm_kernel(const scalar_t* A, const scalar_t* T, const scalar_t* D, int64_t C, const int64_t* toff_p, int64_t N,
+                const int64_t* doff_p, int64_t M, double temperature, scalar_t* O) {
+  RsmProblem<scalar_t> pb{A, T, D, C, N, M, 0, 0, std::vector<int64_t>(toff_p, toff_p + N + 1),
+                          std::vector<int64_t>(doff_p, doff_p + M + 1), static_cast<scalar_t>(1.0 / temperature)};
+  pb.SP = pb.toff.back();
+  pb.SQ = pb.doff.back();
+  const ForRange for_range{pb.SP * pb.SQ >= (int64_t{1} << 17)};
+  const std::vector<double> tn2 = squared_object_norms(T, C, pb.toff), dn2 = squared_object_norms(D, C, pb.doff);
+  if (pb.SP == 0 || pb.SQ == 0) return;  // every object is empty on one side: all similarities are 0
+  // A = T^ D^T, the one GEMM of the affinity, was computed by the entry point.
+  const std::vector<scalar_t> col_max = column_maxima(pb, for_range);
+  // Gram blocks G_j = D^_j D^_j^T, H_i = T^_i T^_i^T (objects with at most C points) and the padded points of the
+  // others (the reconstruction route).
+  const Grams<scalar_t> G = make_grams<scalar_t>(D, C, pb.doff, GramBlocks::kColumns8, for_range);
+  const Grams<scalar_t> H = make_grams<scalar_t>(T, C, pb.toff, GramBlocks::kRowTiles, for_range);
+  const RsmRecon<scalar_t> rec = reconstruction_points(pb);
+  RsmPairSums sums(N * M);
+  const RsmColumnTerms cols = track_pass(pb, col_max, G, H, rec, for_range, sums);
+  column_normalisation(pb.doff, N, M, pb.SQ, cols, sums);
+  symmetric_cosines(N, M, tn2, dn2, sums, O);
 }
 
 // Row-wise L2 normalisation v / max(||v||, 1e-12) of points [n, C] into a new contiguous tensor, rejecting NaN/inf:
@@ -673,8 +796,8 @@ int64_t normalize_rows(const scalar_t* xp, int64_t n, int64_t C, scalar_t* yp) {
 
 extern const RsmKernels kRsmKernels;
 const RsmKernels kRsmKernels = {
-    {&rsm::normalize_rows<float>, &rsm::rsm_kernel<float>},
-    {&rsm::normalize_rows<double>, &rsm::rsm_kernel<double>},
+    {&rsm::normalize_rows<float>, &rsm::rsm_kernel<float>, &gemm::gemm_nt<float>},
+    {&rsm::normalize_rows<double>, &rsm::rsm_kernel<double>, &gemm::gemm_nt<double>},
 };
 
 }  // namespace UNITRACK_ISA

@@ -38,6 +38,9 @@ struct RsmFns {
   // the object offsets toff [N + 1], doff [M + 1] (validated: non-decreasing, ending at sumP / sumQ).
   void (*similarity)(const T* A, const T* that, const T* dhat, int64_t C, const int64_t* toff, int64_t N,
                      const int64_t* doff, int64_t M, double temperature, T* out);
+  // A [sumP, sumQ] = that dhat^T (that [sumP, C], dhat [sumQ, C]) in a fixed reduction order: the same at any
+  // thread count, unlike a BLAS GEMM (csrc/cpu/kernels/gemm.h).
+  void (*affinity)(const T* that, int64_t sumP, const T* dhat, int64_t sumQ, int64_t C, T* A);
 };
 struct RsmKernels {
   RsmFns<float> f32;
@@ -54,6 +57,9 @@ struct XcorrFns {
   // The same on NCHW data (search [S, C, H, W], templ [C, h, w] or [S, C, h, w]); null where not worth it.
   void (*rows)(const T* search, const T* templ, T* out, int64_t S, int64_t C, int64_t H, int64_t W, int64_t h,
                int64_t w, bool per_scale);
+  // The FFT path's channel sum in a fixed order: K [S, F] = sum_c X [S, C, F] * conj(templ [(S,) C, F]) (complex as
+  // interleaved re, im).
+  void (*spectrum_dot)(const T* X, const T* templ, T* K, int64_t S, int64_t C, int64_t F, bool per_scale);
 };
 struct XcorrKernels {
   XcorrFns<float> f32;

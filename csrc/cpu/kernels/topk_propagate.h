@@ -119,7 +119,7 @@ void topk_affinity_impl(const T* query, const T* keys, const TopkGeometry& g, do
   const int64_t tiles_y = (H + kTY - 1) / kTY, tiles_x = (W + kTX - 1) / kTX;
   const int64_t n_tiles = tiles_y * tiles_x;
   const T temp = static_cast<T>(temperature);
-  const T fill_logit = static_cast<T>(kTopkMaskValue) / temp;
+  const T fill_value = static_cast<T>(kTopkMaskValue);  // the mask's affinity (its logit is fill_value / temp)
 
   torch::stable::parallel_for(0, B * n_tiles, 1, [&](int64_t begin, int64_t end) {
     const int64_t max_groups = kTY * ((kTX + kMR - 1) / kMR);
@@ -259,8 +259,11 @@ void topk_affinity_impl(const T* query, const T* keys, const TopkGeometry& g, do
           const T* v = vals.data() + qi * K;
           const int64_t* id = idxs.data() + qi * K;
           const int64_t cnt = cnts[qi];
+          // Logits relative to the largest, (v - v[0]) / temp <= 0: the same softmax as exp(v / temp - v[0] / temp)
+          // without its overflow (v / temp = inf for a tiny temperature or large features). cnt >= 1: the query's
+          // own position is admissible in every frame.
           for (int64_t s = 0; s < cnt; ++s) {
-            logits[s] = v[s] / temp;
+            logits[s] = (v[s] - v[0]) / temp;
             oi[s * HW + n] = id[s];
           }
           // Fewer than K admissible candidates: the lowest-index inadmissible ones, with the mask's logit.
@@ -277,17 +280,16 @@ void topk_affinity_impl(const T* query, const T* keys, const TopkGeometry& g, do
                   kx = a_hi;
                   continue;
                 }
-                logits[s] = fill_logit;
+                logits[s] = (fill_value - v[0]) / temp;
                 oi[s * HW + n] = t * HW + ky * W + kx;
                 ++s;
               }
             }
           }
           UNITRACK_CHECK(s == K, "topk_propagate: internal error, selected ", s, " of ", K, " candidates");
-          const T mx = logits[0];
           T sum = T(0);
           for (int64_t k = 0; k < K; ++k) {
-            const T e = std::exp(logits[k] - mx);
+            const T e = std::exp(logits[k]);
             logits[k] = e;
             sum += e;
           }

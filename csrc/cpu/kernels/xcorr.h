@@ -189,6 +189,64 @@ void xcorr_direct(const scalar_t* search_cl, const scalar_t* templ_cl, scalar_t*
   });
 }
 
+// The channel sum of the FFT path in a fixed order (ATen's sum over the channel dimension splits it between threads,
+// so its result depended on the thread count):
+//   K[s, f] = sum_c X[s, c, f] * conj(Tm[(s,) c, f])      over F complex bins, c = 0 .. C-1 in order
+// X [S, C, F], Tm [C, F] (shared) or [S, C, F] (per_scale), K [S, F]: complex numbers as interleaved (re, im) pairs.
+// With P = sum_c x t and Q = sum_c swap(x) t lane by lane (swap exchanges re and im), K = (P_re + P_im, Q_re - Q_im):
+// re = xr tr + xi ti, im = xi tr - xr ti. Each output bin is computed by one task, in the same order at any thread
+// count.
+template <typename T>
+inline T madd_scalar(T a, T b, T c) {  // one lane of simd::fmadd
+#if UNITRACK_SIMD_AVX2
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+template <typename VT, size_t... I>
+inline VT swap_pairs(const VT& v, std::index_sequence<I...>) {
+  return __builtin_shufflevector(v, v, (I ^ 1)...);
+}
+
+template <typename scalar_t>
+void spectrum_dot(const scalar_t* X, const scalar_t* Tm, scalar_t* K, int64_t S, int64_t C, int64_t F, bool per_scale) {
+  using V = simd::V<scalar_t>;
+  constexpr int N = simd::Vec<scalar_t>::N;  // lanes: N / 2 complex bins
+  static_assert(N % 2 == 0, "a vector holds whole (re, im) pairs");
+  constexpr int64_t kBins = 256;  // complex bins per task: 2 x 2 x 256 accumulators stay in L1
+  const int64_t blocks = (F + kBins - 1) / kBins;
+  torch::stable::parallel_for(0, S * blocks, 1, [&](int64_t begin, int64_t end) {
+    alignas(64) scalar_t P[2 * kBins], Q[2 * kBins];
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t s = task / blocks, f0 = (task % blocks) * kBins, nf = std::min(kBins, F - f0);
+      const int64_t L = 2 * nf, Lv = L - L % N;
+      std::fill(P, P + L, scalar_t(0));
+      std::fill(Q, Q + L, scalar_t(0));
+      for (int64_t c = 0; c < C; ++c) {
+        const scalar_t* x = X + ((s * C + c) * F + f0) * 2;
+        const scalar_t* t = Tm + (((per_scale ? s * C : 0) + c) * F + f0) * 2;
+        int64_t l = 0;
+        for (; l < Lv; l += N) {
+          const V xv = simd::load<V>(x + l), tv = simd::load<V>(t + l);
+          simd::store(P + l, simd::fmadd(xv, tv, simd::load<V>(P + l)));
+          simd::store(Q + l, simd::fmadd(swap_pairs(xv, std::make_index_sequence<N>{}), tv, simd::load<V>(Q + l)));
+        }
+        for (; l < L; ++l) {  // the same operation per lane as the vector loop (fused where the level has FMA)
+          P[l] = madd_scalar(x[l], t[l], P[l]);
+          Q[l] = madd_scalar(x[l ^ 1], t[l], Q[l]);
+        }
+      }
+      scalar_t* k = K + (s * F + f0) * 2;
+      for (int64_t f = 0; f < nf; ++f) {
+        k[2 * f] = P[2 * f] + P[2 * f + 1];
+        k[2 * f + 1] = Q[2 * f] - Q[2 * f + 1];
+      }
+    }
+  });
+}
+
 #if UNITRACK_SIMD_AVX2
 #define UNITRACK_XCORR_ROWS 1
 // "rows": direct correlation on the NCHW layout itself, vectorised along output columns (float32, AVX2/FMA). No
@@ -275,11 +333,11 @@ void xcorr_rows(const float* search, const float* templ, float* out, int64_t S, 
 extern const XcorrKernels kXcorrKernels;
 const XcorrKernels kXcorrKernels = {
 #if UNITRACK_XCORR_ROWS
-    {&xcorr::to_channels_last<float>, &xcorr::xcorr_direct<float>, &xcorr::xcorr_rows},
+    {&xcorr::to_channels_last<float>, &xcorr::xcorr_direct<float>, &xcorr::xcorr_rows, &xcorr::spectrum_dot<float>},
 #else
-    {&xcorr::to_channels_last<float>, &xcorr::xcorr_direct<float>, nullptr},
+    {&xcorr::to_channels_last<float>, &xcorr::xcorr_direct<float>, nullptr, &xcorr::spectrum_dot<float>},
 #endif
-    {&xcorr::to_channels_last<double>, &xcorr::xcorr_direct<double>, nullptr},
+    {&xcorr::to_channels_last<double>, &xcorr::xcorr_direct<double>, nullptr, &xcorr::spectrum_dot<double>},
 };
 #undef UNITRACK_XCORR_ROWS
 
