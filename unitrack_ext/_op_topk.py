@@ -24,7 +24,7 @@ import operator
 
 import torch
 
-from . import HAS_EXT
+from . import HAS_EXT, _autograd
 from ._checks import check_same_device_dtype, check_tensor
 from .reference.topk_propagate import topk_affinity as _ref_topk_affinity
 from .reference.topk_propagate import topk_propagate as _ref_topk_propagate
@@ -165,7 +165,7 @@ def topk_propagate(
     if unbatched:
         query, keys, labels = query.unsqueeze(0), keys.unsqueeze(0), labels.unsqueeze(0)
     if HAS_EXT:
-        out = torch.ops.unitrack.topk_propagate(query, keys, labels, topk, temperature, radius, n_global)
+        out = _autograd.topk_propagate(query, keys, labels, topk, temperature, radius, n_global)
     else:
         out = _ref_topk_propagate(
             query, keys, labels, topk=topk, temperature=temperature, radius=radius, n_global=n_global

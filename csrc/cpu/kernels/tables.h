@@ -60,11 +60,30 @@ struct XcorrKernels {
   XcorrFns<double> f64;
 };
 
+// Backward kernels (issue #16): csrc/cpu/kernels/<op>_backward.h, units csrc/cpu/isa/<op>_backward_<level>.cpp.
+template <typename T>
+struct TopkBackwardFns {
+  // out[b, k, n] = sum_x grad[b, x, n] * src[b, idx / HW, x, idx % HW]   (grad [B, X, HW], src [B, T, X, HW],
+  // idx = indices[b, k, n] validated in [0, T*HW)): the adjoint of `propagate` with respect to its weights.
+  void (*gather_dot)(const T* grad, const int64_t* indices, const T* src, T* out, int64_t B, int64_t T_, int64_t X,
+                     int64_t HW, int64_t K);
+  // out[b, t, x, m] = sum over (k, n) with indices[b, k, n] = t*HW + m of coef[b, k, n] * grad[b, x, n]
+  // (out [B, T, X, HW], fully written): the adjoint of `propagate` with respect to its labels. Deterministic: each
+  // output element sums its contributions in increasing (n, k) order, whatever the thread count.
+  void (*scatter)(const T* coef, const int64_t* indices, const T* grad, T* out, int64_t B, int64_t T_, int64_t X,
+                  int64_t HW, int64_t K);
+};
+struct TopkBackwardKernels {
+  TopkBackwardFns<float> f32;
+  TopkBackwardFns<double> f64;
+};
+
 #define UNITRACK_DECLARE_KERNEL_TABLES(level)  \
   namespace level {                            \
   extern const TopkKernels kTopkKernels;       \
   extern const RsmKernels kRsmKernels;         \
   extern const XcorrKernels kXcorrKernels;     \
+  extern const TopkBackwardKernels kTopkBackwardKernels; \
   }
 UNITRACK_DECLARE_KERNEL_TABLES(baseline)
 UNITRACK_DECLARE_KERNEL_TABLES(avx2)
