@@ -64,6 +64,9 @@ STABLE_TORCH_LIBRARY(unitrack, m) {
   m.def("_topk_gather(Tensor weights, Tensor indices, Tensor src) -> Tensor");
   m.def("_topk_gather_dot(Tensor grad, Tensor indices, Tensor src) -> Tensor");
   m.def("_topk_scatter(Tensor weights, Tensor indices, Tensor grad, int T) -> Tensor");
+  m.def(
+      "_rsm_backward(Tensor grad, Tensor track_points, Tensor track_sizes, Tensor det_points, Tensor det_sizes, "
+      "float temperature) -> (Tensor, Tensor)");
 }
 
 STABLE_TORCH_LIBRARY_IMPL(unitrack, CompositeExplicitAutograd, m) {

@@ -25,6 +25,7 @@ import torch
 
 from . import HAS_EXT
 from .reference import topk_backward as _ref_topk_bwd
+from .reference.rsm_backward import rsm_backward as _ref_rsm_backward
 
 __all__ = ["wants_grad", "FORWARD_ONLY", "BACKWARD_OPS", "compiled_backward_kernels"]
 
@@ -33,6 +34,7 @@ BACKWARD_OPS = {
     "_topk_gather": _ref_topk_bwd.topk_gather,
     "_topk_gather_dot": _ref_topk_bwd.topk_gather_dot,
     "_topk_scatter": _ref_topk_bwd.topk_scatter,
+    "_rsm_backward": _ref_rsm_backward,
 }
 # Ops registered as forward-only by the safety net below (none today).
 FORWARD_ONLY: list[str] = []
@@ -70,6 +72,11 @@ def _register_fakes() -> None:
         torch._check(grad.dim() == 4, lambda: f"grad must be [B, X, H, W], got {grad.dim()}-D")
         B, X, H, W = grad.shape
         return grad.new_empty((B, T, X, H, W))
+
+    @torch.library.register_fake("unitrack::_rsm_backward")
+    def _rsm_backward_fake(grad, track_points, track_sizes, det_points, det_sizes, temperature):
+        torch._check(grad.dim() == 2, lambda: f"grad must be [N, M], got {grad.dim()}-D")
+        return torch.empty_like(track_points), torch.empty_like(det_points)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -172,6 +179,35 @@ def topk_propagate(query, keys, labels, topk, temperature, radius, n_global):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# rsm.
+
+
+def _rsm_setup(ctx, inputs, output):
+    track_points, track_sizes, det_points, det_sizes, temperature = inputs
+    ctx.save_for_backward(track_points, track_sizes, det_points, det_sizes)
+    ctx.temperature = temperature
+
+
+def _rsm_backward(ctx, grad):
+    track_points, track_sizes, det_points, det_sizes = ctx.saved_tensors
+    need_t, _, need_d = ctx.needs_input_grad[:3]
+    gt = gd = None
+    if need_t or need_d:
+        gt, gd = _op("_rsm_backward")(grad, track_points, track_sizes, det_points, det_sizes, ctx.temperature)
+    return (gt if need_t else None), None, (gd if need_d else None), None, None
+
+
+def _no_double_backward(op: str):
+    def backward(ctx, *grads):
+        raise RuntimeError(
+            f"unitrack::{op} has no double backward: second-order gradients through it are not implemented "
+            "(first-order gradients, also with create_graph=True, are)"
+        )
+
+    return backward, None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Registration.
 
 
@@ -195,6 +231,8 @@ FORMULAS = {
     "_topk_gather": (_topk_gather_backward, _save_all),
     "_topk_gather_dot": (_topk_gather_dot_backward, _save_all),
     "_topk_scatter": (_topk_scatter_backward, _save_all),
+    "rsm": (_rsm_backward, _rsm_setup),
+    "_rsm_backward": _no_double_backward("rsm"),
 }
 
 

@@ -77,6 +77,31 @@ struct TopkBackwardKernels {
   TopkBackwardFns<float> f32;
   TopkBackwardFns<double> f64;
 };
+template <typename T>
+struct RsmBackwardFns {
+  // w_td / w_dt [P, Q]: the row / column softmax of A [P, Q] / temperature.
+  void (*softmaxes)(const T* A, int64_t P, int64_t Q, double temperature, T* w_td, T* w_dt);
+  // Per-pair coefficients coef [5][N][M] = d out / d (a, b, a', b', e) * grad; row_t [N] = sum_j d out / d c_ij,
+  // row_d [M] = sum_i coef[4][i][j] (U = Wtd blockdiag(G_j), V = blockdiag(H_i) Wdt; see rsm_backward.h).
+  void (*coefficients)(const T* A, const T* w_td, const T* w_dt, const T* U, const T* V, const T* that,
+                       const T* dhat, int64_t C, const int64_t* toff, int64_t N, const int64_t* doff, int64_t M,
+                       const T* grad, double* coef, double* row_t, double* row_d);
+  // The affinity's gradient GA [P, Q], written over U.
+  void (*grad_affinity)(const T* A, const T* w_td, const T* w_dt, T* U, const T* V, const double* coef,
+                        const int64_t* toff, int64_t N, const int64_t* doff, int64_t M, double temperature);
+  // out[p, q] = coef[i(p), j(q)] * W[p, q]
+  void (*scale_blocks)(const T* W, const double* coef, const int64_t* toff, int64_t N, const int64_t* doff,
+                       int64_t M, T* out);
+  // y += alpha * x
+  void (*add_scaled)(const T* x, double alpha, T* y, int64_t n);
+  // out = the backward of x / max(||x||, 1e-12) (rows of C) applied to g + 2 row_coef[p] unit[p]
+  void (*normalize_backward)(const T* x, const T* unit, const T* g, const double* row_coef, int64_t n, int64_t C,
+                             T* out);
+};
+struct RsmBackwardKernels {
+  RsmBackwardFns<float> f32;
+  RsmBackwardFns<double> f64;
+};
 
 #define UNITRACK_DECLARE_KERNEL_TABLES(level)  \
   namespace level {                            \
@@ -84,6 +109,7 @@ struct TopkBackwardKernels {
   extern const RsmKernels kRsmKernels;         \
   extern const XcorrKernels kXcorrKernels;     \
   extern const TopkBackwardKernels kTopkBackwardKernels; \
+  extern const RsmBackwardKernels kRsmBackwardKernels; \
   }
 UNITRACK_DECLARE_KERNEL_TABLES(baseline)
 UNITRACK_DECLARE_KERNEL_TABLES(avx2)
