@@ -67,6 +67,8 @@ STABLE_TORCH_LIBRARY(unitrack, m) {
   m.def(
       "_rsm_backward(Tensor grad, Tensor track_points, Tensor track_sizes, Tensor det_points, Tensor det_sizes, "
       "float temperature) -> (Tensor, Tensor)");
+  m.def("_xcorr_grad_search(Tensor grad, Tensor templ) -> Tensor");
+  m.def("_xcorr_grad_templ(Tensor search, Tensor grad, bool per_scale) -> Tensor");
 }
 
 STABLE_TORCH_LIBRARY_IMPL(unitrack, CompositeExplicitAutograd, m) {

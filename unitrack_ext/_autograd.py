@@ -25,6 +25,7 @@ import torch
 
 from . import HAS_EXT
 from .reference import topk_backward as _ref_topk_bwd
+from .reference import xcorr_backward as _ref_xcorr_bwd
 from .reference.rsm_backward import rsm_backward as _ref_rsm_backward
 
 __all__ = ["wants_grad", "FORWARD_ONLY", "BACKWARD_OPS", "compiled_backward_kernels"]
@@ -35,6 +36,8 @@ BACKWARD_OPS = {
     "_topk_gather_dot": _ref_topk_bwd.topk_gather_dot,
     "_topk_scatter": _ref_topk_bwd.topk_scatter,
     "_rsm_backward": _ref_rsm_backward,
+    "_xcorr_grad_search": _ref_xcorr_bwd.xcorr_grad_search,
+    "_xcorr_grad_templ": _ref_xcorr_bwd.xcorr_grad_templ,
 }
 # Ops registered as forward-only by the safety net below (none today).
 FORWARD_ONLY: list[str] = []
@@ -77,6 +80,20 @@ def _register_fakes() -> None:
     def _rsm_backward_fake(grad, track_points, track_sizes, det_points, det_sizes, temperature):
         torch._check(grad.dim() == 2, lambda: f"grad must be [N, M], got {grad.dim()}-D")
         return torch.empty_like(track_points), torch.empty_like(det_points)
+
+    @torch.library.register_fake("unitrack::_xcorr_grad_search")
+    def _xcorr_grad_search_fake(grad, templ):
+        torch._check(grad.dim() == 3, lambda: f"grad must be [S, Ho, Wo], got {grad.dim()}-D")
+        S, Ho, Wo = grad.shape
+        C, h, w = templ.shape[-3:]
+        return grad.new_empty((S, C, Ho + h - 1, Wo + w - 1))
+
+    @torch.library.register_fake("unitrack::_xcorr_grad_templ")
+    def _xcorr_grad_templ_fake(search, grad, per_scale):
+        torch._check(search.dim() == 4, lambda: f"search must be [S, C, H, W], got {search.dim()}-D")
+        S, C, H, W = search.shape
+        h, w = H - grad.shape[1] + 1, W - grad.shape[2] + 1
+        return search.new_empty((S, C, h, w) if per_scale else (C, h, w))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -197,6 +214,38 @@ def _rsm_backward(ctx, grad):
     return (gt if need_t else None), None, (gd if need_d else None), None, None
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# xcorr: grad_search(g, T) and grad_templ(X, g) are bilinear; their adjoints are xcorr and each other.
+
+
+def _xcorr_setup(ctx, inputs, output):
+    ctx.save_for_backward(*inputs)
+
+
+def _xcorr_backward(ctx, grad):
+    search, templ = ctx.saved_tensors
+    need_s, need_t = ctx.needs_input_grad
+    gs = _op("_xcorr_grad_search")(grad, templ) if need_s else None
+    gt = _op("_xcorr_grad_templ")(search, grad, templ.dim() == 4) if need_t else None
+    return gs, gt
+
+
+def _xcorr_grad_search_backward(ctx, grad_out):
+    grad, templ = ctx.saved_tensors
+    need_g, need_t = ctx.needs_input_grad
+    gg = _op("xcorr")(grad_out, templ) if need_g else None
+    gt = _op("_xcorr_grad_templ")(grad_out, grad, templ.dim() == 4) if need_t else None
+    return gg, gt
+
+
+def _xcorr_grad_templ_backward(ctx, grad_out):
+    search, grad = ctx.saved_tensors
+    need_s, need_g, _ = ctx.needs_input_grad
+    gs = _op("_xcorr_grad_search")(grad, grad_out) if need_s else None
+    gg = _op("xcorr")(search, grad_out) if need_g else None
+    return gs, gg, None
+
+
 def _no_double_backward(op: str):
     def backward(ctx, *grads):
         raise RuntimeError(
@@ -233,6 +282,9 @@ FORMULAS = {
     "_topk_scatter": (_topk_scatter_backward, _save_all),
     "rsm": (_rsm_backward, _rsm_setup),
     "_rsm_backward": _no_double_backward("rsm"),
+    "xcorr": (_xcorr_backward, _xcorr_setup),
+    "_xcorr_grad_search": (_xcorr_grad_search_backward, _save_all),
+    "_xcorr_grad_templ": (_xcorr_grad_templ_backward, _save_all),
 }
 
 

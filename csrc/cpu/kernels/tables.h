@@ -102,6 +102,19 @@ struct RsmBackwardKernels {
   RsmBackwardFns<float> f32;
   RsmBackwardFns<double> f64;
 };
+template <typename T>
+struct XcorrBackwardFns {
+  // out [S, C, Ho+h-1, Wo+w-1] = the full convolution of grad [S, Ho, Wo] with templ [C, h, w] (or [S, C, h, w]).
+  void (*grad_search)(const T* grad, const T* templ, T* out, int64_t S, int64_t C, int64_t Ho, int64_t Wo, int64_t h,
+                      int64_t w, bool per_scale);
+  // out [C, H-Ho+1, W-Wo+1] (summed over S) or [S, C, ...] = the valid correlation of search [S, C, H, W] with grad.
+  void (*grad_templ)(const T* search, const T* grad, T* out, int64_t S, int64_t C, int64_t H, int64_t W, int64_t Ho,
+                     int64_t Wo, bool per_scale);
+};
+struct XcorrBackwardKernels {
+  XcorrBackwardFns<float> f32;
+  XcorrBackwardFns<double> f64;
+};
 
 #define UNITRACK_DECLARE_KERNEL_TABLES(level)  \
   namespace level {                            \
@@ -110,6 +123,7 @@ struct RsmBackwardKernels {
   extern const XcorrKernels kXcorrKernels;     \
   extern const TopkBackwardKernels kTopkBackwardKernels; \
   extern const RsmBackwardKernels kRsmBackwardKernels; \
+  extern const XcorrBackwardKernels kXcorrBackwardKernels; \
   }
 UNITRACK_DECLARE_KERNEL_TABLES(baseline)
 UNITRACK_DECLARE_KERNEL_TABLES(avx2)
