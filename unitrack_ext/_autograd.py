@@ -28,7 +28,7 @@ from .reference import topk_backward as _ref_topk_bwd
 from .reference import xcorr_backward as _ref_xcorr_bwd
 from .reference.rsm_backward import rsm_backward as _ref_rsm_backward
 
-__all__ = ["wants_grad", "FORWARD_ONLY", "BACKWARD_OPS", "compiled_backward_kernels"]
+__all__ = ["wants_grad", "guard_forward_only", "FORWARD_ONLY", "BACKWARD_OPS", "FORMULAS", "compiled_backward_kernels"]
 
 # Backward primitives -> their pure-PyTorch reference (schema signature): the fallback of devices without a kernel.
 BACKWARD_OPS = {
@@ -260,16 +260,16 @@ def _no_double_backward(op: str):
 # Registration.
 
 
-def _forward_only(name: str):
+def _forward_only(qualname: str):
     def setup_context(ctx, inputs, output):
         raise RuntimeError(
-            f"unitrack::{name} is forward-only: it has no backward formula, so it cannot be called with grad mode on "
+            f"{qualname} is forward-only: it has no backward formula, so it cannot be called with grad mode on "
             "and an input that requires grad (its gradients would be missing). Call it under torch.no_grad() or on "
             "detached inputs."
         )
 
     def backward(ctx, *grads):  # pragma: no cover - setup_context raises first
-        raise RuntimeError(f"unitrack::{name} is forward-only")
+        raise RuntimeError(f"{qualname} is forward-only")
 
     return backward, setup_context
 
@@ -288,9 +288,26 @@ FORMULAS = {
 }
 
 
-def _takes_tensors(name: str) -> bool:
-    schema = _op(name)._schema
-    return any(isinstance(a.type, torch.TensorType) for a in schema.arguments)
+def _takes_tensors(op) -> bool:
+    return any("Tensor" in str(a.type) for a in op._schema.arguments)
+
+
+def guard_forward_only(namespace: str) -> list[str]:
+    """Register the forward-only guard on every op of ``namespace`` that takes tensors and has no autograd formula
+    (no Autograd or CompositeImplicitAutograd kernel); returns their names. Run for ``unitrack`` at import."""
+    guarded = []
+    prefix = f"{namespace}::"
+    for qualname in sorted(n for n in torch._C._dispatch_get_all_op_names() if n.startswith(prefix)):
+        if any(torch._C._dispatch_has_kernel_for_dispatch_key(qualname, key)
+               for key in ("Autograd", "CompositeImplicitAutograd")):
+            continue
+        name = qualname[len(prefix):]
+        if not _takes_tensors(getattr(getattr(torch.ops, namespace), name).default):
+            continue
+        backward, setup = _forward_only(qualname)
+        torch.library.register_autograd(qualname, backward, setup_context=setup)
+        guarded.append(name)
+    return guarded
 
 
 def _register() -> None:
@@ -305,12 +322,7 @@ def _register() -> None:
     for name, (backward, setup) in FORMULAS.items():
         torch.library.register_autograd(f"unitrack::{name}", backward, setup_context=setup)
     # The safety net (issue #12 point 5): every other op that takes tensors is forward-only, loudly.
-    names = sorted(n.split("::", 1)[1] for n in torch._C._dispatch_get_all_op_names() if n.startswith("unitrack::"))
-    for name in names:
-        if name not in FORMULAS and _takes_tensors(name):
-            backward, setup = _forward_only(name)
-            torch.library.register_autograd(f"unitrack::{name}", backward, setup_context=setup)
-            FORWARD_ONLY.append(name)
+    FORWARD_ONLY.extend(guard_forward_only("unitrack"))
 
 
 if HAS_EXT:
