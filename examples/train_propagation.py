@@ -48,7 +48,8 @@ from unitrack.model import build_model
 from unitrack_ext import ops
 
 DEFAULTS = dict(
-    steps=300, clip_len=3, max_stride=2, crop=(128, 160), lr=3e-4, topk=10, temperature=0.07, radius=5.0, seed=0
+    steps=300, clip_len=3, max_stride=2, crop=(128, 160), jitter=16, lr=3e-4, topk=10, temperature=0.07, radius=5.0,
+    seed=0,
 )
 
 
@@ -68,38 +69,67 @@ def video_folders(roots: Sequence[str], min_frames: int) -> List[List[Path]]:
     return videos
 
 
-def sample_clip(videos, clip_len: int, max_stride: int, crop, rng: random.Random) -> torch.Tensor:
-    """A random clip ``[clip_len, 3, h, w]`` in [0, 1]: random video, frame stride, start, crop and flip."""
+def sample_clip(videos, clip_len: int, max_stride: int, crop, rng: random.Random, jitter: int = 0,
+                max_shift: int = 2):
+    """A random clip: ``(frames [clip_len + 1, 3, h, w] in [0, 1], (dy, dx))``.
+
+    Random video, frame stride, start, crop and horizontal flip. ``frames[:clip_len]`` are the clip (each frame's crop
+    window moved by up to ``jitter`` pixels on its own); ``frames[clip_len]`` is the first frame again, cropped
+    ``(dy, dx)`` feature cells (8 px each, not both 0, at most ``max_shift``) away from its first crop: its cell
+    ``(y, x)`` shows what cell ``(y + dy, x + dx)`` of ``frames[0]`` shows. The cycle returns to this shifted copy, so
+    it cannot be closed by position alone (an encoder that knows where a cell is in its crop would otherwise return
+    every cell to where it started without looking at it)."""
     files = rng.choice(videos)
     stride = rng.randint(1, max(1, min(max_stride, (len(files) - 1) // max(1, clip_len - 1))))
     start = rng.randint(0, len(files) - 1 - stride * (clip_len - 1))
     frames = [read_image(files[start + i * stride]) for i in range(clip_len)]
     H, W = frames[0].shape[:2]
-    ch, cw = min(crop[0], H), min(crop[1], W)
-    y0, x0 = rng.randint(0, H - ch), rng.randint(0, W - cw)
-    clip = torch.from_numpy(np.stack([f[y0 : y0 + ch, x0 : x0 + cw] for f in frames])).permute(0, 3, 1, 2)
-    clip = clip.float() / 255.0
-    return clip.flip(-1) if rng.random() < 0.5 else clip
+    ch, cw = min(crop[0], H - 16 * max_shift) // 8 * 8, min(crop[1], W - 16 * max_shift) // 8 * 8
+    if ch < 8 or cw < 8:
+        raise ValueError(f"frames of {H}x{W} are too small for a {crop[0]}x{crop[1]} crop shifted by {max_shift} cells")
+    y0, x0 = rng.randint(8 * max_shift, H - ch - 8 * max_shift), rng.randint(8 * max_shift, W - cw - 8 * max_shift)
+    dy, dx = 0, 0
+    while dy == 0 and dx == 0:
+        dy, dx = rng.randint(-max_shift, max_shift), rng.randint(-max_shift, max_shift)
+    crops = []
+    for i, f in enumerate(frames):
+        y = y0 if i == 0 else min(max(y0 + rng.randint(-jitter, jitter), 0), H - ch)
+        x = x0 if i == 0 else min(max(x0 + rng.randint(-jitter, jitter), 0), W - cw)
+        crops.append(f[y : y + ch, x : x + cw])
+    crops.append(frames[0][y0 + 8 * dy : y0 + 8 * dy + ch, x0 + 8 * dx : x0 + 8 * dx + cw])
+    clip = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float() / 255.0
+    if rng.random() < 0.5:
+        clip, dx = clip.flip(-1), -dx
+    return clip, (dy, dx)
 
 
-def cycle_loss(model, clip: torch.Tensor, *, topk: int, temperature: float, radius: float):
-    """The palindrome-cycle loss of one clip ``[T, 3, h, w]``; returns ``(loss, cycle accuracy)``.
+def cycle_loss(model, clip: torch.Tensor, shift, *, topk: int, temperature: float, radius: float):
+    """The cycle loss of one clip from :func:`sample_clip`; returns ``(loss, cycle accuracy)``.
 
-    Labels: one channel per feature cell of frame 0; propagated 0 -> 1 -> ... -> T-1 -> ... -> 0 with
-    ``topk_propagate`` (one memory frame per step, radius-restricted: ``n_global=0``)."""
-    feats = F.normalize(model(model.normalize(clip)), dim=1)  # [T, C, h, w]
-    T, _, h, w = feats.shape
+    Labels: one channel per feature cell of frame 0, propagated 0 -> 1 -> ... -> T-1 -> ... -> 1 -> the shifted
+    copy of frame 0 with ``topk_propagate`` (one memory frame per step, radius-restricted: ``n_global=0``); each cell
+    of the shifted copy must come back with the label of the cell of frame 0 that shows the same thing (cross-entropy,
+    over the cells whose content is in both crops)."""
+    feats = F.normalize(model(model.normalize(clip)), dim=1)  # [T + 1, C, h, w]
+    T, (_, _, h, w) = clip.shape[0] - 1, feats.shape
     n = h * w
     labels = torch.eye(n, dtype=feats.dtype).reshape(n, h, w)  # [L = n, h, w]: cell m of frame 0 -> label m
-    path = list(range(T)) + list(range(T - 2, -1, -1))
+    path = list(range(T)) + list(range(T - 2, 0, -1)) + [T]
     for a, b in zip(path[:-1], path[1:]):
         labels = ops.topk_propagate(
             feats[b], feats[a : a + 1], labels.unsqueeze(0), topk=topk, temperature=temperature, radius=radius,
             n_global=0,
         )
-    back = labels.reshape(n, n)  # back[l, m]: the probability that cell m of frame 0 came back with label l
-    loss = -torch.log(back.diagonal().clamp_min(1e-20)).mean()
-    acc = (back.argmax(0) == torch.arange(n)).float().mean()
+    back = labels.reshape(n, n)  # back[l, m]: the probability that cell m of the shifted copy came back with label l
+    dy, dx = shift
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    ty, tx = ys + dy, xs + dx
+    valid = ((ty >= 0) & (ty < h) & (tx >= 0) & (tx < w)).reshape(-1)
+    target = (ty.clamp(0, h - 1) * w + tx.clamp(0, w - 1)).reshape(-1)
+    cells = torch.arange(n)[valid]
+    p = back[target[valid], cells]
+    loss = -torch.log(p + 1e-6).mean()  # a cell whose walk lost its target entirely (p = 0) costs log(1e6)
+    acc = (back[:, cells].argmax(0) == target[valid]).float().mean()
     return loss, float(acc)
 
 
@@ -111,7 +141,8 @@ def evaluate_vos(model, davis_root: str, out_dir: str) -> Dict[str, float]:
 
 
 def train(model, videos, *, steps: int, clip_len: int, max_stride: int, crop, lr: float, topk: int,
-          temperature: float, radius: float, seed: int, log_every: int = 25, log=print) -> List[Dict[str, float]]:
+          temperature: float, radius: float, seed: int, jitter: int = 0, log_every: int = 25,
+          log=print) -> List[Dict[str, float]]:
     """Adam on the cycle loss; returns the per-step history ``[{"step", "loss", "acc", "seconds"}]``."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
@@ -120,8 +151,8 @@ def train(model, videos, *, steps: int, clip_len: int, max_stride: int, crop, lr
     history = []
     t0 = time.perf_counter()
     for step in range(1, steps + 1):
-        clip = sample_clip(videos, clip_len, max_stride, crop, rng)
-        loss, acc = cycle_loss(model, clip, topk=topk, temperature=temperature, radius=radius)
+        clip, shift = sample_clip(videos, clip_len, max_stride, crop, rng, jitter)
+        loss, acc = cycle_loss(model, clip, shift, topk=topk, temperature=temperature, radius=radius)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -139,6 +170,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--clip-len", type=int, default=DEFAULTS["clip_len"], help="frames per clip (the cycle's length)")
     p.add_argument("--max-stride", type=int, default=DEFAULTS["max_stride"], help="largest frame stride of a clip")
     p.add_argument("--crop", type=int, nargs=2, default=DEFAULTS["crop"], metavar=("H", "W"), help="crop size (px)")
+    p.add_argument("--jitter", type=int, default=DEFAULTS["jitter"], help="per-frame crop jitter (px)")
     p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="Adam learning rate")
     p.add_argument("--topk", type=int, default=DEFAULTS["topk"], help="affinities kept per cell")
     p.add_argument("--temperature", type=float, default=DEFAULTS["temperature"], help="softmax temperature")
@@ -175,7 +207,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         print(f"before: VOS J&F {summary['before']['jf_mean']:.1f}  J {summary['before']['j_mean']:.1f}  "
               f"F {summary['before']['f_mean']:.1f}")
     history = train(model, videos, steps=args.steps, clip_len=args.clip_len, max_stride=args.max_stride,
-                    crop=tuple(args.crop), lr=args.lr, topk=args.topk, temperature=args.temperature,
+                    crop=tuple(args.crop), jitter=args.jitter, lr=args.lr, topk=args.topk, temperature=args.temperature,
                     radius=args.radius, seed=args.seed)
     summary["history"] = history
     summary["train_seconds"] = history[-1]["seconds"] if history else 0.0

@@ -35,9 +35,10 @@ def videos(tmp_path_factory):
 def test_cycle_loss_reaches_every_parameter(videos):
     tp = _example()
     model = build_model("resnet18:random")
-    clip = tp.sample_clip(videos, 3, 2, (64, 96), random.Random(0))
-    assert clip.shape == (3, 3, 64, 96) and 0 <= float(clip.min()) and float(clip.max()) <= 1
-    loss, acc = tp.cycle_loss(model, clip, topk=10, temperature=0.07, radius=4.0)
+    clip, shift = tp.sample_clip(videos, 3, 2, (64, 96), random.Random(0), jitter=8)
+    assert clip.shape == (4, 3, 64, 96) and 0 <= float(clip.min()) and float(clip.max()) <= 1
+    assert shift != (0, 0) and max(map(abs, shift)) <= 2
+    loss, acc = tp.cycle_loss(model, clip, shift, topk=10, temperature=0.07, radius=4.0)
     assert loss.requires_grad and torch.isfinite(loss) and 0 <= acc <= 1
     loss.backward()
     params = dict(model.named_parameters())
@@ -52,17 +53,17 @@ def test_a_few_steps_lower_the_loss(videos):
     tp = _example()
     model = build_model("resnet18:random")
     rng = random.Random(1)
-    clips = [tp.sample_clip(videos, 3, 2, (64, 96), rng) for _ in range(2)]
+    clips = [tp.sample_clip(videos, 3, 2, (64, 96), rng, jitter=8) for _ in range(2)]
     kw = dict(topk=10, temperature=0.07, radius=4.0)
 
     def mean_loss():
         with torch.no_grad():
-            return sum(float(tp.cycle_loss(model, c, **kw)[0]) for c in clips) / len(clips)
+            return sum(float(tp.cycle_loss(model, c, s, **kw)[0]) for c, s in clips) / len(clips)
 
     before = mean_loss()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for step in range(6):
-        loss, _ = tp.cycle_loss(model, clips[step % 2], **kw)
+        loss, _ = tp.cycle_loss(model, *clips[step % 2], **kw)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -74,9 +75,23 @@ def test_train_loop_and_arguments(videos):
     tp = _example()
     model = build_model("resnet18:random")
     history = tp.train(model, videos, steps=3, clip_len=3, max_stride=2, crop=(64, 96), lr=1e-4, topk=5,
-                       temperature=0.07, radius=3.0, seed=0, log=lambda *_: None)
+                       temperature=0.07, radius=3.0, seed=0, jitter=8, log=lambda *_: None)
     assert [h["step"] for h in history] == [1, 2, 3] and all(h["loss"] > 0 for h in history)
     with pytest.raises(SystemExit):
         tp.parse_args(["--train-seed", "0"])  # the evaluation benchmark's videos are not training data
     with pytest.raises(SystemExit):
         tp.parse_args(["--clip-len", "1"])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_shifted_copy_shows_what_the_target_cell_shows(videos, seed):
+    # The loss's target: cell (y, x) of the last image shows cell (y + dy, x + dx) of the first (flips included).
+    clip, (dy, dx) = _example().sample_clip(videos, 2, 1, (64, 96), random.Random(seed), jitter=8)
+    first, copy = clip[0], clip[-1]
+    h, w = 64 // 8, 96 // 8
+    for y in range(h):
+        for x in range(w):
+            if 0 <= y + dy < h and 0 <= x + dx < w:
+                a = copy[:, 8 * y : 8 * y + 8, 8 * x : 8 * x + 8]
+                b = first[:, 8 * (y + dy) : 8 * (y + dy) + 8, 8 * (x + dx) : 8 * (x + dx) + 8]
+                assert torch.equal(a, b)
