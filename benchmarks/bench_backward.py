@@ -12,6 +12,7 @@
 
     PYTHONPATH=.:python python -m pytest -q benchmarks/bench_backward.py --benchmark-columns=min,median,rounds -s
 """
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,11 @@ import textwrap
 import pytest
 import torch
 
+import bench_rsm  # (its cases)
+import bench_topk_propagate as topk_bench  # (the DAVIS inputs and parameters)
 import unitrack_ext
-from unitrack_ext import ops, reference
-
 from common import check_ratio, interleaved_medians
-
-import bench_rsm  # noqa: E402  (its cases)
-import bench_topk_propagate as topk_bench  # noqa: E402  (the DAVIS inputs and parameters)
+from unitrack_ext import ops, reference
 
 #: fused forward + backward / reference forward + backward at the DAVIS size (at least 6x, as the forward)
 TOPK_FWD_BWD_VS_REFERENCE = 1 / 6.0
@@ -40,8 +39,14 @@ TOPK_FWD_BWD_MEMORY_MB = 64.0
 RSM_XCORR_FWD_BWD_VS_REFERENCE = 0.5
 REF_REPEATS = int(os.environ.get("UNITRACK_BENCH_REF_REPEATS", "2"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GRAD_MB = 4 * (topk_bench.C * topk_bench.H * topk_bench.W * (1 + topk_bench.T)
-               + topk_bench.T * topk_bench.L * topk_bench.H * topk_bench.W) / 2**20
+GRAD_MB = (
+    4
+    * (
+        topk_bench.C * topk_bench.H * topk_bench.W * (1 + topk_bench.T)
+        + topk_bench.T * topk_bench.L * topk_bench.H * topk_bench.W
+    )
+    / 2**20
+)
 
 pytestmark = pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="benchmarks the compiled kernels")
 
@@ -75,13 +80,25 @@ def test_topk_fwd_bwd_speedup_vs_reference(benchmark, davis):
     torch.testing.assert_close(fused[2], want[2], rtol=0, atol=1e-4 * float(want[2].abs().max()) + 1e-6)
     rel_k = float((fused[1] - want[1]).norm() / want[1].norm())
     assert rel_k < 1e-3, f"keys' gradient differs from the reference's by {rel_k:.2e} (relative L2)"
-    t_fused, t_ref = (r["median_s"] for r in interleaved_medians(
-        [lambda: _fwd_bwd(topk_bench._fused, inputs, g), lambda: _fwd_bwd(topk_bench._reference, inputs, g)],
-        rounds=REF_REPEATS, warmup=0))
+    t_fused, t_ref = (
+        r["median_s"]
+        for r in interleaved_medians(
+            [lambda: _fwd_bwd(topk_bench._fused, inputs, g), lambda: _fwd_bwd(topk_bench._reference, inputs, g)],
+            rounds=REF_REPEATS,
+            warmup=0,
+        )
+    )
     benchmark.extra_info.update(keys_grad_rel_l2=rel_k, grad_mb=GRAD_MB)
     benchmark.pedantic(_fwd_bwd, args=(topk_bench._fused, inputs, g), rounds=1, iterations=1)
-    check_ratio(benchmark, "topk_propagate-davis-fwd+bwd-vs-reference", t_fused, t_ref,
-                max_ratio=TOPK_FWD_BWD_VS_REFERENCE, candidate="fused fwd+bwd", baseline="reference fwd+bwd")
+    check_ratio(
+        benchmark,
+        "topk_propagate-davis-fwd+bwd-vs-reference",
+        t_fused,
+        t_ref,
+        max_ratio=TOPK_FWD_BWD_VS_REFERENCE,
+        candidate="fused fwd+bwd",
+        baseline="reference fwd+bwd",
+    )
 
 
 @pytest.mark.benchmark(group="backward-topk-davis")
@@ -89,11 +106,22 @@ def test_topk_backward_cost(benchmark, davis):
     """Asserted: the backward costs less than the forward (fused forward + backward <= 2x fused forward)."""
     inputs, g = davis
     detached = [t.detach() for t in inputs]
-    t_fwd_bwd, t_fwd = (r["median_s"] for r in interleaved_medians(
-        [lambda: _fwd_bwd(topk_bench._fused, inputs, g), lambda: topk_bench._fused(*detached)], rounds=5))
+    t_fwd_bwd, t_fwd = (
+        r["median_s"]
+        for r in interleaved_medians(
+            [lambda: _fwd_bwd(topk_bench._fused, inputs, g), lambda: topk_bench._fused(*detached)], rounds=5
+        )
+    )
     benchmark.pedantic(_fwd_bwd, args=(topk_bench._fused, inputs, g), rounds=3, iterations=1)
-    check_ratio(benchmark, "topk_propagate-davis-fwd+bwd-vs-fwd", t_fwd_bwd, t_fwd, max_ratio=TOPK_FWD_BWD_VS_FWD,
-                candidate="fused fwd+bwd", baseline="fused fwd")
+    check_ratio(
+        benchmark,
+        "topk_propagate-davis-fwd+bwd-vs-fwd",
+        t_fwd_bwd,
+        t_fwd,
+        max_ratio=TOPK_FWD_BWD_VS_FWD,
+        candidate="fused fwd+bwd",
+        baseline="fused fwd",
+    )
 
 
 _MEMORY_SCRIPT = textwrap.dedent(
@@ -142,10 +170,13 @@ def test_topk_fwd_bwd_peak_memory_fused(benchmark):
     """Asserted: forward + backward at the DAVIS size adds under 64 MB to the process (gradients included)."""
     info = benchmark.pedantic(_peak_extra_mb, args=("fused",), rounds=1, iterations=1)
     benchmark.extra_info.update(info, grad_mb=GRAD_MB, budget_mb=TOPK_FWD_BWD_MEMORY_MB)
-    print(f"\n[topk_propagate DAVIS fwd+bwd] fused peak extra memory {info['extra_mb']:.1f} MB (of which the "
-          f"input gradients {GRAD_MB:.1f} MB; reset={info['reset']})")
+    print(
+        f"\n[topk_propagate DAVIS fwd+bwd] fused peak extra memory {info['extra_mb']:.1f} MB (of which the "
+        f"input gradients {GRAD_MB:.1f} MB; reset={info['reset']})"
+    )
     assert info["extra_mb"] < TOPK_FWD_BWD_MEMORY_MB, (
-        f"forward + backward peak extra memory {info['extra_mb']:.1f} MB >= {TOPK_FWD_BWD_MEMORY_MB} MB")
+        f"forward + backward peak extra memory {info['extra_mb']:.1f} MB >= {TOPK_FWD_BWD_MEMORY_MB} MB"
+    )
 
 
 @pytest.mark.benchmark(group="backward-topk-memory")
@@ -171,8 +202,15 @@ def test_rsm_fwd_bwd_vs_reference(benchmark, case):
     fused, ref = run(ops.rsm), run(reference.rsm)
     t_fused, t_ref = (r["median_s"] for r in interleaved_medians([fused, ref], rounds=3))
     benchmark.pedantic(fused, rounds=3, iterations=1)
-    check_ratio(benchmark, f"rsm-{case}-fwd+bwd-vs-reference", t_fused, t_ref,
-                max_ratio=RSM_XCORR_FWD_BWD_VS_REFERENCE, candidate="fused fwd+bwd", baseline="reference fwd+bwd")
+    check_ratio(
+        benchmark,
+        f"rsm-{case}-fwd+bwd-vs-reference",
+        t_fused,
+        t_ref,
+        max_ratio=RSM_XCORR_FWD_BWD_VS_REFERENCE,
+        candidate="fused fwd+bwd",
+        baseline="reference fwd+bwd",
+    )
 
 
 @pytest.mark.benchmark(group="backward-xcorr")
@@ -187,5 +225,12 @@ def test_xcorr_fwd_bwd_vs_reference(benchmark):
     fused, ref = run(ops.xcorr), run(reference.xcorr)
     t_fused, t_ref = (r["median_s"] for r in interleaved_medians([fused, ref], rounds=5))
     benchmark.pedantic(fused, rounds=3, iterations=1)
-    check_ratio(benchmark, "xcorr-sot-fwd+bwd-vs-reference", t_fused, t_ref, max_ratio=RSM_XCORR_FWD_BWD_VS_REFERENCE,
-                candidate="fused fwd+bwd", baseline="F.conv2d fwd+bwd")
+    check_ratio(
+        benchmark,
+        "xcorr-sot-fwd+bwd-vs-reference",
+        t_fused,
+        t_ref,
+        max_ratio=RSM_XCORR_FWD_BWD_VS_REFERENCE,
+        candidate="fused fwd+bwd",
+        baseline="F.conv2d fwd+bwd",
+    )

@@ -25,6 +25,7 @@ mode and only the weights are trained.
 The result (``summary.json`` in ``--out``): the loss curve and J&F / J / F before and after. Runs on the CPU in
 minutes (``--threads 1`` is often faster on a small, busy machine).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,15 @@ from unitrack.model import build_model
 from unitrack_ext import ops
 
 DEFAULTS = dict(
-    steps=300, clip_len=3, max_stride=2, crop=(128, 160), jitter=16, lr=3e-4, topk=10, temperature=0.07, radius=5.0,
+    steps=300,
+    clip_len=3,
+    max_stride=2,
+    crop=(128, 160),
+    jitter=16,
+    lr=3e-4,
+    topk=10,
+    temperature=0.07,
+    radius=5.0,
     seed=0,
 )
 
@@ -69,8 +78,7 @@ def video_folders(roots: Sequence[str], min_frames: int) -> List[List[Path]]:
     return videos
 
 
-def sample_clip(videos, clip_len: int, max_stride: int, crop, rng: random.Random, jitter: int = 0,
-                max_shift: int = 2):
+def sample_clip(videos, clip_len: int, max_stride: int, crop, rng: random.Random, jitter: int = 0, max_shift: int = 2):
     """A random clip: ``(frames [clip_len + 1, 3, h, w] in [0, 1], (dy, dx))``.
 
     Random video, frame stride, start, crop and horizontal flip. ``frames[:clip_len]`` are the clip (each frame's crop
@@ -117,7 +125,12 @@ def cycle_loss(model, clip: torch.Tensor, shift, *, topk: int, temperature: floa
     path = list(range(T)) + list(range(T - 2, 0, -1)) + [T]
     for a, b in zip(path[:-1], path[1:]):
         labels = ops.topk_propagate(
-            feats[b], feats[a : a + 1], labels.unsqueeze(0), topk=topk, temperature=temperature, radius=radius,
+            feats[b],
+            feats[a : a + 1],
+            labels.unsqueeze(0),
+            topk=topk,
+            temperature=temperature,
+            radius=radius,
             n_global=0,
         )
     back = labels.reshape(n, n)  # back[l, m]: the probability that cell m of the shifted copy came back with label l
@@ -140,9 +153,23 @@ def evaluate_vos(model, davis_root: str, out_dir: str) -> Dict[str, float]:
     return VOSTask().evaluate(davis_root, {seq: out_dir for seq in done})
 
 
-def train(model, videos, *, steps: int, clip_len: int, max_stride: int, crop, lr: float, topk: int,
-          temperature: float, radius: float, seed: int, jitter: int = 0, log_every: int = 25,
-          log=print) -> List[Dict[str, float]]:
+def train(
+    model,
+    videos,
+    *,
+    steps: int,
+    clip_len: int,
+    max_stride: int,
+    crop,
+    lr: float,
+    topk: int,
+    temperature: float,
+    radius: float,
+    seed: int,
+    jitter: int = 0,
+    log_every: int = 25,
+    log=print,
+) -> List[Dict[str, float]]:
     """Adam on the cycle loss; returns the per-step history ``[{"step", "loss", "acc", "seconds"}]``."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
@@ -159,8 +186,10 @@ def train(model, videos, *, steps: int, clip_len: int, max_stride: int, crop, lr
         history.append(dict(step=step, loss=float(loss.detach()), acc=acc, seconds=time.perf_counter() - t0))
         if step % log_every == 0 or step == steps:
             recent = history[-log_every:]
-            log(f"step {step:5d}/{steps}  loss {np.mean([r['loss'] for r in recent]):.3f}  cycle accuracy "
-                f"{100 * np.mean([r['acc'] for r in recent]):.1f} %  ({time.perf_counter() - t0:.0f} s)")
+            log(
+                f"step {step:5d}/{steps}  loss {np.mean([r['loss'] for r in recent]):.3f}  cycle accuracy "
+                f"{100 * np.mean([r['acc'] for r in recent]):.1f} %  ({time.perf_counter() - t0:.0f} s)"
+            )
     return history
 
 
@@ -195,8 +224,12 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
-    train_roots = synthetic_roots(os.path.join(args.cache, f"synthetic-small-seed{args.train_seed}"),
-                                  ["vos", "sot", "mot"], seed=args.train_seed, progress=False)
+    train_roots = synthetic_roots(
+        os.path.join(args.cache, f"synthetic-small-seed{args.train_seed}"),
+        ["vos", "sot", "mot"],
+        seed=args.train_seed,
+        progress=False,
+    )
     videos = video_folders(train_roots.values(), args.clip_len * args.max_stride)
     eval_root = synthetic_roots(os.path.join(args.cache, "synthetic-small"), ["vos"], seed=0, progress=False)["vos"]
     model = build_model("resnet18:random")
@@ -204,11 +237,24 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
     summary: Dict = {"config": vars(args), "model": "resnet18:random"}
     if not args.skip_eval:
         summary["before"] = evaluate_vos(model, eval_root, os.path.join(args.out, "vos_before"))
-        print(f"before: VOS J&F {summary['before']['jf_mean']:.1f}  J {summary['before']['j_mean']:.1f}  "
-              f"F {summary['before']['f_mean']:.1f}")
-    history = train(model, videos, steps=args.steps, clip_len=args.clip_len, max_stride=args.max_stride,
-                    crop=tuple(args.crop), jitter=args.jitter, lr=args.lr, topk=args.topk, temperature=args.temperature,
-                    radius=args.radius, seed=args.seed)
+        print(
+            f"before: VOS J&F {summary['before']['jf_mean']:.1f}  J {summary['before']['j_mean']:.1f}  "
+            f"F {summary['before']['f_mean']:.1f}"
+        )
+    history = train(
+        model,
+        videos,
+        steps=args.steps,
+        clip_len=args.clip_len,
+        max_stride=args.max_stride,
+        crop=tuple(args.crop),
+        jitter=args.jitter,
+        lr=args.lr,
+        topk=args.topk,
+        temperature=args.temperature,
+        radius=args.radius,
+        seed=args.seed,
+    )
     summary["history"] = history
     summary["train_seconds"] = history[-1]["seconds"] if history else 0.0
     if args.save:
@@ -216,8 +262,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         torch.save(model.backbone.state_dict() if hasattr(model, "backbone") else model.state_dict(), args.save)
     if not args.skip_eval:
         summary["after"] = evaluate_vos(model, eval_root, os.path.join(args.out, "vos_after"))
-        print(f"after {args.steps} steps ({summary['train_seconds']:.0f} s): VOS J&F {summary['after']['jf_mean']:.1f}"
-              f"  J {summary['after']['j_mean']:.1f}  F {summary['after']['f_mean']:.1f}")
+        print(
+            f"after {args.steps} steps ({summary['train_seconds']:.0f} s): VOS J&F {summary['after']['jf_mean']:.1f}"
+            f"  J {summary['after']['j_mean']:.1f}  F {summary['after']['f_mean']:.1f}"
+        )
     if history:
         first, last = [r["loss"] for r in history[:25]], [r["loss"] for r in history[-25:]]
         summary["loss_first_25"], summary["loss_last_25"] = float(np.mean(first)), float(np.mean(last))

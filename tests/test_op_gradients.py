@@ -5,6 +5,7 @@ differences), equality with the pure-PyTorch reference's autograd (float64 to 1e
 to float32 precision), and ``torch.library.opcheck`` with ``requires_grad`` inputs (schema, fake kernels, autograd
 registration, AOTAutograd).
 """
+
 from __future__ import annotations
 
 import os
@@ -154,8 +155,10 @@ def test_topk_saves_only_the_selection():
     saved = [t for t in saved if t.dim() > 0]  # (the wrapper's finiteness check records a few scalars)
     extra = {t.data_ptr(): t for t in saved if t.data_ptr() not in inputs}
     B, K, HW = 1, 6, 12 * 14
-    assert sorted((tuple(t.shape), str(t.dtype)) for t in extra.values()) == [((B, K, HW), "torch.float32"),
-                                                                                ((B, K, HW), "torch.int64")]
+    assert sorted((tuple(t.shape), str(t.dtype)) for t in extra.values()) == [
+        ((B, K, HW), "torch.float32"),
+        ((B, K, HW), "torch.int64"),
+    ]
     out.sum().backward()
     assert q.grad is not None and k.grad is not None and lab.grad is not None
 
@@ -198,10 +201,12 @@ def test_topk_primitives_match_references(seed):
     torch.testing.assert_close(U._topk_scatter(w, idx, grad, T), ref_topk_bwd.topk_scatter(w, idx, grad, T))
     args = [_leaf(w), idx, _leaf(src)]
     assert torch.autograd.gradgradcheck(lambda a, c: U._topk_gather(a, idx, c), (args[0], args[2]), fast_mode=True)
-    assert torch.autograd.gradgradcheck(lambda a, c: U._topk_gather_dot(a, idx, c), (_leaf(grad), args[2]),
-                                        fast_mode=True)
-    assert torch.autograd.gradgradcheck(lambda a, c: U._topk_scatter(a, idx, c, T), (args[0], _leaf(grad)),
-                                        fast_mode=True)
+    assert torch.autograd.gradgradcheck(
+        lambda a, c: U._topk_gather_dot(a, idx, c), (_leaf(grad), args[2]), fast_mode=True
+    )
+    assert torch.autograd.gradgradcheck(
+        lambda a, c: U._topk_scatter(a, idx, c, T), (args[0], _leaf(grad)), fast_mode=True
+    )
 
 
 def test_topk_primitives_reject_bad_input():
@@ -260,7 +265,9 @@ def test_rsm_gradients_equal_reference_autograd(name, dtype):
     want = _grads(rsm_packed(x, ts, y, ds, temperature=tau), (x, y), g)
     rel = 1e-6 if dtype == F64 else 2e-4
     _assert_close_to_scale(_grads(ops.rsm((x, ts), (y, ds), temperature=tau), (x, y), g), want, rel)
-    _assert_close_to_scale(ref_rsm_backward(g, x.detach(), ts, y.detach(), ds, tau), want, 1e-6 if dtype == F64 else 1e-4)
+    _assert_close_to_scale(
+        ref_rsm_backward(g, x.detach(), ts, y.detach(), ds, tau), want, 1e-6 if dtype == F64 else 1e-4
+    )
     if name == "vanishing":  # the branch is really taken: s_td of the pair (0, 1) is ~0 while s_dt is not
         assert abs(float(rsm_packed(x.detach(), ts, y.detach(), ds, temperature=tau)[0, 1])) < 0.6
 
@@ -332,8 +339,9 @@ def test_xcorr_gradients_equal_reference_autograd(per_scale, method, dtype, monk
     t = _leaf(torch.randn(*((3,) if per_scale else ()), 16, 14, 9, generator=g), dtype)
     out = ops.xcorr(x, t)
     grad = torch.randn_like(out)
-    _assert_close_to_scale(_grads(out, (x, t), grad), _grads(reference.xcorr(x, t), (x, t), grad),
-                           1e-6 if dtype == F64 else 1e-5)
+    _assert_close_to_scale(
+        _grads(out, (x, t), grad), _grads(reference.xcorr(x, t), (x, t), grad), 1e-6 if dtype == F64 else 1e-5
+    )
 
 
 def test_xcorr_channels_last_search():
@@ -470,8 +478,9 @@ def test_reference_fallback_has_gradients_too():
         "print('ok')\n"
     )
     env = dict(os.environ, UNITRACK_FORCE_REFERENCE="1")
-    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, env=env,
-                         timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
 

@@ -1,5 +1,6 @@
 """examples/train_propagation.py (issue #16): a self-supervised cycle loss through the fused topk_propagate trains the
 built-in ResNet-18 -- a few steps lower the loss, and every parameter receives a non-zero, finite gradient."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -14,8 +15,10 @@ from unitrack.data.synthetic import generate_benchmark
 from unitrack.model import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="needs the compiled extension"),
-              pytest.mark.usefixtures("one_thread")]
+pytestmark = [
+    pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="needs the compiled extension"),
+    pytest.mark.usefixtures("one_thread"),
+]
 
 
 def _example():
@@ -74,8 +77,21 @@ def test_a_few_steps_lower_the_loss(videos):
 def test_train_loop_and_arguments(videos):
     tp = _example()
     model = build_model("resnet18:random")
-    history = tp.train(model, videos, steps=3, clip_len=3, max_stride=2, crop=(64, 96), lr=1e-4, topk=5,
-                       temperature=0.07, radius=3.0, seed=0, jitter=8, log=lambda *_: None)
+    history = tp.train(
+        model,
+        videos,
+        steps=3,
+        clip_len=3,
+        max_stride=2,
+        crop=(64, 96),
+        lr=1e-4,
+        topk=5,
+        temperature=0.07,
+        radius=3.0,
+        seed=0,
+        jitter=8,
+        log=lambda *_: None,
+    )
     assert [h["step"] for h in history] == [1, 2, 3] and all(h["loss"] > 0 for h in history)
     with pytest.raises(SystemExit):
         tp.parse_args(["--train-seed", "0"])  # the evaluation benchmark's videos are not training data
