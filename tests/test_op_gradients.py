@@ -413,6 +413,28 @@ def test_every_op_has_a_backward_and_no_gradient_is_silently_none():
             assert x_.grad is not None and bool(torch.isfinite(x_.grad).all()) and float(x_.grad.abs().sum()) > 0
 
 
+def test_compiled_backward_matches_eager():
+    # torch.compile (AOTAutograd traces the registered formulas and the backward ops' fake kernels).
+    g = torch.Generator().manual_seed(0)
+    q = _leaf(torch.randn(2, 8, 6, 7, generator=g), torch.float32)
+    k = _leaf(torch.randn(2, 3, 8, 6, 7, generator=g), torch.float32)
+    lab = _leaf(torch.rand(2, 3, 2, 6, 7, generator=g), torch.float32)
+    x, t = _leaf(torch.randn(2, 3, 9, 9, generator=g), torch.float32), _leaf(torch.randn(3, 3, 3), torch.float32)
+    tp, dp = _leaf(torch.randn(7, 5, generator=g), torch.float32), _leaf(torch.randn(6, 5, generator=g), torch.float32)
+    ts, ds = torch.tensor([3, 4]), torch.tensor([2, 4])
+    cases = [
+        (lambda a, b, c: ops.topk_propagate(a, b, c, topk=4, temperature=0.1, radius=2.0, n_global=1), (q, k, lab)),
+        (ops.xcorr, (x, t)),
+        (lambda a, b: ops.rsm((a, ts), (b, ds)), (tp, dp)),
+    ]
+    for fn, inputs in cases:
+        compiled = torch.compile(fn, fullgraph=True, backend="aot_eager")
+        want = torch.autograd.grad(fn(*inputs).sum(), inputs)
+        got = torch.autograd.grad(compiled(*inputs).sum(), inputs)
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a, b)
+
+
 def test_indices_output_is_not_differentiable():
     q, k, _ = _topk_inputs(TOPK_CASES[0])
     w, i = ops.topk_affinity(q, k, topk=4)
