@@ -53,6 +53,22 @@ STABLE_TORCH_LIBRARY(unitrack, m) {
       "-> (Tensor, Tensor)");
   m.def("rsm(Tensor track_points, Tensor track_sizes, Tensor det_points, Tensor det_sizes, float temperature) -> Tensor");
   m.def("xcorr(Tensor search, Tensor templ) -> Tensor");
+
+  // Backward primitives (issue #16; autograd formulas in unitrack_ext/_autograd.py, shapes in the kernels' headers):
+  //   _topk_gather(weights [B,K,HW], indices [B,K,HW] int64, src [B,T,X,H,W]) -> [B,X,H,W]    (topk_propagate's
+  //       label gather), _topk_gather_dot(grad [B,X,H,W], indices, src) -> [B,K,HW] and
+  //       _topk_scatter(weights, indices, grad [B,X,H,W], T) -> [B,T,X,H,W]: its adjoints
+  //   _rsm_backward(grad [N,M], track_points, track_sizes, det_points, det_sizes, temperature) -> (grad_track_points,
+  //       grad_det_points)
+  //   _xcorr_grad_search(grad [S,Ho,Wo], templ) -> [S,C,H,W], _xcorr_grad_templ(search, grad, per_scale) -> templ
+  m.def("_topk_gather(Tensor weights, Tensor indices, Tensor src) -> Tensor");
+  m.def("_topk_gather_dot(Tensor grad, Tensor indices, Tensor src) -> Tensor");
+  m.def("_topk_scatter(Tensor weights, Tensor indices, Tensor grad, int T) -> Tensor");
+  m.def(
+      "_rsm_backward(Tensor grad, Tensor track_points, Tensor track_sizes, Tensor det_points, Tensor det_sizes, "
+      "float temperature) -> (Tensor, Tensor)");
+  m.def("_xcorr_grad_search(Tensor grad, Tensor templ) -> Tensor");
+  m.def("_xcorr_grad_templ(Tensor search, Tensor grad, bool per_scale) -> Tensor");
 }
 
 STABLE_TORCH_LIBRARY_IMPL(unitrack, CompositeExplicitAutograd, m) {

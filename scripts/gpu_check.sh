@@ -19,7 +19,7 @@ echo "build rc=$rc in $(( $(date +%s) - t0 )) s"; tail -n 25 "$OUT/build.log"
 $PY -m unitrack_ext.collect_env | tee "$OUT/env.txt"
 # Op tests on every device (CPU + CUDA parametrisations), then the CUDA cases of the heads that take a device.
 $PY -m pytest -q -p no:cacheprovider tests/test_xcorr_op.py tests/test_topk_propagate_op.py tests/test_rsm_op.py \
-  tests/test_ext_plumbing.py 2>&1 | tee "$OUT/op_tests.log" | tail -n 30
+  tests/test_ext_plumbing.py tests/test_op_gradients.py 2>&1 | tee "$OUT/op_tests.log" | tail -n 30
 $PY -m pytest -q -p no:cacheprovider -k cuda tests/test_sot_box.py tests/test_vos_head.py tests/test_model_resnet.py \
   tests/test_association_features.py 2>&1 | tee "$OUT/cuda_tests.log" | tail -n 15
 $PY scripts/gpu_bench.py 2>&1 | tee "$OUT/gpu_bench.log"

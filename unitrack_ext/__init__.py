@@ -63,6 +63,7 @@ else:
         EXT_ERROR = f"{type(exc).__name__}: {exc}"
 
 from . import _registry  # noqa: E402  (fake kernels + reference fallbacks; needs HAS_EXT)
+from . import _autograd  # noqa: E402,F401  (backward formulas of every op, issue #16)
 from . import ops, reference  # noqa: E402,F401
 
 compiled_kernels = _registry.compiled_kernels

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from . import HAS_EXT
+from . import HAS_EXT, _autograd
 from ._checks import float_arg, int_arg, rank_arg, tensor_arg
 from ._registry import REFERENCE_KERNELS
 
@@ -112,5 +112,6 @@ def topk_propagate(
     """
     query, keys, labels, unbatched = _batched(query, keys, labels)
     args = (query, keys, labels, *_params(topk, temperature, radius, n_global))
-    out = torch.ops.unitrack.topk_propagate(*args) if HAS_EXT else REFERENCE_KERNELS["topk_propagate"](*args)
+    # Under autograd the compiled path saves the top-K selection (topk_affinity + _topk_gather: _autograd.py).
+    out = _autograd.topk_propagate(*args) if HAS_EXT else REFERENCE_KERNELS["topk_propagate"](*args)
     return out[0] if unbatched else out

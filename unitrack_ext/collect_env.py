@@ -38,6 +38,10 @@ def get_env_info() -> str:
     for op, devs in unitrack_ext.compiled_kernels.items():
         lines.append(f"    {op:16s} cpu: {'compiled' if devs['cpu'] else 'reference'}   "
                      f"cuda: {'compiled' if devs['cuda'] else 'reference'}")
+    backward = getattr(getattr(unitrack_ext, "_autograd", None), "compiled_backward_kernels", {})
+    for op, devs in backward.items():  # the backward primitives (issue #16)
+        lines.append(f"    {op:18s} cpu: {'compiled' if devs['cpu'] else 'reference'}   "
+                     f"cuda: {'compiled' if devs['cuda'] else 'reference'}")
     for var in ("UNITRACK_FORCE_REFERENCE", "UNITRACK_CPU_ISA", "UNITRACK_XCORR_METHOD", "OMP_NUM_THREADS",
                 "CUDA_VISIBLE_DEVICES"):
         if var in os.environ:

@@ -64,6 +64,7 @@ def _select_topk(logits: torch.Tensor, k: int):
     if bool(tied.any()):
         order = torch.sort(logits, dim=1, descending=True, stable=True)
         b_idx, n_idx = torch.nonzero(tied, as_tuple=True)
+        vals, idx = vals.clone(), idx.clone()  # torch.topk's outputs are saved by its backward: no in-place writes
         vals[b_idx, :, n_idx] = order.values[b_idx, :k, n_idx]
         idx[b_idx, :, n_idx] = order.indices[b_idx, :k, n_idx]
     # Order the selection: by index ascending, then (stable) by value descending.

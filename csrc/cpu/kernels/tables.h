@@ -66,11 +66,70 @@ struct XcorrKernels {
   XcorrFns<double> f64;
 };
 
+// Backward kernels (issue #16): csrc/cpu/kernels/<op>_backward.h, units csrc/cpu/isa/<op>_backward_<level>.cpp.
+template <typename T>
+struct TopkBackwardFns {
+  // out[b, k, n] = sum_x grad[b, x, n] * src[b, idx / HW, x, idx % HW]   (grad [B, X, HW], src [B, T, X, HW],
+  // idx = indices[b, k, n] validated in [0, T*HW)): the adjoint of `propagate` with respect to its weights.
+  void (*gather_dot)(const T* grad, const int64_t* indices, const T* src, T* out, int64_t B, int64_t T_, int64_t X,
+                     int64_t HW, int64_t K);
+  // out[b, t, x, m] = sum over (k, n) with indices[b, k, n] = t*HW + m of coef[b, k, n] * grad[b, x, n]
+  // (out [B, T, X, HW], fully written): the adjoint of `propagate` with respect to its labels. Deterministic: each
+  // output element sums its contributions in increasing (n, k) order, whatever the thread count.
+  void (*scatter)(const T* coef, const int64_t* indices, const T* grad, T* out, int64_t B, int64_t T_, int64_t X,
+                  int64_t HW, int64_t K);
+};
+struct TopkBackwardKernels {
+  TopkBackwardFns<float> f32;
+  TopkBackwardFns<double> f64;
+};
+template <typename T>
+struct RsmBackwardFns {
+  // w_td / w_dt [P, Q]: the row / column softmax of A [P, Q] / temperature.
+  void (*softmaxes)(const T* A, int64_t P, int64_t Q, double temperature, T* w_td, T* w_dt);
+  // Per-pair coefficients coef [5][N][M] = d out / d (a, b, a', b', e) * grad; row_t [N] = sum_j d out / d c_ij,
+  // row_d [M] = sum_i coef[4][i][j] (U = Wtd blockdiag(G_j), V = blockdiag(H_i) Wdt; see rsm_backward.h).
+  void (*coefficients)(const T* A, const T* w_td, const T* w_dt, const T* U, const T* V, const T* that,
+                       const T* dhat, int64_t C, const int64_t* toff, int64_t N, const int64_t* doff, int64_t M,
+                       const T* grad, double* coef, double* row_t, double* row_d);
+  // The affinity's gradient GA [P, Q], written over U.
+  void (*grad_affinity)(const T* A, const T* w_td, const T* w_dt, T* U, const T* V, const double* coef,
+                        const int64_t* toff, int64_t N, const int64_t* doff, int64_t M, double temperature);
+  // out[p, q] = coef[i(p), j(q)] * W[p, q]
+  void (*scale_blocks)(const T* W, const double* coef, const int64_t* toff, int64_t N, const int64_t* doff,
+                       int64_t M, T* out);
+  // y += alpha * x
+  void (*add_scaled)(const T* x, double alpha, T* y, int64_t n);
+  // out = the backward of x / max(||x||, 1e-12) (rows of C) applied to g + 2 row_coef[p] unit[p]
+  void (*normalize_backward)(const T* x, const T* unit, const T* g, const double* row_coef, int64_t n, int64_t C,
+                             T* out);
+};
+struct RsmBackwardKernels {
+  RsmBackwardFns<float> f32;
+  RsmBackwardFns<double> f64;
+};
+template <typename T>
+struct XcorrBackwardFns {
+  // out [S, C, Ho+h-1, Wo+w-1] = the full convolution of grad [S, Ho, Wo] with templ [C, h, w] (or [S, C, h, w]).
+  void (*grad_search)(const T* grad, const T* templ, T* out, int64_t S, int64_t C, int64_t Ho, int64_t Wo, int64_t h,
+                      int64_t w, bool per_scale);
+  // out [C, H-Ho+1, W-Wo+1] (summed over S) or [S, C, ...] = the valid correlation of search [S, C, H, W] with grad.
+  void (*grad_templ)(const T* search, const T* grad, T* out, int64_t S, int64_t C, int64_t H, int64_t W, int64_t Ho,
+                     int64_t Wo, bool per_scale);
+};
+struct XcorrBackwardKernels {
+  XcorrBackwardFns<float> f32;
+  XcorrBackwardFns<double> f64;
+};
+
 #define UNITRACK_DECLARE_KERNEL_TABLES(level)  \
   namespace level {                            \
   extern const TopkKernels kTopkKernels;       \
   extern const RsmKernels kRsmKernels;         \
   extern const XcorrKernels kXcorrKernels;     \
+  extern const TopkBackwardKernels kTopkBackwardKernels; \
+  extern const RsmBackwardKernels kRsmBackwardKernels; \
+  extern const XcorrBackwardKernels kXcorrBackwardKernels; \
   }
 UNITRACK_DECLARE_KERNEL_TABLES(baseline)
 UNITRACK_DECLARE_KERNEL_TABLES(avx2)
