@@ -250,7 +250,7 @@ def _args(**over):
         ({}, dict(radius=float("nan")), ValueError, "radius"),
         ({}, dict(n_global=-1), ValueError, "n_global must be >= 0"),
         (dict(labels=torch.randn(3, 2, 5, 6, dtype=torch.float64)), {}, TypeError, "labels has dtype"),
-        (dict(query=torch.ones(4, 5, 6, dtype=torch.int64)), {}, TypeError, "query must be float32 or float64"),
+        (dict(query=torch.ones(4, 5, 6, dtype=torch.int64)), {}, TypeError, "query must be float32, float64 or bfloat16"),
     ],
 )
 def test_bad_input(over, params, exc, match):

@@ -102,7 +102,7 @@ def test_bad_input(search_shape, templ_shape, exc, match):
 
 
 def test_bad_dtype_and_mixed_dtypes():
-    with pytest.raises(TypeError, match="search must be float32 or float64"):
+    with pytest.raises(TypeError, match="search must be float32, float64 or bfloat16"):
         ops.xcorr(torch.ones(1, 2, 5, 5, dtype=torch.int32), torch.ones(2, 3, 3, dtype=torch.int32))
     with pytest.raises(TypeError, match="share one dtype"):
         ops.xcorr(torch.randn(1, 2, 5, 5), torch.randn(2, 3, 3, dtype=torch.float64))

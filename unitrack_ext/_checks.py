@@ -6,6 +6,24 @@ from typing import Sequence
 import torch
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
+#: Low-precision features the ops accept (bfloat16 everywhere, float16 on CUDA only): they compute in float32 from the
+#: low-precision values and return float32.
+LOW_PRECISION_DTYPES = (torch.bfloat16, torch.float16)
+
+
+def check_feature_dtype(x: torch.Tensor, name: str) -> None:
+    """float32/float64/bfloat16 features, float16 only on CUDA; a ``TypeError`` naming ``name`` otherwise."""
+    if x.dtype in FLOAT_DTYPES or x.dtype == torch.bfloat16:
+        return
+    if x.dtype == torch.float16 and x.device.type != "cpu":
+        return
+    where = " on the CPU (float16 only on CUDA)" if x.dtype == torch.float16 else ""
+    raise TypeError(f"{name} must be float32, float64 or bfloat16{where}, got {x.dtype}")
+
+
+def output_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype an op returns for features of ``dtype``: float32 for bfloat16/float16, else ``dtype``."""
+    return torch.float32 if dtype in LOW_PRECISION_DTYPES else dtype
 
 
 def check_tensor(x, name: str, *, dims: Sequence[int] | None = None, float_only: bool = True) -> None:
@@ -15,8 +33,8 @@ def check_tensor(x, name: str, *, dims: Sequence[int] | None = None, float_only:
     if dims is not None and x.dim() not in dims:
         want = " or ".join(f"{d}-D" for d in dims)
         raise ValueError(f"{name} must be {want}, got shape {tuple(x.shape)}")
-    if float_only and x.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must be float32 or float64, got {x.dtype}")
+    if float_only:
+        check_feature_dtype(x, name)
 
 
 def check_same_device_dtype(named: dict) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from . import HAS_EXT
-from ._checks import FLOAT_DTYPES
+from ._checks import check_feature_dtype
 from ._registry import compiled_kernels
 from .reference.rsm import rsm_packed as _ref_rsm_packed
 
@@ -46,8 +46,7 @@ def _pack(feats: Any, name: str) -> tuple[torch.Tensor | None, torch.Tensor, lis
         points = _as_tensor(feats[0], f"{name} points")
         if points.dim() != 2:
             raise ValueError(f"{name} points must be 2-D [sum P, C], got shape {tuple(points.shape)}")
-        if points.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"{name} points must be float32 or float64, got {points.dtype}")
+        check_feature_dtype(points, f"{name} points")
         sizes = feats[1]
         sizes = torch.from_numpy(np.asarray(sizes)) if isinstance(sizes, np.ndarray) else sizes
         sizes = sizes.to(device="cpu", dtype=torch.int64)
@@ -71,8 +70,7 @@ def _pack(feats: Any, name: str) -> tuple[torch.Tensor | None, torch.Tensor, lis
     for k, f in enumerate(sets):
         if f.dim() != 2:
             raise ValueError(f"{name}[{k}] must be 2-D [P, C] (points x channels), got shape {tuple(f.shape)}")
-        if f.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"{name}[{k}] must be float32 or float64, got {f.dtype}")
+        check_feature_dtype(f, f"{name}[{k}]")
         if f.shape[1] != sets[0].shape[1]:
             raise ValueError(f"{name}[{k}] has C={f.shape[1]} channels but {name}[0] has C={sets[0].shape[1]}")
         if f.dtype != sets[0].dtype:
@@ -110,10 +108,13 @@ def rsm(track_feats: FeatureSets, det_feats: FeatureSets, *, temperature: float 
     Args:
         track_feats: a list of N arrays ``[P_i, C]`` (torch tensors or numpy arrays, float32/float64), or a tuple
             ``(points [sum P_i, C], sizes [N] integer)`` (the packed form, objects concatenated in order).
-        det_feats: likewise M detection sets ``[Q_j, C]``; same C, dtype and device as the tracks.
+        det_feats: likewise M detection sets ``[Q_j, C]``; same C, dtype and device as the tracks. bfloat16 (and on
+            CUDA float16) points are accepted and widened to float32: everything is computed in float32 (the
+            temperature 0.01 magnifies affinity errors 100x), and the result is float32.
         temperature: softmax temperature (0.01 = the original ``tmp=100``), finite and > 0.
     Returns:
-        ``Tensor[N, M]`` similarity ``(s_td + s_dt) / 2`` in the input dtype, on the input device; the tracker's
+        ``Tensor[N, M]`` similarity ``(s_td + s_dt) / 2`` in the input dtype (float32 for bfloat16/float16), on the
+        input device; the tracker's
         cost is ``1 - rsm``. N = 0 or M = 0 gives an empty ``[N, M]``.
 
     Ragged sets are used as they are (no padding). Zero rows passed by the caller are points like any other: a

@@ -25,7 +25,7 @@ import operator
 import torch
 
 from . import HAS_EXT
-from ._checks import check_same_device_dtype, check_tensor
+from ._checks import LOW_PRECISION_DTYPES, check_same_device_dtype, check_tensor
 from .reference.topk_propagate import topk_affinity as _ref_topk_affinity
 from .reference.topk_propagate import topk_propagate as _ref_topk_propagate
 
@@ -78,11 +78,17 @@ def _check_inputs(query, keys, labels=None) -> bool:
     check_tensor(query, "query", dims=(3, 4))
     batched = query.dim() == 4
     check_tensor(keys, "keys", dims=(5,) if batched else (4,))
-    named = {"query": query, "keys": keys}
+    check_same_device_dtype({"query": query, "keys": keys})
     if labels is not None:
         check_tensor(labels, "labels", dims=(5,) if batched else (4,))
-        named["labels"] = labels
-    check_same_device_dtype(named)
+        # bfloat16/float16 features may propagate float32 labels (the output is float32 either way).
+        if labels.device != query.device:
+            raise ValueError(f"labels is on {labels.device} but query is on {query.device}: all inputs must be on one device")
+        if labels.dtype != query.dtype and not (query.dtype in LOW_PRECISION_DTYPES and labels.dtype == torch.float32):
+            raise TypeError(
+                f"labels has dtype {labels.dtype} but query has {query.dtype}: labels must have the features' dtype "
+                "(or float32 with bfloat16/float16 features)"
+            )
     q = query if batched else query.unsqueeze(0)
     k = keys if batched else keys.unsqueeze(0)
     B, C, H, W = q.shape
@@ -118,14 +124,16 @@ def topk_affinity(
 
     Args:
         query: ``[C, H, W]`` or ``[B, C, H, W]`` query features (used as given; callers L2-normalise).
-        keys: ``[T, C, H, W]`` or ``[B, T, C, H, W]`` memory features, same dtype/device as ``query``.
+        keys: ``[T, C, H, W]`` or ``[B, T, C, H, W]`` memory features, same dtype/device as ``query``. float32,
+            float64 or bfloat16 (float16 on CUDA); low-precision features are multiplied exactly and summed in
+            float32 (AMX-BF16 tiles on CPUs that have them).
         topk: number of candidates kept per query point (``>= 1``).
         temperature: logit divisor (``> 0``).
         radius: spatial window (grid cells, strict ``<``) of the frames after the first ``n_global``; ``<= 0``: none.
         n_global: number of leading memory frames searched whole.
     Returns:
         ``(weights, indices)``, each ``[K, H*W]`` (``[B, K, H*W]`` batched), ``K = min(topk, T*H*W)``; ``weights`` has
-        the input dtype and sums to 1 over ``K``; ``indices`` (int64) are candidates ``t*H*W + y*W + x``; both are
+        the input dtype (float32 for bfloat16/float16 features) and sums to 1 over ``K``; ``indices`` (int64) are candidates ``t*H*W + y*W + x``; both are
         ordered by decreasing logit (ties: lower index first). Zero-weight fill-in slots: see the module docstring.
     """
     unbatched = _check_inputs(query, keys)
@@ -155,10 +163,12 @@ def topk_propagate(
         query: ``[C, H, W]`` or ``[B, C, H, W]`` query features (used as given; callers L2-normalise).
         keys: ``[T, C, H, W]`` or ``[B, T, C, H, W]`` memory features; the first ``n_global`` frames are searched whole,
             the others within Euclidean grid distance ``< radius`` (``radius <= 0``: whole).
-        labels: ``[T, L, H, W]`` or ``[B, T, L, H, W]`` memory (soft) labels, same dtype/device as ``query``.
+        labels: ``[T, L, H, W]`` or ``[B, T, L, H, W]`` memory (soft) labels, same dtype/device as ``query`` (or
+            float32 with bfloat16/float16 features).
         topk, temperature, radius, n_global: see :func:`topk_affinity`.
     Returns:
-        ``[L, H, W]`` (or ``[B, L, H, W]``): ``sum_k weights[k, n] * labels[indices[k, n]]``.
+        ``[L, H, W]`` (or ``[B, L, H, W]``): ``sum_k weights[k, n] * labels[indices[k, n]]``, in the labels' dtype
+        (float32 for bfloat16/float16 features).
     """
     unbatched = _check_inputs(query, keys, labels)
     topk, temperature, radius, n_global = _check_params(topk, temperature, radius, n_global)

@@ -91,12 +91,28 @@ const T* channels_last_data(const Tensor& x, const cpu::XcorrFns<T>& f, Tensor& 
   return keep.const_data_ptr<T>();
 }
 
+// bfloat16 search and template -> float32: the FFT on their float32 values, else the level's bf16 direct kernel
+// (AMX-BF16 tiles at the amx level; elsewhere the values are widened to float32 on the way into the dot products).
+Tensor xcorr_bf16_cpu(const cpu::XcorrKernels& kernels, const Tensor& search, const Tensor& templ, const XcorrShape4& s,
+                      Tensor& out) {
+  const int64_t Ho = out.size(1), Wo = out.size(2);
+  if (choose_method(s.S, s.C, s.H, s.W, s.h, s.w, s.per_scale, false) == Method::FFT)
+    return xcorr_fft(torch::stable::to(search, kFloat), torch::stable::to(templ, kFloat), Ho, Wo);
+  const bool cl = is_channels_last(search);
+  const Tensor sc = cl ? search : torch::stable::contiguous(search), tc = torch::stable::contiguous(templ);
+  kernels.bf16.direct(static_cast<const uint16_t*>(sc.const_data_ptr()), cl,
+                      static_cast<const uint16_t*>(tc.const_data_ptr()), out.mutable_data_ptr<float>(), s.S, s.C,
+                      s.H, s.W, s.h, s.w, s.per_scale);
+  return out;
+}
+
 Tensor xcorr_cpu(const Tensor& search, const Tensor& templ) {
   const XcorrShape4 s = xcorr_check_args(search, templ, DeviceType::CPU);
-  const cpu::XcorrKernels& kernels = UNITRACK_SELECT_KERNELS(kXcorrKernels);
+  const cpu::XcorrKernels& kernels = UNITRACK_SELECT_KERNELS_AMX(kXcorrKernels);
   const int64_t Ho = s.H - s.h + 1, Wo = s.W - s.w + 1;
-  Tensor out = torch::stable::new_empty(search, {s.S, Ho, Wo});
+  Tensor out = torch::stable::new_empty(search, {s.S, Ho, Wo}, output_dtype(search.scalar_type()));
   if (out.numel() == 0) return out;
+  if (search.scalar_type() == kBFloat16) return xcorr_bf16_cpu(kernels, search, templ, s, out);
   const bool rows_ok = search.scalar_type() == kFloat && kernels.f32.rows != nullptr &&
                        !is_channels_last(search);  // a channels-last search needs no copy
   const Method method = choose_method(s.S, s.C, s.H, s.W, s.h, s.w, s.per_scale, rows_ok);

@@ -142,7 +142,7 @@ struct FmaScorer {
   static void pack_group(T* a, const S* src, int64_t HW, int64_t C, int64_t n) {
     for (int64_t c = 0; c < C; ++c) {
       int64_t i = 0;
-      for (; i < n; ++i) a[c * kMR + i] = static_cast<T>(src[c * HW + i]);
+      for (; i < n; ++i) a[c * kMR + i] = simd::widen<T>(src[c * HW + i]);
       for (; i < kMR; ++i) a[c * kMR + i] = T(0);
     }
   }
@@ -153,7 +153,7 @@ struct FmaScorer {
       const S* s = src + c * HW;
       T* d = dst + c * ld;
       int64_t j = 0;
-      for (; j < count; ++j) d[j] = static_cast<T>(s[j]);
+      for (; j < count; ++j) d[j] = simd::widen<T>(s[j]);
       for (; j < ld; ++j) d[j] = T(0);
     }
   }
@@ -162,6 +162,71 @@ struct FmaScorer {
     micro_kernel<T>(a, b + col, ld, C, acc);
   }
 };
+
+#if UNITRACK_SIMD_AMX
+// The AMX-BF16 scoring policy (bf16 storage only): a group of 16 queries is packed [Cp/32][16][32] (one A tile per
+// 32 channels: a row = one query's 32 channels), a key span [Cp/2][ld][2] (VNNI pairs: a B tile row = 16 keys x 2
+// channels), Cp = C rounded up to 32 with zero channels; one C tile (16 x 16 float32) accumulates tdpbf16ps over the
+// channel chunks. The tile configuration is per thread: loaded by begin(), released by end().
+struct AmxScorer {
+  using Value = float;
+  using Packed = uint16_t;
+  static constexpr int kGroup = 16;
+  static constexpr int64_t kBlock = 16;
+  static int64_t padded(int64_t C) { return (C + 31) / 32 * 32; }
+  static int64_t group_elems(int64_t C) { return padded(C) * kGroup; }
+  static int64_t span_elems(int64_t C, int64_t ld) { return padded(C) * ld; }
+
+  void begin() { simd::tiles_begin(); }
+  void end() { simd::tiles_end(); }
+
+  // a [Cp/32][16][32] from the n (<= 16) consecutive queries at src (channel stride HW); zero padding.
+  static void pack_group(uint16_t* a, const uint16_t* src, int64_t HW, int64_t C, int64_t n) {
+    const int64_t Cp = padded(C);
+    std::memset(a, 0, sizeof(uint16_t) * static_cast<size_t>(Cp * kGroup));
+    for (int64_t c = 0; c < C; ++c) {
+      uint16_t* dst = a + (c / 32) * (kGroup * 32) + (c % 32);
+      const uint16_t* s = src + c * HW;
+      for (int64_t i = 0; i < n; ++i) dst[i * 32] = s[i];
+    }
+  }
+  // dst [Cp/2][ld][2] (element (p, j, e) = channel 2p + e of key j) from the `count` consecutive keys at src (channel
+  // stride HW); zero keys up to ld and zero channels up to Cp. 32 keys of a channel pair per step: two (masked) loads
+  // and one permute into 32 interleaved pairs.
+  static void pack_span(uint16_t* dst, const uint16_t* src, int64_t HW, int64_t C, int64_t count, int64_t ld) {
+    const int64_t Cp = padded(C);
+    alignas(64) static constexpr uint16_t kLo[32] = {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
+                                                    8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+    alignas(64) static constexpr uint16_t kHi[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
+                                                    24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
+    const __m512i lo_idx = _mm512_load_si512(kLo), hi_idx = _mm512_load_si512(kHi);
+    for (int64_t p = 0; p < Cp / 2; ++p) {
+      const int64_t c0 = 2 * p, c1 = 2 * p + 1;
+      uint16_t* d = dst + p * ld * 2;
+      for (int64_t j = 0; j < ld; j += 32) {
+        const int64_t nv = std::clamp<int64_t>(count - j, 0, 32);
+        const __mmask32 m = nv >= 32 ? ~__mmask32(0) : ((__mmask32(1) << nv) - 1);
+        const __m512i x0 = c0 < C ? _mm512_maskz_loadu_epi16(m, src + c0 * HW + j) : _mm512_setzero_si512();
+        const __m512i x1 = c1 < C ? _mm512_maskz_loadu_epi16(m, src + c1 * HW + j) : _mm512_setzero_si512();
+        const int64_t left = std::min<int64_t>(32, ld - j);  // keys of this step inside the span (ld: multiple of 16)
+        _mm512_storeu_si512(d + 2 * j, _mm512_permutex2var_epi16(x0, lo_idx, x1));
+        if (left > 16) _mm512_storeu_si512(d + 2 * j + 32, _mm512_permutex2var_epi16(x0, hi_idx, x1));
+      }
+    }
+  }
+  // acc [16][16] = scores of group a against the 16 keys at column `col` of the packed span b (row stride ld).
+  static void score(const uint16_t* a, const uint16_t* b, int64_t col, int64_t ld, int64_t C, float* acc) {
+    const int64_t chunks = padded(C) / 32;
+    _tile_zero(0);
+    for (int64_t kc = 0; kc < chunks; ++kc) {
+      _tile_loadd(1, a + kc * (kGroup * 32), 64);
+      _tile_loadd(2, b + (kc * 16 * ld + col) * 2, ld * 4);
+      _tile_dpbf16ps(0, 1, 2);
+    }
+    _tile_stored(0, acc, 64);
+  }
+};
+#endif
 
 // One query tile (kTY rows x kTX columns of one batch item) and its running top-K lists: the stages of
 // topk_affinity_impl. S: feature storage type; P: scoring policy (packing layouts + micro-kernel). One per thread.
@@ -404,6 +469,17 @@ void topk_affinity_impl(const T* query, const T* keys, const TopkGeometry& g, do
   topk_affinity_tiles<T, FmaScorer<T>>(query, keys, g, temperature, out_w, out_i, B);
 }
 
+// bfloat16 features (raw bits), float32 scores: AMX-BF16 tiles at the amx level, else widened to float32 while
+// packing (exact) and scored by the float32 micro-kernel.
+void topk_affinity_bf16(const uint16_t* query, const uint16_t* keys, const TopkGeometry& g, double temperature,
+                        float* out_w, int64_t* out_i, int64_t B) {
+#if UNITRACK_SIMD_AMX
+  topk_affinity_tiles<uint16_t, AmxScorer>(query, keys, g, temperature, out_w, out_i, B);
+#else
+  topk_affinity_tiles<uint16_t, FmaScorer<float>>(query, keys, g, temperature, out_w, out_i, B);
+#endif
+}
+
 // out[b, l, n] = sum_k w[b, k, n] * labels[b, idx / HW, l, idx % HW]
 template <typename T>
 void propagate_impl(const T* w, const int64_t* idx, const T* labels, T* out, int64_t B, int64_t T_, int64_t L,
@@ -437,7 +513,12 @@ bool all_finite(const T* p, int64_t n) {
   std::atomic<bool> ok{true};
   torch::stable::parallel_for(0, chunks, 1, [&](int64_t b, int64_t e) {
     bool fin = true;
-    for (int64_t i = b * kChunk; i < std::min(n, e * kChunk); ++i) fin &= std::isfinite(p[i]);
+    for (int64_t i = b * kChunk; i < std::min(n, e * kChunk); ++i) {
+      if constexpr (std::is_same_v<T, uint16_t>)
+        fin &= simd::bf16_isfinite(p[i]);  // bf16 bits
+      else
+        fin &= std::isfinite(p[i]);
+    }
     if (!fin) ok.store(false, std::memory_order_relaxed);
   });
   return ok.load();
@@ -449,6 +530,7 @@ extern const TopkKernels kTopkKernels;
 const TopkKernels kTopkKernels = {
     {&topk::topk_affinity_impl<float>, &topk::propagate_impl<float>, &topk::all_finite<float>},
     {&topk::topk_affinity_impl<double>, &topk::propagate_impl<double>, &topk::all_finite<double>},
+    {&topk::topk_affinity_bf16, &topk::all_finite<uint16_t>},
 };
 
 }  // namespace UNITRACK_ISA
