@@ -214,6 +214,21 @@ inline void store8_bf16(uint16_t* p, __m256 v) {
 }
 #endif
 
+#if UNITRACK_SIMD_AVX2
+// bf16 [16 channels][8 pixels] (row stride lds) -> [8 pixels][16 channels] (row stride ldd): channel rows are
+// interleaved in pairs (one 32-bit lane = the pair of a pixel), then the 8 x 8 lanes are transposed as floats.
+inline void transpose16x8_bf16(const uint16_t* src, int64_t lds, uint16_t* dst, int64_t ldd) {
+  __m256 r[8], out[8];
+  for (int i = 0; i < 8; ++i) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (2 * i) * lds));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (2 * i + 1) * lds));
+    r[i] = _mm256_castsi256_ps(_mm256_set_m128i(_mm_unpackhi_epi16(a, b), _mm_unpacklo_epi16(a, b)));
+  }
+  transpose8x8_regs(r, out);
+  for (int j = 0; j < 8; ++j) _mm256_storeu_ps(reinterpret_cast<float*>(dst + j * ldd), out[j]);
+}
+#endif
+
 // dst[j * ldd + i] = src[i * lds + j] for an 8 x 8 block: floats, bf16 widened to float, or bf16 moved as bf16
 // (Src/Dst = float/float, uint16_t/float, uint16_t/uint16_t). Register transposes at the AVX2 levels, element by
 // element elsewhere.

@@ -138,7 +138,14 @@ void transpose_rows(const Src* s, Dst* d, int64_t C, int64_t P, int64_t p0, int6
       const int64_t ce = std::min(C, cb + kT);
       int64_t p = pb;
 #if UNITRACK_SIMD_AVX2
-      if constexpr (!std::is_same_v<Src, double>) {
+      if constexpr (std::is_same_v<Src, uint16_t> && std::is_same_v<Dst, uint16_t>) {
+        for (; p + 8 <= pe; p += 8) {  // bf16 -> bf16: 16 channels (8 pairs) x 8 pixels per register transpose
+          int64_t c = cb;
+          for (; c + 16 <= ce; c += 16) simd::transpose16x8_bf16(s + c * P + p, P, d + p * C + c, C);
+          for (; c < ce; ++c)
+            for (int64_t k = 0; k < 8; ++k) d[(p + k) * C + c] = s[c * P + p + k];
+        }
+      } else if constexpr (!std::is_same_v<Src, double>) {
         for (; p + 8 <= pe; p += 8) {
           int64_t c = cb;
           for (; c + 8 <= ce; c += 8) simd::transpose8x8(s + c * P + p, P, d + p * C + c, C);
@@ -339,9 +346,41 @@ void xcorr_amx(const uint16_t* search_cl, const float* templ_cl, float* out, int
 }
 #endif
 
+// A channels-last bf16 search without native bf16: one task per (scale, block of kTaskRows output rows) widens the
+// search rows its outputs need into a float32 buffer (L2-resident: ~1 MB at the SOT size) and runs the float32 tiles
+// on it. (Widening inside the dot products' loads instead cost two extra instructions per vector, 1.7-2x the float32
+// time; the rows of a task are read w times there, so this conversion is amortised.)
+void xcorr_direct_bf16_cl(const uint16_t* search_cl, const float* templ_cl, float* out, int64_t S, int64_t C,
+                          int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale) {
+  constexpr int64_t kTaskRows = 8;
+  const int64_t Ho = H - h + 1, Wo = W - w + 1, row_tasks = (Ho + kTaskRows - 1) / kTaskRows;
+  torch::stable::parallel_for(0, S * row_tasks, 1, [&](int64_t begin, int64_t end) {
+    std::unique_ptr<float[]> buf(new float[static_cast<size_t>((kTaskRows + h - 1) * W * C)]);
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t s = task / row_tasks, r_abs = (task % row_tasks) * kTaskRows;
+      const int64_t rows = std::min(kTaskRows, Ho - r_abs), n = (rows + h - 1) * W * C;
+      const uint16_t* src = search_cl + (s * H + r_abs) * W * C;
+      using V = simd::V<float>;
+      constexpr int N = simd::Vec<float>::N;
+      int64_t i = 0;
+      for (; i + N <= n; i += N) simd::store(buf.get() + i, simd::load_bf16<V>(src + i));
+      for (; i < n; ++i) buf[i] = simd::bf16_to_float(src[i]);
+      const float* t_cl = templ_cl + (per_scale ? s * h * w * C : 0);
+      float* o = out + (s * Ho + r_abs) * Wo;  // output row r_abs + q = buffer row q
+      for (int64_t q0 = 0; q0 < rows; q0 += kRB) {
+        const int RB = static_cast<int>(std::min<int64_t>(kRB, rows - q0));
+        for (int64_t c0 = 0; c0 < Wo; c0 += kCB) {
+          const int CB = static_cast<int>(std::min<int64_t>(kCB, Wo - c0));
+          direct_tile_any<float, float>(CB, buf.get(), t_cl, o, q0, RB, c0, C, H, W, h, w, Wo);
+        }
+      }
+    }
+  });
+}
+
 // bf16 search / template -> float32 out. The template is widened to float32 channels-last (small); an NCHW search is
-// widened while it is transposed to channels-last (no extra pass), a channels-last one is widened in the dot
-// products' loads (no copy). At the amx level, shapes the tile kernel takes use it on the bf16 data.
+// widened while it is transposed to channels-last (no extra pass), a channels-last one row block by row block
+// (xcorr_direct_bf16_cl). At the amx level, shapes the tile kernel takes use it on the bf16 data.
 void xcorr_bf16(const uint16_t* search, bool search_cl, const uint16_t* templ, float* out, int64_t S, int64_t C,
                 int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale) {
   const int64_t Ts = per_scale ? S : 1;
@@ -361,7 +400,7 @@ void xcorr_bf16(const uint16_t* search, bool search_cl, const uint16_t* templ, f
   }
 #endif
   if (search_cl) {
-    xcorr_direct<float, uint16_t>(search, t_cl.get(), out, S, C, H, W, h, w, per_scale);
+    xcorr_direct_bf16_cl(search, t_cl.get(), out, S, C, H, W, h, w, per_scale);
     return;
   }
   std::unique_ptr<float[]> s_cl(new float[static_cast<size_t>(S * H * W * C)]);
