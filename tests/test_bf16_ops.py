@@ -17,6 +17,7 @@ Every test runs at the ISA level of this process: the CPU's best (``amx``: AMX-B
 ``test_every_level`` reruns the module under ``UNITRACK_CPU_ISA=avx512 / avx2 / baseline``, where bf16 is widened to
 float32 while packing.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -97,8 +98,9 @@ def test_topk_bf16_within_the_rounding_bound_of_float32(case):
     B, T, C, H, W, L, topk, radius, n_global = case
     temperature = 0.05
     q, k, _ = _topk_inputs(B, T, C, H, W, L, seed=1)
-    w, i = ops.topk_affinity(q.bfloat16(), k.bfloat16(), topk=topk, temperature=temperature, radius=radius,
-                             n_global=n_global)
+    w, i = ops.topk_affinity(
+        q.bfloat16(), k.bfloat16(), topk=topk, temperature=temperature, radius=radius, n_global=n_global
+    )
     exact = ref_topk._logits(q.double(), k.double(), temperature, radius, n_global)  # [B, M, HW]
     K = w.shape[1]
     kth = torch.sort(exact, dim=1, descending=True).values[:, K - 1]  # [B, HW]
@@ -212,7 +214,9 @@ def test_fake_kernels_give_float32_for_bf16():
 
 def test_float16_on_the_cpu_is_a_clear_error():
     q, k, lab = _topk_inputs(1, 2, 8, 4, 5, 2)
-    with pytest.raises(TypeError, match=r"query must be float32, float64 or bfloat16 on the CPU \(float16 only on CUDA\)"):
+    with pytest.raises(
+        TypeError, match=r"query must be float32, float64 or bfloat16 on the CPU \(float16 only on CUDA\)"
+    ):
         ops.topk_propagate(q.half(), k.half(), lab)
     s, t = _xcorr_inputs(1, 4, 6, 6, 2, 2, False)
     with pytest.raises(TypeError, match="search must be float32, float64 or bfloat16 on the CPU"):
@@ -269,7 +273,11 @@ def test_every_level(level):
     env = dict(os.environ, UNITRACK_CPU_ISA=level, UNITRACK_BF16_LEVEL_RUN="1")
     res = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not compile"],
-        capture_output=True, text=True, env=env, timeout=600, cwd=os.path.dirname(os.path.abspath(__file__)),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=os.path.dirname(os.path.abspath(__file__)),
     )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     assert " passed" in res.stdout
