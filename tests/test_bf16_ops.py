@@ -263,14 +263,14 @@ def test_nan_in_bf16_features_rejected():
 
 
 @needs_ext
-@pytest.mark.skipif(os.environ.get("UNITRACK_BF16_LEVEL_RUN") == "1", reason="already inside a forced-level run")
+@pytest.mark.skipif(bool(os.environ.get("UNITRACK_CPU_ISA")), reason="the level is forced already (a per-level run)")
 @pytest.mark.parametrize("level", ["baseline", "avx2", "avx512"])
 def test_every_level(level):
     """The same tests at a level without native bf16 (bf16 widened to float32 while packing)."""
     supported = str(torch.ops.unitrack._cpu_isa_supported())
     if LEVELS.index(level) > LEVELS.index(supported):
         pytest.skip(f"this CPU supports up to {supported}")
-    env = dict(os.environ, UNITRACK_CPU_ISA=level, UNITRACK_BF16_LEVEL_RUN="1")
+    env = dict(os.environ, UNITRACK_CPU_ISA=level)
     res = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not compile"],
         capture_output=True,
