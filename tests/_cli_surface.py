@@ -2,7 +2,8 @@
 command and, per command, every option with its dest, default, required flag, choices, nargs and const.
 
 Produced by walking ``unitrack.cli.build_parser()`` of commit a0098d3 (the parent of the move); the house test
-compares the current parser with it, so a flag can change only together with this file."""
+compares the current parser with it, so a flag can change only together with this file. Added since:
+``--precision`` of ``eval`` and every ``track`` command (issue 15)."""
 
 SURFACE = {
     "unitrack": [],
@@ -25,6 +26,7 @@ SURFACE = {
         "--otb dest=otb default=None required=False choices=None nargs=None const=None",
         "--out dest=out default='results/eval' required=False choices=None nargs=None const=None",
         "--posetrack dest=posetrack default=None required=False choices=None nargs=None const=None",
+        "--precision dest=precision default='fp32' required=False choices=['fp32', 'bf16', 'fp16'] nargs=None const=None",
         "--runner dest=runner default='local' required=False choices=['local', 'ray'] nargs=None const=None",
         "--tasks dest=tasks default='sot,vos,poseprop,mot,mots,posetrack' required=False choices=None nargs=None const=None",
         "--weights dest=weights default=None required=False choices=None nargs=None const=None",
@@ -79,6 +81,7 @@ SURFACE = {
         "--no-progress dest=progress default=True required=False choices=None nargs=0 const=False",
         "--no-vis dest=vis default='video' required=False choices=None nargs=0 const='none'",
         "--out/-o dest=out default=None required=False choices=None nargs=None const=None",
+        "--precision dest=precision default='fp32' required=False choices=['fp32', 'bf16', 'fp16'] nargs=None const=None",
         "--save-frames dest=vis default='video' required=False choices=None nargs=0 const='frames'",
         "--save-video dest=vis default='video' required=False choices=None nargs=0 const='video'",
     ],
@@ -91,6 +94,7 @@ SURFACE = {
         "--no-progress dest=progress default=True required=False choices=None nargs=0 const=False",
         "--no-vis dest=vis default='video' required=False choices=None nargs=0 const='none'",
         "--out/-o dest=out default=None required=False choices=None nargs=None const=None",
+        "--precision dest=precision default='fp32' required=False choices=['fp32', 'bf16', 'fp16'] nargs=None const=None",
         "--save-frames dest=vis default='video' required=False choices=None nargs=0 const='frames'",
         "--save-video dest=vis default='video' required=False choices=None nargs=0 const='video'",
     ],
@@ -105,6 +109,7 @@ SURFACE = {
         "--no-progress dest=progress default=True required=False choices=None nargs=0 const=False",
         "--no-vis dest=vis default='video' required=False choices=None nargs=0 const='none'",
         "--out/-o dest=out default=None required=False choices=None nargs=None const=None",
+        "--precision dest=precision default='fp32' required=False choices=['fp32', 'bf16', 'fp16'] nargs=None const=None",
         "--save-frames dest=vis default='video' required=False choices=None nargs=0 const='frames'",
         "--save-video dest=vis default='video' required=False choices=None nargs=0 const='video'",
         "--skeleton dest=skeleton default='auto' required=False choices=['auto', 'jhmdb', 'posetrack', 'posetrack18', 'none'] nargs=None const=None",
@@ -118,6 +123,7 @@ SURFACE = {
         "--no-vis dest=vis default='video' required=False choices=None nargs=0 const='none'",
         "--out/-o dest=out default=None required=False choices=None nargs=None const=None",
         "--poses dest=poses default=None required=True choices=None nargs=None const=None",
+        "--precision dest=precision default='fp32' required=False choices=['fp32', 'bf16', 'fp16'] nargs=None const=None",
         "--save-frames dest=vis default='video' required=False choices=None nargs=0 const='frames'",
         "--save-video dest=vis default='video' required=False choices=None nargs=0 const='video'",
     ],
@@ -132,6 +138,7 @@ SURFACE = {
         "--no-progress dest=progress default=True required=False choices=None nargs=0 const=False",
         "--no-vis dest=vis default='video' required=False choices=None nargs=0 const='none'",
         "--out/-o dest=out default=None required=False choices=None nargs=None const=None",
+        "--precision dest=precision default='fp32' required=False choices=['fp32', 'bf16', 'fp16'] nargs=None const=None",
         "--save-frames dest=vis default='video' required=False choices=None nargs=0 const='frames'",
         "--save-video dest=vis default='video' required=False choices=None nargs=0 const='video'",
     ],
@@ -146,6 +153,7 @@ SURFACE = {
         "--no-progress dest=progress default=True required=False choices=None nargs=0 const=False",
         "--no-vis dest=vis default='video' required=False choices=None nargs=0 const='none'",
         "--out/-o dest=out default=None required=False choices=None nargs=None const=None",
+        "--precision dest=precision default='fp32' required=False choices=['fp32', 'bf16', 'fp16'] nargs=None const=None",
         "--save-frames dest=vis default='video' required=False choices=None nargs=0 const='frames'",
         "--save-video dest=vis default='video' required=False choices=None nargs=0 const='video'",
     ],

@@ -24,7 +24,7 @@ import unitrack_ext
 from unitrack_ext import ops, reference
 
 needs_ext = pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="needs the compiled extension")
-LEVELS = ["baseline", "avx2", "avx512"]
+LEVELS = ["baseline", "avx2", "avx512", "amx"]
 
 
 def _so() -> str:
@@ -69,26 +69,27 @@ def test_build_info_names_the_stable_abi_target():
 @needs_ext
 @pytest.mark.skipif(shutil.which("objdump") is None, reason="needs objdump (binutils)")
 def test_only_the_isa_kernels_use_avx():
-    """COMDAT trap: no function outside the avx2/avx512 kernel namespaces may contain AVX (ymm/zmm) code, or a
-    baseline CPU could run it; and the levels really differ (the AVX2 kernels use ymm FMAs, AVX-512 ones zmm)."""
+    """COMDAT trap: no function outside the avx2/avx512/amx kernel namespaces may contain AVX (ymm/zmm) or AMX tile
+    code, or a baseline CPU could run it; and the levels really differ (the AVX2 kernels use ymm FMAs, AVX-512 ones
+    zmm, the amx ones tile dot products)."""
     if "baseline flags: portable" not in torch.ops.unitrack._build_info():
         pytest.skip("a -march=native build")
-    dis = subprocess.run(
-        ["objdump", "-d", "--no-show-raw-insn", "-C", _so()], capture_output=True, text=True, check=True
-    ).stdout
-    bad, fma_ymm, zmm = set(), 0, 0
+    dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "-C", _so()], capture_output=True, text=True,
+                         check=True).stdout
+    bad, fma_ymm, zmm, tiles = set(), 0, 0, 0
     name = ""
     for line in dis.splitlines():
         if line.endswith(">:"):
             name = line
             continue
-        if re.search(r"%[yz]mm\d", line):
-            if "::avx2::" not in name and "::avx512::" not in name:
+        if re.search(r"%[yz]mm\d|%tmm\d", line):
+            if "::avx2::" not in name and "::avx512::" not in name and "::amx::" not in name:
                 bad.add(name)
             fma_ymm += "::avx2::" in name and "vfmadd" in line and "%ymm" in line
             zmm += "::avx512::" in name and "%zmm" in line
+            tiles += "::amx::" in name and "tdpbf16ps" in line
     assert not bad, f"AVX code outside the ISA kernels: {sorted(bad)[:5]}"
-    assert fma_ymm > 0 and zmm > 0
+    assert fma_ymm > 0 and zmm > 0 and tiles > 0
 
 
 # ---------------------------------------------------------------------------------------------------- ISA levels
@@ -138,22 +139,24 @@ def test_unknown_forced_level_is_a_clear_error():
     res = _run(code, UNITRACK_CPU_ISA="sse9")
     assert res.returncode == 0, res.stderr[-2000:]
     supported = str(torch.ops.unitrack._cpu_isa_supported())
-    assert (
-        f"ERR UNITRACK_CPU_ISA must be baseline, avx2, avx512 or auto, got 'sse9' (this CPU's level: {supported})"
-        in res.stdout
-    )
+    want = "ERR UNITRACK_CPU_ISA must be baseline, avx2, avx512, amx or auto, got 'sse9' "
+    want += f"(this CPU's level: {supported})"
+    assert want in res.stdout
     assert "cpu isa       : ERROR: UNITRACK_CPU_ISA must be" in res.stdout  # `unitrack env` still works
 
 
 @needs_ext
 def test_forced_level_above_the_cpu_is_a_clear_error():
     supported = str(torch.ops.unitrack._cpu_isa_supported())
-    if supported == "avx512":
+    if supported == LEVELS[-1]:
         pytest.skip("this CPU has every level (the decision itself is covered by csrc/tests/test_isa.cpp)")
-    code = "import torch, unitrack_ext\nfrom unitrack_ext import ops\nops.rsm([torch.rand(2, 3)], [torch.rand(2, 3)])\n"
-    res = _run(code, UNITRACK_CPU_ISA="avx512")
+    above = LEVELS[LEVELS.index(supported) + 1]
+    code = ("import torch, unitrack_ext\nfrom unitrack_ext import ops\n"
+            "ops.rsm([torch.rand(2, 3)], [torch.rand(2, 3)])\n")
+    res = _run(code, UNITRACK_CPU_ISA=above)
     assert res.returncode != 0
-    assert f"UNITRACK_CPU_ISA=avx512 asks for a level this CPU does not support: its level is {supported}" in res.stderr
+    want = f"UNITRACK_CPU_ISA={above} asks for a level this CPU does not support: its level is {supported}"
+    assert want in res.stderr
 
 
 # ---------------------------------------------------------------------------------------------------- old torch

@@ -251,7 +251,7 @@ def test_bad_input():
         ops.rsm(t, (torch.rand(2, 8), torch.tensor([1, 2])))
     with pytest.raises(RuntimeError, match=r"det_sizes sums to 1 but det_points has 2 points"):
         ops.rsm(t, (torch.rand(2, 8), torch.tensor([1])))
-    with pytest.raises(TypeError, match=r"track_feats\[0\] must be float32 or float64"):
+    with pytest.raises(TypeError, match=r"track_feats\[0\] must be float32, float64 or bfloat16"):
         ops.rsm([torch.ones(2, 8, dtype=torch.int32)], d)
     with pytest.raises(TypeError, match=r"track_feats\[0\] must be float32 or float64, got numpy int64"):
         ops.rsm([np.ones((2, 8), dtype=np.int64)], d)

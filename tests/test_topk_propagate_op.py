@@ -258,7 +258,7 @@ def _args(**over):
         ({}, dict(n_global=-1), RuntimeError, "n_global must be >= 0"),
         (dict(labels=torch.randn(3, 2, 5, 6, dtype=torch.float64)), {}, RuntimeError,
          "labels and query must have the same dtype, got float64 and float32"),
-        (dict(query=torch.ones(4, 5, 6, dtype=torch.int64)), {}, RuntimeError, "query must be float32 or float64, got int64"),
+        (dict(query=torch.ones(4, 5, 6, dtype=torch.int64)), {}, RuntimeError, "query must be float32, float64 or bfloat16 on the CPU \\(float16 only on CUDA\\), got int64"),
     ],
 )
 def test_bad_input(over, params, exc, match):

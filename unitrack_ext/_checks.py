@@ -16,6 +16,27 @@ from typing import Sequence
 import torch
 
 _INT64 = (-(2**63), 2**63 - 1)
+#: Low-precision features the ops accept (bfloat16 everywhere, float16 on CUDA only): they compute in float32 from the
+#: low-precision values and return float32.
+LOW_PRECISION_DTYPES = (torch.bfloat16, torch.float16)
+
+
+def feature_dtype_ok(dtype: torch.dtype, device_type: str) -> bool:
+    """float32/float64/bfloat16 features anywhere, float16 only off the CPU (as csrc/common/checks.h)."""
+    return dtype in (torch.float32, torch.float64, torch.bfloat16) or (dtype == torch.float16 and device_type != "cpu")
+
+
+def check_feature_dtype(x: torch.Tensor, name: str) -> None:
+    """float32/float64/bfloat16 features, float16 only on CUDA; a ``TypeError`` naming ``name`` otherwise."""
+    if feature_dtype_ok(x.dtype, x.device.type):
+        return
+    where = " on the CPU (float16 only on CUDA)" if x.dtype == torch.float16 else ""
+    raise TypeError(f"{name} must be float32, float64 or bfloat16{where}, got {x.dtype}")
+
+
+def output_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype an op returns for features of ``dtype``: float32 for bfloat16/float16, else ``dtype``."""
+    return torch.float32 if dtype in LOW_PRECISION_DTYPES else dtype
 
 
 def tensor_arg(x, name: str) -> torch.Tensor:

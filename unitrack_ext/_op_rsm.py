@@ -10,9 +10,8 @@ import numpy as np
 import torch
 
 from . import HAS_EXT
-from ._checks import float_arg
+from ._checks import check_feature_dtype, float_arg
 from ._registry import REFERENCE_KERNELS
-from ._validate import FLOAT_DTYPES
 
 ArrayLike = Union[torch.Tensor, np.ndarray]
 FeatureSets = Union[Sequence[ArrayLike], Tuple[ArrayLike, ArrayLike]]
@@ -84,8 +83,7 @@ def _pack(feats: Any, name: str) -> tuple[torch.Tensor | None, torch.Tensor]:
     for k, f in enumerate(sets):
         if f.dim() != 2:
             raise ValueError(f"{name}[{k}] must be 2-D [P, C] (points x channels), got shape {tuple(f.shape)}")
-        if f.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"{name}[{k}] must be float32 or float64, got {f.dtype}")
+        check_feature_dtype(f, f"{name}[{k}]")
         if f.shape[1] != sets[0].shape[1]:
             raise ValueError(f"{name}[{k}] has C={f.shape[1]} channels but {name}[0] has C={sets[0].shape[1]}")
         if f.dtype != sets[0].dtype:
@@ -124,12 +122,14 @@ def rsm(track_feats: FeatureSets, det_feats: FeatureSets, *, temperature: float 
     Args:
         track_feats: a list of N arrays ``[P_i, C]`` (torch tensors or numpy arrays, float32/float64), or a tuple
             ``(points [sum P_i, C], sizes [N] integer)`` (the packed form, objects concatenated in order).
-        det_feats: likewise M detection sets ``[Q_j, C]``; same C, dtype and device as the tracks.
+        det_feats: likewise M detection sets ``[Q_j, C]``; same C, dtype and device as the tracks. bfloat16 (and on
+            CUDA float16) points are accepted and widened to float32: everything is computed in float32 (the
+            temperature 0.01 magnifies affinity errors 100x), and the result is float32.
         temperature: softmax temperature (0.01 = the original ``tmp=100``): finite and at least
             ``1 / finfo(dtype).max`` (2.9e-39 in float32, 5.6e-309 in float64), so that ``1 / temperature`` is finite.
     Returns:
-        ``Tensor[N, M]`` similarity ``(s_td + s_dt) / 2`` in the input dtype, on the input device; the tracker's
-        cost is ``1 - rsm``. N = 0 or M = 0 gives an empty ``[N, M]``.
+        ``Tensor[N, M]`` similarity ``(s_td + s_dt) / 2`` in the input dtype (float32 for bfloat16/float16), on the
+        input device; the tracker's cost is ``1 - rsm``. N = 0 or M = 0 gives an empty ``[N, M]``.
 
     Raises:
         TypeError, ValueError: what the wrapper checks in Python: argument types, the list form's sets (2-D float

@@ -63,7 +63,9 @@ def topk_affinity(
 
     Args:
         query: ``[C, H, W]`` or ``[B, C, H, W]`` query features (used as given; callers L2-normalise).
-        keys: ``[T, C, H, W]`` or ``[B, T, C, H, W]`` memory features, same dtype/device as ``query``.
+        keys: ``[T, C, H, W]`` or ``[B, T, C, H, W]`` memory features, same dtype/device as ``query``. float32,
+            float64 or bfloat16 (float16 on CUDA); low-precision features are multiplied exactly and summed in
+            float32 (AMX-BF16 tiles on CPUs that have them).
         topk: number of candidates kept per query point (``>= 1``).
         temperature: logit divisor: finite and at least ``1 / finfo(dtype).max`` (2.9e-39 in float32, 5.6e-309 in
             float64), so that ``1 / temperature`` is finite. The softmax is taken over logits relative to the largest,
@@ -72,7 +74,7 @@ def topk_affinity(
         n_global: number of leading memory frames searched whole.
     Returns:
         ``(weights, indices)``, each ``[K, H*W]`` (``[B, K, H*W]`` batched), ``K = min(topk, T*H*W)``; ``weights`` has
-        the input dtype and sums to 1 over ``K``; ``indices`` (int64) are candidates ``t*H*W + y*W + x``; both are
+        the input dtype (float32 for bfloat16/float16 features) and sums to 1 over ``K``; ``indices`` (int64) are candidates ``t*H*W + y*W + x``; both are
         ordered by decreasing logit (ties: lower index first). Zero-weight fill-in slots: see the module docstring.
     Raises:
         TypeError, ValueError: an argument that is not a tensor / an int / a real number, or ranks that are neither
@@ -103,10 +105,12 @@ def topk_propagate(
         query: ``[C, H, W]`` or ``[B, C, H, W]`` query features (used as given; callers L2-normalise).
         keys: ``[T, C, H, W]`` or ``[B, T, C, H, W]`` memory features; the first ``n_global`` frames are searched whole,
             the others within Euclidean grid distance ``< radius`` (``radius <= 0``: whole).
-        labels: ``[T, L, H, W]`` or ``[B, T, L, H, W]`` memory (soft) labels, same dtype/device as ``query``.
+        labels: ``[T, L, H, W]`` or ``[B, T, L, H, W]`` memory (soft) labels, same dtype/device as ``query`` (or
+            float32 with bfloat16/float16 features).
         topk, temperature, radius, n_global: see :func:`topk_affinity`.
     Returns:
-        ``[L, H, W]`` (or ``[B, L, H, W]``): ``sum_k weights[k, n] * labels[indices[k, n]]``.
+        ``[L, H, W]`` (or ``[B, L, H, W]``): ``sum_k weights[k, n] * labels[indices[k, n]]``, in the labels' dtype
+        (float32 for bfloat16/float16 features).
     Raises:
         As :func:`topk_affinity`; a NaN or inf in ``labels`` too.
     """

@@ -14,11 +14,13 @@ def xcorr(search: torch.Tensor, template: torch.Tensor) -> torch.Tensor:
     ``out[s, r, c] = sum_{k,i,j} search[s, k, r+i, c+j] * template[k, i, j]`` -- no kernel flip, no padding, no scaling.
 
     Args:
-        search: ``Tensor[S, C, H, W]`` float32/float64, the S search feature maps (e.g. 3 scales x 256 x 65 x 65).
+        search: ``Tensor[S, C, H, W]`` float32/float64/bfloat16 (float16 on CUDA), the S search feature maps (e.g. 3
+            scales x 256 x 65 x 65). Low-precision maps are multiplied exactly and summed in float32 (AMX-BF16
+            tiles on CPUs that have them).
         template: ``Tensor[C, h, w]`` shared by all scales, or ``Tensor[S, C, h, w]`` one per scale; ``h <= H``,
             ``w <= W``.
     Returns:
-        ``Tensor[S, H-h+1, W-w+1]``.
+        ``Tensor[S, H-h+1, W-w+1]`` in the input dtype (float32 for bfloat16/float16).
 
     The CPU kernel picks the cheapest exact method for the shape: tiled dot products over channels-last data (e.g.
     the SOT 14x14), a copy-free NCHW kernel vectorised along output columns (float32 templates of at most 3x3), or

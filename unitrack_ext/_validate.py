@@ -20,6 +20,8 @@ import math
 
 import torch
 
+from ._checks import LOW_PRECISION_DTYPES, feature_dtype_ok
+
 __all__ = ["topk_args", "rsm_args", "xcorr_args", "check_finite", "finite_flag", "poison", "has_data"]
 
 _DTYPE_NAMES = {
@@ -83,8 +85,21 @@ def _check_dim(x, name, d, layout):
     _check(x.dim() == d, lambda: f"{name} must be a {d}-D tensor {layout}, got shape {shape_str(x)}")
 
 
-def _check_float(x, name):
-    _check(x.dtype in FLOAT_DTYPES, lambda: f"{name} must be float32 or float64, got {dtype_name(x.dtype)}")
+def _check_feature_dtype(x, name, device):
+    """check_feature_dtype: float32/float64/bfloat16 anywhere, float16 off the CPU (a fake kernel: the tensor's own
+    device)."""
+    dev = device if device is not None else x.device.type
+    if dev == "cpu":
+        _check(
+            feature_dtype_ok(x.dtype, "cpu"),
+            lambda: f"{name} must be float32, float64 or bfloat16 on the CPU (float16 only on CUDA), "
+            f"got {dtype_name(x.dtype)}",
+        )
+    else:
+        _check(
+            feature_dtype_ok(x.dtype, dev),
+            lambda: f"{name} must be float32, float64, bfloat16 or float16, got {dtype_name(x.dtype)}",
+        )
 
 
 def _check_same_dtype(a, an, b, bn):
@@ -118,7 +133,7 @@ def _checked_mul(a, b, what):
 
 def min_temperature(dtype: torch.dtype) -> float:
     """1 / the largest value of ``dtype``: below it 1 / temperature overflows and the softmax is NaN."""
-    return 1.0 / torch.finfo(torch.float32 if dtype == torch.float32 else torch.float64).max
+    return 1.0 / torch.finfo(torch.float64 if dtype == torch.float64 else torch.float32).max  # low precision: float32
 
 
 def _check_temperature(temperature, dtype):
@@ -157,14 +172,16 @@ def topk_args(query, keys, labels, topk, temperature, radius, n_global, device=N
     """The checks of ``topk_check_args`` (``labels`` None for topk_affinity); ``device`` None in a fake kernel.
     Returns ``K = min(topk, T*H*W)``."""
     _check_dim(query, "query", 4, "[B, C, H, W]")
-    _check_float(query, "query")
+    _check_feature_dtype(query, "query", device)
     _check_device(query, "query", device)
     _check_dim(keys, "keys", 5, "[B, T, C, H, W]")
     _check_same_dtype(query, "query", keys, "keys")
     _check_same_device(keys, "keys", query, "query")
     if labels is not None:
         _check_dim(labels, "labels", 5, "[B, T, L, H, W]")
-        _check_same_dtype(labels, "labels", query, "query")
+        # Labels in the query's dtype, or float32 with low-precision features (soft labels keep float32 precision).
+        if not (query.dtype in LOW_PRECISION_DTYPES and labels.dtype == torch.float32):
+            _check_same_dtype(labels, "labels", query, "query")
         _check_same_device(labels, "labels", query, "query")
     B, C, H, W = query.shape
     T = keys.shape[1]
@@ -212,7 +229,7 @@ def _rsm_sizes(sizes, name, points, points_name, device):
 def rsm_args(track_points, track_sizes, det_points, det_sizes, temperature, device=None):
     """The checks of ``rsm_check_args``; ``device`` None in a fake kernel."""
     _check_dim(track_points, "track_points", 2, "[sum P, C]")
-    _check_float(track_points, "track_points")
+    _check_feature_dtype(track_points, "track_points", device)
     _check_device(track_points, "track_points", device)
     _check_dim(det_points, "det_points", 2, "[sum Q, C]")
     _check_same_dtype(track_points, "track_points", det_points, "det_points")
@@ -233,7 +250,7 @@ def rsm_args(track_points, track_sizes, det_points, det_sizes, temperature, devi
 def xcorr_args(search, templ, device=None):
     """The checks of ``xcorr_check_args``; ``device`` None in a fake kernel. Returns the output size."""
     _check_dim(search, "search", 4, "[S, C, H, W]")
-    _check_float(search, "search")
+    _check_feature_dtype(search, "search", device)
     _check_device(search, "search", device)
     _check(
         templ.dim() in (3, 4),

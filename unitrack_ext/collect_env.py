@@ -30,7 +30,11 @@ def get_env_info() -> str:
         except RuntimeError as exc:  # UNITRACK_CPU_ISA asks for a level this CPU lacks
             isa = f"ERROR: {exc}"
         lines.append(f"cpu isa       : {isa} (this CPU supports up to {torch.ops.unitrack._cpu_isa_supported()}; "
-                     "UNITRACK_CPU_ISA=baseline|avx2|avx512 forces a level)")
+                     "UNITRACK_CPU_ISA=baseline|avx2|avx512|amx forces a level)")
+        lines.append("bf16 native   : " + ("yes (AMX-BF16 tile kernels: bfloat16 dot products, float32 sums)"
+                                           if unitrack_ext.bf16_native() else
+                                           "no (bfloat16 features are widened to float32 inside the kernels: correct, "
+                                           "about as fast as float32; native needs the amx level)"))
     parallel = [ln for ln in torch.__config__.parallel_info().splitlines() if "backend" in ln.lower()]
     if parallel:
         lines.append(f"parallel      : {parallel[0].strip()}")

@@ -24,6 +24,28 @@ inline void check_float(const Tensor& x, const char* name) {
                  " must be float32 or float64, got ", dtype_name(x.scalar_type()));
 }
 
+// bfloat16 / float16 features: the ops compute in float32 (products of the low-precision values, float32 sums) and
+// return float32.
+inline bool is_low_precision(ScalarType t) { return t == kBFloat16 || t == kHalf; }
+inline ScalarType output_dtype(ScalarType features) { return is_low_precision(features) ? kFloat : features; }
+// x as float32 when it is bfloat16/float16 (a widened copy), else x itself: the conversion path of the kernels that
+// have no low-precision variant (the CUDA launchers: not run on a GPU yet, see README).
+inline Tensor widen_low_precision(const Tensor& x) {
+  return is_low_precision(x.scalar_type()) ? torch::stable::to(x, kFloat) : x;
+}
+
+// Features of an op on `device`: float32, float64 or bfloat16 anywhere, float16 on CUDA only.
+inline void check_feature_dtype(const Tensor& x, const char* name, DeviceType device) {
+  const ScalarType t = x.scalar_type();
+  if (device == DeviceType::CPU) {
+    UNITRACK_CHECK(t == kFloat || t == kDouble || t == kBFloat16, name,
+                   " must be float32, float64 or bfloat16 on the CPU (float16 only on CUDA), got ", dtype_name(t));
+  } else {
+    UNITRACK_CHECK(t == kFloat || t == kDouble || t == kBFloat16 || t == kHalf, name,
+                   " must be float32, float64, bfloat16 or float16, got ", dtype_name(t));
+  }
+}
+
 inline void check_same_dtype(const Tensor& a, const char* an, const Tensor& b, const char* bn) {
   UNITRACK_CHECK(a.scalar_type() == b.scalar_type(), an, " and ", bn, " must have the same dtype, got ",
                  dtype_name(a.scalar_type()), " and ", dtype_name(b.scalar_type()));
@@ -72,8 +94,8 @@ inline std::vector<int64_t> offsets_from_sizes(const int64_t* s, int64_t n, int6
 // overflows the inputs' dtype (below 1 / FLT_MAX = 2.93874e-39 in float32 and 1 / DBL_MAX = 5.56268e-309 in float64
 // the logits overflow to inf and the softmax is NaN; the reference returns meaningless numbers there too).
 inline double min_temperature(ScalarType dtype) {
-  return dtype == kFloat ? 1.0 / static_cast<double>(std::numeric_limits<float>::max())
-                         : 1.0 / std::numeric_limits<double>::max();
+  return dtype == kDouble ? 1.0 / std::numeric_limits<double>::max()  // bfloat16/float16 compute in float32
+                          : 1.0 / static_cast<double>(std::numeric_limits<float>::max());
 }
 inline void check_temperature(double temperature, ScalarType dtype) {
   UNITRACK_CHECK(std::isfinite(temperature) && temperature > 0, "temperature must be a finite number > 0, got ",

@@ -4,9 +4,42 @@
 #include <stdexcept>
 #include <string>
 
+#if UNITRACK_X86 && defined(__GNUC__)
+#include <cpuid.h>
+#endif
+#if defined(__linux__) && UNITRACK_X86
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace unitrack {
 namespace isa {
 namespace {
+
+// AMX tile data is an XSAVE component the Linux kernel (>= 5.16) enables per process on request; without the
+// permission the first tile instruction faults. The request is process-wide and idempotent (oneDNN makes the same one).
+bool amx_permitted() {
+#if defined(__linux__) && UNITRACK_X86 && defined(SYS_arch_prctl)
+  constexpr long kArchReqXcompPerm = 0x1023;
+  constexpr long kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+
+// AVX512-BF16, AMX-TILE and AMX-BF16 (CPUID leaf 7: subleaf 1 EAX bit 5; subleaf 0 EDX bits 24 and 22).
+bool amx_bf16_cpu() {
+#if UNITRACK_X86 && defined(__GNUC__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool tiles = ((d >> 24) & 1u) && ((d >> 22) & 1u);
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+  return tiles && ((a >> 5) & 1u);
+#else
+  return false;
+#endif
+}
 
 Level detect() {
 #if UNITRACK_X86 && defined(__GNUC__)
@@ -20,6 +53,7 @@ Level detect() {
   const bool v3 = __builtin_cpu_supports("x86-64-v3");
   const bool v4 = __builtin_cpu_supports("x86-64-v4");
 #endif
+  if (v4 && amx_bf16_cpu() && amx_permitted()) return Level::kAmx;
   if (v4) return Level::kAvx512;
   if (v3) return Level::kAvx2;
 #endif
@@ -59,8 +93,10 @@ Level decide(const char* env, Level cpu, std::string& error) {
     forced = Level::kAvx2;
   } else if (want == "avx512") {
     forced = Level::kAvx512;
+  } else if (want == "amx") {
+    forced = Level::kAmx;
   } else {
-    error = "UNITRACK_CPU_ISA must be baseline, avx2, avx512 or auto, got '" + want + "' (this CPU's level: " +
+    error = "UNITRACK_CPU_ISA must be baseline, avx2, avx512, amx or auto, got '" + want + "' (this CPU's level: " +
             name(cpu) + ")";
     return cpu;
   }
@@ -75,6 +111,7 @@ Level decide(const char* env, Level cpu, std::string& error) {
 
 const char* name(Level level) {
   switch (level) {
+    case Level::kAmx: return "amx";
     case Level::kAvx512: return "avx512";
     case Level::kAvx2: return "avx2";
     default: return "baseline";
@@ -89,7 +126,7 @@ Level active() {
   return c.level;
 }
 
-std::string built_levels() { return UNITRACK_X86 ? "baseline, avx2, avx512" : "baseline"; }
+std::string built_levels() { return UNITRACK_X86 ? "baseline, avx2, avx512, amx" : "baseline"; }
 
 }  // namespace isa
 }  // namespace unitrack

@@ -9,8 +9,12 @@
 //
 // Levels (x86-64 micro-architecture levels, as GCC's -march=x86-64-vN):
 //   baseline = x86-64 (SSE2)  |  avx2 = x86-64-v3 (AVX2, FMA, BMI2, F16C)  |  avx512 = x86-64-v4 (AVX-512 F/BW/DQ/VL)
+//   amx = avx512 + AVX512-BF16 + AMX-TILE + AMX-BF16 with the OS's permission for tile data (Linux >= 5.16,
+//         arch_prctl(ARCH_REQ_XCOMP_PERM)): native bfloat16 dot products (Intel Sapphire Rapids and later). Only the
+//         ops with bf16 tile kernels (topk_propagate, xcorr) have a table at this level; the others run their avx512
+//         one (select() below).
 // Other architectures (aarch64, ...) build only the baseline level.
-// UNITRACK_CPU_ISA=baseline|avx2|avx512 forces a level; forcing one the CPU lacks is an error (see active()).
+// UNITRACK_CPU_ISA=baseline|avx2|avx512|amx forces a level; forcing one the CPU lacks is an error (see active()).
 //
 // Adding a level (e.g. avx512bf16 for vdpbf16ps micro-kernels): one enum value + name + CPU test here, one target line
 // in csrc/cpu/isa/begin.h, one csrc/cpu/isa/<op>_<level>.cpp per op that has such a kernel, and a pointer in select().
@@ -19,7 +23,7 @@
 namespace unitrack {
 namespace isa {
 
-enum class Level : int { kBaseline = 0, kAvx2 = 1, kAvx512 = 2 };
+enum class Level : int { kBaseline = 0, kAvx2 = 1, kAvx512 = 2, kAmx = 3 };
 
 const char* name(Level level);
 // The best level this CPU (and OS) supports, among those this build compiled.
@@ -30,13 +34,14 @@ Level active();
 // The level for a UNITRACK_CPU_ISA value `env` (null/empty/"auto": the CPU's) on a CPU of level `cpu`; sets `error`
 // (and returns `cpu`) for an unknown value or a level above the CPU's. Pure: what active() applies once at load time.
 Level decide(const char* env, Level cpu, std::string& error);
-// "baseline" or "baseline, avx2, avx512": the levels compiled into this build.
+// "baseline" or "baseline, avx2, avx512, amx": the levels compiled into this build.
 std::string built_levels();
 
 // The kernel table of the active level: `avx2` / `avx512` are null where the build has no such level.
 template <typename Table>
 const Table& select(const Table& baseline, const Table* avx2, const Table* avx512) {
   switch (active()) {
+    case Level::kAmx:  // ops without an amx table run their avx512 kernels
     case Level::kAvx512:
       if (avx512) return *avx512;
       [[fallthrough]];
@@ -46,6 +51,13 @@ const Table& select(const Table& baseline, const Table* avx2, const Table* avx51
     default:
       return baseline;
   }
+}
+
+// The same for ops that also have an amx table (`amx` null where the build has no such level).
+template <typename Table>
+const Table& select(const Table& baseline, const Table* avx2, const Table* avx512, const Table* amx) {
+  if (active() == Level::kAmx && amx) return *amx;
+  return select(baseline, avx2, avx512);
 }
 
 }  // namespace isa

@@ -22,6 +22,8 @@ constexpr ScalarType kFloat = ScalarType::Float;
 constexpr ScalarType kDouble = ScalarType::Double;
 constexpr ScalarType kLong = ScalarType::Long;
 constexpr ScalarType kInt = ScalarType::Int;
+constexpr ScalarType kBFloat16 = ScalarType::BFloat16;
+constexpr ScalarType kHalf = ScalarType::Half;
 
 // Message assembly for UNITRACK_CHECK (anything with operator<<).
 template <typename... Args>

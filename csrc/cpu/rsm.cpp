@@ -23,10 +23,16 @@ Tensor rsm_cpu(const Tensor& track_points, const Tensor& track_sizes, const Tens
       rsm_check_args(track_points, track_sizes, det_points, det_sizes, temperature, DeviceType::CPU);
   const cpu::RsmKernels& kernels = UNITRACK_SELECT_KERNELS(kRsmKernels);
   const int64_t N = track_sizes.size(0), M = det_sizes.size(0), C = track_points.size(1);
-  Tensor out = torch::stable::new_zeros(track_points, {N, M});
-  const Tensor tp = torch::stable::contiguous(track_points), dp = torch::stable::contiguous(det_points);
+  // bfloat16 points are widened to float32 and everything runs in float32: the temperature (0.01) multiplies affinity
+  // errors by 100, so the normalisation, the GEMM and the quadratic forms stay float32 (README, "bfloat16").
+  const ScalarType dt = output_dtype(track_points.scalar_type());
+  const Tensor tp = torch::stable::contiguous(dt == track_points.scalar_type() ? track_points
+                                                                                 : torch::stable::to(track_points, dt));
+  const Tensor dp = torch::stable::contiguous(dt == det_points.scalar_type() ? det_points
+                                                                               : torch::stable::to(det_points, dt));
+  Tensor out = torch::stable::new_zeros(tp, {N, M});
   Tensor that = torch::stable::new_empty(tp, {tp.size(0), C}), dhat = torch::stable::new_empty(dp, {dp.size(0), C});
-  UNITRACK_DISPATCH_FLOAT(track_points.scalar_type(), "rsm", [&] {
+  UNITRACK_DISPATCH_FLOAT(dt, "rsm", [&] {
     const auto& f = fns<scalar_t>(kernels);
     // Unit points v / max(||v||, 1e-12) (the reference's expression; the norm is summed in double, so a point may
     // differ from torch's float norm in the last bit), with the finiteness check in the same pass.

@@ -111,20 +111,39 @@ bool all_finite(const Tensor& x) {
 // least one output of a valid correlation (all of them through the FFT) and a sum with a NaN or inf term is never
 // finite, so the inputs need to be examined only when the output has a non-finite value: the check costs one pass
 // over the (small) output, not one over the search. An output that overflowed from finite inputs is returned as it
-// is, as the reference returns it.
+// is, as the reference returns it. bfloat16 inputs are examined as their float32 values (the output's dtype).
 void check_finite_inputs(const Tensor& out, const Tensor& search, const Tensor& templ) {
-  UNITRACK_DISPATCH_FLOAT(search.scalar_type(), "xcorr", [&] {
+  const ScalarType dt = out.scalar_type();
+  auto as_out = [dt](const Tensor& x) { return x.scalar_type() == dt ? x : torch::stable::to(x, dt); };
+  UNITRACK_DISPATCH_FLOAT(dt, "xcorr", [&] {
     if (all_finite<scalar_t>(out)) return;
-    UNITRACK_CHECK(all_finite<scalar_t>(search), "search contains NaN or inf values");
-    UNITRACK_CHECK(all_finite<scalar_t>(templ), "templ contains NaN or inf values");
+    UNITRACK_CHECK(all_finite<scalar_t>(as_out(search)), "search contains NaN or inf values");
+    UNITRACK_CHECK(all_finite<scalar_t>(as_out(templ)), "templ contains NaN or inf values");
   });
 }
 
+// bfloat16 search and template -> float32: the FFT on their float32 values, else the level's bf16 direct kernel
+// (AMX-BF16 tiles at the amx level; elsewhere the values are widened to float32 on the way into the dot products).
+Tensor xcorr_bf16_cpu(const cpu::XcorrKernels& kernels, const Tensor& search, const Tensor& templ, const XcorrShape4& s,
+                      Tensor& out) {
+  const int64_t Ho = out.size(1), Wo = out.size(2);
+  if (choose_method(s.S, s.C, s.H, s.W, s.h, s.w, s.per_scale, false) == Method::FFT)
+    return xcorr_fft<float>(torch::stable::to(search, kFloat), torch::stable::to(templ, kFloat), Ho, Wo, kernels.f32,
+                            s.per_scale);
+  const bool cl = is_channels_last(search);
+  const Tensor sc = cl ? search : torch::stable::contiguous(search), tc = torch::stable::contiguous(templ);
+  kernels.bf16.direct(static_cast<const uint16_t*>(sc.const_data_ptr()), cl,
+                      static_cast<const uint16_t*>(tc.const_data_ptr()), out.mutable_data_ptr<float>(), s.S, s.C,
+                      s.H, s.W, s.h, s.w, s.per_scale);
+  return out;
+}
+
 Tensor xcorr_compute(const Tensor& search, const Tensor& templ, const XcorrShape4& s) {
-  const cpu::XcorrKernels& kernels = UNITRACK_SELECT_KERNELS(kXcorrKernels);
+  const cpu::XcorrKernels& kernels = UNITRACK_SELECT_KERNELS_AMX(kXcorrKernels);
   const int64_t Ho = s.H - s.h + 1, Wo = s.W - s.w + 1;
-  Tensor out = torch::stable::new_empty(search, {s.S, Ho, Wo});
+  Tensor out = torch::stable::new_empty(search, {s.S, Ho, Wo}, output_dtype(search.scalar_type()));
   if (out.numel() == 0) return out;
+  if (search.scalar_type() == kBFloat16) return xcorr_bf16_cpu(kernels, search, templ, s, out);
   const bool rows_ok = search.scalar_type() == kFloat && kernels.f32.rows != nullptr &&
                        !is_channels_last(search);  // a channels-last search needs no copy
   const Method method = choose_method(s.S, s.C, s.H, s.W, s.h, s.w, s.per_scale, rows_ok);

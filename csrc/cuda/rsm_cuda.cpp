@@ -46,10 +46,12 @@ Tensor rsm_cuda(const Tensor& track_points, const Tensor& track_sizes, const Ten
   // The NaN/inf policy on CUDA (README, "NaN and inf"): raising would need a device-to-host sync, so the check stays
   // on the device and a non-finite point makes the whole result NaN (never finite numbers from non-finite input).
   const Tensor ok = aten::logical_and(aten::all_finite(track_points), aten::all_finite(det_points));
-  Tensor out = torch::stable::new_zeros(track_points, {N, M});
+  // bfloat16/float16 points: widened to float32, everything in float32 (as on the CPU; float32 out).
+  const Tensor tp = widen_low_precision(track_points), dp = widen_low_precision(det_points);
+  Tensor out = torch::stable::new_zeros(tp, {N, M});
   if (N == 0 || M == 0) return out;
 
-  const Tensor that = unit_rows(track_points), dhat = unit_rows(det_points);
+  const Tensor that = unit_rows(tp), dhat = unit_rows(dp);
   Tensor dhat_t = dhat;
   const Tensor A = torch::stable::contiguous(torch::stable::matmul(that, torch::stable::transpose(dhat_t, 0, 1)));
   const Tensor logits = aten::div_scalar(A, temperature);
@@ -65,7 +67,7 @@ Tensor rsm_cuda(const Tensor& track_points, const Tensor& track_sizes, const Ten
   const int64_t C = that.size(1), SQ = dhat.size(0);
   const cudaStream_t stream = cuda::current_stream(track_points.get_device_index());
 
-  UNITRACK_DISPATCH_FLOAT(track_points.scalar_type(), "rsm", [&] {
+  UNITRACK_DISPATCH_FLOAT(tp.scalar_type(), "rsm", [&] {
     UNITRACK_CUDA_CHECK("rsm", cuda::launch_rsm_gram<scalar_t>(that.const_data_ptr<scalar_t>(), C,
                                                                toff_d.const_data_ptr<int64_t>(),
                                                                tgoff_d.const_data_ptr<int64_t>(), N,

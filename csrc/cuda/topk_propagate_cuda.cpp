@@ -39,11 +39,13 @@ std::tuple<Tensor, Tensor> affinity(const Tensor& query, const Tensor& keys, int
   int32_t* hp = hw_cpu.mutable_data_ptr<int32_t>();
   for (size_t d = 0; d < table.size(); ++d) hp[d] = static_cast<int32_t>(table[d]);
   const Tensor hw = torch::stable::to(hw_cpu, query.device());
-  const Tensor q = torch::stable::contiguous(query), k = torch::stable::contiguous(keys);
-  Tensor weights = torch::stable::new_empty(query, {B, K, H * W});
-  Tensor indices = torch::stable::new_empty(query, {B, K, H * W}, kLong);
+  // bfloat16/float16: widened to float32 for the float32 kernel (float32 weights).
+  const Tensor q = torch::stable::contiguous(widen_low_precision(query));
+  const Tensor k = torch::stable::contiguous(widen_low_precision(keys));
+  Tensor weights = torch::stable::new_empty(q, {B, K, H * W});
+  Tensor indices = torch::stable::new_empty(q, {B, K, H * W}, kLong);
   const cudaStream_t stream = cuda::current_stream(query.get_device_index());
-  UNITRACK_DISPATCH_FLOAT(query.scalar_type(), "topk_affinity", [&] {
+  UNITRACK_DISPATCH_FLOAT(q.scalar_type(), "topk_affinity", [&] {
     UNITRACK_CUDA_CHECK("topk_affinity", cuda::launch_topk_affinity<scalar_t>(
                                              q.const_data_ptr<scalar_t>(), k.const_data_ptr<scalar_t>(),
                                              hw.const_data_ptr<int32_t>(), p, weights.mutable_data_ptr<scalar_t>(),
@@ -73,10 +75,10 @@ Tensor topk_propagate_cuda(const Tensor& query, const Tensor& keys, const Tensor
                                       aten::all_finite(labels));
   auto [weights, indices] = affinity(query, keys, K, temperature, radius, n_global);
   const int64_t B = query.size(0), H = query.size(2), W = query.size(3), T = keys.size(1), L = labels.size(2);
-  const Tensor lab = torch::stable::contiguous(labels);
-  Tensor out = torch::stable::new_empty(labels, {B, L, H, W});
+  const Tensor lab = torch::stable::contiguous(widen_low_precision(labels));  // float32 with low-precision features
+  Tensor out = torch::stable::new_empty(lab, {B, L, H, W});
   const cudaStream_t stream = cuda::current_stream(query.get_device_index());
-  UNITRACK_DISPATCH_FLOAT(query.scalar_type(), "topk_propagate", [&] {
+  UNITRACK_DISPATCH_FLOAT(weights.scalar_type(), "topk_propagate", [&] {
     UNITRACK_CUDA_CHECK("topk_propagate", cuda::launch_topk_gather<scalar_t>(
                                               weights.const_data_ptr<scalar_t>(), indices.const_data_ptr<int64_t>(),
                                               lab.const_data_ptr<scalar_t>(), out.mutable_data_ptr<scalar_t>(), B, T,

@@ -10,14 +10,16 @@ namespace {
 Tensor xcorr_cuda(const Tensor& search, const Tensor& templ) {
   const XcorrShape4 s = xcorr_check_args(search, templ, DeviceType::CUDA);
   const cuda::DeviceGuard guard(search.get_device_index());
-  const Tensor s_c = torch::stable::contiguous(search), t_c = torch::stable::contiguous(templ);
-  Tensor out = torch::stable::new_empty(search, {s.S, s.H - s.h + 1, s.W - s.w + 1});
+  // bfloat16/float16: widened to float32 for the float32 kernel (float32 out).
+  const Tensor s_c = torch::stable::contiguous(widen_low_precision(search));
+  const Tensor t_c = torch::stable::contiguous(widen_low_precision(templ));
+  Tensor out = torch::stable::new_empty(s_c, {s.S, s.H - s.h + 1, s.W - s.w + 1});
   if (out.numel() == 0) return out;
   const cuda::XcorrShape shape{s.S, s.C, s.H, s.W, s.h, s.w, s.per_scale};
   const int splits = cuda::xcorr_num_splits(shape, search.get_device_index());
-  Tensor workspace = torch::stable::new_empty(search, {static_cast<int64_t>(cuda::xcorr_workspace_elems(shape, splits))});
+  Tensor workspace = torch::stable::new_empty(s_c, {static_cast<int64_t>(cuda::xcorr_workspace_elems(shape, splits))});
   const cudaStream_t stream = cuda::current_stream(search.get_device_index());
-  UNITRACK_DISPATCH_FLOAT(search.scalar_type(), "xcorr", [&] {
+  UNITRACK_DISPATCH_FLOAT(s_c.scalar_type(), "xcorr", [&] {
     UNITRACK_CUDA_CHECK("xcorr", cuda::launch_xcorr<scalar_t>(s_c.const_data_ptr<scalar_t>(), t_c.const_data_ptr<scalar_t>(),
                                                             out.mutable_data_ptr<scalar_t>(),
                                                             workspace.mutable_data_ptr<scalar_t>(), shape, splits, stream));

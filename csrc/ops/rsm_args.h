@@ -30,7 +30,7 @@ inline RsmOffsets rsm_check_args(const Tensor& track_points, const Tensor& track
   check_defined(track_points, "track_points");
   check_defined(det_points, "det_points");
   check_dim(track_points, "track_points", 2, "[sum P, C]");
-  check_float(track_points, "track_points");
+  check_feature_dtype(track_points, "track_points", device);
   check_device(track_points, "track_points", device);
   check_dim(det_points, "det_points", 2, "[sum Q, C]");
   check_same_dtype(track_points, "track_points", det_points, "det_points");

@@ -13,7 +13,7 @@ inline int64_t topk_check_args(const Tensor& query, const Tensor& keys, const Te
   check_defined(query, "query");
   check_defined(keys, "keys");
   check_dim(query, "query", 4, "[B, C, H, W]");
-  check_float(query, "query");
+  check_feature_dtype(query, "query", device);
   check_device(query, "query", device);
   check_dim(keys, "keys", 5, "[B, T, C, H, W]");
   check_same_dtype(query, "query", keys, "keys");
@@ -21,7 +21,9 @@ inline int64_t topk_check_args(const Tensor& query, const Tensor& keys, const Te
   if (labels != nullptr) {
     check_defined(*labels, "labels");
     check_dim(*labels, "labels", 5, "[B, T, L, H, W]");
-    check_same_dtype(*labels, "labels", query, "query");
+    // Labels in the query's dtype, or float32 with low-precision features (soft labels keep float32 precision).
+    if (!(is_low_precision(query.scalar_type()) && labels->scalar_type() == kFloat))
+      check_same_dtype(*labels, "labels", query, "query");
     check_same_device(*labels, "labels", query, "query");
   }
   const int64_t B = query.size(0), C = query.size(1), H = query.size(2), W = query.size(3), T = keys.size(1);

@@ -14,7 +14,7 @@ inline XcorrShape4 xcorr_check_args(const Tensor& search, const Tensor& templ, D
   check_defined(search, "search");
   check_defined(templ, "templ");
   check_dim(search, "search", 4, "[S, C, H, W]");
-  check_float(search, "search");
+  check_feature_dtype(search, "search", device);
   check_device(search, "search", device);
   UNITRACK_CHECK(templ.dim() == 3 || templ.dim() == 4, "templ must be a 3-D tensor [C, h, w] or a 4-D tensor "
                  "[S, C, h, w], got shape ", shape_str(templ));

@@ -23,6 +23,14 @@ from typing import Sequence
 import torch
 
 
+_LOW = (torch.bfloat16, torch.float16)
+
+
+def _upcast(feats):
+    """bfloat16/float16 sets -> float32 (the reference computes in float32 from the low-precision values)."""
+    return [f.float() if f.dtype in _LOW else f for f in feats]
+
+
 def _normalize(x: torch.Tensor) -> torch.Tensor:
     return x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
@@ -56,12 +64,15 @@ def rsm(track_feats, det_feats, *, temperature=0.01, _like=None) -> torch.Tensor
         det_feats: list of M tensors ``[Q_j, C]`` (or a ``(points, sizes)`` tuple).
         temperature: softmax temperature (0.01 = the reference's factor 100).
     Returns:
-        ``Tensor[N, M]`` similarity ``(s_td + s_dt) / 2``.
+        ``Tensor[N, M]`` similarity ``(s_td + s_dt) / 2`` (float32 for bfloat16/float16 sets: upcast first).
     """
     if isinstance(track_feats, tuple):
         track_feats = _split(*track_feats)
     if isinstance(det_feats, tuple):
         det_feats = _split(*det_feats)
+    track_feats, det_feats = _upcast(track_feats), _upcast(det_feats)
+    if _like is not None and _like.dtype in _LOW:
+        _like = _like.float()
     like = _like if _like is not None else (list(track_feats) + list(det_feats) + [torch.zeros(0)])[0]
     N, M = len(track_feats), len(det_feats)
     if N == 0 or M == 0:

@@ -22,6 +22,11 @@ import torch
 _MASK_VALUE = -1e10
 
 
+def _upcast(x: torch.Tensor) -> torch.Tensor:
+    """bfloat16/float16 -> float32: the reference computes in float32 from the low-precision values."""
+    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
+
+
 def _batched(query, keys, labels=None):
     if query.dim() == 3:
         query = query.unsqueeze(0)
@@ -83,9 +88,11 @@ def topk_affinity(query, keys, *, topk=10, temperature=0.05, radius=12.0, n_glob
         keys: ``[T, C, H, W]`` or ``[B, T, C, H, W]``.
     Returns:
         ``(weights, indices)``, each ``[K, H*W]`` (or ``[B, K, H*W]``) with ``K = min(topk, T*H*W)``; weights sum to 1
-        over K; indices are candidate indices ``t*H*W + y*W + x``, ordered by decreasing logit.
+        over K; indices are candidate indices ``t*H*W + y*W + x``, ordered by decreasing logit. bfloat16/float16
+        features are upcast to float32 first (float32 weights).
     """
     query, keys, _, squeeze = _batched(query, keys)
+    query, keys = _upcast(query), _upcast(keys)
     logits = _logits(query, keys, temperature, radius, n_global)
     k = min(int(topk), logits.shape[1])
     vals, idx = _select_topk(logits, k)
@@ -106,6 +113,7 @@ def topk_propagate(query, keys, labels, *, topk=10, temperature=0.05, radius=12.
         ``[L, H, W]`` or ``[B, L, H, W]``.
     """
     query, keys, labels, squeeze = _batched(query, keys, labels)
+    labels = _upcast(labels)
     weights, idx = topk_affinity(query, keys, topk=topk, temperature=temperature, radius=radius, n_global=n_global)
     B, T, L, H, W = labels.shape
     k = idx.shape[1]

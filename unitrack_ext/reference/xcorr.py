@@ -12,8 +12,10 @@ def xcorr(search: torch.Tensor, template: torch.Tensor) -> torch.Tensor:
         search: ``[S, C, H, W]`` float32/float64.
         template: ``[C, h, w]`` (shared by all S) or ``[S, C, h, w]``.
     Returns:
-        ``[S, H-h+1, W-w+1]``.
+        ``[S, H-h+1, W-w+1]``; bfloat16/float16 inputs are computed in float32 (upcast first) and give float32.
     """
+    if search.dtype in (torch.bfloat16, torch.float16):
+        search, template = search.float(), template.float()
     if template.dim() == 3:
         return F.conv2d(search, template.unsqueeze(0))[:, 0]
     S = search.shape[0]

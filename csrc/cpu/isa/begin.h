@@ -1,5 +1,5 @@
 // Start of one ISA-specific translation unit (csrc/cpu/isa/<op>_<level>.cpp). Before including this file the TU
-// defines UNITRACK_ISA (the namespace: baseline, avx2, avx512) and UNITRACK_ISA_LEVEL (0, 1, 2).
+// defines UNITRACK_ISA (the namespace: baseline, avx2, avx512, amx) and UNITRACK_ISA_LEVEL (0, 1, 2, 3).
 //
 // The classic trap of per-TU ISA flags: an inline function or template instantiated both here and in a baseline TU
 // is merged by the linker (one COMDAT copy wins), so a baseline CPU could end up running AVX2 code (SIGILL). So:
@@ -44,8 +44,10 @@
 #if defined(__clang__)
 #if UNITRACK_ISA_LEVEL == 1
 #pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe"))), apply_to = function)
-#else
+#elif UNITRACK_ISA_LEVEL == 2
 #pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,avx512f,avx512bw,avx512dq,avx512vl,avx512cd"))), apply_to = function)
+#else
+#pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx512bf16,amx-tile,amx-bf16"))), apply_to = function)
 #endif
 #else
 // ISA extensions only, never "arch=x86-64-v3": GCC refuses to inline a function whose arch or tune differs from the
@@ -54,8 +56,10 @@
 #pragma GCC push_options
 #if UNITRACK_ISA_LEVEL == 1
 #pragma GCC target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse4.2,avx")
-#else
+#elif UNITRACK_ISA_LEVEL == 2
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse4.2,avx")
+#else
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse4.2,avx,avx512bf16,amx-tile,amx-bf16")
 #endif
 #endif
 #endif
@@ -72,5 +76,10 @@
 #define UNITRACK_SIMD_AVX512 1  // AVX-512 F/BW/DQ/VL: x86-64-v4
 #else
 #define UNITRACK_SIMD_AVX512 0
+#endif
+#if !defined(UNITRACK_ISA_SKIP) && UNITRACK_ISA_LEVEL >= 3
+#define UNITRACK_SIMD_AMX 1  // + AVX512-BF16, AMX-TILE, AMX-BF16 (the amx level; tile permission checked at load)
+#else
+#define UNITRACK_SIMD_AMX 0
 #endif
 #define UNITRACK_SIMD_SSE2 UNITRACK_X86  // part of x86-64 itself

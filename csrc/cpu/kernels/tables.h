@@ -5,8 +5,8 @@
 //
 // Adding an op's backward (issue #16): add its function pointers to the op's table (or a new table here), implement
 // them in csrc/cpu/kernels/<op>.h (compiled once per level like the forward), and call them from the new entry point.
-// Adding a bf16 micro-kernel (issue #15): add a `bf16` member (e.g. TopkFns<uint16_t> or a dedicated signature) and an
-// avx512bf16 level (common/isa.h); levels without it leave the pointer null.
+// bfloat16 (issue #15): the `bf16` members below take raw bf16 bits (uint16_t) and produce float32; every level
+// provides them (widening to float32 while packing), the amx level (common/isa.h) with AMX-BF16 tile kernels.
 #include <cstdint>
 
 #include "ops/topk_geometry.h"
@@ -25,9 +25,18 @@ struct TopkFns {
   // Whether all n values are finite.
   bool (*all_finite)(const T* x, int64_t n);
 };
+// bfloat16 features (raw bits) scored in float32 (weights float32): at every level. Levels without native bf16 dot
+// products widen bf16 to float32 while packing and use the float32 micro-kernel; the amx level scores with AMX-BF16
+// tiles (float32 accumulation). Label propagation of the float32 weights is f32.propagate.
+struct TopkBf16Fns {
+  void (*affinity)(const uint16_t* query, const uint16_t* keys, const TopkGeometry& g, double temperature,
+                   float* weights, int64_t* indices, int64_t B);
+  bool (*all_finite)(const uint16_t* x, int64_t n);
+};
 struct TopkKernels {
   TopkFns<float> f32;
   TopkFns<double> f64;
+  TopkBf16Fns bf16;
 };
 
 template <typename T>
@@ -61,9 +70,18 @@ struct XcorrFns {
   // interleaved re, im).
   void (*spectrum_dot)(const T* X, const T* templ, T* K, int64_t S, int64_t C, int64_t F, bool per_scale);
 };
+// bfloat16 search/template (raw bits), float32 output: at every level (widened to float32 in the dot products' loads
+// without native bf16; AMX-BF16 tiles at the amx level where the shape allows).
+struct XcorrBf16Fns {
+  // search [S, C, H, W] (NCHW-contiguous, or channels-last-contiguous [S, H, W, C] when search_cl) and templ
+  // [Ts, C, h, w] contiguous (Ts = S when per_scale, else 1), all bf16 bits -> out [S, H-h+1, W-w+1] float32.
+  void (*direct)(const uint16_t* search, bool search_cl, const uint16_t* templ, float* out, int64_t S, int64_t C,
+                 int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale);
+};
 struct XcorrKernels {
   XcorrFns<float> f32;
   XcorrFns<double> f64;
+  XcorrBf16Fns bf16;
 };
 
 // Backward kernels (issue #16): csrc/cpu/kernels/<op>_backward.h, units csrc/cpu/isa/<op>_backward_<level>.cpp.
@@ -135,15 +153,25 @@ UNITRACK_DECLARE_KERNEL_TABLES(baseline)
 UNITRACK_DECLARE_KERNEL_TABLES(avx2)
 UNITRACK_DECLARE_KERNEL_TABLES(avx512)
 #undef UNITRACK_DECLARE_KERNEL_TABLES
+// The amx level (bf16 tile kernels) exists for the ops that have them; the others run avx512 there.
+namespace amx {
+extern const TopkKernels kTopkKernels;
+extern const XcorrKernels kXcorrKernels;
+}  // namespace amx
 
 // Table of the active level (null pointers of levels that are not built: non-x86).
 #if defined(__x86_64__) || defined(_M_X64)
 #define UNITRACK_SELECT_KERNELS(table) \
   ::unitrack::isa::select(::unitrack::cpu::baseline::table, &::unitrack::cpu::avx2::table, &::unitrack::cpu::avx512::table)
+// For the ops with an amx table (declared above).
+#define UNITRACK_SELECT_KERNELS_AMX(table)                                                                   \
+  ::unitrack::isa::select(::unitrack::cpu::baseline::table, &::unitrack::cpu::avx2::table,                     \
+                          &::unitrack::cpu::avx512::table, &::unitrack::cpu::amx::table)
 #else
 #define UNITRACK_SELECT_KERNELS(table) \
   ::unitrack::isa::select(::unitrack::cpu::baseline::table, decltype(&::unitrack::cpu::baseline::table){nullptr}, \
                           decltype(&::unitrack::cpu::baseline::table){nullptr})
+#define UNITRACK_SELECT_KERNELS_AMX(table) UNITRACK_SELECT_KERNELS(table)
 #endif
 
 }  // namespace cpu

@@ -40,9 +40,10 @@ constexpr int kCB = 6;
 
 // acc[q*CB + b] += dot(srow + b*C, trow[q], L) for q < NR, b < CB, where srow points at search_cl[s, R, c0, 0]
 // (column b starts C elements further), trow[q] at templ_cl[i_q, 0, 0]. The accumulators are loaded into locals so
-// that they live in registers for the whole length-L loop.
-template <typename scalar_t, int NR, int CB>
-inline void tile_dot(scalar_t* acc, const scalar_t* srow, int64_t C, const scalar_t* const* trow, int64_t L) {
+// that they live in registers for the whole length-L loop. The search may be stored as bf16 bits (SS = uint16_t,
+// widened to float in the loads).
+template <typename scalar_t, typename SS, int NR, int CB>
+inline void tile_dot(scalar_t* acc, const SS* srow, int64_t C, const scalar_t* const* trow, int64_t L) {
   int64_t v0 = 0;
   {
   using V = simd::V<scalar_t>;
@@ -59,7 +60,7 @@ inline void tile_dot(scalar_t* acc, const scalar_t* srow, int64_t C, const scala
     for (int q = 0; q < NR; ++q) t[q] = simd::load<V>(trow[q] + v);
 #pragma GCC unroll 8
     for (int b = 0; b < CB; ++b) {
-      const V x = simd::load<V>(srow + b * C + v);
+      const V x = simd::load_widen<V>(srow + b * C + v);
 #pragma GCC unroll 8
       for (int q = 0; q < NR; ++q) a[q][b] = simd::fmadd(x, t[q], a[q][b]);
     }
@@ -74,12 +75,12 @@ inline void tile_dot(scalar_t* acc, const scalar_t* srow, int64_t C, const scala
   }
   for (int64_t v = v0; v < L; ++v)
     for (int q = 0; q < NR; ++q)
-      for (int b = 0; b < CB; ++b) acc[q * CB + b] += srow[b * C + v] * trow[q][v];
+      for (int b = 0; b < CB; ++b) acc[q * CB + b] += simd::widen<scalar_t>(srow[b * C + v]) * trow[q][v];
 }
 
 // Output tile rows [r0, r0+RB) x cols [c0, c0+CB) of one scale (RB <= kRB, CB <= kCB at run time).
-template <typename scalar_t, int CB>
-void direct_tile(const scalar_t* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0, int RB, int64_t c0,
+template <typename scalar_t, typename SS, int CB>
+void direct_tile(const SS* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0, int RB, int64_t c0,
                  int64_t C, int64_t H, int64_t W, int64_t h, int64_t w, int64_t Wo) {
   (void)H;
   const int64_t L = w * C;
@@ -87,17 +88,17 @@ void direct_tile(const scalar_t* s_cl, const scalar_t* t_cl, scalar_t* out, int6
   for (auto& a : acc) a = 0;
   // Search row R contributes to output row r0+q with template row i = R - r0 - q.
   for (int64_t R = r0; R < r0 + RB - 1 + h; ++R) {
-    const scalar_t* srow = s_cl + (R * W + c0) * C;
+    const SS* srow = s_cl + (R * W + c0) * C;
     const int q_lo = static_cast<int>(std::max<int64_t>(0, R - r0 - (h - 1)));
     const int q_hi = static_cast<int>(std::min<int64_t>(RB - 1, R - r0));
     if (RB == kRB && q_lo == 0 && q_hi == kRB - 1) {
       const scalar_t* trow[kRB];
       for (int q = 0; q < kRB; ++q) trow[q] = t_cl + (R - r0 - q) * L;
-      tile_dot<scalar_t, kRB, CB>(acc, srow, C, trow, L);
+      tile_dot<scalar_t, SS, kRB, CB>(acc, srow, C, trow, L);
     } else {
       for (int q = q_lo; q <= q_hi; ++q) {
         const scalar_t* trow[1] = {t_cl + (R - r0 - q) * L};
-        tile_dot<scalar_t, 1, CB>(acc + q * CB, srow, C, trow, L);
+        tile_dot<scalar_t, SS, 1, CB>(acc + q * CB, srow, C, trow, L);
       }
     }
   }
@@ -105,13 +106,13 @@ void direct_tile(const scalar_t* s_cl, const scalar_t* t_cl, scalar_t* out, int6
     for (int b = 0; b < CB; ++b) out[(r0 + q) * Wo + c0 + b] = acc[q * CB + b];
 }
 
-template <typename scalar_t>
-void direct_tile_any(int CB, const scalar_t* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0, int RB,
+template <typename scalar_t, typename SS>
+void direct_tile_any(int CB, const SS* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0, int RB,
                      int64_t c0, int64_t C, int64_t H, int64_t W, int64_t h, int64_t w, int64_t Wo) {
   switch (CB) {
 #define UNITRACK_XCORR_CASE(n) \
   case n:                      \
-    return direct_tile<scalar_t, n>(s_cl, t_cl, out, r0, RB, c0, C, H, W, h, w, Wo);
+    return direct_tile<scalar_t, SS, n>(s_cl, t_cl, out, r0, RB, c0, C, H, W, h, w, Wo);
     UNITRACK_XCORR_CASE(1)
     UNITRACK_XCORR_CASE(2)
     UNITRACK_XCORR_CASE(3)
@@ -127,8 +128,9 @@ static_assert(kCB == 6, "direct_tile_any enumerates column blocks 1..6");
 
 
 // One [C, P] matrix (row stride P) -> [P, C] (row stride C), in 32 x 32 cache tiles; rows [p0, p1) of the output.
-template <typename scalar_t>
-void transpose_rows(const scalar_t* s, scalar_t* d, int64_t C, int64_t P, int64_t p0, int64_t p1) {
+// Src/Dst: float/float, double/double, or bf16 bits to float (widened) or to bf16.
+template <typename Src, typename Dst>
+void transpose_rows(const Src* s, Dst* d, int64_t C, int64_t P, int64_t p0, int64_t p1) {
   constexpr int64_t kT = 32;
   for (int64_t pb = p0; pb < p1; pb += kT) {
     const int64_t pe = std::min(p1, pb + kT);
@@ -136,17 +138,24 @@ void transpose_rows(const scalar_t* s, scalar_t* d, int64_t C, int64_t P, int64_
       const int64_t ce = std::min(C, cb + kT);
       int64_t p = pb;
 #if UNITRACK_SIMD_AVX2
-      if constexpr (std::is_same_v<scalar_t, float>) {
+      if constexpr (std::is_same_v<Src, uint16_t> && std::is_same_v<Dst, uint16_t>) {
+        for (; p + 8 <= pe; p += 8) {  // bf16 -> bf16: 16 channels (8 pairs) x 8 pixels per register transpose
+          int64_t c = cb;
+          for (; c + 16 <= ce; c += 16) simd::transpose16x8_bf16(s + c * P + p, P, d + p * C + c, C);
+          for (; c < ce; ++c)
+            for (int64_t k = 0; k < 8; ++k) d[(p + k) * C + c] = s[c * P + p + k];
+        }
+      } else if constexpr (!std::is_same_v<Src, double>) {
         for (; p + 8 <= pe; p += 8) {
           int64_t c = cb;
           for (; c + 8 <= ce; c += 8) simd::transpose8x8(s + c * P + p, P, d + p * C + c, C);
           for (; c < ce; ++c)
-            for (int64_t k = 0; k < 8; ++k) d[(p + k) * C + c] = s[c * P + p + k];
+            for (int64_t k = 0; k < 8; ++k) d[(p + k) * C + c] = simd::widen<Dst>(s[c * P + p + k]);
         }
       }
 #endif
       for (; p < pe; ++p)
-        for (int64_t c = cb; c < ce; ++c) d[p * C + c] = s[c * P + p];
+        for (int64_t c = cb; c < ce; ++c) d[p * C + c] = simd::widen<Dst>(s[c * P + p]);
     }
   }
 }
@@ -154,21 +163,22 @@ void transpose_rows(const scalar_t* s, scalar_t* d, int64_t C, int64_t P, int64_
 // [B, C, P] contiguous -> [B, P, C]. ATen's permute().contiguous() is a slow generic copy for this pattern (~12 ms
 // for 3x256x65x65 on 2 cores), so transpose each [C, P] matrix in cache tiles of 8 x 8 register transposes (AVX2;
 // scalar elsewhere), split over threads by blocks of output rows.
-template <typename scalar_t>
-void to_channels_last(const scalar_t* src, scalar_t* dst, int64_t B, int64_t C, int64_t P) {
+template <typename Src, typename Dst = Src>
+void to_channels_last(const Src* src, Dst* dst, int64_t B, int64_t C, int64_t P) {
   constexpr int64_t kRows = 256;  // output rows (pixels) per task
   const int64_t pb = (P + kRows - 1) / kRows;
   torch::stable::parallel_for(0, B * pb, 1, [&](int64_t begin, int64_t end) {
     for (int64_t idx = begin; idx < end; ++idx) {
       const int64_t b = idx / pb, p0 = (idx % pb) * kRows;
-      transpose_rows<scalar_t>(src + b * C * P, dst + b * P * C, C, P, p0, std::min(P, p0 + kRows));
+      transpose_rows<Src, Dst>(src + b * C * P, dst + b * P * C, C, P, p0, std::min(P, p0 + kRows));
     }
   });
 }
 
-// search_cl [S,H,W,C] contiguous, templ_cl [h,w,C] (shared) or [S,h,w,C]; out [S,Ho,Wo].
-template <typename scalar_t>
-void xcorr_direct(const scalar_t* search_cl, const scalar_t* templ_cl, scalar_t* out, int64_t S, int64_t C,
+// search_cl [S,H,W,C] contiguous (stored as scalar_t or as bf16 bits), templ_cl [h,w,C] (shared) or [S,h,w,C];
+// out [S,Ho,Wo].
+template <typename scalar_t, typename SS = scalar_t>
+void xcorr_direct(const SS* search_cl, const scalar_t* templ_cl, scalar_t* out, int64_t S, int64_t C,
                   int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale) {
   const int64_t Ho = H - h + 1, Wo = W - w + 1;
   const int64_t row_blocks = (Ho + kRB - 1) / kRB;
@@ -178,12 +188,12 @@ void xcorr_direct(const scalar_t* search_cl, const scalar_t* templ_cl, scalar_t*
     for (int64_t idx = begin; idx < end; ++idx) {
       const int64_t s = idx / row_blocks, r0 = (idx % row_blocks) * kRB;
       const int RB = static_cast<int>(std::min<int64_t>(kRB, Ho - r0));
-      const scalar_t* s_cl = search_cl + s * H * W * C;
+      const SS* s_cl = search_cl + s * H * W * C;
       const scalar_t* t_cl = templ_cl + (per_scale ? s * h * w * C : 0);
       scalar_t* o = out + s * Ho * Wo;
       for (int64_t c0 = 0; c0 < Wo; c0 += kCB) {
         const int CB = static_cast<int>(std::min<int64_t>(kCB, Wo - c0));
-        direct_tile_any<scalar_t>(CB, s_cl, t_cl, o, r0, RB, c0, C, H, W, h, w, Wo);
+        direct_tile_any<scalar_t, SS>(CB, s_cl, t_cl, o, r0, RB, c0, C, H, W, h, w, Wo);
       }
     }
   });
@@ -328,6 +338,134 @@ void xcorr_rows(const float* search, const float* templ, float* out, int64_t S, 
 #endif
 #undef UNITRACK_XCORR_ROWS_DEFINED
 
+// ---------------------------------------------------------------------------------------------- bfloat16 features
+#if UNITRACK_SIMD_AMX
+// AMX-BF16 tiles (the amx level). The direct sum as small GEMMs: for search row R of scale s and a block of 16
+// output columns c0.., A[m, q] = search_cl[s, R, c0 + m, :] read as one row of w*C values starting at pixel c0 + m
+// (rows m are shifted windows of the same search row: one tile load with a pixel stride, no packing), B[q, n] = row
+// n of the template flattened [w*C]; C[m, n] = sum_q A[m, q] B[q, n] is search row R's contribution to output
+// (R - n, c0 + m), added there after each row. B is packed once (VNNI pairs), 16 template rows per tile column
+// group. Needs w*C % 32 == 0 (whole tiles of the flattened row) and at least 16 output columns (the last block is
+// shifted left to stay inside the row; the columns it shares with the previous block are written by that one only).
+bool amx_shape_ok(int64_t C, int64_t W, int64_t h, int64_t w) {
+  return h >= 1 && W - w + 1 >= 16 && (w * C) % 32 == 0;
+}
+
+void xcorr_amx(const uint16_t* search_cl, const float* templ_cl, float* out, int64_t S, int64_t C, int64_t H,
+               int64_t W, int64_t h, int64_t w, bool per_scale) {
+  const int64_t L = w * C, chunks = L / 32, groups = (h + 15) / 16, Ts = per_scale ? S : 1;
+  const int64_t Ho = H - h + 1, Wo = W - w + 1, col_blocks = (Wo + 15) / 16;
+  // B tiles [Ts][groups][chunks][16 pairs][16 rows of the template][2]; zero beyond the template's h rows.
+  std::vector<uint16_t> bt(static_cast<size_t>(Ts * groups * chunks * 512), 0);
+  for (int64_t ts = 0; ts < Ts; ++ts)
+    for (int64_t i = 0; i < h; ++i) {
+      const float* row = templ_cl + (ts * h + i) * L;
+      uint16_t* base = bt.data() + ((ts * groups + i / 16) * chunks) * 512 + (i % 16) * 2;
+      for (int64_t q = 0; q < L; ++q) {
+        uint32_t bits;
+        std::memcpy(&bits, row + q, sizeof bits);  // a widened bf16: the upper half is exact
+        base[(q / 32) * 512 + ((q % 32) / 2) * 32 + (q % 2)] = static_cast<uint16_t>(bits >> 16);
+      }
+    }
+  torch::stable::parallel_for(0, S * col_blocks, 1, [&](int64_t begin, int64_t end) {
+    simd::tiles_begin();
+    alignas(64) float acc[16 * 16];
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t s = task / col_blocks, cb = task % col_blocks;
+      const int64_t c0 = std::min(cb * 16, Wo - 16), own = cb * 16 - c0;  // columns c0 + own .. c0 + 15 are ours
+      float* o = out + s * Ho * Wo;
+      for (int64_t r = 0; r < Ho; ++r)
+        for (int64_t m = own; m < 16; ++m) o[r * Wo + c0 + m] = 0.0f;
+      const uint16_t* b_s = bt.data() + (per_scale ? s : 0) * groups * chunks * 512;
+      for (int64_t R = 0; R < H; ++R) {
+        const uint16_t* a_row = search_cl + ((s * H + R) * W + c0) * C;
+        for (int64_t g = 0; g < groups; ++g) {
+          const int64_t i_lo = g * 16, i_hi = std::min(h, g * 16 + 16) - 1;
+          if (R - i_lo < 0 || R - i_hi >= Ho) continue;  // no output row of this group
+          const uint16_t* b_g = b_s + g * chunks * 512;
+          _tile_zero(0);
+          for (int64_t kc = 0; kc < chunks; ++kc) {
+            _tile_loadd(1, a_row + kc * 32, C * 2);
+            _tile_loadd(2, b_g + kc * 512, 64);
+            _tile_dpbf16ps(0, 1, 2);
+          }
+          _tile_stored(0, acc, 64);
+          for (int64_t i = i_lo; i <= i_hi; ++i) {
+            const int64_t r = R - i;
+            if (r < 0 || r >= Ho) continue;
+            float* orow = o + r * Wo + c0;
+            for (int64_t m = own; m < 16; ++m) orow[m] += acc[m * 16 + (i - i_lo)];
+          }
+        }
+      }
+    }
+    simd::tiles_end();
+  });
+}
+#endif
+
+// A channels-last bf16 search without native bf16: one task per (scale, block of kTaskRows output rows) widens the
+// search rows its outputs need into a float32 buffer (L2-resident: ~1 MB at the SOT size) and runs the float32 tiles
+// on it. (Widening inside the dot products' loads instead cost two extra instructions per vector, 1.7-2x the float32
+// time; the rows of a task are read w times there, so this conversion is amortised.)
+void xcorr_direct_bf16_cl(const uint16_t* search_cl, const float* templ_cl, float* out, int64_t S, int64_t C,
+                          int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale) {
+  constexpr int64_t kTaskRows = 8;
+  const int64_t Ho = H - h + 1, Wo = W - w + 1, row_tasks = (Ho + kTaskRows - 1) / kTaskRows;
+  torch::stable::parallel_for(0, S * row_tasks, 1, [&](int64_t begin, int64_t end) {
+    std::unique_ptr<float[]> buf(new float[static_cast<size_t>((kTaskRows + h - 1) * W * C)]);
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t s = task / row_tasks, r_abs = (task % row_tasks) * kTaskRows;
+      const int64_t rows = std::min(kTaskRows, Ho - r_abs), n = (rows + h - 1) * W * C;
+      const uint16_t* src = search_cl + (s * H + r_abs) * W * C;
+      using V = simd::V<float>;
+      constexpr int N = simd::Vec<float>::N;
+      int64_t i = 0;
+      for (; i + N <= n; i += N) simd::store(buf.get() + i, simd::load_bf16<V>(src + i));
+      for (; i < n; ++i) buf[i] = simd::bf16_to_float(src[i]);
+      const float* t_cl = templ_cl + (per_scale ? s * h * w * C : 0);
+      float* o = out + (s * Ho + r_abs) * Wo;  // output row r_abs + q = buffer row q
+      for (int64_t q0 = 0; q0 < rows; q0 += kRB) {
+        const int RB = static_cast<int>(std::min<int64_t>(kRB, rows - q0));
+        for (int64_t c0 = 0; c0 < Wo; c0 += kCB) {
+          const int CB = static_cast<int>(std::min<int64_t>(kCB, Wo - c0));
+          direct_tile_any<float, float>(CB, buf.get(), t_cl, o, q0, RB, c0, C, H, W, h, w, Wo);
+        }
+      }
+    }
+  });
+}
+
+// bf16 search / template -> float32 out. The template is widened to float32 channels-last (small); an NCHW search is
+// widened while it is transposed to channels-last (no extra pass), a channels-last one row block by row block
+// (xcorr_direct_bf16_cl). At the amx level, shapes the tile kernel takes use it on the bf16 data.
+void xcorr_bf16(const uint16_t* search, bool search_cl, const uint16_t* templ, float* out, int64_t S, int64_t C,
+                int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale) {
+  const int64_t Ts = per_scale ? S : 1;
+  std::unique_ptr<float[]> t_cl(new float[static_cast<size_t>(Ts * h * w * C)]);
+  to_channels_last<uint16_t, float>(templ, t_cl.get(), Ts, C, h * w);
+#if UNITRACK_SIMD_AMX
+  if (amx_shape_ok(C, W, h, w)) {
+    std::unique_ptr<uint16_t[]> s_keep;
+    const uint16_t* s_cl = search;
+    if (!search_cl) {
+      s_keep.reset(new uint16_t[static_cast<size_t>(S * H * W * C)]);
+      to_channels_last<uint16_t, uint16_t>(search, s_keep.get(), S, C, H * W);
+      s_cl = s_keep.get();
+    }
+    xcorr_amx(s_cl, t_cl.get(), out, S, C, H, W, h, w, per_scale);
+    return;
+  }
+#endif
+  if (search_cl) {
+    xcorr_direct_bf16_cl(search, t_cl.get(), out, S, C, H, W, h, w, per_scale);
+    return;
+  }
+  std::unique_ptr<float[]> s_cl(new float[static_cast<size_t>(S * H * W * C)]);
+  to_channels_last<uint16_t, float>(search, s_cl.get(), S, C, H * W);
+  xcorr_direct<float>(s_cl.get(), t_cl.get(), out, S, C, H, W, h, w, per_scale);
+}
+
 }  // namespace xcorr
 
 extern const XcorrKernels kXcorrKernels;
@@ -338,6 +476,7 @@ const XcorrKernels kXcorrKernels = {
     {&xcorr::to_channels_last<float>, &xcorr::xcorr_direct<float>, nullptr, &xcorr::spectrum_dot<float>},
 #endif
     {&xcorr::to_channels_last<double>, &xcorr::xcorr_direct<double>, nullptr, &xcorr::spectrum_dot<double>},
+    {&xcorr::xcorr_bf16},
 };
 #undef UNITRACK_XCORR_ROWS
 

@@ -240,6 +240,29 @@ def add_device_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_precision_option(p: argparse.ArgumentParser) -> None:
+    """``--precision fp32|bf16|fp16`` of the model and heads (default fp32), checked against ``--device`` before any
+    work (:func:`check_precision`)."""
+    p.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "bf16", "fp16"),
+        help="numeric precision of the backbone (autocast) and the fused propagation / XCorr ops: fp32 (default, "
+        "parity with the official code), bf16, or fp16 (CUDA only). RSM, DCF, softmax and top-K stay float32",
+    )
+
+
+def check_precision(precision: str, device: str, flag: str = "--precision") -> str:
+    """Validate ``--precision`` for ``--device`` before any work (fp16 is CUDA only); :class:`CLIError` naming the
+    option and what the device supports."""
+    from unitrack.model import check_precision as _check
+
+    try:
+        return _check(precision, device, flag)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
 def add_out_option(
     p: argparse.ArgumentParser, *, help: str, default: Optional[str] = None, required: bool = False, short: bool = False
 ) -> None:
@@ -317,4 +340,4 @@ def build_model_from_args(args: argparse.Namespace):
     from unitrack.model import build_model
 
     spec = args.model or default_model_spec(lambda s: print(s, file=sys.stderr))
-    return build_model(spec, device=args.device)
+    return build_model(spec, device=args.device, precision=getattr(args, "precision", "fp32"))

@@ -8,7 +8,7 @@ import sys
 
 from ..evaluation.platform import ALL_TASKS, parse_tasks
 from ..tasks import TASKS
-from .common import add_device_option, add_model_option, add_out_option, add_progress_option
+from .common import add_device_option, add_model_option, add_out_option, add_precision_option, add_progress_option
 
 #: task -> the attribute of its dataset-root option (``--otb`` -> ``args.otb``), from the task table
 DATASET_OPTIONS = {t.name: t.folder for t in TASKS}
@@ -44,13 +44,14 @@ def model_specs(args: argparse.Namespace) -> list[str]:
 
 def _run(args: argparse.Namespace) -> int:
     from ..evaluation.platform import evaluate
-    from .common import check_device, check_output_dir, warn
+    from .common import check_device, check_output_dir, check_precision, warn
 
     tasks = parse_tasks(args.tasks)
     roots = {t: getattr(args, opt) for t, opt in DATASET_OPTIONS.items() if getattr(args, opt)}
     data = args.data or ("custom" if roots else "synthetic")
     specs = model_specs(args)
     args.device = check_device(args.device)
+    args.precision = check_precision(args.precision, args.device)
     check_output_dir(args.out, "--out")
     args.interrupt_note = (
         f"finished work items in {args.out} are kept and reused by the next run; the table was not written"
@@ -66,7 +67,7 @@ def _run(args: argparse.Namespace) -> int:
                 f"note: no ImageNet ResNet-18 weights in the torch hub cache ({where}); nothing is downloaded, so "
                 f"the built-in comparison is a random-init ResNet-18 and the training-free texture baseline"
             )
-    print(f"representations: {', '.join(specs)}; tasks: {', '.join(tasks)}; data: {data}")
+    print(f"representations: {', '.join(specs)}; tasks: {', '.join(tasks)}; data: {data}; precision: {args.precision}")
     out = evaluate(
         specs,
         tasks,
@@ -80,6 +81,7 @@ def _run(args: argparse.Namespace) -> int:
         device=args.device,
         imagenet_acc=args.imagenet_acc,
         max_sequences=args.max_sequences,
+        precision=args.precision,
     )
     print()
     print(out["table"])
@@ -161,6 +163,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--runner", choices=("local", "ray"), default="local", help="where work items run")
     p.add_argument("--address", help="Ray cluster address for --runner ray (default: start a local Ray)")
     add_device_option(p)
+    add_precision_option(p)
     p.add_argument("--force", action="store_true", help="re-run work items that are already done")
     p.add_argument("--max-sequences", type=int, help="use only the first N sequences of each task (quick runs)")
     p.add_argument(

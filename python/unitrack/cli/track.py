@@ -46,10 +46,12 @@ from .common import (
     add_device_option,
     add_model_option,
     add_out_option,
+    add_precision_option,
     add_progress_option,
     build_model_from_args,
     check_device,
     check_output_dir,
+    check_precision,
     default_model_spec,
     partial_dir,
     partial_file,
@@ -155,6 +157,7 @@ def _common_args(p: argparse.ArgumentParser) -> None:
     )
     add_model_option(p, help="default resnet18 if its ImageNet weights are cached, else resnet18:random")
     add_device_option(p)
+    add_precision_option(p)
     vis = p.add_mutually_exclusive_group()
     vis.add_argument(
         "--save-video", dest="vis", action="store_const", const="video", help="write <out>/<name>_vis.mp4 (default)"
@@ -308,6 +311,7 @@ def _prepare(args: argparse.Namespace, src) -> tuple[Path, str]:
     build, ``--out`` can be written (it is created only when the results are written). Returns ``(out folder,
     output name)``."""
     args.device = check_device(args.device)
+    args.precision = check_precision(args.precision, args.device)
     out = _out_dir(args)
     return out, _seq_name(src)
 
@@ -373,10 +377,10 @@ class _Vis:
             self.writer.write(frame)
 
 
-def _report(task: str, outputs: list, n: int, t0: float) -> None:
+def _report(task: str, outputs: list, n: int, t0: float, precision: str = "fp32") -> None:
     dt = time.perf_counter() - t0
     fps = n / dt if dt > 0 else float("inf")
-    print(f"unitrack track {task}: {n} frames in {dt:.1f} s ({fps:.1f} FPS)")
+    print(f"unitrack track {task}: {n} frames in {dt:.1f} s ({fps:.1f} FPS), precision {precision}")
     for o in outputs:
         if o is not None:
             print(f"  wrote {o}")
@@ -530,7 +534,7 @@ def _cmd_sot(args: argparse.Namespace) -> int:
                 )
                 vis.write(draw_text(img, f"{t + 1}/{len(src)}", scale=st["scale"]))
         write_results(tmp, np.stack(boxes))
-    _report("sot", [res, vis.path], len(boxes), t0)
+    _report("sot", [res, vis.path], len(boxes), t0, args.precision)
     return 0
 
 
@@ -577,7 +581,7 @@ def _cmd_vos(args: argparse.Namespace) -> int:
                     f, m, contour_width=st["thickness"], outline=True, label_ids=True, font_scale=st["label_scale"]
                 )
                 vis.write(draw_text(img, f"{t + 1}/{len(frames)}", scale=st["scale"]))
-    _report("vos", [out / name, vis.path], len(frames), t0)
+    _report("vos", [out / name, vis.path], len(frames), t0, args.precision)
     return 0
 
 
@@ -676,6 +680,7 @@ def _cmd_poseprop(args: argparse.Namespace) -> int:
                     "num_joints": J,
                     "skeleton": skel,
                     "joints": np.round(pred, 3).tolist(),
+                    "precision": args.precision,
                     "note": "joints[t][j] = [x, y] in 0-based pixels of frame t; [-1, -1] = lost",
                 }
             ),
@@ -686,7 +691,7 @@ def _cmd_poseprop(args: argparse.Namespace) -> int:
             for t, f in enumerate(frames):
                 img = draw_skeleton(f, pred[t], skeleton=limbs, thickness=st["thickness"], radius=st["radius"])
                 vis.write(draw_text(img, f"{t + 1}/{len(frames)}", scale=st["scale"]))
-    _report("poseprop", [res, vis.path], len(frames), t0)
+    _report("poseprop", [res, vis.path], len(frames), t0, args.precision)
     return 0
 
 
@@ -728,7 +733,7 @@ def _cmd_mot(args: argparse.Namespace) -> int:
             "a detection starts a track when its score is > 0.5; a track is written when its box "
             "has w*h > 200 px and w/h <= 1.6",
         )
-    _report("mot", [res, vis.path], n, t0)
+    _report("mot", [res, vis.path], n, t0, args.precision)
     return 0
 
 
@@ -798,7 +803,7 @@ def _cmd_mots(args: argparse.Namespace) -> int:
         empty = tmp.stat().st_size == 0
     if empty and not warned:
         _warn_empty(args, res, "the tracker confirmed no track")
-    _report("mots", [res, vis.path], n, t0)
+    _report("mots", [res, vis.path], n, t0, args.precision)
     return 0
 
 
@@ -907,5 +912,5 @@ def _cmd_posetrack(args: argparse.Namespace) -> int:
         )
     if n_tracked == 0 and not warned:
         _warn_empty(args, res, "no pose got a track id")
-    _report("posetrack", [res, vis.path], T, t0)
+    _report("posetrack", [res, vis.path], T, t0, args.precision)
     return 0

@@ -31,7 +31,7 @@ from .report import (
     write_reports,
 )
 from .runners import run_items
-from .workitems import WorkItem, config_hash
+from .workitems import WorkItem, config_hash, model_key
 
 #: The tasks of the task table (:data:`unitrack.tasks.TASKS`), in canonical order.
 ALL_TASKS = TASK_NAMES
@@ -110,19 +110,20 @@ def check_roots(tasks: Sequence[str], roots: Dict[str, str]) -> None:
             raise FileNotFoundError(f"dataset for task {t!r} not found: {DATASET_OPTIONS.get(t, t)} {roots[t]}")
 
 
-def build_models(models: Sequence[str], device: str = "cpu") -> Dict[str, Any]:
+def build_models(models: Sequence[str], device: str = "cpu", precision: str = "fp32") -> Dict[str, Any]:
     """Build every representation once, before any work: a bad spec, a missing or unreadable checkpoint, ImageNet
-    weights that are not in the hub cache, or an unavailable device is one error naming the spec. Returns
-    ``{spec: model}`` (the local runner reuses them)."""
-    from unitrack.model import build_model, check_device
+    weights that are not in the hub cache, an unavailable device or a precision it cannot run is one error naming
+    the spec or the option. Returns ``{spec: model}`` (the local runner reuses them)."""
+    from unitrack.model import build_model, check_device, check_precision
 
     check_device(device, "--device")
+    check_precision(precision, device, "--precision")
     built: Dict[str, Any] = {}
     for m in models:
         if m in built:
             continue
         try:
-            built[m] = build_model(m, device=device)
+            built[m] = build_model(m, device=device, precision=precision)
         except FileNotFoundError as exc:
             raise FileNotFoundError(f"--model {m}: {' '.join(str(exc).split())}") from None
         except ValueError as exc:
@@ -190,6 +191,7 @@ def _work_items(
     data_roots: Dict[str, str],
     task_config: Dict[str, Any],
     max_sequences: Optional[int],
+    precision: str = "fp32",
 ) -> tuple[List[WorkItem], Dict[str, List[str]]]:
     """Every (representation x task x sequence) work item, and the sequences of each task."""
     from .tasks import get_task
@@ -208,7 +210,10 @@ def _work_items(
         sequences[t] = seqs
         cfg = json.dumps(task_config.get(t, {}), sort_keys=True)
         for m in models:
-            items += [WorkItem(model=m, task=t, sequence=s, data_root=data_roots[t], config_json=cfg) for s in seqs]
+            items += [
+                WorkItem(model=m, task=t, sequence=s, data_root=data_roots[t], config_json=cfg, precision=precision)
+                for s in seqs
+            ]
     return items, sequences
 
 
@@ -304,8 +309,13 @@ def evaluate(
     task_config: Optional[Dict[str, Any]] = None,
     imagenet_acc: Optional[str] = None,
     max_sequences: Optional[int] = None,
+    precision: str = "fp32",
 ) -> Dict[str, Any]:
     """Run every task for every representation and write the reports.
+
+    ``precision`` (``"fp32"`` default, ``"bf16"``, ``"fp16"`` on CUDA only) is the numeric precision of every model
+    and head (:mod:`unitrack.model.precision`); it is part of each work item (its hash and folder) and recorded in
+    ``item.json``, ``config.json`` and ``results.*``.
 
     Every input is checked before any work (module docstring); errors are raised as ValueError /
     FileNotFoundError / RuntimeError naming the option. Returns ``{"results", "timings", "errors", "notes",
@@ -316,13 +326,14 @@ def evaluate(
     accuracies = read_accuracies(imagenet_acc) if imagenet_acc else None
     if data == "custom" or roots:
         check_roots([t for t in tasks if t in (roots or {}) or data == "custom"], dict(roots or {}))
-    model_cache = build_models(models, device)
+    model_cache = build_models(models, device, precision)
     cache_dir = os.path.join(out_root, "data")
     os.makedirs(out_root, exist_ok=True)
     data_roots = resolve_data(tasks, data, roots, cache_dir=cache_dir, progress=progress)
     task_config = dict(task_config or {})
-    items, sequences = _work_items(models, tasks, data_roots, task_config, max_sequences)
+    items, sequences = _work_items(models, tasks, data_roots, task_config, max_sequences, precision)
     representations = {m: describe_model(m, model_cache[m]) for m in models}
+    model_cache = {model_key(m, precision): model for m, model in model_cache.items()}
     if runner != "local":
         model_cache = {}  # remote workers build their own
     t0 = time.perf_counter()
@@ -340,6 +351,8 @@ def evaluate(
     results, timings, errors = _aggregate(items, records, models, data_roots, out_root)
 
     config = {"models": list(models), "tasks": tasks, "data": data, "roots": data_roots, "task_config": task_config}
+    if precision != "fp32":  # fp32 runs keep the config hash they had before precisions existed
+        config["precision"] = precision
     benchmark = _benchmark_info(data, cache_dir, data_roots)
     meta = {
         "config": config,
@@ -355,6 +368,7 @@ def evaluate(
         "representations": representations,
         "machine": machine_info(device),
         "runner": runner,
+        "precision": precision,
     }
     notes: List[str] = []
     paths = write_reports(out_root, results, tasks, meta)  # the table first: nothing after this can lose it

@@ -136,9 +136,24 @@ def machine_info(device: str = "cpu") -> Dict[str, Any]:
         import unitrack_ext
 
         info["compiled_ops"] = bool(unitrack_ext.HAS_EXT)
+        info["cpu_isa"] = unitrack_ext.cpu_isa() if unitrack_ext.HAS_EXT else "reference"
+        info["bf16_native"] = unitrack_ext.bf16_native()
     except ImportError:
         info["compiled_ops"] = False
+    except RuntimeError:  # UNITRACK_CPU_ISA asks for a level this CPU lacks: the ops say so when they run
+        info["cpu_isa"] = "unusable UNITRACK_CPU_ISA"
     return info
+
+
+def _precision_line(precision: str, machine: Dict[str, Any]) -> str:
+    """``fp32``, or e.g. ``bf16 (backbone under autocast; ... native AMX-BF16)`` for results.md."""
+    if precision == "fp32":
+        return "fp32"
+    ops = ""
+    if precision == "bf16":
+        native = "native (AMX-BF16 tiles)" if machine.get("bf16_native") else "widened to float32 (no native bf16 here)"
+        ops = f"; bf16 dot products in the propagation / XCorr ops {native}"
+    return f"{precision} (backbone under autocast{ops}; RSM, DCF, softmax and top-K in float32)"
 
 
 def _about_lines(meta: Dict[str, Any]) -> List[str]:
@@ -169,6 +184,8 @@ def _about_lines(meta: Dict[str, Any]) -> List[str]:
         out.append("- **Representations:**")
         out += [f"  - `{m}`: {d}" for m, d in reps.items()]
     mach = meta.get("machine") or {}
+    if "precision" in meta:
+        out.append(f"- **Precision:** {_precision_line(meta['precision'], mach)}")
     if mach:
         gpu = f", GPU {mach['gpu']}" if mach.get("gpu") else ""
         out.append(
@@ -215,9 +232,10 @@ def write_reports(
         trows = [[f"{m} / {t}"] + [_fmt(v.get(s)) for s in th[1:]] for m, tv in timings.items() for t, v in tv.items()]
         md.append(markdown_table(th, trows))
     atomic_write_text(paths["md"], "\n".join(md) + "\n")
-    atomic_write_text(
-        os.path.join(out_root, "config.json"), json.dumps(meta.get("config", {}), indent=2, sort_keys=True, default=str)
-    )
+    config = dict(meta.get("config", {}))
+    if "precision" in meta:
+        config["precision"] = meta["precision"]
+    atomic_write_text(os.path.join(out_root, "config.json"), json.dumps(config, indent=2, sort_keys=True, default=str))
     return paths
 
 

@@ -4,8 +4,8 @@ A :class:`WorkItem` holds only strings and plain data (a model spec understood b
 :func:`unitrack.model.build_model`, a task name, a dataset root, a sequence name and the task config), so it can be
 pickled to a process pool or a Ray cluster and retried. :func:`execute_item` runs it and writes its result folder::
 
-    <out_root>/items/<model_slug>/<task>/<sequence>/
-        item.json      status ("ok" | "error"), timings, error message, config hash
+    <out_root>/items/<model_slug>[__<precision>]/<task>/<sequence>/
+        item.json      status ("ok" | "error"), precision, timings, error message, config hash
         ...            the task's raw outputs in the standard format (e.g. <seq>.txt, PNG masks, json)
 
 An item whose ``item.json`` says ``ok`` with the same config hash is skipped on re-runs. The folder is written as
@@ -46,6 +46,8 @@ class WorkItem:
     sequence: str
     data_root: str
     config_json: str = "{}"
+    #: the numeric precision of the model and head (:mod:`unitrack.model.precision`)
+    precision: str = "fp32"
 
     @property
     def config(self) -> Dict[str, Any]:
@@ -53,18 +55,30 @@ class WorkItem:
 
     @property
     def hash(self) -> str:
-        return config_hash(
-            {
-                "model": self.model,
-                "task": self.task,
-                "data_root": os.path.abspath(self.data_root),
-                "sequence": self.sequence,
-                "config": self.config,
-            }
-        )
+        key = {
+            "model": self.model,
+            "task": self.task,
+            "data_root": os.path.abspath(self.data_root),
+            "sequence": self.sequence,
+            "config": self.config,
+        }
+        if self.precision != "fp32":  # fp32 items keep the hashes they had before precisions existed
+            key["precision"] = self.precision
+        return config_hash(key)
+
+    @property
+    def model_key(self) -> str:
+        """The model cache key: the spec, with ``@<precision>`` unless fp32."""
+        return model_key(self.model, self.precision)
 
     def out_dir(self, out_root: str) -> str:
-        return os.path.join(out_root, "items", slug(self.model), self.task, slug(self.sequence))
+        name = slug(self.model) + ("" if self.precision == "fp32" else f"__{self.precision}")
+        return os.path.join(out_root, "items", name, self.task, slug(self.sequence))
+
+
+def model_key(model: str, precision: str = "fp32") -> str:
+    """``spec`` for fp32, ``spec@bf16`` otherwise: one built model per (spec, precision) in a model cache."""
+    return model if precision == "fp32" else f"{model}@{precision}"
 
 
 def item_status(item: WorkItem, out_root: str) -> Optional[Dict[str, Any]]:
@@ -113,6 +127,7 @@ def execute_item(
         "model": item.model,
         "task": item.task,
         "sequence": item.sequence,
+        "precision": item.precision,
         "hash": item.hash,
         "data_root": os.path.abspath(item.data_root),
         "config": item.config,
@@ -121,14 +136,14 @@ def execute_item(
     with atomic_dir(out_dir) as tmp:  # KeyboardInterrupt / SystemExit: the partial folder is removed, then re-raised
         try:
             task = get_task(item.task)
-            if model_cache is not None and item.model in model_cache:
-                model = model_cache[item.model]
+            if model_cache is not None and item.model_key in model_cache:
+                model = model_cache[item.model_key]
             else:
                 from unitrack.model import build_model
 
-                model = build_model(item.model, device=device)
+                model = build_model(item.model, device=device, precision=item.precision)
                 if model_cache is not None:
-                    model_cache[item.model] = model
+                    model_cache[item.model_key] = model
             info = task.run(model, item, os.fspath(tmp))
             rec.update(
                 status="ok", timings=info.get("timings", {}), info={k: v for k, v in info.items() if k != "timings"}

@@ -20,6 +20,7 @@ import torch
 from ..association import AssociationTracker
 from ..data.images import read_image
 from ..data.video import sequence_frames
+from ..model.precision import autocast, precision_dtype
 from ..propagation.mask import l2_normalize
 
 #: Stage names of :attr:`StageTimer.means`, in report order.
@@ -126,10 +127,12 @@ class AssociationHead:
     obs_type: str = ""
     default_config = None  # callable returning the task's AssociationConfig
 
-    def _init_head(self, model, config, progress: bool) -> None:
+    def _init_head(self, model, config, progress: bool, precision: Optional[str] = None) -> None:
         from ..association import AssociationConfig
+        from ..model.precision import resolve_precision
 
         self.model = model
+        self.precision = resolve_precision(precision, model)
         self.config = config if config is not None else type(self).default_config()
         if not isinstance(self.config, AssociationConfig):
             raise TypeError(f"config must be an AssociationConfig, got {type(self.config).__name__}")
@@ -202,20 +205,35 @@ def letterbox(img: np.ndarray, size: tuple[int, int] = (1088, 608)) -> tuple[np.
     return np.ascontiguousarray(out), float(ratio), int(left), int(top)
 
 
-def model_features(model, img: np.ndarray) -> torch.Tensor:
-    """``[C, h, w]`` stride-8 feature map of one RGB frame, synchronised (for honest timings)."""
+def backbone_precision(model, precision: Optional[str]):
+    """Context in which ``model``'s forward runs in the head's ``precision``: the model's own setting temporarily
+    replaced (:meth:`unitrack.model.FeatureExtractor.using_precision`), or plain ``torch.autocast`` for a duck-typed
+    model without one."""
+    if hasattr(model, "using_precision"):
+        return model.using_precision(precision)
+    return autocast(precision or "fp32", getattr(model, "device", "cpu"))
+
+
+def model_features(model, img: np.ndarray, precision: Optional[str] = None) -> torch.Tensor:
+    """``[C, h, w]`` stride-8 feature map of one RGB frame, synchronised (for honest timings). The association heads'
+    features: a bf16/fp16 model's map is widened to float32 (RoIAlign, mask/pose features and RSM stay float32 at
+    every precision; :mod:`unitrack.model.precision`). ``precision``: the backbone's (None: the model's own)."""
     if not hasattr(model, "features"):
         raise TypeError(
             f"model must be a unitrack FeatureExtractor (with .features(frames)), got {type(model).__name__}"
         )
-    f = model.features(img)
+    with backbone_precision(model, precision):
+        f = model.features(img)
     if not isinstance(f, torch.Tensor) or f.dim() != 4 or f.shape[0] != 1:
         raise ValueError(
             f"model.features must return a Tensor [1, C, h, w], got "
             f"{tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__}"
         )
+    f = f[0]
+    if f.dtype in (torch.bfloat16, torch.float16):
+        f = f.float()
     _sync(f)
-    return f[0]
+    return f
 
 
 def progress_bar(iterable, progress: bool, desc: str, total: int | None = None):
@@ -295,14 +313,18 @@ def _check_next_frame(
         )
 
 
-def _model_features(model, frames: Sequence[Frame], l2: bool) -> torch.Tensor:
-    """``model.features(frames)`` checked to be ``[len(frames), C, h, w]``, as float, L2-normalised per pixel when
-    ``l2``: the features of the propagation heads."""
-    feats = model.features(list(frames))
+def _model_features(model, frames: Sequence[Frame], l2: bool, precision: str = "fp32") -> torch.Tensor:
+    """``model.features(frames)`` checked to be ``[len(frames), C, h, w]``, as float32, L2-normalised per pixel when
+    ``l2``: the features of the propagation heads; with a bf16/fp16 ``precision`` rounded to that dtype after the
+    (float32) normalisation, for the fused op (:mod:`unitrack.model.precision`). The backbone runs in ``precision``
+    too."""
+    with backbone_precision(model, precision):
+        feats = model.features(list(frames))
     if feats.dim() != 4 or feats.shape[0] != len(frames):
         raise RuntimeError(f"model.features returned shape {tuple(feats.shape)}, expected [{len(frames)}, C, h, w]")
     feats = feats.float()
-    return l2_normalize(feats, dim=1) if l2 else feats
+    feats = l2_normalize(feats, dim=1) if l2 else feats
+    return feats if precision == "fp32" else feats.to(precision_dtype(precision))
 
 
 def _progress(total: int, enabled: bool, desc: str):

@@ -68,6 +68,8 @@ class MOTHead(AssociationHead):
             (W, H) is the letterbox size and ``min_box_area`` the output filter.
         max_aspect: output filter: tracks with ``w / h > max_aspect`` are not reported (1.6).
         progress: tqdm bar in :meth:`run`.
+        precision: the backbone's precision (``"fp32"``, ``"bf16"``, ``"fp16"`` on CUDA; default: the model's). The
+            feature map is widened to float32: RoIAlign, RSM and assignment run in float32 at every precision.
 
     Attributes:
         timings: mean milliseconds per frame of each stage (``io`` image decoding, ``backbone`` letterbox +
@@ -77,9 +79,15 @@ class MOTHead(AssociationHead):
     """
 
     def __init__(
-        self, model, config: AssociationConfig | None = None, *, max_aspect: float = 1.6, progress: bool = True
+        self,
+        model,
+        config: AssociationConfig | None = None,
+        *,
+        max_aspect: float = 1.6,
+        progress: bool = True,
+        precision: str | None = None,
     ):
-        self._init_head(model, config, progress)
+        self._init_head(model, config, progress, precision)
         self.img_size = tuple(self.config.img_size or (1088, 608))
         self.min_box_area = float(self.config.min_box_area if self.config.min_box_area is not None else 0.0)
         self.max_aspect = float(max_aspect)
@@ -131,7 +139,7 @@ class MOTHead(AssociationHead):
         b, s, rows = self._clean(boxes_tlwh, scores, (H, W))
         with self.timer.stage("backbone"):
             lb, ratio, left, top = letterbox(img, self.img_size)
-            feat = model_features(self.model, lb)
+            feat = model_features(self.model, lb, self.precision)
         fb = tlwh_to_tlbr(b) * ratio + np.array([left, top, left, top], np.float64) if len(b) else np.zeros((0, 4))
         stride = self.config.stride
         tracks = self.tracker.timed_update(feat, boxes=b, scores=s, feat_boxes=fb / stride)

@@ -142,6 +142,7 @@ class MOTSHead(AssociationHead):
         config: :class:`AssociationConfig` (default :func:`~unitrack.association.mots_config`, max_mask_area 200).
         class_id: class column written (2, pedestrian).
         progress: tqdm bar in :meth:`run`.
+        precision: the backbone's precision (default: the model's); features, RSM and assignment stay float32.
 
     Attributes:
         timings: mean ms per frame of ``io`` (image + RLE decoding), ``backbone``, ``features`` (mask feature sets),
@@ -151,9 +152,15 @@ class MOTSHead(AssociationHead):
     """
 
     def __init__(
-        self, model, config: AssociationConfig | None = None, *, class_id: int = PEDESTRIAN, progress: bool = True
+        self,
+        model,
+        config: AssociationConfig | None = None,
+        *,
+        class_id: int = PEDESTRIAN,
+        progress: bool = True,
+        precision: str | None = None,
     ):
-        self._init_head(model, config, progress)
+        self._init_head(model, config, progress, precision)
         self.class_id = int(class_id)
         self.reset()
 
@@ -179,7 +186,7 @@ class MOTSHead(AssociationHead):
             H, W = img.shape[:2]
             m = _decode_masks(masks, (H, W))
         with self.timer.stage("backbone"):
-            feat = model_features(self.model, img)
+            feat = model_features(self.model, img, self.precision)
         tracks = self.tracker.timed_update(feat, masks=m.astype(np.uint8) if len(m) else None)
         self.last_tracks = tracks
         raw = [

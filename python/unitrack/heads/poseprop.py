@@ -24,6 +24,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from ..model.precision import resolve_precision
 from ..propagation.mask import LabelMemory, PropagationConfig
 from ..propagation.pose import belief_maps, readout_topk
 from ._common import (
@@ -65,10 +66,15 @@ def _as_joints(joints, name: str) -> np.ndarray:
 
 
 class PosePropagator:
-    """Stateful pose-propagation head: ``init(frame, joints)`` then ``track(frame) -> joints [J, 2]``."""
+    """Stateful pose-propagation head: ``init(frame, joints)`` then ``track(frame) -> joints [J, 2]``.
 
-    def __init__(self, model, config: Optional[PosePropConfig] = None):
+    ``precision`` (``"fp32"``, ``"bf16"``, ``"fp16"`` on CUDA; default: the model's): the dtype of the features handed
+    to ``topk_propagate`` (normalised in float32 first; belief maps, top-K and softmax stay float32).
+    """
+
+    def __init__(self, model, config: Optional[PosePropConfig] = None, *, precision: Optional[str] = None):
         self.model = model
+        self.precision = resolve_precision(precision, model)
         self.config = config if config is not None else PosePropConfig()
         self.config.validate()
         self.memory = LabelMemory(self.config)
@@ -84,7 +90,7 @@ class PosePropagator:
 
     def _features(self, frames: Sequence[Frame]) -> torch.Tensor:
         with self.timer.stage("backbone"):
-            return _model_features(self.model, frames, self.config.l2_normalize)
+            return _model_features(self.model, frames, self.config.l2_normalize, self.precision)
 
     def init(self, frame: Frame, joints, _feats: Optional[torch.Tensor] = None) -> None:
         """Start with the first frame (an RGB array or image path) and its joints ``[J, 2]`` (x, y pixels;

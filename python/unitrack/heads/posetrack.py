@@ -118,6 +118,7 @@ class PoseTrackHead(AssociationHead):
         model: any :class:`unitrack.model.FeatureExtractor`.
         config: :class:`AssociationConfig` (default :func:`~unitrack.association.posetrack_config`).
         progress: tqdm bar in :meth:`run`.
+        precision: the backbone's precision (default: the model's); features, RSM and assignment stay float32.
 
     Attributes:
         timings: mean ms per frame of ``io``, ``backbone``, ``features`` (rasterise + mask features), ``rsm``,
@@ -125,8 +126,10 @@ class PoseTrackHead(AssociationHead):
         stats: ``frames``, ``people``, ``untracked`` (skeletons that got no id), ``recycled_ids``.
     """
 
-    def __init__(self, model, config: AssociationConfig | None = None, *, progress: bool = True):
-        self._init_head(model, config, progress)
+    def __init__(
+        self, model, config: AssociationConfig | None = None, *, progress: bool = True, precision: str | None = None
+    ):
+        self._init_head(model, config, progress, precision)
         self.reset()
 
     obs_type = "poses"
@@ -157,7 +160,7 @@ class PoseTrackHead(AssociationHead):
         H, W = img.shape[:2]
         P = _poses_array(poses, (H, W))
         with self.timer.stage("backbone"):
-            feat = model_features(self.model, img)
+            feat = model_features(self.model, img, self.precision)
         self.stats["frames"] += 1
         tracks = self.tracker.timed_update(feat, poses=list(P) if len(P) else None, image_size=(H, W))
         self.last_tracks = tracks

@@ -39,6 +39,7 @@ import torch
 
 from ..data.images import read_image
 from ..data.video import sequence_frames
+from ..model.precision import feature_dtype, resolve_precision
 from ..propagation.box import (
     DCFFilter,
     XCorrFilter,
@@ -49,6 +50,7 @@ from ..propagation.box import (
     scale_factors,
     scale_penalties,
 )
+from ._common import backbone_precision
 
 __all__ = [
     "SOTConfig",
@@ -179,13 +181,19 @@ class SOTTracker:
     Args:
         model: a FeatureExtractor (``normalize`` and stride-8 ``forward``), e.g. ``AppearanceModel("resnet18", 3)``.
         config: the head's config dataclass (defaults = SPEC).
+        precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` (CUDA) for the backbone and, in the XCorr head, the ``xcorr``
+            features (default: the model's precision; :mod:`unitrack.model.precision`).
     """
 
     name = "sot"
     config_cls = SOTConfig
     is_deterministic = True
 
-    def __init__(self, model: torch.nn.Module, config: Optional[SOTConfig] = None):
+    #: Whether the head's correlation takes low-precision features (XCorr's fused ``xcorr``); the DCF filter (FFT)
+    #: always works on float32 features.
+    low_precision_head = False
+
+    def __init__(self, model: torch.nn.Module, config: Optional[SOTConfig] = None, *, precision: Optional[str] = None):
         if not (hasattr(model, "normalize") and callable(model)):
             raise TypeError(
                 f"model must be a unitrack FeatureExtractor (with .normalize and forward), got {type(model).__name__};"
@@ -195,6 +203,7 @@ class SOTTracker:
         if not isinstance(config, self.config_cls):
             raise TypeError(f"config must be a {self.config_cls.__name__}, got {type(config).__name__}")
         self.model = model
+        self.precision = resolve_precision(precision, model)
         self.cfg = config
         self.scales = scale_factors(config.num_scale, config.scale_step)
         self.penalties = scale_penalties(config.num_scale, config.scale_penalty)
@@ -242,7 +251,7 @@ class SOTTracker:
     def _features(self, crops: torch.Tensor) -> torch.Tensor:
         if self.cfg.channels_last:
             crops = crops.contiguous(memory_format=torch.channels_last)
-        with self.timer.stage("backbone"), torch.no_grad():
+        with self.timer.stage("backbone"), torch.no_grad(), backbone_precision(self.model, self.precision):
             f = self.model(crops)
             if f.is_cuda:
                 torch.cuda.synchronize(f.device)
@@ -252,6 +261,8 @@ class SOTTracker:
                 f"model output for {self.cfg.crop_sz}x{self.cfg.crop_sz} crops must be [B, C, {n}, {n}] (stride "
                 f"{self.cfg.stride}), got shape {tuple(f.shape)}"
             )
+        if self.low_precision_head:
+            return f.to(feature_dtype(self.precision, f))  # the model's bf16 map as it is (or rounded to it)
         return f.float() if f.dtype not in (torch.float32, torch.float64) else f
 
     def _crop_features(self, frame: torch.Tensor, windows: np.ndarray) -> torch.Tensor:
@@ -374,13 +385,17 @@ class SOTTracker:
 
 
 class XCorrTracker(SOTTracker):
-    """UniTrack_XCorr: SiamFC-style cross-correlation head (SPEC §4.2, appendix e)."""
+    """UniTrack_XCorr: SiamFC-style cross-correlation head (SPEC §4.2, appendix e). With ``precision="bf16"`` the
+    (Hann-windowed) search and template features go to ``xcorr`` in bf16; the response is float32."""
 
     name = "UniTrack_XCorr"
     config_cls = XCorrConfig
+    low_precision_head = True
 
-    def __init__(self, model: torch.nn.Module, config: Optional[XCorrConfig] = None):
-        super().__init__(model, config)
+    def __init__(
+        self, model: torch.nn.Module, config: Optional[XCorrConfig] = None, *, precision: Optional[str] = None
+    ):
+        super().__init__(model, config, precision=precision)
         self.filter = XCorrFilter(self.cfg.feat_sz, self.cfg.padding, self.cfg.response_scale)
 
     def _init_filter(self, z_feat):
@@ -394,13 +409,14 @@ class XCorrTracker(SOTTracker):
 
 
 class DCFTracker(SOTTracker):
-    """UniTrack_DCF: DCFNet-style correlation filter head (SPEC §4.3, appendix e). The default SOT head."""
+    """UniTrack_DCF: DCFNet-style correlation filter head (SPEC §4.3, appendix e). The default SOT head. Its filter
+    (FFT) works on float32 features at every precision (a bf16 model only speeds up the backbone)."""
 
     name = "UniTrack_DCF"
     config_cls = DCFConfig
 
-    def __init__(self, model: torch.nn.Module, config: Optional[DCFConfig] = None):
-        super().__init__(model, config)
+    def __init__(self, model: torch.nn.Module, config: Optional[DCFConfig] = None, *, precision: Optional[str] = None):
+        super().__init__(model, config, precision=precision)
         self.filter = DCFFilter(self.cfg.feat_sz, self.cfg.padding, self.cfg.lambda0, self.cfg.output_sigma_factor)
 
     def _init_filter(self, z_feat):
@@ -422,12 +438,15 @@ class DCFTracker(SOTTracker):
 HEADS = {"dcf": DCFTracker, "xcorr": XCorrTracker}
 
 
-def make_tracker(model: torch.nn.Module, head: str = "dcf", config: Optional[SOTConfig] = None) -> SOTTracker:
-    """``head``: ``"dcf"`` (default, the paper's headline SOT number) or ``"xcorr"``."""
+def make_tracker(
+    model: torch.nn.Module, head: str = "dcf", config: Optional[SOTConfig] = None, *, precision: Optional[str] = None
+) -> SOTTracker:
+    """``head``: ``"dcf"`` (default, the paper's headline SOT number) or ``"xcorr"``; ``precision``: default the
+    model's (:mod:`unitrack.model.precision`)."""
     key = head.lower()
     if key not in HEADS:
         raise ValueError(f"head must be one of {sorted(HEADS)}, got {head!r}")
-    return HEADS[key](model, config)
+    return HEADS[key](model, config, precision=precision)
 
 
 def track_sequence(

@@ -37,6 +37,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from ..model.precision import resolve_precision
 from ..propagation.mask import LabelMemory, PropagationConfig, downsample_labels, upsample_argmax
 from ._common import (
     PROP_STAGES,
@@ -93,6 +94,9 @@ class VOSTracker:
     Args:
         model: a :class:`unitrack.model.FeatureExtractor` (``model.features(frames) -> [B, C, h, w]``).
         config: :class:`VOSConfig` (SPEC defaults).
+        precision: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (CUDA): the dtype of the features handed to
+            ``topk_propagate`` (L2-normalised in float32 first; top-K, softmax and labels stay float32). Default: the
+            model's precision.
 
     Attributes after :meth:`init`:
         object_ids: ``np.ndarray [L]`` sorted ids of the first mask (0 first); channel ``k`` of the soft
@@ -100,8 +104,9 @@ class VOSTracker:
         soft: the last soft prediction ``Tensor[L, h, w]`` (feature resolution).
     """
 
-    def __init__(self, model, config: Optional[VOSConfig] = None):
+    def __init__(self, model, config: Optional[VOSConfig] = None, *, precision: Optional[str] = None):
         self.model = model
+        self.precision = resolve_precision(precision, model)
         self.config = config if config is not None else VOSConfig()
         self.config.validate()
         self.memory = LabelMemory(self.config)
@@ -122,7 +127,7 @@ class VOSTracker:
     def _features(self, frames: Sequence[Frame]) -> torch.Tensor:
         """``[B, C, h, w]`` (L2-normalised per pixel unless disabled)."""
         with self.timer.stage("backbone"):
-            return _model_features(self.model, frames, self.config.l2_normalize)
+            return _model_features(self.model, frames, self.config.l2_normalize, self.precision)
 
     # -- API -------------------------------------------------------------------------------------------------
     def init(self, frame: Frame, mask, _feats: Optional[torch.Tensor] = None) -> None:

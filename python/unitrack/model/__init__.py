@@ -6,6 +6,7 @@
   ``"resnet50:/ckpt.pth@layer4"``, ``"color"``, ``"texture"``); :func:`list_builtin_models`.
 * :class:`ColorStatsModel`, :class:`TextureModel` -- training-free baselines; :func:`wrap_module` -- any stride-8
   ``nn.Module``.
+* :mod:`unitrack.model.precision` -- ``precision="fp32" | "bf16" | "fp16"`` of a model's forward pass (autocast).
 """
 
 from .appearance import AppearanceModel
@@ -41,6 +42,7 @@ from .checkpoints import (
     hub_checkpoint_dir,
     read_checkpoint,
 )
+from .precision import PRECISIONS, check_precision, precision_dtype
 from .resnet import ARCHS, ResNetStride8
 from .texture import TextureModel
 
@@ -72,6 +74,9 @@ __all__ = [
     "find_imagenet_weights",
     "hub_checkpoint_dir",
     "read_checkpoint",
+    "PRECISIONS",
+    "check_precision",
+    "precision_dtype",
     "ARCHS",
     "ResNetStride8",
     "TextureModel",

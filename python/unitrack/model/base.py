@@ -8,11 +8,14 @@ Any ``nn.Module`` that returns a stride-8 map can be wrapped with :func:`wrap_mo
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from contextlib import contextmanager
+from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+from .precision import autocast, check_precision, precision_dtype
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -59,7 +62,10 @@ class FeatureExtractor(nn.Module):
     """Base class: a stride-8 appearance model with its input normalisation.
 
     Subclasses implement :meth:`forward` on normalised input. ``mean``/``std`` are the per-channel statistics applied by
-    :meth:`normalize`; ``out_channels`` is C; ``name`` labels results tables.
+    :meth:`normalize`; ``out_channels`` is C; ``name`` labels results tables. ``precision`` (``"fp32"`` default,
+    ``"bf16"``, ``"fp16"`` on CUDA; :mod:`unitrack.model.precision`): calling the model (``model(x)``, hence
+    :meth:`features`) runs ``forward`` under ``torch.autocast`` in that precision (where the device computes it
+    natively) and returns features of that dtype.
     """
 
     stride = 8
@@ -70,10 +76,42 @@ class FeatureExtractor(nn.Module):
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
         self.name = name
         self.out_channels: int = -1
+        self._precision = "fp32"
 
     @property
     def device(self) -> torch.device:
         return self.mean.device
+
+    @property
+    def precision(self) -> str:
+        """``"fp32"``, ``"bf16"`` or ``"fp16"`` (CUDA only): the autocast precision of the forward pass."""
+        return self._precision
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        self._precision = check_precision(value, self.device)
+
+    def __call__(self, *args, **kwargs):
+        with autocast(self._precision, self.device):
+            out = super().__call__(*args, **kwargs)
+        # The features come out in the precision's dtype also where the forward ran in float32 (TextureModel, or bf16
+        # on a CPU without native bf16: precision.autocast).
+        if self._precision != "fp32" and isinstance(out, torch.Tensor) and out.dtype == torch.float32:
+            out = out.to(precision_dtype(self._precision))
+        return out
+
+    @contextmanager
+    def using_precision(self, precision: Optional[str]) -> Iterator[None]:
+        """Run the forward passes inside the block in ``precision`` (None: the model's own), then restore it; how a
+        head with its own precision runs a shared model."""
+        if precision is None or precision == self._precision:
+            yield
+            return
+        before, self.precision = self._precision, precision
+        try:
+            yield
+        finally:
+            self._precision = before
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, 3, H, W]`` in [0, 1] -> normalised."""

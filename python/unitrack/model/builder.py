@@ -30,6 +30,7 @@ import torch.nn as nn
 from .appearance import AppearanceModel
 from .base import ColorStatsModel, FeatureExtractor, wrap_module
 from .checkpoints import FORMATS, HUB_FILES, hub_checkpoint_dir
+from .precision import check_precision
 from .resnet import ARCHS
 from .texture import TextureModel
 
@@ -245,23 +246,31 @@ def check_device(device: Union[str, torch.device, None], name: str = "device") -
     raise ValueError(f"{name} {text}: not available in this torch build or on this machine; available here: {avail}")
 
 
-def build_model(spec: Union[str, nn.Module], device: Union[str, torch.device] = "cpu") -> FeatureExtractor:
-    """A :class:`FeatureExtractor` from a spec string (module docstring) or any stride-8 ``nn.Module``.
+def build_model(
+    spec: Union[str, nn.Module], device: Union[str, torch.device] = "cpu", precision: str = "fp32"
+) -> FeatureExtractor:
+    """A :class:`FeatureExtractor` from a spec string (module docstring) or any stride-8 ``nn.Module``, whose forward
+    pass runs in ``precision`` (``"fp32"``, ``"bf16"``, ``"fp16"`` on CUDA only; :mod:`unitrack.model.precision`).
 
-    Raises ValueError for a bad spec or an unavailable device (:func:`check_device`), FileNotFoundError for missing
-    weights (ImageNet weights not in the hub cache, a checkpoint path that does not exist), RuntimeError for an
-    unreadable checkpoint.
+    Raises ValueError for a bad spec, an unavailable device (:func:`check_device`) or a precision the device cannot
+    run, FileNotFoundError for missing weights (ImageNet weights not in the hub cache, a checkpoint path that does not
+    exist), RuntimeError for an unreadable checkpoint.
     """
     if not isinstance(device, torch.device):
         device = check_device(device)
+    check_precision(precision, device)
     if isinstance(spec, nn.Module):
-        return wrap_module(spec).to(device)
-    parsed = parse_model_spec(spec)
-    if parsed.kind == "color":
-        return ColorStatsModel().to(device)
-    if parsed.kind == "texture":
-        return TextureModel().to(device)
-    return AppearanceModel(**parsed.kwargs, device=device)
+        model = wrap_module(spec).to(device)
+    else:
+        parsed = parse_model_spec(spec)
+        if parsed.kind == "color":
+            model = ColorStatsModel().to(device)
+        elif parsed.kind == "texture":
+            model = TextureModel().to(device)
+        else:
+            model = AppearanceModel(**parsed.kwargs, device=device)
+    model.precision = precision
+    return model
 
 
 def list_builtin_models() -> dict[str, str]:

@@ -191,7 +191,11 @@ class XCorrFilter:
         z = z_feat[0] if z_feat.dim() == 4 else z_feat
         self._check_map(z, "z_feat")
         self.template = z[:, self.begin : self.end, self.begin : self.end].contiguous()
-        self._window = hann2d(self.feat_sz, device=z.device, dtype=z.dtype)
+        # The window in float32 (float64 for float64 features); low-precision features are windowed in float32 and
+        # rounded once.
+        self._window = hann2d(
+            self.feat_sz, device=z.device, dtype=torch.float64 if z.dtype == torch.float64 else torch.float32
+        )
 
     def response(self, x_feat: torch.Tensor) -> torch.Tensor:
         """``x_feat``: ``Tensor[S, C, n, n]`` search features -> ``Tensor[S, n-t+1, n-t+1]`` (t = template side)."""
@@ -200,8 +204,12 @@ class XCorrFilter:
         if x_feat.dim() != 4:
             raise ValueError(f"x_feat must be [S, C, H, W], got shape {tuple(x_feat.shape)}")
         self._check_map(x_feat[0], "x_feat")
-        x = x_feat * self._window  # keeps the producer's memory format (channels-last avoids a transpose in xcorr)
-        return ops.xcorr(x, self.template) * self.response_scale
+        # Keeps the producer's memory format (channels-last avoids a transpose in xcorr); bf16 stays bf16.
+        if x_feat.dtype in (torch.bfloat16, torch.float16):
+            x = (x_feat.float() * self._window).to(x_feat.dtype)
+        else:
+            x = x_feat * self._window.to(x_feat.dtype)
+        return ops.xcorr(x, self.template.to(x.dtype)) * self.response_scale
 
     def _check_map(self, f: torch.Tensor, name: str) -> None:
         if f.dim() != 3 or f.shape[-1] != self.feat_sz or f.shape[-2] != self.feat_sz:

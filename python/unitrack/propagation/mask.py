@@ -173,7 +173,9 @@ class LabelMemory:
                 f"labels0: spatial size {tuple(labels0.shape[-2:])} differs from the features' "
                 f"{tuple(feats0.shape[-2:])}"
             )
-        labels0 = labels0.to(device=feats0.device, dtype=feats0.dtype)
+        # Labels in the features' dtype, float32 with bf16/fp16 features (topk_propagate returns float32 then).
+        lab_dtype = feats0.dtype if feats0.dtype in (torch.float32, torch.float64) else torch.float32
+        labels0 = labels0.to(device=feats0.device, dtype=lab_dtype)
         e0 = _Entry(feats0, labels0)
         self._long = {0: e0}
         # Padding: n_context copies of frame 0; after frame 0 itself is pushed the slots are still all frame 0.
