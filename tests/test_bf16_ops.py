@@ -213,16 +213,20 @@ def test_fake_kernels_give_float32_for_bf16():
 
 
 def test_float16_on_the_cpu_is_a_clear_error():
+    # The op's own check (csrc/ops/<op>_args.h, or its Python mirror without _C) names the argument: RuntimeError;
+    # the rsm list form is packed in Python first, which checks each set's dtype (TypeError).
     q, k, lab = _topk_inputs(1, 2, 8, 4, 5, 2)
     with pytest.raises(
-        TypeError, match=r"query must be float32, float64 or bfloat16 on the CPU \(float16 only on CUDA\)"
+        RuntimeError, match=r"query must be float32, float64 or bfloat16 on the CPU \(float16 only on CUDA\), got float16"
     ):
         ops.topk_propagate(q.half(), k.half(), lab)
     s, t = _xcorr_inputs(1, 4, 6, 6, 2, 2, False)
-    with pytest.raises(TypeError, match="search must be float32, float64 or bfloat16 on the CPU"):
+    with pytest.raises(RuntimeError, match="search must be float32, float64 or bfloat16 on the CPU"):
         ops.xcorr(s.half(), t.half())
     with pytest.raises(TypeError, match=r"track_feats\[0\] must be float32, float64 or bfloat16 on the CPU"):
         ops.rsm([torch.rand(2, 3).half()], [torch.rand(2, 3).half()])
+    with pytest.raises(RuntimeError, match="track_points must be float32, float64 or bfloat16 on the CPU"):
+        ops.rsm((torch.rand(2, 3).half(), torch.tensor([2])), (torch.rand(2, 3).half(), torch.tensor([2])))
     if unitrack_ext.HAS_EXT:  # the raw entries say the same
         with pytest.raises(RuntimeError, match="search must be float32, float64 or bfloat16 on the CPU"):
             torch.ops.unitrack.xcorr(s.half(), t.half())
@@ -232,28 +236,32 @@ def test_float16_on_the_cpu_is_a_clear_error():
 
 def test_mixed_precision_is_an_error_not_an_upcast():
     q, k, lab = _topk_inputs(1, 2, 8, 4, 5, 2)
-    with pytest.raises(TypeError, match="keys has dtype torch.float32 but query has torch.bfloat16"):
+    with pytest.raises(RuntimeError, match="query and keys must have the same dtype, got bfloat16 and float32"):
         ops.topk_affinity(q.bfloat16(), k)
-    with pytest.raises(TypeError, match="labels has dtype torch.float64 but query has torch.bfloat16"):
+    with pytest.raises(RuntimeError, match="labels and query must have the same dtype, got float64 and bfloat16"):
         ops.topk_propagate(q.bfloat16(), k.bfloat16(), lab.double())
     s, t = _xcorr_inputs(1, 4, 6, 6, 2, 2, False)
-    with pytest.raises(TypeError, match="template has dtype torch.float32 but search has torch.bfloat16"):
+    with pytest.raises(RuntimeError, match="search and templ must have the same dtype, got bfloat16 and float32"):
         ops.xcorr(s.bfloat16(), t)
-    with pytest.raises(TypeError, match="det_feats has dtype torch.float32 but track_feats has torch.bfloat16"):
+    with pytest.raises(
+        RuntimeError, match="track_points and det_points must have the same dtype, got bfloat16 and float32"
+    ):
         ops.rsm([torch.rand(2, 3).bfloat16()], [torch.rand(2, 3)])
-    if unitrack_ext.HAS_EXT:
-        with pytest.raises(RuntimeError, match="search and templ must have the same dtype, got bfloat16 and float32"):
-            torch.ops.unitrack.xcorr(s.bfloat16(), t)
-        with pytest.raises(RuntimeError, match="labels and query must have the same dtype, got float64 and bfloat16"):
-            torch.ops.unitrack.topk_propagate(q.bfloat16(), k.bfloat16(), lab.double(), 3, 0.05, 2.0, 1)
+    # float32 labels with bfloat16 features are the documented exception (soft labels keep float32 precision).
+    assert ops.topk_propagate(q.bfloat16(), k.bfloat16(), lab).dtype == torch.float32
 
 
 def test_nan_in_bf16_features_rejected():
     q, k, lab = _topk_inputs(1, 2, 8, 4, 5, 2)
     kb = k.bfloat16()
     kb.view(-1)[7] = float("inf")
-    with pytest.raises(ValueError, match="keys contains NaN or inf"):
+    with pytest.raises(RuntimeError, match="keys contains NaN or inf"):
         ops.topk_propagate(q.bfloat16(), kb, lab)
+    s, t = _xcorr_inputs(1, 4, 6, 6, 2, 2, False)
+    sb = s.bfloat16()
+    sb.view(-1)[3] = float("nan")
+    with pytest.raises(RuntimeError, match="search contains NaN or inf"):
+        ops.xcorr(sb, t.bfloat16())
     if unitrack_ext.HAS_EXT:
         with pytest.raises(RuntimeError, match="keys contains NaN or inf"):
             torch.ops.unitrack.topk_affinity(q.bfloat16(), kb, 3, 0.05, 2.0, 1)
