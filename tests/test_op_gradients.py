@@ -443,6 +443,22 @@ def test_indices_output_is_not_differentiable():
         torch.autograd.grad(i.double().sum(), (q,))
 
 
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool])
+def test_integer_and_bool_inputs_are_refused_beside_grad_inputs(dtype):
+    # PyTorch refuses requires_grad on integer/bool tensors; an integer/bool input given beside a float input that
+    # requires grad is refused by name (never silently treated as a constant without a gradient).
+    with pytest.raises(RuntimeError, match="floating point"):
+        torch.ones(2, 3, dtype=dtype).requires_grad_(True)
+    q = torch.randn(1, 4, 5, 6, dtype=F64, requires_grad=True)
+    k = torch.randn(1, 2, 4, 5, 6, dtype=F64, requires_grad=True)
+    with pytest.raises(TypeError, match="labels must be float32 or float64"):
+        ops.topk_propagate(q, k, torch.ones(1, 2, 3, 5, 6, dtype=dtype), topk=3)
+    with pytest.raises(TypeError, match="keys must be float32 or float64"):
+        ops.topk_affinity(q, k.detach().to(dtype), topk=3)
+    with pytest.raises(TypeError, match="template must be float32 or float64"):
+        ops.xcorr(torch.randn(1, 2, 6, 6, dtype=F64, requires_grad=True), torch.ones(2, 3, 3, dtype=dtype))
+
+
 def test_forward_only_guard_raises_at_the_call():
     lib = torch.library.Library("unitrack_gradtest", "DEF")  # an op without a formula, in its own namespace
     lib.define("twice(Tensor x) -> Tensor")
