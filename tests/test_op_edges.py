@@ -187,3 +187,23 @@ def test_compile_still_checks_the_temperature_at_run_time():
     with pytest.raises(RuntimeError, match="temperature must be a finite number > 0, got -1"):
         fn(-1.0)
     assert not math.isnan(float(fn(0.09).sum()))
+
+
+# ---- the GEMM's per-thread pack workspace (csrc/cpu/kernels/gemm.h) ----------------------------------------------------
+@needs_ext
+def test_rsm_same_bits_after_the_gemm_workspace_grew_shrank_and_was_released():
+    # The packs reuse a per-thread buffer: stale values of a larger earlier call must never leak into a smaller one, and
+    # a call above the 32 MB cap (1,100 + 1,100 rows of 4,096 floats: about 36 MB of packs) releases it again.
+    g = torch.Generator().manual_seed(3)
+    small = ([torch.rand(5, 64, generator=g) for _ in range(3)], [torch.rand(7, 64, generator=g) for _ in range(2)])
+    mid = ([torch.rand(90, 300, generator=g) for _ in range(4)], [torch.rand(80, 300, generator=g) for _ in range(3)])
+    huge = ([torch.rand(550, 4096, generator=g) for _ in range(2)], [torch.rand(550, 4096, generator=g) for _ in range(2)])
+    first_small, first_mid = ops.rsm(*small), ops.rsm(*mid)
+    for args, want in ((huge, None), (small, first_small), (mid, first_mid), (small, first_small)):
+        got = ops.rsm(*args)
+        if want is not None:
+            assert torch.equal(got, want)
+        else:
+            torch.testing.assert_close(got, reference.rsm(*args), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(first_small, reference.rsm(*small), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(first_mid, reference.rsm(*mid), rtol=1e-4, atol=1e-5)
