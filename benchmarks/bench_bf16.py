@@ -78,7 +78,9 @@ def test_backbone(benchmark, hw):
 # ----------------------------------------------------------------------------------------------------- fused ops
 
 OPS_WORKER = r"""
-import json, sys, statistics, time, torch
+import json, os, sys, statistics, time, torch
+if os.environ.get("UNITRACK_BENCH_THREADS"):
+    torch.set_num_threads(int(os.environ["UNITRACK_BENCH_THREADS"]))
 sys.path.insert(0, sys.argv[1])
 from bench_bf16 import op_cases
 from common import interleaved_medians
@@ -146,7 +148,7 @@ def test_fused_ops_without_native_bf16(benchmark, level):
         pytest.skip(f"this CPU supports up to {supported}")
     env = dict(os.environ, UNITRACK_CPU_ISA=level)
     res = subprocess.run(
-        [sys.executable, "-c", OPS_WORKER, os.path.dirname(os.path.abspath(__file__)), "5"],
+        [sys.executable, "-c", OPS_WORKER, os.path.dirname(os.path.abspath(__file__)), "7"],
         capture_output=True,
         text=True,
         env=env,
