@@ -451,12 +451,27 @@ def test_integer_and_bool_inputs_are_refused_beside_grad_inputs(dtype):
         torch.ones(2, 3, dtype=dtype).requires_grad_(True)
     q = torch.randn(1, 4, 5, 6, dtype=F64, requires_grad=True)
     k = torch.randn(1, 2, 4, 5, 6, dtype=F64, requires_grad=True)
-    with pytest.raises(TypeError, match="labels must be float32 or float64"):
+    with pytest.raises(RuntimeError, match=f"labels and query must have the same dtype, got {_dt(dtype)} and float64"):
         ops.topk_propagate(q, k, torch.ones(1, 2, 3, 5, 6, dtype=dtype), topk=3)
-    with pytest.raises(TypeError, match="keys must be float32 or float64"):
+    with pytest.raises(RuntimeError, match=f"query and keys must have the same dtype, got float64 and {_dt(dtype)}"):
         ops.topk_affinity(q, k.detach().to(dtype), topk=3)
-    with pytest.raises(TypeError, match="template must be float32 or float64"):
+    with pytest.raises(RuntimeError, match=f"search and templ must have the same dtype, got float64 and {_dt(dtype)}"):
         ops.xcorr(torch.randn(1, 2, 6, 6, dtype=F64, requires_grad=True), torch.ones(2, 3, 3, dtype=dtype))
+
+
+def test_nonfinite_labels_are_named_under_autograd():
+    # Under autograd topk_propagate runs topk_affinity + _topk_gather (saving the selection): the labels still get
+    # the op's own checks, by name.
+    q = torch.randn(1, 4, 5, 6, dtype=F64, requires_grad=True)
+    k = torch.randn(1, 2, 4, 5, 6, dtype=F64)
+    lab = torch.rand(1, 2, 3, 5, 6, dtype=F64)
+    lab[0, 1, 2, 3, 4] = float("nan")
+    with pytest.raises(RuntimeError, match="labels contains NaN or inf values"):
+        ops.topk_propagate(q, k, lab, topk=3)
+
+
+def _dt(dtype):
+    return str(dtype).replace("torch.", "")
 
 
 def test_forward_only_guard_raises_at_the_call():

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from . import HAS_EXT
+from . import HAS_EXT, _validate
 from .reference import topk_backward as _ref_topk_bwd
 from .reference import xcorr_backward as _ref_xcorr_bwd
 from .reference.rsm_backward import rsm_backward as _ref_rsm_backward
@@ -190,6 +190,12 @@ def topk_propagate(query, keys, labels, topk, temperature, radius, n_global):
     """``torch.ops.unitrack.topk_propagate`` (batched inputs), saving the selection when autograd records the call:
     ``topk_affinity`` + ``_topk_gather`` instead of recomputing the selection in backward."""
     if wants_grad(query, keys, labels):
+        # The labels' checks of topk_propagate itself (the split path below never runs them), by the same names
+        # (eager calls; under torch.compile the fake kernels of the two ops check the shapes).
+        if not torch.compiler.is_compiling():
+            _validate.topk_args(query, keys, labels, topk, temperature, radius, n_global, device=query.device.type)
+            if query.device.type == "cpu":
+                _validate.check_finite(labels, "labels")
         weights, indices = _op("topk_affinity")(query, keys, topk, temperature, radius, n_global)
         return _op("_topk_gather")(weights, indices, labels)
     return _op("topk_propagate")(query, keys, labels, topk, temperature, radius, n_global)
