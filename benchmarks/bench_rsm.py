@@ -9,15 +9,15 @@ affinity GEMM's 2 * sumP * sumQ * C. `test_speedup_*` asserts the fused op is >=
 (medians of time.perf_counter, the three interleaved in the same process; budget mechanics and run metadata:
 ``benchmarks/common.py``, ``benchmarks/conftest.py``).
 """
+
 from __future__ import annotations
 
 import pytest
 import torch
 
 import unitrack_ext
-from unitrack_ext import ops, reference
-
 from common import check_ratio, interleaved_medians
+from unitrack_ext import ops, reference
 
 #: fused / reference, same run (a speed-up of at least 4x)
 FUSED_VS_REFERENCE = 1 / 4.0
@@ -79,8 +79,10 @@ def test_speedup_vs_reference(benchmark, case):
     t, d = _make(case)
     benchmark.group = f"rsm-{case}-speedup"
     benchmark.pedantic(lambda: ops.rsm(t, d), rounds=1, iterations=1)
-    fused, ref, mm = (r["median_s"] for r in interleaved_medians(
-        [lambda: ops.rsm(t, d), lambda: reference.rsm(t, d), _mm_fn(t, d)], rounds=5))
+    fused, ref, mm = (
+        r["median_s"]
+        for r in interleaved_medians([lambda: ops.rsm(t, d), lambda: reference.rsm(t, d), _mm_fn(t, d)], rounds=5)
+    )
     gflop = _affinity_flops(t, d) / 1e9
     print(
         f"\n[rsm {case}] fused {fused * 1e3:.2f} ms ({gflop / fused:.1f} GFLOP/s affinity-equivalent), "
@@ -88,5 +90,12 @@ def test_speedup_vs_reference(benchmark, case):
         f"speed-up {ref / fused:.1f}x, fused/mm {fused / mm:.2f}"
     )
     benchmark.extra_info["affinity_mm_ms"] = round(mm * 1e3, 4)
-    check_ratio(benchmark, f"rsm-{case}-vs-reference", fused, ref, max_ratio=FUSED_VS_REFERENCE, candidate="fused",
-                baseline="reference")
+    check_ratio(
+        benchmark,
+        f"rsm-{case}-vs-reference",
+        fused,
+        ref,
+        max_ratio=FUSED_VS_REFERENCE,
+        candidate="fused",
+        baseline="reference",
+    )

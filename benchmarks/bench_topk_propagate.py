@@ -10,6 +10,7 @@ candidate * C) is recorded next to a plain torch.mm doing the same number of MAC
 
     PYTHONPATH=.:python python -m pytest -q benchmarks/bench_topk_propagate.py --benchmark-columns=min,median,rounds -s
 """
+
 from __future__ import annotations
 
 import importlib
@@ -24,9 +25,8 @@ import pytest
 import torch
 
 import unitrack_ext
-from unitrack_ext import ops
-
 from common import check_ratio, interleaved_medians
+from unitrack_ext import ops
 
 ref = importlib.import_module("unitrack_ext.reference.topk_propagate")
 
@@ -81,18 +81,33 @@ def test_speedup_vs_reference(benchmark, davis):
     q, k, lab = davis
     out, expected = _fused(q, k, lab), _reference(q, k, lab)
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-5)
-    t_fused, t_ref = (r["median_s"] for r in interleaved_medians(
-        [lambda: _fused(q, k, lab), lambda: _reference(q, k, lab)], rounds=REF_REPEATS, warmup=0))
+    t_fused, t_ref = (
+        r["median_s"]
+        for r in interleaved_medians(
+            [lambda: _fused(q, k, lab), lambda: _reference(q, k, lab)], rounds=REF_REPEATS, warmup=0
+        )
+    )
     speedup = t_ref / t_fused
     macs = useful_macs()
     benchmark.extra_info.update(
-        fused_s=t_fused, reference_s=t_ref, speedup=speedup, useful_gmacs=macs / 1e9,
-        fused_gflops=2 * macs / t_fused / 1e9, threads=torch.get_num_threads(),
+        fused_s=t_fused,
+        reference_s=t_ref,
+        speedup=speedup,
+        useful_gmacs=macs / 1e9,
+        fused_gflops=2 * macs / t_fused / 1e9,
+        threads=torch.get_num_threads(),
     )
     print(f"\n[topk_propagate DAVIS] fused {t_fused * 1e3:.1f} ms, reference {t_ref * 1e3:.1f} ms: {speedup:.1f}x")
     benchmark.pedantic(_fused, args=(q, k, lab), rounds=1, iterations=1)
-    check_ratio(benchmark, "topk_propagate-davis-vs-reference", t_fused, t_ref, max_ratio=1 / SPEEDUP_TARGET,
-                candidate="fused", baseline="reference")
+    check_ratio(
+        benchmark,
+        "topk_propagate-davis-vs-reference",
+        t_fused,
+        t_ref,
+        max_ratio=1 / SPEEDUP_TARGET,
+        candidate="fused",
+        baseline="reference",
+    )
 
 
 @pytest.mark.benchmark(group="topk_propagate-davis")
@@ -101,7 +116,9 @@ def test_topk_propagate_davis(benchmark, davis, impl):
     q, k, lab = davis
     fn = _fused if impl == "fused" else _reference
     rounds = FUSED_REPEATS if impl == "fused" else 1
-    out = benchmark.pedantic(fn, args=(q, k, lab), rounds=rounds, iterations=1, warmup_rounds=1 if impl == "fused" else 0)
+    out = benchmark.pedantic(
+        fn, args=(q, k, lab), rounds=rounds, iterations=1, warmup_rounds=1 if impl == "fused" else 0
+    )
     assert out.shape == (L, H, W)
 
 
@@ -110,7 +127,9 @@ def test_topk_affinity_davis(benchmark, davis):
     q, k, _ = davis
     w, i = benchmark.pedantic(
         lambda: ops.topk_affinity(q, k, topk=TOPK, temperature=TEMPERATURE, radius=RADIUS, n_global=N_GLOBAL),
-        rounds=FUSED_REPEATS, iterations=1, warmup_rounds=1,
+        rounds=FUSED_REPEATS,
+        iterations=1,
+        warmup_rounds=1,
     )
     assert w.shape == (TOPK, H * W) and i.shape == (TOPK, H * W)
 
@@ -123,14 +142,18 @@ def test_same_work_torch_mm(benchmark, davis):
     n_cols = max(1, round(macs / (H * W * C)))
     a = q.reshape(C, H * W).t().contiguous()
     b = torch.randn(C, n_cols)
-    t_mm, t_fused = (r["median_s"] for r in interleaved_medians(
-        [lambda: torch.mm(a, b), lambda: _fused(q, k, lab)], rounds=3))
+    t_mm, t_fused = (
+        r["median_s"] for r in interleaved_medians([lambda: torch.mm(a, b), lambda: _fused(q, k, lab)], rounds=3)
+    )
     mm_gflops = 2 * H * W * C * n_cols / t_mm / 1e9
     fused_gflops = 2 * macs / t_fused / 1e9
-    benchmark.extra_info.update(useful_gmacs=macs / 1e9, mm_gflops=mm_gflops, fused_gflops=fused_gflops,
-                                fused_over_mm=fused_gflops / mm_gflops)
-    print(f"\n[topk_propagate DAVIS] useful work {macs / 1e9:.2f} GMAC: fused {fused_gflops:.1f} GFLOP/s, "
-          f"torch.mm of the same work {mm_gflops:.1f} GFLOP/s ({100 * fused_gflops / mm_gflops:.0f}%)")
+    benchmark.extra_info.update(
+        useful_gmacs=macs / 1e9, mm_gflops=mm_gflops, fused_gflops=fused_gflops, fused_over_mm=fused_gflops / mm_gflops
+    )
+    print(
+        f"\n[topk_propagate DAVIS] useful work {macs / 1e9:.2f} GMAC: fused {fused_gflops:.1f} GFLOP/s, "
+        f"torch.mm of the same work {mm_gflops:.1f} GFLOP/s ({100 * fused_gflops / mm_gflops:.0f}%)"
+    )
     benchmark.pedantic(torch.mm, args=(a, b), rounds=3, iterations=1)
 
 
@@ -179,10 +202,13 @@ def test_peak_memory_fused(benchmark):
     """Asserted budget: the fused op's peak extra RSS at DAVIS size is at most half the size of its inputs."""
     info = benchmark.pedantic(_peak_extra_mb, args=("fused",), rounds=1, iterations=1)
     benchmark.extra_info.update(info, input_mb=INPUT_MB, extra_over_inputs=info["extra_mb"] / INPUT_MB)
-    print(f"\n[topk_propagate DAVIS] fused peak extra memory {info['extra_mb']:.1f} MB, inputs {INPUT_MB:.1f} MB "
-          f"(reset={info['reset']})")
+    print(
+        f"\n[topk_propagate DAVIS] fused peak extra memory {info['extra_mb']:.1f} MB, inputs {INPUT_MB:.1f} MB "
+        f"(reset={info['reset']})"
+    )
     assert info["extra_mb"] <= MEMORY_VS_INPUTS * INPUT_MB, (
-        f"fused op peak extra memory {info['extra_mb']:.1f} MB > {MEMORY_VS_INPUTS} x its {INPUT_MB:.1f} MB of inputs")
+        f"fused op peak extra memory {info['extra_mb']:.1f} MB > {MEMORY_VS_INPUTS} x its {INPUT_MB:.1f} MB of inputs"
+    )
 
 
 @pytest.mark.benchmark(group="topk_propagate-memory")

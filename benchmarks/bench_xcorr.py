@@ -7,6 +7,7 @@ issue's target: fused >= 5x faster than F.conv2d on CPU, measured in the same ru
 ``time.perf_counter`` medians (robust to the machine's load drifting between the two measurements; budget mechanics
 and run metadata: ``benchmarks/common.py``, ``benchmarks/conftest.py``).
 """
+
 from __future__ import annotations
 
 import os
@@ -15,9 +16,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from unitrack_ext import ops
-
 from common import check_ratio, interleaved_medians
+from unitrack_ext import ops
 
 SOT = dict(S=3, C=256, H=65, W=65, h=14, w=14)
 #: fused / F.conv2d at the SOT size, same run (a speed-up of at least 5x)
@@ -93,8 +93,16 @@ def test_xcorr_speedup_vs_conv2d(benchmark):
     search, templ = _inputs("cpu", **SOT)
     fused = lambda: ops.xcorr(search, templ)  # noqa: E731
     ref = lambda: _reference(search, templ)  # noqa: E731
-    t_fused, t_ref = (r["median_s"] for r in interleaved_medians(
-        [fused, ref], rounds=int(os.getenv("UNITRACK_BENCH_ROUNDS", "15"))))
+    t_fused, t_ref = (
+        r["median_s"] for r in interleaved_medians([fused, ref], rounds=int(os.getenv("UNITRACK_BENCH_ROUNDS", "15")))
+    )
     benchmark.pedantic(fused, rounds=1, iterations=1)
-    check_ratio(benchmark, "xcorr-sot-vs-conv2d", t_fused, t_ref, max_ratio=FUSED_VS_CONV2D, candidate="fused",
-                baseline="conv2d")
+    check_ratio(
+        benchmark,
+        "xcorr-sot-vs-conv2d",
+        t_fused,
+        t_ref,
+        max_ratio=FUSED_VS_CONV2D,
+        candidate="fused",
+        baseline="conv2d",
+    )

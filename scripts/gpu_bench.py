@@ -2,6 +2,7 @@
 
 Run on a GPU machine after building the extension: ``python scripts/gpu_bench.py``.
 """
+
 import statistics
 
 import torch
@@ -38,14 +39,16 @@ def main():
     err = (out_f - out_r).abs().max().item()
     tf = cuda_ms(lambda: ops.topk_propagate(q, k, lab))
     tr = cuda_ms(lambda: reference.topk_propagate(q, k, lab), reps=5)
-    print(f"topk_propagate DAVIS: fused {tf:.2f} ms, reference {tr:.2f} ms, speed-up {tr / tf:.1f}x, max|diff| {err:.2e}")
+    print(
+        f"topk_propagate DAVIS: fused {tf:.2f} ms, reference {tr:.2f} ms, speed-up {tr / tf:.1f}x, max|diff| {err:.2e}"
+    )
     # rsm: N = M = 50, 40 points, C = 256 (post-ReLU-like)
     for n in (20, 50):
         t = [torch.relu(torch.randn(40, 256, device=dev)) for _ in range(n)]
         d = [torch.relu(torch.randn(40, 256, device=dev)) for _ in range(n)]
         err = (ops.rsm(t, d) - reference.rsm(t, d)).abs().max().item()
-        tf = cuda_ms(lambda: ops.rsm(t, d))
-        tr = cuda_ms(lambda: reference.rsm(t, d), reps=5)
+        tf = cuda_ms(lambda t=t, d=d: ops.rsm(t, d))
+        tr = cuda_ms(lambda t=t, d=d: reference.rsm(t, d), reps=5)
         print(f"rsm N=M={n}: fused {tf:.2f} ms, reference {tr:.2f} ms, speed-up {tr / tf:.1f}x, max|diff| {err:.2e}")
     # xcorr SOT configuration
     s = torch.relu(torch.randn(3, 256, 65, 65, device=dev))

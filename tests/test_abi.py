@@ -74,8 +74,9 @@ def test_only_the_isa_kernels_use_avx():
     zmm, the amx ones tile dot products)."""
     if "baseline flags: portable" not in torch.ops.unitrack._build_info():
         pytest.skip("a -march=native build")
-    dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "-C", _so()], capture_output=True, text=True,
-                         check=True).stdout
+    dis = subprocess.run(
+        ["objdump", "-d", "--no-show-raw-insn", "-C", _so()], capture_output=True, text=True, check=True
+    ).stdout
     bad, fma_ymm, zmm, tiles = set(), 0, 0, 0
     name = ""
     for line in dis.splitlines():
@@ -151,8 +152,7 @@ def test_forced_level_above_the_cpu_is_a_clear_error():
     if supported == LEVELS[-1]:
         pytest.skip("this CPU has every level (the decision itself is covered by csrc/tests/test_isa.cpp)")
     above = LEVELS[LEVELS.index(supported) + 1]
-    code = ("import torch, unitrack_ext\nfrom unitrack_ext import ops\n"
-            "ops.rsm([torch.rand(2, 3)], [torch.rand(2, 3)])\n")
+    code = "import torch, unitrack_ext\nfrom unitrack_ext import ops\nops.rsm([torch.rand(2, 3)], [torch.rand(2, 3)])\n"
     res = _run(code, UNITRACK_CPU_ISA=above)
     assert res.returncode != 0
     want = f"UNITRACK_CPU_ISA={above} asks for a level this CPU does not support: its level is {supported}"

@@ -217,7 +217,8 @@ def test_float16_on_the_cpu_is_a_clear_error():
     # the rsm list form is packed in Python first, which checks each set's dtype (TypeError).
     q, k, lab = _topk_inputs(1, 2, 8, 4, 5, 2)
     with pytest.raises(
-        RuntimeError, match=r"query must be float32, float64 or bfloat16 on the CPU \(float16 only on CUDA\), got float16"
+        RuntimeError,
+        match=r"query must be float32, float64 or bfloat16 on the CPU \(float16 only on CUDA\), got float16",
     ):
         ops.topk_propagate(q.half(), k.half(), lab)
     s, t = _xcorr_inputs(1, 4, 6, 6, 2, 2, False)

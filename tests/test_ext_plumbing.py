@@ -1,4 +1,6 @@
-"""The op layer end to end: the compiled extension loads, ops dispatch, fake kernels, opcheck, torch.compile, fallback."""
+"""The op layer end to end: the compiled extension loads, ops dispatch, fake kernels, opcheck, torch.compile,
+fallback."""
+
 import os
 import subprocess
 import sys
@@ -7,7 +9,6 @@ import pytest
 import torch
 
 import unitrack_ext
-from unitrack_ext import ops, reference
 
 EXPECT_EXT = os.environ.get("UNITRACK_EXPECT_EXT", "1") == "1"
 

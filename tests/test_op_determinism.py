@@ -7,6 +7,7 @@ whose per-thread column sums were merged in completion order), rsm affinities th
 the channel sum between threads (one track point against 1000 detection points; 64 x 64 points of 4096 channels), and
 xcorr's FFT path (ATen's channel sum of the spectra split differently at 3 threads on 4 x 16 x 128 x 128 * 30 x 30).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -39,7 +40,9 @@ def _assert_thread_count_independent(fn):
         res = res if isinstance(res, tuple) else (res,)
         for a, b in zip(base, res):
             assert a.dtype == b.dtype and a.shape == b.shape
-            assert torch.equal(a, b), f"result at {key} threads differs from 1 thread (max |diff| {(a - b).abs().max()})"
+            assert torch.equal(a, b), (
+                f"result at {key} threads differs from 1 thread (max |diff| {(a - b).abs().max()})"
+            )
 
 
 def _sets(sizes, C, dtype, *, signed=False, seed=0):

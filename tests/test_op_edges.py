@@ -2,6 +2,7 @@
 validated where the result would be meaningless, and torch.compile(fullgraph=True) through the wrappers with dynamic
 shapes and with a temperature that changes between calls.
 """
+
 from __future__ import annotations
 
 import math
@@ -96,15 +97,17 @@ def test_cuda_nonfinite_inputs_give_nan_without_a_sync(dtype):
     assert torch.isnan(out).all() and torch.isnan(w).all() and torch.isnan(sim).all()
 
 
-# ---- temperatures that would make the result meaningless are validated -------------------------------------------
-@pytest.mark.parametrize(
-    "dtype,bad,good", [(torch.float32, 2.9e-39, 2.94e-39), (torch.float64, 5.5e-309, 5.6e-309)]
-)
+# ---- temperatures that would make the result meaningless are validated -----------------------------------------------
+@pytest.mark.parametrize("dtype,bad,good", [(torch.float32, 2.9e-39, 2.94e-39), (torch.float64, 5.5e-309, 5.6e-309)])
 def test_temperature_lower_bound_is_where_its_reciprocal_overflows(dtype, bad, good):
     assert 1.0 / bad > torch.finfo(dtype).max >= 1.0 / good
     t = [torch.rand(3, 8, dtype=dtype), torch.rand(4, 8, dtype=dtype)]
     d = [torch.rand(2, 8, dtype=dtype)]
-    q, k, lab = torch.rand(4, 5, 6, dtype=dtype), torch.rand(3, 4, 5, 6, dtype=dtype), torch.rand(3, 2, 5, 6, dtype=dtype)
+    q, k, lab = (
+        torch.rand(4, 5, 6, dtype=dtype),
+        torch.rand(3, 4, 5, 6, dtype=dtype),
+        torch.rand(3, 2, 5, 6, dtype=dtype),
+    )
     name = "float32" if dtype == torch.float32 else "float64"
     msg = rf"^temperature must be >= \S+ for {name} inputs \(1 / temperature must be finite\), got {bad:g}$"
     with pytest.raises(RuntimeError, match=msg):
@@ -135,7 +138,7 @@ def test_topk_tiny_temperature_or_large_features_give_the_hard_maximum(dtype):
     torch.testing.assert_close(out.reshape(1, 2, 30), want, rtol=0, atol=0)
 
 
-# ---- torch.compile(fullgraph=True) through the wrappers ---------------------------------------------------------------
+# ---- torch.compile(fullgraph=True) through the wrappers --------------------------------------------------------------
 def _topk_inputs(H, W, batched=False, seed=0):
     g = torch.Generator().manual_seed(seed)
     q = torch.nn.functional.normalize(torch.randn(8, H, W, generator=g), dim=0)
@@ -147,11 +150,14 @@ def _topk_inputs(H, W, batched=False, seed=0):
 @pytest.mark.parametrize("batched", [False, True])
 def test_compile_topk_wrappers_with_dynamic_shapes(batched):
     prop = torch.compile(
-        lambda q, k, lab: ops.topk_propagate(q, k, lab, topk=5, radius=2.5), fullgraph=True, backend="eager",
+        lambda q, k, lab: ops.topk_propagate(q, k, lab, topk=5, radius=2.5),
+        fullgraph=True,
+        backend="eager",
         dynamic=True,
     )
-    aff = torch.compile(lambda q, k: ops.topk_affinity(q, k, topk=5, radius=2.5), fullgraph=True, backend="eager",
-                        dynamic=True)
+    aff = torch.compile(
+        lambda q, k: ops.topk_affinity(q, k, topk=5, radius=2.5), fullgraph=True, backend="eager", dynamic=True
+    )
     for H, W in ((5, 6), (7, 9), (4, 11)):
         q, k, lab = _topk_inputs(H, W, batched)
         torch.testing.assert_close(prop(q, k, lab), ops.topk_propagate(q, k, lab, topk=5, radius=2.5))
@@ -189,7 +195,7 @@ def test_compile_still_checks_the_temperature_at_run_time():
     assert not math.isnan(float(fn(0.09).sum()))
 
 
-# ---- the GEMM's per-thread pack workspace (csrc/cpu/kernels/gemm.h) ----------------------------------------------------
+# ---- the GEMM's per-thread pack workspace (csrc/cpu/kernels/gemm.h) --------------------------------------------------
 @needs_ext
 def test_rsm_same_bits_after_the_gemm_workspace_grew_shrank_and_was_released():
     # The packs reuse a per-thread buffer: stale values of a larger earlier call must never leak into a smaller one, and
@@ -197,7 +203,10 @@ def test_rsm_same_bits_after_the_gemm_workspace_grew_shrank_and_was_released():
     g = torch.Generator().manual_seed(3)
     small = ([torch.rand(5, 64, generator=g) for _ in range(3)], [torch.rand(7, 64, generator=g) for _ in range(2)])
     mid = ([torch.rand(90, 300, generator=g) for _ in range(4)], [torch.rand(80, 300, generator=g) for _ in range(3)])
-    huge = ([torch.rand(550, 4096, generator=g) for _ in range(2)], [torch.rand(550, 4096, generator=g) for _ in range(2)])
+    huge = (
+        [torch.rand(550, 4096, generator=g) for _ in range(2)],
+        [torch.rand(550, 4096, generator=g) for _ in range(2)],
+    )
     first_small, first_mid = ops.rsm(*small), ops.rsm(*mid)
     for args, want in ((huge, None), (small, first_small), (mid, first_mid), (small, first_small)):
         got = ops.rsm(*args)

@@ -2,6 +2,7 @@
 (unitrack_ext/_validate.py, used by the fake kernels and by the references wherever they serve) give the same errors,
 word for word; the wrappers only normalise Python types (issue #11 point 4, issue #12 point 9).
 """
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,10 @@ def _topk_cases():
         ((q, k, 3, 0.05, NAN, 1), False),
         ((q, k, 3, 0.05, 12.0, -1), False),
         ((torch.empty(2**20, 0, 2**21, 2**21), torch.empty(2**20, 1, 0, 2**21, 2**21), *ok), False),  # B*K*H*W > 2^63
-        ((torch.empty(1, 0, 2**31, 2**31), torch.empty_strided((1, 4, 0, 2**31, 2**31), (0,) * 5), *ok), False),  # T*H*W
+        (
+            (torch.empty(1, 0, 2**31, 2**31), torch.empty_strided((1, 4, 0, 2**31, 2**31), (0,) * 5), *ok),
+            False,
+        ),  # T*H*W
         ((_with(q, (0, 1, 2, 3), NAN), k, *ok), True),
         ((q, _with(k, (0, 2, 1, 0, 0), -INF), *ok), True),
     ]
@@ -252,7 +256,9 @@ def test_temperature_of_any_real_type_is_accepted_by_every_op():
         torch.testing.assert_close(
             ops.topk_propagate(q, k, lab, temperature=temp), ops.topk_propagate(q, k, lab, temperature=want)
         )
-        torch.testing.assert_close(ops.topk_affinity(q, k, temperature=temp)[0], ops.topk_affinity(q, k, temperature=want)[0])
+        torch.testing.assert_close(
+            ops.topk_affinity(q, k, temperature=temp)[0], ops.topk_affinity(q, k, temperature=want)[0]
+        )
     for bad in (True, np.bool_(True), "0.01", None, torch.tensor(0.01), 1 + 0j):
         with pytest.raises(TypeError, match="^temperature must be a float, got "):
             ops.rsm(t, d, temperature=bad)

@@ -1,4 +1,6 @@
-"""unitrack_ext.ops.rsm against its literal reconstruction reference, plus the padded original, opcheck, compile, errors."""
+"""unitrack_ext.ops.rsm against its literal reconstruction reference, plus the padded original, opcheck, compile,
+errors."""
+
 from __future__ import annotations
 
 import math
@@ -159,8 +161,10 @@ def test_eps_clamp_closed_form(delta, device, dtype):
     # the column softmax has one track point, so s_dt = c. Deltas around 0.276 put ||r_td|| across the 1e-12 clamp.
     c = 1.0 - delta
     t = [torch.tensor([[1.0, 0.0]], dtype=dtype, device=device)]
-    d = [torch.tensor([[1.0, 0.0]], dtype=dtype, device=device),
-         torch.tensor([[c, math.sqrt(1 - c * c)]], dtype=dtype, device=device)]
+    d = [
+        torch.tensor([[1.0, 0.0]], dtype=dtype, device=device),
+        torch.tensor([[c, math.sqrt(1 - c * c)]], dtype=dtype, device=device),
+    ]
     out = ops.rsm(t, d)
     w = 1.0 / (1.0 + math.exp(100.0 * (1.0 - c)))
     expected = 0.5 * (w * c / max(w, 1e-12) + c)

@@ -1,5 +1,6 @@
 """unitrack_ext.ops.topk_propagate / topk_affinity against the dense reference (SPEC appendix a), edge cases,
 property tests, opcheck, torch.compile and bad input."""
+
 from __future__ import annotations
 
 import importlib
@@ -185,8 +186,9 @@ def test_non_contiguous(device, dtype):
     transpose=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-def test_property_against_reference(device, B, T, C, H, W, L, topk, radius, n_global, temperature, f64, transpose,
-                                    seed):
+def test_property_against_reference(
+    device, B, T, C, H, W, L, topk, radius, n_global, temperature, f64, transpose, seed
+):
     dtype = torch.float64 if f64 else torch.float32
     q, k, lab = _make(B, T, C, H, W, L, dtype, device, seed=seed)
     if transpose:  # non-contiguous views with the same values
@@ -239,8 +241,18 @@ def _args(**over):
     [
         (dict(keys=torch.randn(3, 5, 5, 6)), {}, RuntimeError, "keys has 5 channels but query has 4"),
         (dict(keys=torch.randn(3, 4, 5, 7)), {}, RuntimeError, r"keys frames are 5x7 but query is 5x6 \(H x W must"),
-        (dict(labels=torch.randn(2, 2, 5, 6)), {}, RuntimeError, r"labels must be \[B, T, L, H, W\] = \[1, 3, L, 5, 6\]"),
-        (dict(labels=torch.randn(3, 2, 6, 5)), {}, RuntimeError, r"labels must be \[B, T, L, H, W\] = \[1, 3, L, 5, 6\]"),
+        (
+            dict(labels=torch.randn(2, 2, 5, 6)),
+            {},
+            RuntimeError,
+            r"labels must be \[B, T, L, H, W\] = \[1, 3, L, 5, 6\]",
+        ),
+        (
+            dict(labels=torch.randn(3, 2, 6, 5)),
+            {},
+            RuntimeError,
+            r"labels must be \[B, T, L, H, W\] = \[1, 3, L, 5, 6\]",
+        ),
         (dict(labels=torch.randn(3, 5, 6)), {}, ValueError, r"labels must be 4-D \[T, L, H, W\]"),
         (dict(query=torch.randn(4, 5)), {}, ValueError, r"query must be 3-D \[C, H, W\] or 4-D \[B, C, H, W\]"),
         (dict(keys=torch.randn(1, 3, 4, 5, 6)), {}, ValueError, r"keys must be 4-D \[T, C, H, W\]"),
@@ -256,9 +268,18 @@ def _args(**over):
         ({}, dict(temperature="0.1"), TypeError, "temperature must be a float, got str"),
         ({}, dict(radius=float("nan")), RuntimeError, "radius"),
         ({}, dict(n_global=-1), RuntimeError, "n_global must be >= 0"),
-        (dict(labels=torch.randn(3, 2, 5, 6, dtype=torch.float64)), {}, RuntimeError,
-         "labels and query must have the same dtype, got float64 and float32"),
-        (dict(query=torch.ones(4, 5, 6, dtype=torch.int64)), {}, RuntimeError, "query must be float32, float64 or bfloat16 on the CPU \\(float16 only on CUDA\\), got int64"),
+        (
+            dict(labels=torch.randn(3, 2, 5, 6, dtype=torch.float64)),
+            {},
+            RuntimeError,
+            "labels and query must have the same dtype, got float64 and float32",
+        ),
+        (
+            dict(query=torch.ones(4, 5, 6, dtype=torch.int64)),
+            {},
+            RuntimeError,
+            "query must be float32, float64 or bfloat16 on the CPU \\(float16 only on CUDA\\), got int64",
+        ),
     ],
 )
 def test_bad_input(over, params, exc, match):

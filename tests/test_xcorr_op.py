@@ -1,4 +1,5 @@
 """unitrack_ext.ops.xcorr against its reference (F.conv2d), opcheck, torch.compile, and bad input."""
+
 import pytest
 import torch
 
@@ -104,7 +105,10 @@ def test_bad_input(search_shape, templ_shape, exc, match):
 
 
 def test_bad_dtype_and_mixed_dtypes():
-    with pytest.raises(RuntimeError, match=r"search must be float32, float64 or bfloat16 on the CPU \(float16 only on CUDA\), got int32"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"search must be float32, float64 or bfloat16 on the CPU \(float16 only on CUDA\), got int32",
+    ):
         ops.xcorr(torch.ones(1, 2, 5, 5, dtype=torch.int32), torch.ones(2, 3, 3, dtype=torch.int32))
     with pytest.raises(RuntimeError, match="search and templ must have the same dtype, got float32 and float64"):
         ops.xcorr(torch.randn(1, 2, 5, 5), torch.randn(2, 3, 3, dtype=torch.float64))

@@ -4,7 +4,8 @@ Three fused ops carry the speed of the framework (see ``unitrack_ext.ops``):
 
 * :func:`~unitrack_ext.ops.topk_propagate` / :func:`~unitrack_ext.ops.topk_affinity` -- label propagation with a fused
   top-K affinity (VOS masks, pose belief maps);
-* :func:`~unitrack_ext.ops.rsm` -- the Reconstruction Similarity Metric between ragged object feature sets (association);
+* :func:`~unitrack_ext.ops.rsm` -- the Reconstruction Similarity Metric between ragged object feature sets
+  (association);
 * :func:`~unitrack_ext.ops.xcorr` -- multi-scale valid cross-correlation (SiamFC-style SOT).
 
 Each op is registered with the PyTorch dispatcher under ``torch.ops.unitrack.*`` and has a pure-PyTorch reference with
@@ -20,13 +21,23 @@ torch) and the references serve every op. Its CPU kernels exist for several ISA 
 AVX-512, and AMX-BF16 tile kernels for bfloat16 features); the best level of the CPU is picked when ``_C`` loads, and
 ``UNITRACK_CPU_ISA=baseline|avx2|avx512|amx`` forces one (see :func:`cpu_isa`, :func:`bf16_native`).
 """
+
 import os
 import warnings
 
 import torch  # noqa: F401  (must be imported before _C: the extension links against libtorch)
 
-__all__ = ["HAS_EXT", "EXT_ERROR", "MIN_TORCH", "ops", "reference", "compiled_kernels", "collect_env", "cpu_isa",
-           "bf16_native"]
+__all__ = [
+    "HAS_EXT",
+    "EXT_ERROR",
+    "MIN_TORCH",
+    "ops",
+    "reference",
+    "compiled_kernels",
+    "collect_env",
+    "cpu_isa",
+    "bf16_native",
+]
 
 # The oldest torch the compiled extension supports: its stable-ABI target (setup.py TORCH_TARGET_VERSION).
 MIN_TORCH = (2, 10)
@@ -63,9 +74,12 @@ else:
     except ImportError as exc:  # pragma: no cover - depends on how the package was installed
         EXT_ERROR = f"{type(exc).__name__}: {exc}"
 
-from . import _registry  # noqa: E402  (fake kernels + reference fallbacks; needs HAS_EXT)
-from . import _autograd  # noqa: E402,F401  (backward formulas of every op, issue #16)
-from . import ops, reference  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    _autograd,  # noqa: E402,F401  (backward formulas of every op, issue #16)
+    _registry,  # noqa: E402  (fake kernels + reference fallbacks; needs HAS_EXT)
+    ops,
+    reference,
+)
 
 compiled_kernels = _registry.compiled_kernels
 
@@ -73,18 +87,21 @@ if not HAS_EXT:
     warnings.warn(
         "unitrack_ext: the compiled extension unitrack_ext._C is not available "
         f"({EXT_ERROR}); using the pure-PyTorch reference implementations, which are much slower."
-        + ("" if "torch" in str(EXT_ERROR) or "UNITRACK_FORCE_REFERENCE" in str(EXT_ERROR)
-           else " Reinstall the package (pip install .) to build it."),
+        + (
+            ""
+            if "torch" in str(EXT_ERROR) or "UNITRACK_FORCE_REFERENCE" in str(EXT_ERROR)
+            else " Reinstall the package (pip install .) to build it."
+        ),
         RuntimeWarning,
         stacklevel=2,
     )
 
 
 def cpu_isa() -> str:
-    """The ISA level the compiled CPU kernels run at: ``"baseline"``, ``"avx2"``, ``"avx512"`` or ``"amx"`` (``"reference"`` when
-    ``_C`` is not loaded). Picked once when ``_C`` loads: the best level of this CPU, or ``UNITRACK_CPU_ISA``. Raises
-    ``RuntimeError`` naming the variable and the CPU's level when ``UNITRACK_CPU_ISA`` asks for a level the CPU lacks
-    (every compiled CPU op raises the same error then)."""
+    """The ISA level the compiled CPU kernels run at: ``"baseline"``, ``"avx2"``, ``"avx512"`` or ``"amx"``
+    (``"reference"`` when ``_C`` is not loaded). Picked once when ``_C`` loads: the best level of this CPU, or
+    ``UNITRACK_CPU_ISA``. Raises ``RuntimeError`` naming the variable and the CPU's level when ``UNITRACK_CPU_ISA`` asks
+    for a level the CPU lacks (every compiled CPU op raises the same error then)."""
     if not HAS_EXT:
         return "reference"
     return str(torch.ops.unitrack._cpu_isa())

@@ -19,6 +19,7 @@ kernels below and, where ``_C`` has no compiled kernel for a device, a pure-PyTo
 Any other op of the namespace (one added later without a formula) is registered as forward-only: calling it with grad
 mode on and an input that requires grad raises at once, instead of returning an output whose gradients are ``None``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -137,8 +138,9 @@ def _propagate_grads(needs, grad, weights, indices, query, keys, labels, tempera
     gq = gk = None
     if need_q or need_k:
         gw = _op("_topk_gather_dot")(grad, indices, labels)
-        gq, gk = _affinity_input_grads(need_q, need_k, _softmax_backward(gw, weights, temperature), indices, query,
-                                       keys)
+        gq, gk = _affinity_input_grads(
+            need_q, need_k, _softmax_backward(gw, weights, temperature), indices, query, keys
+        )
     return gq, gk, gl
 
 
@@ -304,10 +306,12 @@ def guard_forward_only(namespace: str) -> list[str]:
     guarded = []
     prefix = f"{namespace}::"
     for qualname in sorted(n for n in torch._C._dispatch_get_all_op_names() if n.startswith(prefix)):
-        if any(torch._C._dispatch_has_kernel_for_dispatch_key(qualname, key)
-               for key in ("Autograd", "CompositeImplicitAutograd")):
+        if any(
+            torch._C._dispatch_has_kernel_for_dispatch_key(qualname, key)
+            for key in ("Autograd", "CompositeImplicitAutograd")
+        ):
             continue
-        name = qualname[len(prefix):]
+        name = qualname[len(prefix) :]
         if not _takes_tensors(getattr(getattr(torch.ops, namespace), name).default):
             continue
         backward, setup = _forward_only(qualname)

@@ -7,6 +7,7 @@ itself (``csrc/ops/<op>_args.h`` for the compiled kernels, ``_validate.py`` on t
 Symbolic values (``torch.SymInt`` / ``torch.SymFloat`` under torch.compile) pass through unchanged: the kernel that
 runs checks their real values.
 """
+
 from __future__ import annotations
 
 import numbers

@@ -5,6 +5,7 @@ are left to the kernel that runs on real data.
 
 The fake kernels are registered from Python (``torch.library.register_fake``) when ``_C`` is loaded.
 """
+
 import torch
 
 from . import _validate

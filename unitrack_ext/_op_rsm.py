@@ -1,4 +1,5 @@
 """Typed wrapper of ``unitrack::rsm``: the Reconstruction Similarity Metric between ragged object feature sets."""
+
 from __future__ import annotations
 
 import bisect

@@ -3,19 +3,21 @@
 For every query point ``n`` and every memory candidate ``m = t*H*W + y*W + x`` (frame-major, row-major):
 
 * ``logit[m, n] = <keys[t, :, y, x], query[:, n]> / temperature``;
-* the first ``n_global`` memory frames are searched whole; in the other frames only the candidates whose grid position is
-  at Euclidean distance strictly less than ``radius`` from ``n`` are admissible (``radius <= 0``: every frame whole);
+* the first ``n_global`` memory frames are searched whole; in the other frames only the candidates whose grid
+  position is at Euclidean distance strictly less than ``radius`` from ``n`` are admissible (``radius <= 0``: every
+  frame whole);
 * the top ``K = min(topk, T*H*W)`` logits are kept (ties: larger logit first, then lower candidate index), a softmax
   over those ``K`` values gives the weights, and the output is the weighted sum of the memory labels.
 
-Fewer than ``K`` admissible candidates (e.g. ``n_global=0`` with a small ``radius``): like the dense reference, whose mask
-is an additive ``-1e10`` applied before the division by the temperature, the remaining slots are filled with inadmissible
-candidates whose logit is ``-1e10 / temperature`` -- softmax weight exactly 0 for any practical temperature, so the
-output is the admissible candidates' softmax. The fill-in slots come after the admissible ones and hold the
-lowest-index inadmissible candidates (in float32 that is exactly the reference's choice, since all masked logits round
-to the same value; in float64 the reference orders these zero-weight slots by the remnant of the affinity, so their
-*indices* may differ -- weights and labels do not).
+Fewer than ``K`` admissible candidates (e.g. ``n_global=0`` with a small ``radius``): like the dense reference, whose
+mask is an additive ``-1e10`` applied before the division by the temperature, the remaining slots are filled with
+inadmissible candidates whose logit is ``-1e10 / temperature`` -- softmax weight exactly 0 for any practical
+temperature, so the output is the admissible candidates' softmax. The fill-in slots come after the admissible ones and
+hold the lowest-index inadmissible candidates (in float32 that is exactly the reference's choice, since all masked
+logits round to the same value; in float64 the reference orders these zero-weight slots by the remnant of the affinity,
+so their *indices* may differ -- weights and labels do not).
 """
+
 from __future__ import annotations
 
 import torch
@@ -37,7 +39,9 @@ def _batched(query, keys, labels=None):
     rank_arg(keys, "keys", (4,) if unbatched else (5,), ("[T, C, H, W]",) if unbatched else ("[B, T, C, H, W]",))
     if labels is not None:
         tensor_arg(labels, "labels")
-        rank_arg(labels, "labels", (4,) if unbatched else (5,), ("[T, L, H, W]",) if unbatched else ("[B, T, L, H, W]",))
+        rank_arg(
+            labels, "labels", (4,) if unbatched else (5,), ("[T, L, H, W]",) if unbatched else ("[B, T, L, H, W]",)
+        )
     if unbatched:
         query, keys = query.unsqueeze(0), keys.unsqueeze(0)
         labels = labels.unsqueeze(0) if labels is not None else None
@@ -45,8 +49,11 @@ def _batched(query, keys, labels=None):
 
 
 def _params(topk, temperature, radius, n_global):
-    return int_arg(topk, "topk"), float_arg(temperature, "temperature"), float_arg(radius, "radius"), int_arg(
-        n_global, "n_global"
+    return (
+        int_arg(topk, "topk"),
+        float_arg(temperature, "temperature"),
+        float_arg(radius, "radius"),
+        int_arg(n_global, "n_global"),
     )
 
 
@@ -74,8 +81,9 @@ def topk_affinity(
         n_global: number of leading memory frames searched whole.
     Returns:
         ``(weights, indices)``, each ``[K, H*W]`` (``[B, K, H*W]`` batched), ``K = min(topk, T*H*W)``; ``weights`` has
-        the input dtype (float32 for bfloat16/float16 features) and sums to 1 over ``K``; ``indices`` (int64) are candidates ``t*H*W + y*W + x``; both are
-        ordered by decreasing logit (ties: lower index first). Zero-weight fill-in slots: see the module docstring.
+        the input dtype (float32 for bfloat16/float16 features) and sums to 1 over ``K``; ``indices`` (int64) are
+        candidates ``t*H*W + y*W + x``; both are ordered by decreasing logit (ties: lower index first). Zero-weight
+        fill-in slots: see the module docstring.
     Raises:
         TypeError, ValueError: an argument that is not a tensor / an int / a real number, or ranks that are neither
             the batched nor the unbatched form (checked here, in Python).

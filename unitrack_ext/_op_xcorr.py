@@ -1,4 +1,5 @@
 """Public wrapper of ``unitrack::xcorr``: multi-scale valid cross-correlation (SiamFC-style SOT)."""
+
 import torch
 
 from . import HAS_EXT

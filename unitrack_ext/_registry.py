@@ -7,6 +7,7 @@ Rules (in this order):
    ``torch.library.register_kernel``, so dispatch, fake kernels and torch.compile stay on one code path.
 3. ``_C`` missing -> ``unitrack_ext.ops`` calls these same validated references directly.
 """
+
 from __future__ import annotations
 
 import functools
@@ -36,9 +37,7 @@ def _schema_topk_propagate(query, keys, labels, topk, temperature, radius, n_glo
         if query.shape[0] * K * query.shape[2] * query.shape[3]:
             _validate.check_finite(query, "query")
             _validate.check_finite(keys, "keys")
-    out = _ref_topk_propagate(
-        query, keys, labels, topk=topk, temperature=temperature, radius=radius, n_global=n_global
-    )
+    out = _ref_topk_propagate(query, keys, labels, topk=topk, temperature=temperature, radius=radius, n_global=n_global)
     return out if device == "cpu" else _validate.poison(out, _validate.finite_flag(query, keys, labels))
 
 

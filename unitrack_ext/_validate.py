@@ -14,6 +14,7 @@ temperature or size that is symbolic are left to the kernel that runs with the r
 NaN/inf policy (README, "NaN and inf"): on the CPU a non-finite input value is an error naming the argument; on other
 devices the check would cost a device-to-host sync, so the result is made NaN instead (``poison``).
 """
+
 from __future__ import annotations
 
 import math
@@ -67,9 +68,7 @@ def device_str(x: torch.Tensor) -> str:
 
 def has_data(x: torch.Tensor) -> bool:
     """Whether x's values can be read (not a fake or meta tensor, not while tracing)."""
-    return not (
-        isinstance(x, torch._subclasses.FakeTensor) or x.device.type == "meta" or torch.compiler.is_compiling()
-    )
+    return not (isinstance(x, torch._subclasses.FakeTensor) or x.device.type == "meta" or torch.compiler.is_compiling())
 
 
 def _concrete(*values) -> bool:
@@ -92,8 +91,10 @@ def _check_feature_dtype(x, name, device):
     if dev == "cpu":
         _check(
             feature_dtype_ok(x.dtype, "cpu"),
-            lambda: f"{name} must be float32, float64 or bfloat16 on the CPU (float16 only on CUDA), "
-            f"got {dtype_name(x.dtype)}",
+            lambda: (
+                f"{name} must be float32, float64 or bfloat16 on the CPU (float16 only on CUDA), "
+                f"got {dtype_name(x.dtype)}"
+            ),
         )
     else:
         _check(
@@ -144,26 +145,32 @@ def _check_temperature(temperature, dtype):
     lo = min_temperature(dtype)
     _check(
         t >= lo,
-        lambda: f"temperature must be >= {num(lo)} for {dtype_name(dtype)} inputs (1 / temperature must be finite), "
-        f"got {num(t)}",
+        lambda: (
+            f"temperature must be >= {num(lo)} for {dtype_name(dtype)} inputs (1 / temperature must be finite), "
+            f"got {num(t)}"
+        ),
     )
 
 
 def _offsets_from_sizes(values, rows, name, points_name):
     for k, s in enumerate(values):
-        _check(s >= 0, lambda: f"{name}[{k}] = {s} is negative: sizes must be >= 0")
+        _check(s >= 0, lambda k=k, s=s: f"{name}[{k}] = {s} is negative: sizes must be >= 0")
     off = 0
     for k, s in enumerate(values):
         _check(
             s <= rows - off,
-            lambda: f"{name} sums to more than the {rows} rows of {points_name} ({name}[{k}] = {s} with {off} rows "
-            "already assigned): the sizes must sum to the number of points",
+            lambda k=k, s=s, off=off: (
+                f"{name} sums to more than the {rows} rows of {points_name} ({name}[{k}] = {s} with {off} rows "
+                "already assigned): the sizes must sum to the number of points"
+            ),
         )
         off += s
     _check(
         off == rows,
-        lambda: f"{name} sums to {off} but {points_name} has {rows} points (rows): the sizes must sum to the number "
-        "of points",
+        lambda: (
+            f"{name} sums to {off} but {points_name} has {rows} points (rows): the sizes must sum to the number "
+            "of points"
+        ),
     )
 
 
@@ -236,8 +243,10 @@ def rsm_args(track_points, track_sizes, det_points, det_sizes, temperature, devi
     _check_same_device(det_points, "det_points", track_points, "track_points")
     _check(
         track_points.shape[1] == det_points.shape[1],
-        lambda: f"det_points has {det_points.shape[1]} channels but track_points has {track_points.shape[1]}: "
-        "feature sets must share C",
+        lambda: (
+            f"det_points has {det_points.shape[1]} channels but track_points has {track_points.shape[1]}: "
+            "feature sets must share C"
+        ),
     )
     _check_temperature(temperature, track_points.dtype)
     _rsm_sizes(track_sizes, "track_sizes", track_points, "track_points", device)

@@ -1,4 +1,5 @@
 """Environment report for bug reports: ``python -m unitrack_ext.collect_env`` (also ``unitrack env``)."""
+
 from __future__ import annotations
 
 import os
@@ -29,25 +30,41 @@ def get_env_info() -> str:
             isa = unitrack_ext.cpu_isa()
         except RuntimeError as exc:  # UNITRACK_CPU_ISA asks for a level this CPU lacks
             isa = f"ERROR: {exc}"
-        lines.append(f"cpu isa       : {isa} (this CPU supports up to {torch.ops.unitrack._cpu_isa_supported()}; "
-                     "UNITRACK_CPU_ISA=baseline|avx2|avx512|amx forces a level)")
-        lines.append("bf16 native   : " + ("yes (AMX-BF16 tile kernels: bfloat16 dot products, float32 sums)"
-                                           if unitrack_ext.bf16_native() else
-                                           "no (bfloat16 features are widened to float32 inside the kernels: correct, "
-                                           "about as fast as float32; native needs the amx level)"))
+        lines.append(
+            f"cpu isa       : {isa} (this CPU supports up to {torch.ops.unitrack._cpu_isa_supported()}; "
+            "UNITRACK_CPU_ISA=baseline|avx2|avx512|amx forces a level)"
+        )
+        lines.append(
+            "bf16 native   : "
+            + (
+                "yes (AMX-BF16 tile kernels: bfloat16 dot products, float32 sums)"
+                if unitrack_ext.bf16_native()
+                else "no (bfloat16 features are widened to float32 inside the kernels: correct, "
+                "about as fast as float32; native needs the amx level)"
+            )
+        )
     parallel = [ln for ln in torch.__config__.parallel_info().splitlines() if "backend" in ln.lower()]
     if parallel:
         lines.append(f"parallel      : {parallel[0].strip()}")
     lines.append("kernels (compiled; otherwise the pure-PyTorch reference runs):")
     for op, devs in unitrack_ext.compiled_kernels.items():
-        lines.append(f"    {op:16s} cpu: {'compiled' if devs['cpu'] else 'reference'}   "
-                     f"cuda: {'compiled' if devs['cuda'] else 'reference'}")
+        lines.append(
+            f"    {op:16s} cpu: {'compiled' if devs['cpu'] else 'reference'}   "
+            f"cuda: {'compiled' if devs['cuda'] else 'reference'}"
+        )
     backward = getattr(getattr(unitrack_ext, "_autograd", None), "compiled_backward_kernels", {})
     for op, devs in backward.items():  # the backward primitives (issue #16)
-        lines.append(f"    {op:18s} cpu: {'compiled' if devs['cpu'] else 'reference'}   "
-                     f"cuda: {'compiled' if devs['cuda'] else 'reference'}")
-    for var in ("UNITRACK_FORCE_REFERENCE", "UNITRACK_CPU_ISA", "UNITRACK_XCORR_METHOD", "OMP_NUM_THREADS",
-                "CUDA_VISIBLE_DEVICES"):
+        lines.append(
+            f"    {op:18s} cpu: {'compiled' if devs['cpu'] else 'reference'}   "
+            f"cuda: {'compiled' if devs['cuda'] else 'reference'}"
+        )
+    for var in (
+        "UNITRACK_FORCE_REFERENCE",
+        "UNITRACK_CPU_ISA",
+        "UNITRACK_XCORR_METHOD",
+        "OMP_NUM_THREADS",
+        "CUDA_VISIBLE_DEVICES",
+    ):
         if var in os.environ:
             lines.append(f"{var}={os.environ[var]}")
     return "\n".join(lines)

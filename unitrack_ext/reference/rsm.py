@@ -6,7 +6,8 @@ Tracks ``i`` (``P_i`` points) and detections ``j`` (``Q_j`` points) of ``C`` cha
 2. ``A = T^ D^T`` over all points of all objects;
 3. ``W_td = softmax(A / temperature)`` over *all* detection points (each row), ``W_dt`` over *all* track points
    (each column) -- one joint softmax per direction, not per pair;
-4. ``r_td[i, j, p] = sum_{q in j} W_td[(i,p),(j,q)] d^[j,q]`` and ``r_dt[i, j, q] = sum_{p in i} W_dt[(i,p),(j,q)] t^[i,p]``;
+4. ``r_td[i, j, p] = sum_{q in j} W_td[(i,p),(j,q)] d^[j,q]`` and
+   ``r_dt[i, j, q] = sum_{p in i} W_dt[(i,p),(j,q)] t^[i,p]``;
 5. ``s_td[i, j]`` = cosine of the flattened ``r_td[i, j]`` (``P_i*C`` values) with the flattened ``t^_i``, each divided
    by ``max(norm, 1e-12)``; ``s_dt`` likewise with ``d^_j``;
 6. result ``(s_td + s_dt) / 2`` (the tracker's cost is ``1 - result``).
@@ -16,12 +17,12 @@ points of the object). Zero rows that the caller passes are real points: they ta
 the original implementation, which pads mask feature sets with zeros. The ``[N, M, P, C]`` reconstructions are
 materialised: slow and memory-hungry by design.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
 
 import torch
-
 
 _LOW = (torch.bfloat16, torch.float16)
 
@@ -52,8 +53,9 @@ def _split(points: torch.Tensor, sizes: torch.Tensor):
 
 def rsm_packed(track_points, track_sizes, det_points, det_sizes, *, temperature=0.01) -> torch.Tensor:
     """Packed form: ``track_points [sum P, C]`` + ``track_sizes [N]`` (int64), likewise for detections -> ``[N, M]``."""
-    return rsm(_split(track_points, track_sizes), _split(det_points, det_sizes), temperature=temperature,
-               _like=track_points)
+    return rsm(
+        _split(track_points, track_sizes), _split(det_points, det_sizes), temperature=temperature, _like=track_points
+    )
 
 
 def rsm(track_feats, det_feats, *, temperature=0.01, _like=None) -> torch.Tensor:

@@ -12,6 +12,7 @@ softmaxes ``Wtd`` (rows) and ``Wdt`` (columns) of ``A / temperature``; for a pai
 ``a = sum Wtd * A``, ``b = ||r_td||^2 = sum_p w_p^T G_j w_p``, ``c = ||t_i||^2``, ``s_td = a / (max(sqrt b, eps) *
 max(sqrt c, eps))``, and likewise ``s_dt`` with ``Wdt``, ``H_i`` and ``e = ||d_j||^2``; ``out = (s_td + s_dt) / 2``.
 """
+
 from __future__ import annotations
 
 import torch

@@ -14,6 +14,7 @@ the test oracle and as the kernels of devices that ``_C`` has no compiled kernel
 Each is differentiable by torch's autograd (they are built from ``gather`` and ``scatter_add``). They materialise
 ``[B, X, K, H*W]`` products: fine for an oracle, not for the DAVIS size with ``X = C = 256`` on a CPU.
 """
+
 from __future__ import annotations
 
 import torch

@@ -13,8 +13,10 @@ remaining slots with inadmissible ones whose softmax weight underflows to exactl
 logit equals ``-1e10 / temperature`` exactly (the affinity is lost in the rounding), so those slots take the
 lowest-index inadmissible candidates (in float64 the rounding keeps a trace of the affinity, so those zero-weight slots
 are ordered by it; the fused kernels take the lowest-index ones in both dtypes, so only the *indices* of zero-weight
-slots can differ from this reference in float64). This materialises the ``[T*H*W, H*W]`` affinity: slow and memory-hungry by design.
+slots can differ from this reference in float64). This materialises the ``[T*H*W, H*W]`` affinity: slow and
+memory-hungry by design.
 """
+
 from __future__ import annotations
 
 import torch

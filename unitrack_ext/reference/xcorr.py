@@ -1,4 +1,5 @@
 """Reference multi-scale valid cross-correlation: ``F.conv2d`` (which is a correlation: no kernel flip)."""
+
 import torch
 import torch.nn.functional as F
 

@@ -1,12 +1,13 @@
-"""Pure-PyTorch references of the xcorr backward (issue #16): the signatures of ``torch.ops.unitrack._xcorr_grad_search``
-and ``_xcorr_grad_templ``, through ``F.conv_transpose2d`` / ``F.conv2d`` (cuDNN on a GPU). The test oracle and the
-kernels of devices without a compiled one.
+"""Pure-PyTorch references of the xcorr backward (issue #16): the signatures of
+``torch.ops.unitrack._xcorr_grad_search`` and ``_xcorr_grad_templ``, through ``F.conv_transpose2d`` /
+``F.conv2d`` (cuDNN on a GPU). The test oracle and the kernels of devices without a compiled one.
 
 With ``out[s, r, c] = sum_{k,i,j} search[s, k, r+i, c+j] * templ[(s,) k, i, j]`` and ``g = d loss / d out``:
 
 * ``xcorr_grad_search(g, templ)[s, k, y, x] = sum_{i,j} g[s, y-i, x-j] * templ[(s,) k, i, j]`` -> ``[S, C, H, W]``;
 * ``xcorr_grad_templ(search, g, per_scale)[(s,) k, i, j] = sum_{(s,) r, c} g[s, r, c] * search[s, k, r+i, c+j]``.
 """
+
 from __future__ import annotations
 
 import torch
