@@ -2,7 +2,8 @@
 #   make demo   - build everything and run the main job on the built-in default
 #   make test   - build everything and run the test suite
 #   make bench  - pytest-benchmark suites (benchmarks/): ratio budgets, each run saved with its metadata
-#   make lint   - ruff format --check + ruff check (python/, tests/, benchmarks/)
+#   make lint   - ruff format --check + ruff check (python/, unitrack_ext/, tests/, benchmarks/, scripts/, examples/)
+#                 and clang-format --dry-run --Werror of csrc/ (clang-format 23.1.5, .clang-format)
 #   make ctest  - C++ tests through CMake (+ make asan for the sanitizer build)
 #   make cuda-check - compile every .cu file with nvcc for sm_80 and sm_90, type-check the CUDA launchers (no GPU needed)
 #   make wheel-check - plain `pip wheel .` (build isolation on), installed into a fresh venv, op tests from outside the
@@ -50,8 +51,9 @@ bench: build
 # The linters live in their own small environment (no torch needed).
 RUFF_VERSION ?= 0.17.6
 LINT_VENV ?= .venv-lint
-LINT_PATHS ?= python tests benchmarks $(wildcard examples)
-CLANG_FORMAT_FILES ?=
+LINT_PATHS ?= python unitrack_ext tests benchmarks scripts $(wildcard examples)
+CLANG_FORMAT_VERSION ?= 23.1.5
+CLANG_FORMAT_FILES ?= $(sort $(wildcard csrc/*.cpp csrc/*/*.h csrc/*/*.cpp csrc/*/*.cu csrc/*/*.cuh csrc/*/*/*.h csrc/*/*/*.cpp))
 $(LINT_VENV)/.ruff-$(RUFF_VERSION):
 	$(PY) -m venv $(LINT_VENV)
 	$(LINT_VENV)/bin/python -m pip install -q "ruff==$(RUFF_VERSION)"
@@ -60,10 +62,8 @@ $(LINT_VENV)/.ruff-$(RUFF_VERSION):
 lint: $(LINT_VENV)/.ruff-$(RUFF_VERSION)
 	$(LINT_VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(LINT_VENV)/bin/ruff check $(LINT_PATHS)
-	@if [ -n "$(strip $(CLANG_FORMAT_FILES))" ]; then \
-		$(LINT_VENV)/bin/python -m pip install -q clang-format && \
-		$(LINT_VENV)/bin/clang-format --dry-run --Werror $(CLANG_FORMAT_FILES); \
-	else echo "clang-format: csrc/ not checked yet (enabled after the op-layer rewrite lands)"; fi
+	$(LINT_VENV)/bin/python -m pip install -q "clang-format==$(CLANG_FORMAT_VERSION)"
+	$(LINT_VENV)/bin/clang-format --dry-run --Werror $(CLANG_FORMAT_FILES)
 
 ctest: venv
 	scripts/ctest.sh build-cmake

@@ -31,9 +31,15 @@ namespace unitrack {
 std::string build_info();
 int64_t cuda_version();
 namespace {
-std::string cpu_isa() { return isa::name(isa::active()); }  // throws if UNITRACK_CPU_ISA is unusable
-std::string cpu_isa_supported() { return isa::name(isa::cpu_level()); }
-std::string cpu_isa_built() { return isa::built_levels(); }
+std::string cpu_isa() {
+  return isa::name(isa::active());
+}  // throws if UNITRACK_CPU_ISA is unusable
+std::string cpu_isa_supported() {
+  return isa::name(isa::cpu_level());
+}
+std::string cpu_isa_built() {
+  return isa::built_levels();
+}
 }  // namespace
 }  // namespace unitrack
 
@@ -51,7 +57,8 @@ STABLE_TORCH_LIBRARY(unitrack, m) {
   m.def(
       "topk_affinity(Tensor query, Tensor keys, int topk, float temperature, float radius, int n_global) "
       "-> (Tensor, Tensor)");
-  m.def("rsm(Tensor track_points, Tensor track_sizes, Tensor det_points, Tensor det_sizes, float temperature) -> Tensor");
+  m.def(
+      "rsm(Tensor track_points, Tensor track_sizes, Tensor det_points, Tensor det_sizes, float temperature) -> Tensor");
   m.def("xcorr(Tensor search, Tensor templ) -> Tensor");
 
   // Backward primitives (issue #16; autograd formulas in unitrack_ext/_autograd.py, shapes in the kernels' headers):

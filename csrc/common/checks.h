@@ -20,14 +20,18 @@ inline void check_dim(const Tensor& x, const char* name, int64_t d, const char* 
 }
 
 inline void check_float(const Tensor& x, const char* name) {
-  UNITRACK_CHECK(x.scalar_type() == kFloat || x.scalar_type() == kDouble, name,
-                 " must be float32 or float64, got ", dtype_name(x.scalar_type()));
+  UNITRACK_CHECK(x.scalar_type() == kFloat || x.scalar_type() == kDouble, name, " must be float32 or float64, got ",
+                 dtype_name(x.scalar_type()));
 }
 
 // bfloat16 / float16 features: the ops compute in float32 (products of the low-precision values, float32 sums) and
 // return float32.
-inline bool is_low_precision(ScalarType t) { return t == kBFloat16 || t == kHalf; }
-inline ScalarType output_dtype(ScalarType features) { return is_low_precision(features) ? kFloat : features; }
+inline bool is_low_precision(ScalarType t) {
+  return t == kBFloat16 || t == kHalf;
+}
+inline ScalarType output_dtype(ScalarType features) {
+  return is_low_precision(features) ? kFloat : features;
+}
 // x as float32 when it is bfloat16/float16 (a widened copy), else x itself: the conversion path of the kernels that
 // have no low-precision variant (the CUDA launchers: not run on a GPU yet, see README).
 inline Tensor widen_low_precision(const Tensor& x) {
@@ -59,8 +63,8 @@ inline void check_device(const Tensor& x, const char* name, DeviceType want) {
 }
 
 inline void check_same_device(const Tensor& a, const char* an, const Tensor& b, const char* bn) {
-  UNITRACK_CHECK(a.is_cpu() == b.is_cpu() && a.get_device_index() == b.get_device_index(), an, " is on ",
-                 device_str(a), " but ", bn, " is on ", device_str(b), ": all inputs must be on one device");
+  UNITRACK_CHECK(a.is_cpu() == b.is_cpu() && a.get_device_index() == b.get_device_index(), an, " is on ", device_str(a),
+                 " but ", bn, " is on ", device_str(b), ": all inputs must be on one device");
 }
 
 // a * b for non-negative sizes, or an error naming `what` when the product does not fit in int64.
@@ -81,7 +85,8 @@ inline std::vector<int64_t> offsets_from_sizes(const int64_t* s, int64_t n, int6
   std::vector<int64_t> off(static_cast<size_t>(n) + 1, 0);
   for (int64_t k = 0; k < n; ++k) {
     UNITRACK_CHECK(s[k] <= rows - off[k], name, " sums to more than the ", rows, " rows of ", points_name, " (", name,
-                   "[", k, "] = ", s[k], " with ", off[k], " rows already assigned): the sizes must sum to the number "
+                   "[", k, "] = ", s[k], " with ", off[k],
+                   " rows already assigned): the sizes must sum to the number "
                    "of points");
     off[k + 1] = off[k] + s[k];
   }

@@ -96,14 +96,14 @@ Level decide(const char* env, Level cpu, std::string& error) {
   } else if (want == "amx") {
     forced = Level::kAmx;
   } else {
-    error = "UNITRACK_CPU_ISA must be baseline, avx2, avx512, amx or auto, got '" + want + "' (this CPU's level: " +
-            name(cpu) + ")";
+    error = "UNITRACK_CPU_ISA must be baseline, avx2, avx512, amx or auto, got '" + want +
+            "' (this CPU's level: " + name(cpu) + ")";
     return cpu;
   }
   if (static_cast<int>(forced) > static_cast<int>(cpu)) {
     error = "UNITRACK_CPU_ISA=" + want + " asks for a level this CPU does not support: its level is " +
-            std::string(name(cpu)) + " (levels built: " + built_levels() + "); unset the variable or choose a level up to " +
-            name(cpu);
+            std::string(name(cpu)) + " (levels built: " + built_levels() +
+            "); unset the variable or choose a level up to " + name(cpu);
     return cpu;
   }
   return forced;
@@ -111,14 +111,20 @@ Level decide(const char* env, Level cpu, std::string& error) {
 
 const char* name(Level level) {
   switch (level) {
-    case Level::kAmx: return "amx";
-    case Level::kAvx512: return "avx512";
-    case Level::kAvx2: return "avx2";
-    default: return "baseline";
+    case Level::kAmx:
+      return "amx";
+    case Level::kAvx512:
+      return "avx512";
+    case Level::kAvx2:
+      return "avx2";
+    default:
+      return "baseline";
   }
 }
 
-Level cpu_level() { return choice().cpu; }
+Level cpu_level() {
+  return choice().cpu;
+}
 
 Level active() {
   const Choice& c = choice();
@@ -126,7 +132,9 @@ Level active() {
   return c.level;
 }
 
-std::string built_levels() { return UNITRACK_X86 ? "baseline, avx2, avx512, amx" : "baseline"; }
+std::string built_levels() {
+  return UNITRACK_X86 ? "baseline, avx2, avx512, amx" : "baseline";
+}
 
 }  // namespace isa
 }  // namespace unitrack

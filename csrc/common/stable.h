@@ -44,17 +44,28 @@ inline std::string shape_str(const Tensor& t) {
 
 inline const char* dtype_name(ScalarType t) {
   switch (t) {
-    case ScalarType::Float: return "float32";
-    case ScalarType::Double: return "float64";
-    case ScalarType::Half: return "float16";
-    case ScalarType::BFloat16: return "bfloat16";
-    case ScalarType::Long: return "int64";
-    case ScalarType::Int: return "int32";
-    case ScalarType::Short: return "int16";
-    case ScalarType::Char: return "int8";
-    case ScalarType::Byte: return "uint8";
-    case ScalarType::Bool: return "bool";
-    default: return torch::headeronly::toString(t);
+    case ScalarType::Float:
+      return "float32";
+    case ScalarType::Double:
+      return "float64";
+    case ScalarType::Half:
+      return "float16";
+    case ScalarType::BFloat16:
+      return "bfloat16";
+    case ScalarType::Long:
+      return "int64";
+    case ScalarType::Int:
+      return "int32";
+    case ScalarType::Short:
+      return "int16";
+    case ScalarType::Char:
+      return "int8";
+    case ScalarType::Byte:
+      return "uint8";
+    case ScalarType::Bool:
+      return "bool";
+    default:
+      return torch::headeronly::toString(t);
   }
 }
 
@@ -68,27 +79,27 @@ inline std::string device_str(const Tensor& t) {
 
 // The one error macro of csrc/: throws std::runtime_error (Python: RuntimeError) with exactly the message given --
 // no file/line prefix, since every message names the argument and what was expected. Used by all checks, CPU and CUDA.
-#define UNITRACK_CHECK(cond, ...)                                        \
-  do {                                                                   \
-    if (__builtin_expect(!(cond), 0)) {                                  \
-      throw std::runtime_error(::unitrack::str(__VA_ARGS__));            \
-    }                                                                    \
+#define UNITRACK_CHECK(cond, ...)                             \
+  do {                                                        \
+    if (__builtin_expect(!(cond), 0)) {                       \
+      throw std::runtime_error(::unitrack::str(__VA_ARGS__)); \
+    }                                                         \
   } while (0)
 
-// Dispatch on float32/float64: runs BODY with `scalar_t` bound (the stable-ABI stand-in for AT_DISPATCH_FLOATING_TYPES).
-#define UNITRACK_DISPATCH_FLOAT(dtype, what, ...)                                                 \
-  [&] {                                                                                           \
-    switch (dtype) {                                                                              \
-      case ::unitrack::kFloat: {                                                                  \
-        using scalar_t = float;                                                                   \
-        return __VA_ARGS__();                                                                     \
-      }                                                                                           \
-      case ::unitrack::kDouble: {                                                                 \
-        using scalar_t = double;                                                                  \
-        return __VA_ARGS__();                                                                     \
-      }                                                                                           \
-      default:                                                                                    \
-        throw std::runtime_error(::unitrack::str(what, ": unsupported dtype ",                    \
-                                                 ::unitrack::dtype_name(dtype)));                 \
-    }                                                                                             \
+// Dispatch on float32/float64: runs BODY with `scalar_t` bound (the stable-ABI stand-in for
+// AT_DISPATCH_FLOATING_TYPES).
+#define UNITRACK_DISPATCH_FLOAT(dtype, what, ...)                                                               \
+  [&] {                                                                                                         \
+    switch (dtype) {                                                                                            \
+      case ::unitrack::kFloat: {                                                                                \
+        using scalar_t = float;                                                                                 \
+        return __VA_ARGS__();                                                                                   \
+      }                                                                                                         \
+      case ::unitrack::kDouble: {                                                                               \
+        using scalar_t = double;                                                                                \
+        return __VA_ARGS__();                                                                                   \
+      }                                                                                                         \
+      default:                                                                                                  \
+        throw std::runtime_error(::unitrack::str(what, ": unsupported dtype ", ::unitrack::dtype_name(dtype))); \
+    }                                                                                                           \
   }()

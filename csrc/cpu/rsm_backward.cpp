@@ -28,14 +28,20 @@ const cpu::RsmBackwardFns<T>& bwd_fns(const cpu::RsmBackwardKernels& k) {
     return k.f64;
 }
 
-Tensor rows(Tensor x, int64_t begin, int64_t n) { return torch::stable::narrow(x, 0, begin, n); }
-Tensor cols(Tensor x, int64_t begin, int64_t n) { return torch::stable::narrow(x, 1, begin, n); }
-Tensor t_(const Tensor& x) { return torch::stable::transpose(x, 0, 1); }
+Tensor rows(Tensor x, int64_t begin, int64_t n) {
+  return torch::stable::narrow(x, 0, begin, n);
+}
+Tensor cols(Tensor x, int64_t begin, int64_t n) {
+  return torch::stable::narrow(x, 1, begin, n);
+}
+Tensor t_(const Tensor& x) {
+  return torch::stable::transpose(x, 0, 1);
+}
 
 std::tuple<Tensor, Tensor> rsm_backward_cpu(const Tensor& grad, const Tensor& track_points, const Tensor& track_sizes,
                                             const Tensor& det_points, const Tensor& det_sizes, double temperature) {
-  const RsmOffsets off = rsm_backward_check_args(grad, track_points, track_sizes, det_points, det_sizes, temperature,
-                                                 DeviceType::CPU);
+  const RsmOffsets off =
+      rsm_backward_check_args(grad, track_points, track_sizes, det_points, det_sizes, temperature, DeviceType::CPU);
   const cpu::RsmKernels& fwd = UNITRACK_SELECT_KERNELS(kRsmKernels);
   const cpu::RsmBackwardKernels& bwd = UNITRACK_SELECT_KERNELS(kRsmBackwardKernels);
   const int64_t N = track_sizes.size(0), M = det_sizes.size(0), C = track_points.size(1);
@@ -73,7 +79,8 @@ std::tuple<Tensor, Tensor> rsm_backward_cpu(const Tensor& grad, const Tensor& tr
       Tensor dst = rows(V, p0, np);
       torch::stable::copy_(dst, torch::stable::matmul(torch::stable::matmul(Ti, t_(Ti)), rows(w_dt, p0, np)));
     }
-    std::vector<double> coef(static_cast<size_t>(5 * N * M)), row_t(static_cast<size_t>(N)), row_d(static_cast<size_t>(M));
+    std::vector<double> coef(static_cast<size_t>(5 * N * M)), row_t(static_cast<size_t>(N)),
+        row_d(static_cast<size_t>(M));
     b.coefficients(A.const_data_ptr<scalar_t>(), w_td.const_data_ptr<scalar_t>(), w_dt.const_data_ptr<scalar_t>(),
                    U.const_data_ptr<scalar_t>(), V.const_data_ptr<scalar_t>(), that.const_data_ptr<scalar_t>(),
                    dhat.const_data_ptr<scalar_t>(), C, off.toff.data(), N, off.doff.data(), M,
@@ -82,8 +89,8 @@ std::tuple<Tensor, Tensor> rsm_backward_cpu(const Tensor& grad, const Tensor& tr
                     U.mutable_data_ptr<scalar_t>(), V.const_data_ptr<scalar_t>(), coef.data(), off.toff.data(), N,
                     off.doff.data(), M, temperature);
     const Tensor& GA = U;
-    Tensor gt = torch::stable::contiguous(torch::stable::matmul(GA, dhat));     // [P, C]
-    Tensor gd = torch::stable::contiguous(torch::stable::matmul(t_(GA), that)); // [Q, C]
+    Tensor gt = torch::stable::contiguous(torch::stable::matmul(GA, dhat));      // [P, C]
+    Tensor gd = torch::stable::contiguous(torch::stable::matmul(t_(GA), that));  // [Q, C]
     // The reconstructions' own points: gD_j += 2 (Z_j^T Wtd_j) D_j with Z = gb * Wtd, gT_i += 2 (Z'_i Wdt_i^T) T_i
     // with Z' = gb' * Wdt (Z and Z' in V's storage, which is no longer needed).
     const int64_t NM = N * M;
@@ -108,10 +115,12 @@ std::tuple<Tensor, Tensor> rsm_backward_cpu(const Tensor& grad, const Tensor& tr
     }
     // The set norms' terms (per row) and the normalisation's backward.
     std::vector<double> per_row(static_cast<size_t>(std::max(P, Q)));
-    for (int64_t i = 0; i < N; ++i) std::fill(per_row.begin() + off.toff[i], per_row.begin() + off.toff[i + 1], row_t[i]);
+    for (int64_t i = 0; i < N; ++i)
+      std::fill(per_row.begin() + off.toff[i], per_row.begin() + off.toff[i + 1], row_t[i]);
     b.normalize_backward(x.const_data_ptr<scalar_t>(), that.const_data_ptr<scalar_t>(), gt.const_data_ptr<scalar_t>(),
                          per_row.data(), P, C, gx.mutable_data_ptr<scalar_t>());
-    for (int64_t j = 0; j < M; ++j) std::fill(per_row.begin() + off.doff[j], per_row.begin() + off.doff[j + 1], row_d[j]);
+    for (int64_t j = 0; j < M; ++j)
+      std::fill(per_row.begin() + off.doff[j], per_row.begin() + off.doff[j + 1], row_d[j]);
     b.normalize_backward(y.const_data_ptr<scalar_t>(), dhat.const_data_ptr<scalar_t>(), gd.const_data_ptr<scalar_t>(),
                          per_row.data(), Q, C, gy.mutable_data_ptr<scalar_t>());
   });
@@ -120,6 +129,8 @@ std::tuple<Tensor, Tensor> rsm_backward_cpu(const Tensor& grad, const Tensor& tr
 
 }  // namespace
 
-STABLE_TORCH_LIBRARY_IMPL(unitrack, CPU, m) { m.impl("_rsm_backward", TORCH_BOX(&rsm_backward_cpu)); }
+STABLE_TORCH_LIBRARY_IMPL(unitrack, CPU, m) {
+  m.impl("_rsm_backward", TORCH_BOX(&rsm_backward_cpu));
+}
 
 }  // namespace unitrack

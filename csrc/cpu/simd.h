@@ -149,7 +149,9 @@ inline VT load_widen(const S* p) {
     return load<VT>(p);
 }
 // Whether a bf16 value is finite (its exponent is not all ones).
-inline bool bf16_isfinite(uint16_t x) { return (x & 0x7F80u) != 0x7F80u; }
+inline bool bf16_isfinite(uint16_t x) {
+  return (x & 0x7F80u) != 0x7F80u;
+}
 
 // Sum of the lanes in a fixed pairwise order (the same at every thread count).
 template <typename VT>
@@ -277,7 +279,9 @@ inline void tiles_begin() {
   }
   _tile_loadconfig(&cfg);
 }
-inline void tiles_end() { _tile_release(); }
+inline void tiles_end() {
+  _tile_release();
+}
 #endif
 
 }  // namespace simd

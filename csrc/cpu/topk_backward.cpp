@@ -33,8 +33,8 @@ void check_index_range(const Tensor& idx, int64_t T, int64_t HW) {
   const int64_t n = idx.numel(), limit = T * HW;
   const int64_t* p = idx.const_data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
-    UNITRACK_CHECK(p[i] >= 0 && p[i] < limit, "indices must be candidates t*H*W + y*W + x in [0, T*H*W) = [0, ",
-                   limit, "), got ", p[i], " at flat position ", i);
+    UNITRACK_CHECK(p[i] >= 0 && p[i] < limit, "indices must be candidates t*H*W + y*W + x in [0, T*H*W) = [0, ", limit,
+                   "), got ", p[i], " at flat position ", i);
   }
 }
 
@@ -64,8 +64,8 @@ Tensor topk_gather_dot_cpu(const Tensor& grad, const Tensor& indices, const Tens
   check_index_range(i, s.T, s.HW);
   UNITRACK_DISPATCH_FLOAT(grad.scalar_type(), "_topk_gather_dot", [&] {
     bwd_fns<scalar_t>(kernels).gather_dot(g.const_data_ptr<scalar_t>(), i.const_data_ptr<int64_t>(),
-                                          x.const_data_ptr<scalar_t>(), out.mutable_data_ptr<scalar_t>(), s.B, s.T,
-                                          s.X, s.HW, s.K);
+                                          x.const_data_ptr<scalar_t>(), out.mutable_data_ptr<scalar_t>(), s.B, s.T, s.X,
+                                          s.HW, s.K);
   });
   return out;
 }

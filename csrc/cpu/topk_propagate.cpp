@@ -18,7 +18,9 @@ const cpu::TopkFns<T>& fns(const cpu::TopkKernels& k) {
     return k.f64;
 }
 
-const uint16_t* bf16_bits(const Tensor& x) { return static_cast<const uint16_t*>(x.const_data_ptr()); }
+const uint16_t* bf16_bits(const Tensor& x) {
+  return static_cast<const uint16_t*>(x.const_data_ptr());
+}
 
 // bfloat16 query/keys: scores in float32 (AMX-BF16 tiles at the amx level, else widened while packing), float32
 // weights.
@@ -31,8 +33,8 @@ void topk_affinity_bf16(const cpu::TopkKernels& kernels, const Tensor& q, const 
              indices.mutable_data_ptr<int64_t>(), q.size(0));
 }
 
-std::tuple<Tensor, Tensor> topk_affinity_cpu(const Tensor& query, const Tensor& keys, int64_t topk,
-                                             double temperature, double radius, int64_t n_global) {
+std::tuple<Tensor, Tensor> topk_affinity_cpu(const Tensor& query, const Tensor& keys, int64_t topk, double temperature,
+                                             double radius, int64_t n_global) {
   const int64_t K = topk_check_args(query, keys, nullptr, topk, temperature, radius, n_global, DeviceType::CPU);
   const cpu::TopkKernels& kernels = UNITRACK_SELECT_KERNELS_AMX(kTopkKernels);
   const int64_t B = query.size(0), C = query.size(1), H = query.size(2), W = query.size(3), T = keys.size(1);
@@ -64,8 +66,8 @@ Tensor topk_propagate_cpu(const Tensor& query, const Tensor& keys, const Tensor&
   const cpu::TopkKernels& kernels = UNITRACK_SELECT_KERNELS_AMX(kTopkKernels);
   // Low-precision features: float32 weights propagate float32 labels (bf16 labels are widened) into float32.
   const ScalarType out_dtype = output_dtype(query.scalar_type());
-  const Tensor lab = torch::stable::contiguous(labels.scalar_type() == out_dtype ? labels
-                                                                                  : torch::stable::to(labels, out_dtype));
+  const Tensor lab =
+      torch::stable::contiguous(labels.scalar_type() == out_dtype ? labels : torch::stable::to(labels, out_dtype));
   UNITRACK_DISPATCH_FLOAT(out_dtype, "topk_propagate", [&] {
     UNITRACK_CHECK(fns<scalar_t>(kernels).all_finite(lab.const_data_ptr<scalar_t>(), lab.numel()),
                    "labels contains NaN or inf values");

@@ -60,8 +60,7 @@ Method xcorr_method(int64_t S, int64_t C, int64_t H, int64_t W, int64_t h, int64
   const double direct = static_cast<double>(S) * C * Ho * Wo * h * w;
   const double hw = static_cast<double>(H) * W;
   const double n_fft = static_cast<double>(S) + (per_scale ? S : 1) + S / static_cast<double>(std::max<int64_t>(C, 1));
-  const double fft = n_fft * C * kFFTCost * hw * std::log2(std::max(hw, 2.0)) +
-                     kCMulCost * S * C * H * (W / 2 + 1.0);
+  const double fft = n_fft * C * kFFTCost * hw * std::log2(std::max(hw, 2.0)) + kCMulCost * S * C * H * (W / 2 + 1.0);
   if (direct > fft && h * w >= 16) return Method::FFT;
   return rows_ok && h * w <= 9 ? Method::Rows : Method::Direct;
 }
@@ -133,8 +132,8 @@ Tensor xcorr_bf16_cpu(const cpu::XcorrKernels& kernels, const Tensor& search, co
   const bool cl = is_channels_last(search);
   const Tensor sc = cl ? search : torch::stable::contiguous(search), tc = torch::stable::contiguous(templ);
   kernels.bf16.direct(static_cast<const uint16_t*>(sc.const_data_ptr()), cl,
-                      static_cast<const uint16_t*>(tc.const_data_ptr()), out.mutable_data_ptr<float>(), s.S, s.C,
-                      s.H, s.W, s.h, s.w, s.per_scale);
+                      static_cast<const uint16_t*>(tc.const_data_ptr()), out.mutable_data_ptr<float>(), s.S, s.C, s.H,
+                      s.W, s.h, s.w, s.per_scale);
   return out;
 }
 
@@ -163,9 +162,9 @@ Tensor xcorr_compute(const Tensor& search, const Tensor& templ, const XcorrShape
     // Channels-last data (no copy when the producer already wrote channels-last, e.g. a conv net run with
     // memory_format=torch.channels_last).
     Tensor s_keep, t_keep;
-    const scalar_t* s_cl = channels_last_data<scalar_t>(search, f, s_keep);                      // [S, H, W, C]
+    const scalar_t* s_cl = channels_last_data<scalar_t>(search, f, s_keep);  // [S, H, W, C]
     const Tensor t4 = s.per_scale ? templ : torch::stable::unsqueeze(templ, 0);
-    const scalar_t* t_cl = channels_last_data<scalar_t>(t4, f, t_keep);                          // [1 or S, h, w, C]
+    const scalar_t* t_cl = channels_last_data<scalar_t>(t4, f, t_keep);  // [1 or S, h, w, C]
     f.direct(s_cl, t_cl, out.mutable_data_ptr<scalar_t>(), s.S, s.C, s.H, s.W, s.h, s.w, s.per_scale);
   });
   return out;
@@ -180,6 +179,8 @@ Tensor xcorr_cpu(const Tensor& search, const Tensor& templ) {
 
 }  // namespace
 
-STABLE_TORCH_LIBRARY_IMPL(unitrack, CPU, m) { m.impl("xcorr", TORCH_BOX(&xcorr_cpu)); }
+STABLE_TORCH_LIBRARY_IMPL(unitrack, CPU, m) {
+  m.impl("xcorr", TORCH_BOX(&xcorr_cpu));
+}
 
 }  // namespace unitrack

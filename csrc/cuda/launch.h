@@ -27,8 +27,8 @@ inline cudaStream_t current_stream(int32_t device_index) {
 }  // namespace cuda
 }  // namespace unitrack
 
-#define UNITRACK_CUDA_CHECK(what, expr)                                                             \
-  do {                                                                                              \
-    const cudaError_t unitrack_err_ = (expr);                                                       \
+#define UNITRACK_CUDA_CHECK(what, expr)                                                                      \
+  do {                                                                                                       \
+    const cudaError_t unitrack_err_ = (expr);                                                                \
     UNITRACK_CHECK(unitrack_err_ == cudaSuccess, what, ": CUDA error: ", cudaGetErrorString(unitrack_err_)); \
   } while (0)

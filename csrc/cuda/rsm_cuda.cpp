@@ -35,8 +35,8 @@ Tensor unit_rows(const Tensor& x) {  // x / max(||x||, 1e-12), row-wise
   return torch::stable::contiguous(aten::div(x, aten::clamp_min(aten::row_norms(x), 1e-12)));
 }
 
-Tensor rsm_cuda(const Tensor& track_points, const Tensor& track_sizes, const Tensor& det_points, const Tensor& det_sizes,
-                double temperature) {
+Tensor rsm_cuda(const Tensor& track_points, const Tensor& track_sizes, const Tensor& det_points,
+                const Tensor& det_sizes, double temperature) {
   const RsmOffsets off =
       rsm_check_args(track_points, track_sizes, det_points, det_sizes, temperature, DeviceType::CUDA);
   const std::vector<int64_t>& toff = off.toff;
@@ -63,34 +63,35 @@ Tensor rsm_cuda(const Tensor& track_points, const Tensor& track_sizes, const Ten
   const Tensor tgoff_d = to_device(tgoff, track_points), dgoff_d = to_device(dgoff, track_points);
   Tensor H = torch::stable::new_empty(track_points, {tgoff.back()}, kDouble);
   Tensor G = torch::stable::new_empty(track_points, {dgoff.back()}, kDouble);
-  Tensor ttr = torch::stable::new_empty(track_points, {N}, kDouble), dtr = torch::stable::new_empty(track_points, {M}, kDouble);
+  Tensor ttr = torch::stable::new_empty(track_points, {N}, kDouble),
+         dtr = torch::stable::new_empty(track_points, {M}, kDouble);
   const int64_t C = that.size(1), SQ = dhat.size(0);
   const cudaStream_t stream = cuda::current_stream(track_points.get_device_index());
 
   UNITRACK_DISPATCH_FLOAT(tp.scalar_type(), "rsm", [&] {
-    UNITRACK_CUDA_CHECK("rsm", cuda::launch_rsm_gram<scalar_t>(that.const_data_ptr<scalar_t>(), C,
-                                                               toff_d.const_data_ptr<int64_t>(),
-                                                               tgoff_d.const_data_ptr<int64_t>(), N,
-                                                               H.mutable_data_ptr<double>(),
-                                                               ttr.mutable_data_ptr<double>(), stream));
-    UNITRACK_CUDA_CHECK("rsm", cuda::launch_rsm_gram<scalar_t>(dhat.const_data_ptr<scalar_t>(), C,
-                                                               doff_d.const_data_ptr<int64_t>(),
-                                                               dgoff_d.const_data_ptr<int64_t>(), M,
-                                                               G.mutable_data_ptr<double>(),
-                                                               dtr.mutable_data_ptr<double>(), stream));
-    UNITRACK_CUDA_CHECK("rsm", cuda::launch_rsm_pairs<scalar_t>(
-                                   A.const_data_ptr<scalar_t>(), Wtd.const_data_ptr<scalar_t>(),
-                                   Wdt.const_data_ptr<scalar_t>(), SQ, toff_d.const_data_ptr<int64_t>(),
-                                   doff_d.const_data_ptr<int64_t>(), H.const_data_ptr<double>(),
-                                   tgoff_d.const_data_ptr<int64_t>(), G.const_data_ptr<double>(),
-                                   dgoff_d.const_data_ptr<int64_t>(), ttr.const_data_ptr<double>(),
-                                   dtr.const_data_ptr<double>(), N, M, out.mutable_data_ptr<scalar_t>(), stream));
+    UNITRACK_CUDA_CHECK(
+        "rsm", cuda::launch_rsm_gram<scalar_t>(that.const_data_ptr<scalar_t>(), C, toff_d.const_data_ptr<int64_t>(),
+                                               tgoff_d.const_data_ptr<int64_t>(), N, H.mutable_data_ptr<double>(),
+                                               ttr.mutable_data_ptr<double>(), stream));
+    UNITRACK_CUDA_CHECK(
+        "rsm", cuda::launch_rsm_gram<scalar_t>(dhat.const_data_ptr<scalar_t>(), C, doff_d.const_data_ptr<int64_t>(),
+                                               dgoff_d.const_data_ptr<int64_t>(), M, G.mutable_data_ptr<double>(),
+                                               dtr.mutable_data_ptr<double>(), stream));
+    UNITRACK_CUDA_CHECK(
+        "rsm", cuda::launch_rsm_pairs<scalar_t>(
+                   A.const_data_ptr<scalar_t>(), Wtd.const_data_ptr<scalar_t>(), Wdt.const_data_ptr<scalar_t>(), SQ,
+                   toff_d.const_data_ptr<int64_t>(), doff_d.const_data_ptr<int64_t>(), H.const_data_ptr<double>(),
+                   tgoff_d.const_data_ptr<int64_t>(), G.const_data_ptr<double>(), dgoff_d.const_data_ptr<int64_t>(),
+                   ttr.const_data_ptr<double>(), dtr.const_data_ptr<double>(), N, M, out.mutable_data_ptr<scalar_t>(),
+                   stream));
   });
   return aten::where_scalar(ok, out, std::numeric_limits<double>::quiet_NaN());
 }
 
 }  // namespace
 
-STABLE_TORCH_LIBRARY_IMPL(unitrack, CUDA, m) { m.impl("rsm", TORCH_BOX(&rsm_cuda)); }
+STABLE_TORCH_LIBRARY_IMPL(unitrack, CUDA, m) {
+  m.impl("rsm", TORCH_BOX(&rsm_cuda));
+}
 
 }  // namespace unitrack

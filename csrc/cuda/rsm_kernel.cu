@@ -103,22 +103,22 @@ cudaError_t launch_rsm_pairs(const T* A, const T* Wtd, const T* Wdt, int64_t SQ,
                              cudaStream_t stream) {
   if (N == 0 || M == 0) return cudaSuccess;
   pair_kernel<T><<<static_cast<unsigned>(N * M), kThreads, 0, stream>>>(A, Wtd, Wdt, SQ, toff, doff, H, hoff, G, goff,
-                                                                       ttr, dtr, M, out);
+                                                                        ttr, dtr, M, out);
   return cudaGetLastError();
 }
 
 template cudaError_t launch_rsm_gram<float>(const float*, int64_t, const int64_t*, const int64_t*, int64_t, double*,
                                             double*, cudaStream_t);
-template cudaError_t launch_rsm_gram<double>(const double*, int64_t, const int64_t*, const int64_t*, int64_t,
-                                             double*, double*, cudaStream_t);
+template cudaError_t launch_rsm_gram<double>(const double*, int64_t, const int64_t*, const int64_t*, int64_t, double*,
+                                             double*, cudaStream_t);
 template cudaError_t launch_rsm_pairs<float>(const float*, const float*, const float*, int64_t, const int64_t*,
                                              const int64_t*, const double*, const int64_t*, const double*,
                                              const int64_t*, const double*, const double*, int64_t, int64_t, float*,
                                              cudaStream_t);
 template cudaError_t launch_rsm_pairs<double>(const double*, const double*, const double*, int64_t, const int64_t*,
                                               const int64_t*, const double*, const int64_t*, const double*,
-                                              const int64_t*, const double*, const double*, int64_t, int64_t,
-                                              double*, cudaStream_t);
+                                              const int64_t*, const double*, const double*, int64_t, int64_t, double*,
+                                              cudaStream_t);
 
 }  // namespace cuda
 }  // namespace unitrack

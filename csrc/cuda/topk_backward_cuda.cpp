@@ -39,10 +39,10 @@ Tensor topk_gather_cuda(const Tensor& weights, const Tensor& indices, const Tens
   const Tensor x = torch::stable::contiguous(src);
   const cudaStream_t stream = cuda::current_stream(weights.get_device_index());
   UNITRACK_DISPATCH_FLOAT(weights.scalar_type(), "_topk_gather", [&] {
-    UNITRACK_CUDA_CHECK("_topk_gather", cuda::launch_topk_gather<scalar_t>(
-                                            w.const_data_ptr<scalar_t>(), i.const_data_ptr<int64_t>(),
-                                            x.const_data_ptr<scalar_t>(), out.mutable_data_ptr<scalar_t>(), s.B, s.T,
-                                            s.X, s.HW, s.K, stream));
+    UNITRACK_CUDA_CHECK("_topk_gather",
+                        cuda::launch_topk_gather<scalar_t>(
+                            w.const_data_ptr<scalar_t>(), i.const_data_ptr<int64_t>(), x.const_data_ptr<scalar_t>(),
+                            out.mutable_data_ptr<scalar_t>(), s.B, s.T, s.X, s.HW, s.K, stream));
   });
   return out;
 }
@@ -58,10 +58,10 @@ Tensor topk_gather_dot_cuda(const Tensor& grad, const Tensor& indices, const Ten
   const Tensor x = torch::stable::contiguous(src);
   const cudaStream_t stream = cuda::current_stream(grad.get_device_index());
   UNITRACK_DISPATCH_FLOAT(grad.scalar_type(), "_topk_gather_dot", [&] {
-    UNITRACK_CUDA_CHECK("_topk_gather_dot", cuda::launch_topk_gather_dot<scalar_t>(
-                                                g.const_data_ptr<scalar_t>(), i.const_data_ptr<int64_t>(),
-                                                x.const_data_ptr<scalar_t>(), out.mutable_data_ptr<scalar_t>(), s.B,
-                                                s.T, s.X, s.HW, s.K, stream));
+    UNITRACK_CUDA_CHECK("_topk_gather_dot",
+                        cuda::launch_topk_gather_dot<scalar_t>(
+                            g.const_data_ptr<scalar_t>(), i.const_data_ptr<int64_t>(), x.const_data_ptr<scalar_t>(),
+                            out.mutable_data_ptr<scalar_t>(), s.B, s.T, s.X, s.HW, s.K, stream));
   });
   return out;
 }
@@ -77,10 +77,10 @@ Tensor topk_scatter_cuda(const Tensor& weights, const Tensor& indices, const Ten
   const Tensor g = torch::stable::contiguous(grad);
   const cudaStream_t stream = cuda::current_stream(weights.get_device_index());
   UNITRACK_DISPATCH_FLOAT(weights.scalar_type(), "_topk_scatter", [&] {
-    UNITRACK_CUDA_CHECK("_topk_scatter", cuda::launch_topk_scatter<scalar_t>(
-                                             w.const_data_ptr<scalar_t>(), i.const_data_ptr<int64_t>(),
-                                             g.const_data_ptr<scalar_t>(), out.mutable_data_ptr<scalar_t>(), s.B, s.T,
-                                             s.X, s.HW, s.K, stream));
+    UNITRACK_CUDA_CHECK("_topk_scatter",
+                        cuda::launch_topk_scatter<scalar_t>(
+                            w.const_data_ptr<scalar_t>(), i.const_data_ptr<int64_t>(), g.const_data_ptr<scalar_t>(),
+                            out.mutable_data_ptr<scalar_t>(), s.B, s.T, s.X, s.HW, s.K, stream));
   });
   return out;
 }

@@ -16,8 +16,8 @@ constexpr int kThreads = 256;
 
 template <typename T>
 __global__ void topk_gather_dot_kernel(const T* __restrict__ grad, const int64_t* __restrict__ idx,
-                                       const T* __restrict__ src, T* __restrict__ out, int64_t B, int64_t T_,
-                                       int64_t X, int64_t HW, int64_t K) {
+                                       const T* __restrict__ src, T* __restrict__ out, int64_t B, int64_t T_, int64_t X,
+                                       int64_t HW, int64_t K) {
   const int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (p >= B * K * HW) return;
   const int64_t b = p / (K * HW), n = p % HW;
@@ -44,7 +44,9 @@ __global__ void topk_scatter_kernel(const T* __restrict__ w, const int64_t* __re
   }
 }
 
-inline unsigned blocks_for(int64_t total) { return static_cast<unsigned>((total + kThreads - 1) / kThreads); }
+inline unsigned blocks_for(int64_t total) {
+  return static_cast<unsigned>((total + kThreads - 1) / kThreads);
+}
 
 }  // namespace
 
@@ -66,10 +68,10 @@ cudaError_t launch_topk_scatter(const T* weights, const int64_t* indices, const 
   return cudaGetLastError();
 }
 
-#define UNITRACK_INSTANTIATE(T)                                                                                    \
+#define UNITRACK_INSTANTIATE(T)                                                                                     \
   template cudaError_t launch_topk_gather_dot<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t, \
-                                                 int64_t, int64_t, cudaStream_t);                                  \
-  template cudaError_t launch_topk_scatter<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t,   \
+                                                 int64_t, int64_t, cudaStream_t);                                   \
+  template cudaError_t launch_topk_scatter<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t,    \
                                               int64_t, int64_t, cudaStream_t);
 UNITRACK_INSTANTIATE(float)
 UNITRACK_INSTANTIATE(double)

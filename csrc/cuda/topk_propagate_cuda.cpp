@@ -46,10 +46,10 @@ std::tuple<Tensor, Tensor> affinity(const Tensor& query, const Tensor& keys, int
   Tensor indices = torch::stable::new_empty(q, {B, K, H * W}, kLong);
   const cudaStream_t stream = cuda::current_stream(query.get_device_index());
   UNITRACK_DISPATCH_FLOAT(q.scalar_type(), "topk_affinity", [&] {
-    UNITRACK_CUDA_CHECK("topk_affinity", cuda::launch_topk_affinity<scalar_t>(
-                                             q.const_data_ptr<scalar_t>(), k.const_data_ptr<scalar_t>(),
-                                             hw.const_data_ptr<int32_t>(), p, weights.mutable_data_ptr<scalar_t>(),
-                                             indices.mutable_data_ptr<int64_t>(), stream));
+    UNITRACK_CUDA_CHECK("topk_affinity",
+                        cuda::launch_topk_affinity<scalar_t>(
+                            q.const_data_ptr<scalar_t>(), k.const_data_ptr<scalar_t>(), hw.const_data_ptr<int32_t>(), p,
+                            weights.mutable_data_ptr<scalar_t>(), indices.mutable_data_ptr<int64_t>(), stream));
   });
   return {weights, indices};
 }
@@ -71,8 +71,8 @@ Tensor topk_propagate_cuda(const Tensor& query, const Tensor& keys, const Tensor
                            double temperature, double radius, int64_t n_global) {
   const int64_t K = topk_check_args(query, keys, &labels, topk, temperature, radius, n_global, DeviceType::CUDA);
   const cuda::DeviceGuard guard(query.get_device_index());
-  const Tensor ok = aten::logical_and(aten::logical_and(aten::all_finite(query), aten::all_finite(keys)),
-                                      aten::all_finite(labels));
+  const Tensor ok =
+      aten::logical_and(aten::logical_and(aten::all_finite(query), aten::all_finite(keys)), aten::all_finite(labels));
   auto [weights, indices] = affinity(query, keys, K, temperature, radius, n_global);
   const int64_t B = query.size(0), H = query.size(2), W = query.size(3), T = keys.size(1), L = labels.size(2);
   const Tensor lab = torch::stable::contiguous(widen_low_precision(labels));  // float32 with low-precision features
@@ -81,8 +81,8 @@ Tensor topk_propagate_cuda(const Tensor& query, const Tensor& keys, const Tensor
   UNITRACK_DISPATCH_FLOAT(weights.scalar_type(), "topk_propagate", [&] {
     UNITRACK_CUDA_CHECK("topk_propagate", cuda::launch_topk_gather<scalar_t>(
                                               weights.const_data_ptr<scalar_t>(), indices.const_data_ptr<int64_t>(),
-                                              lab.const_data_ptr<scalar_t>(), out.mutable_data_ptr<scalar_t>(), B, T,
-                                              L, H * W, weights.size(1), stream));
+                                              lab.const_data_ptr<scalar_t>(), out.mutable_data_ptr<scalar_t>(), B, T, L,
+                                              H * W, weights.size(1), stream));
   });
   return aten::where_scalar(ok, out, kNaN);
 }

@@ -32,8 +32,12 @@ __device__ __forceinline__ double neg_inf<double>() {
   return __longlong_as_double(static_cast<long long>(0xfff0000000000000ULL));
 }
 
-__device__ __forceinline__ float dev_exp(float x) { return expf(x); }
-__device__ __forceinline__ double dev_exp(double x) { return exp(x); }
+__device__ __forceinline__ float dev_exp(float x) {
+  return expf(x);
+}
+__device__ __forceinline__ double dev_exp(double x) {
+  return exp(x);
+}
 
 struct Geo {
   int T, C, H, W, HW, K, n_global, maxdy;
@@ -76,9 +80,9 @@ struct FillIter {
 
 // MAXK > 0: top-K in registers (K <= MAXK); MAXK == 0: top-K stored in the output buffers (stride HW).
 template <typename T, int MAXK>
-__global__ void __launch_bounds__(kBlock) topk_affinity_kernel(const T* __restrict__ query, const T* __restrict__ keys,
-                                                               const int* __restrict__ hw, Geo g, T temp,
-                                                               T* __restrict__ out_w, int64_t* __restrict__ out_i) {
+__global__ void __launch_bounds__(kBlock)
+    topk_affinity_kernel(const T* __restrict__ query, const T* __restrict__ keys, const int* __restrict__ hw, Geo g,
+                         T temp, T* __restrict__ out_w, int64_t* __restrict__ out_i) {
   __shared__ T sQ[kCC][kBlock];
   __shared__ T sK[kCC][kKT];
   const int tid = threadIdx.x;
@@ -268,8 +272,8 @@ __global__ void topk_gather_kernel(const T* __restrict__ w, const int64_t* __res
 }
 
 template <typename T>
-cudaError_t affinity(const T* query, const T* keys, const int* hw, const TopkParams& p, T* weights,
-                            int64_t* indices, cudaStream_t stream) {
+cudaError_t affinity(const T* query, const T* keys, const int* hw, const TopkParams& p, T* weights, int64_t* indices,
+                     cudaStream_t stream) {
   const int64_t HW = p.H * p.W;
   if (p.B == 0 || HW == 0 || p.K == 0) return cudaSuccess;
   Geo g;
@@ -298,7 +302,7 @@ cudaError_t affinity(const T* query, const T* keys, const int* hw, const TopkPar
 
 template <typename T>
 cudaError_t gather(const T* w, const int64_t* idx, const T* labels, T* out, int64_t B, int64_t T_, int64_t L,
-                          int64_t HW, int64_t K, cudaStream_t stream) {
+                   int64_t HW, int64_t K, cudaStream_t stream) {
   const int64_t total = B * HW;
   if (total == 0 || L == 0) return cudaSuccess;
   const int threads = 256;
@@ -319,10 +323,10 @@ cudaError_t launch_topk_gather(const T* weights, const int64_t* indices, const T
                                int64_t L, int64_t HW, int64_t K, cudaStream_t stream) {
   return gather<T>(weights, indices, labels, out, B, T_, L, HW, K, stream);
 }
-#define UNITRACK_INSTANTIATE(T)                                                                                      \
-  template cudaError_t launch_topk_affinity<T>(const T*, const T*, const int*, const TopkParams&, T*, int64_t*,     \
-                                               cudaStream_t);                                                      \
-  template cudaError_t launch_topk_gather<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t,    \
+#define UNITRACK_INSTANTIATE(T)                                                                                 \
+  template cudaError_t launch_topk_affinity<T>(const T*, const T*, const int*, const TopkParams&, T*, int64_t*, \
+                                               cudaStream_t);                                                   \
+  template cudaError_t launch_topk_gather<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t, \
                                              int64_t, int64_t, cudaStream_t);
 UNITRACK_INSTANTIATE(float)
 UNITRACK_INSTANTIATE(double)

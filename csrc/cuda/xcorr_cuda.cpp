@@ -20,15 +20,18 @@ Tensor xcorr_cuda(const Tensor& search, const Tensor& templ) {
   Tensor workspace = torch::stable::new_empty(s_c, {static_cast<int64_t>(cuda::xcorr_workspace_elems(shape, splits))});
   const cudaStream_t stream = cuda::current_stream(search.get_device_index());
   UNITRACK_DISPATCH_FLOAT(s_c.scalar_type(), "xcorr", [&] {
-    UNITRACK_CUDA_CHECK("xcorr", cuda::launch_xcorr<scalar_t>(s_c.const_data_ptr<scalar_t>(), t_c.const_data_ptr<scalar_t>(),
-                                                            out.mutable_data_ptr<scalar_t>(),
-                                                            workspace.mutable_data_ptr<scalar_t>(), shape, splits, stream));
+    UNITRACK_CUDA_CHECK(
+        "xcorr", cuda::launch_xcorr<scalar_t>(s_c.const_data_ptr<scalar_t>(), t_c.const_data_ptr<scalar_t>(),
+                                              out.mutable_data_ptr<scalar_t>(), workspace.mutable_data_ptr<scalar_t>(),
+                                              shape, splits, stream));
   });
   return out;
 }
 
 }  // namespace
 
-STABLE_TORCH_LIBRARY_IMPL(unitrack, CUDA, m) { m.impl("xcorr", TORCH_BOX(&xcorr_cuda)); }
+STABLE_TORCH_LIBRARY_IMPL(unitrack, CUDA, m) {
+  m.impl("xcorr", TORCH_BOX(&xcorr_cuda));
+}
 
 }  // namespace unitrack

@@ -24,8 +24,8 @@ __global__ void xcorr_tiled_kernel(const T* __restrict__ search, const T* __rest
   T* smem = reinterpret_cast<T*>(smem_raw);
   const int64_t Ho = H - h + 1, Wo = W - w + 1;
   const int64_t PH = kTile + h - 1, PW = kTile + w - 1;
-  T* patch = smem;                 // [kc, PH, PW]
-  T* tsh = smem + kc * PH * PW;    // [kc, h, w]
+  T* patch = smem;               // [kc, PH, PW]
+  T* tsh = smem + kc * PH * PW;  // [kc, h, w]
   const int64_t s = blockIdx.z / splits;
   const int split = static_cast<int>(blockIdx.z % splits);
   const int64_t r0 = static_cast<int64_t>(blockIdx.y) * kTile, c0 = static_cast<int64_t>(blockIdx.x) * kTile;
@@ -138,7 +138,8 @@ cudaError_t launch_xcorr(const T* search, const T* templ, T* out, T* workspace, 
                          cudaStream_t stream) {
   return launch<T>(search, templ, out, workspace, shape, splits, stream);
 }
-template cudaError_t launch_xcorr<float>(const float*, const float*, float*, float*, const XcorrShape&, int, cudaStream_t);
+template cudaError_t launch_xcorr<float>(const float*, const float*, float*, float*, const XcorrShape&, int,
+                                         cudaStream_t);
 template cudaError_t launch_xcorr<double>(const double*, const double*, double*, double*, const XcorrShape&, int,
                                           cudaStream_t);
 

@@ -13,15 +13,18 @@ struct RsmOffsets {
 inline std::vector<int64_t> rsm_offsets(const Tensor& sizes, const char* name, const Tensor& points,
                                         const char* points_name, DeviceType device) {
   check_defined(sizes, name);
-  UNITRACK_CHECK(sizes.scalar_type() == kLong, name, " must be an int64 tensor [N], got ", dtype_name(sizes.scalar_type()));
+  UNITRACK_CHECK(sizes.scalar_type() == kLong, name, " must be an int64 tensor [N], got ",
+                 dtype_name(sizes.scalar_type()));
   UNITRACK_CHECK(sizes.dim() == 1, name, " must be a 1-D tensor [N], got shape ", shape_str(sizes));
   if (device == DeviceType::CPU) {
     check_device(sizes, name, DeviceType::CPU);
   } else {
-    UNITRACK_CHECK(sizes.is_cpu() || sizes.is_cuda(), name, " must be a CPU or CUDA tensor, got one on ", device_str(sizes));
+    UNITRACK_CHECK(sizes.is_cpu() || sizes.is_cuda(), name, " must be a CPU or CUDA tensor, got one on ",
+                   device_str(sizes));
   }
-  Tensor s = sizes.is_cpu() ? torch::stable::contiguous(sizes)
-                            : torch::stable::contiguous(torch::stable::to(sizes, torch::stable::Device(DeviceType::CPU)));
+  Tensor s = sizes.is_cpu()
+                 ? torch::stable::contiguous(sizes)
+                 : torch::stable::contiguous(torch::stable::to(sizes, torch::stable::Device(DeviceType::CPU)));
   return offsets_from_sizes(s.const_data_ptr<int64_t>(), s.size(0), points.size(0), name, points_name);
 }
 

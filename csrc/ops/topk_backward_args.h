@@ -50,8 +50,8 @@ inline TopkSelShape topk_check_src(const Tensor& src, const Tensor& like, const 
   check_same_device(src, "src", like, like_name);
   UNITRACK_CHECK(src.size(0) == B, "src has batch size ", src.size(0), " but ", like_name, " has ", B);
   UNITRACK_CHECK(src.size(1) >= 1, "src must hold at least one memory frame (T >= 1), got shape ", shape_str(src));
-  UNITRACK_CHECK(checked_mul(src.size(3), src.size(4), "H*W") == HW, "src frames are ", src.size(3), "x",
-                 src.size(4), " but the selection has H*W = ", HW, " columns");
+  UNITRACK_CHECK(checked_mul(src.size(3), src.size(4), "H*W") == HW, "src frames are ", src.size(3), "x", src.size(4),
+                 " but the selection has H*W = ", HW, " columns");
   checked_mul(checked_mul(src.size(1), HW, "T*H*W"), checked_mul(B, src.size(2), "B*X"), "src's size");
   return {B, K, HW, src.size(1), src.size(2), src.size(3), src.size(4)};
 }

@@ -46,7 +46,8 @@ inline int64_t topk_check_args(const Tensor& query, const Tensor& keys, const Te
   const int64_t THW = checked_mul(T, HW, "the number of candidates T*H*W");
   const int64_t K = std::min<int64_t>(topk, THW);
   checked_mul(checked_mul(B, K, "the output size B*K*H*W"), HW, "the output size B*K*H*W");
-  if (labels != nullptr) checked_mul(checked_mul(B, labels->size(2), "the output size B*L*H*W"), HW, "the output size B*L*H*W");
+  if (labels != nullptr)
+    checked_mul(checked_mul(B, labels->size(2), "the output size B*L*H*W"), HW, "the output size B*L*H*W");
   return K;
 }
 

@@ -24,8 +24,10 @@ inline void xcorr_check_grad(const Tensor& grad, DeviceType device) {
 inline XcorrGradShape xcorr_grad_search_check_args(const Tensor& grad, const Tensor& templ, DeviceType device) {
   xcorr_check_grad(grad, device);
   check_defined(templ, "templ");
-  UNITRACK_CHECK(templ.dim() == 3 || templ.dim() == 4, "templ must be a 3-D tensor [C, h, w] or a 4-D tensor "
-                 "[S, C, h, w], got shape ", shape_str(templ));
+  UNITRACK_CHECK(templ.dim() == 3 || templ.dim() == 4,
+                 "templ must be a 3-D tensor [C, h, w] or a 4-D tensor "
+                 "[S, C, h, w], got shape ",
+                 shape_str(templ));
   check_same_dtype(templ, "templ", grad, "grad");
   check_same_device(templ, "templ", grad, "grad");
   const bool per_scale = templ.dim() == 4;

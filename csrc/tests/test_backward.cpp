@@ -49,8 +49,8 @@ int test_topk() {
     auto want_dot = (gathered * g.reshape({B, X, 1, HW})).sum(1);
     failures += check(at::allclose(gather_dot.call(g, idx, src), want_dot, 1e-5, 1e-5), "_topk_gather_dot");
     auto contrib = (w.unsqueeze(1) * g.reshape({B, X, 1, HW})).reshape({B, X, K * HW});
-    auto want_scatter = at::zeros({B, X, T * HW}, opt).scatter_add(2, idx.reshape({B, 1, K * HW}).expand({B, X, K * HW}),
-                                                                    contrib);
+    auto want_scatter =
+        at::zeros({B, X, T * HW}, opt).scatter_add(2, idx.reshape({B, 1, K * HW}).expand({B, X, K * HW}), contrib);
     want_scatter = want_scatter.reshape({B, X, T, H, W}).permute({0, 2, 1, 3, 4});
     failures += check(at::allclose(scatter.call(w, idx, g, T), want_scatter, 1e-5, 1e-5), "_topk_scatter");
   }
@@ -63,8 +63,8 @@ int test_topk() {
 
 int test_xcorr() {
   auto& d = c10::Dispatcher::singleton();
-  auto grad_search = d.findSchemaOrThrow("unitrack::_xcorr_grad_search", "")
-                         .typed<at::Tensor(const at::Tensor&, const at::Tensor&)>();
+  auto grad_search =
+      d.findSchemaOrThrow("unitrack::_xcorr_grad_search", "").typed<at::Tensor(const at::Tensor&, const at::Tensor&)>();
   auto grad_templ = d.findSchemaOrThrow("unitrack::_xcorr_grad_templ", "")
                         .typed<at::Tensor(const at::Tensor&, const at::Tensor&, bool)>();
   int failures = 0;
@@ -77,22 +77,27 @@ int test_xcorr() {
     auto want = at::conv_transpose2d(g.unsqueeze(1), shared.unsqueeze(0));
     failures += check(at::allclose(grad_search.call(g, shared), want, 1e-4, 1e-4), "_xcorr_grad_search shared");
     auto want_ps = at::conv_transpose2d(g.unsqueeze(0), per_scale, {}, 1, 0, 0, S).reshape({S, C, H, W});
-    failures += check(at::allclose(grad_search.call(g, per_scale), want_ps, 1e-4, 1e-4), "_xcorr_grad_search per-scale");
+    failures +=
+        check(at::allclose(grad_search.call(g, per_scale), want_ps, 1e-4, 1e-4), "_xcorr_grad_search per-scale");
     auto x = search.transpose(0, 1);
     auto want_t = at::conv2d(x, g.unsqueeze(0)).select(1, 0);
     failures += check(at::allclose(grad_templ.call(search, g, false), want_t, 1e-3, 1e-3), "_xcorr_grad_templ shared");
-    auto want_tps = at::conv2d(x, g.unsqueeze(1), {}, at::IntArrayRef{1}, at::IntArrayRef{0}, at::IntArrayRef{1}, S).transpose(0, 1);
-    failures += check(at::allclose(grad_templ.call(search, g, true), want_tps, 1e-3, 1e-3), "_xcorr_grad_templ per-scale");
+    auto want_tps = at::conv2d(x, g.unsqueeze(1), {}, at::IntArrayRef{1}, at::IntArrayRef{0}, at::IntArrayRef{1}, S)
+                        .transpose(0, 1);
+    failures +=
+        check(at::allclose(grad_templ.call(search, g, true), want_tps, 1e-3, 1e-3), "_xcorr_grad_templ per-scale");
   }
   failures += check(raises([&] { grad_templ.call(at::rand({2, 3, 5, 5}), at::rand({2, 6, 2}), false); },
-                           "must not be larger than search"), "oversized grad");
+                           "must not be larger than search"),
+                    "oversized grad");
   return failures;
 }
 
 int test_rsm() {
   auto& d = c10::Dispatcher::singleton();
-  auto rsm = d.findSchemaOrThrow("unitrack::rsm", "")
-                 .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double)>();
+  auto rsm =
+      d.findSchemaOrThrow("unitrack::rsm", "")
+          .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double)>();
   auto bwd = d.findSchemaOrThrow("unitrack::_rsm_backward", "")
                  .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&, const at::Tensor&,
                                                            const at::Tensor&, const at::Tensor&, double)>();

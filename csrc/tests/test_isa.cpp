@@ -25,12 +25,16 @@ int main() {
   expect("baseline", Level::kAvx512, Level::kBaseline, "");
   expect("avx2", Level::kAvx512, Level::kAvx2, "");
   expect("avx2", Level::kAvx2, Level::kAvx2, "");
-  expect("avx512", Level::kAvx2, Level::kAvx2, "UNITRACK_CPU_ISA=avx512 asks for a level this CPU does not support: its level is avx2");
+  expect("avx512", Level::kAvx2, Level::kAvx2,
+         "UNITRACK_CPU_ISA=avx512 asks for a level this CPU does not support: its level is avx2");
   expect("avx2", Level::kBaseline, Level::kBaseline, "its level is baseline");
-  expect("sse9", Level::kAvx2, Level::kAvx2, "UNITRACK_CPU_ISA must be baseline, avx2, avx512, amx or auto, got 'sse9' (this CPU's level: avx2)");
+  expect("sse9", Level::kAvx2, Level::kAvx2,
+         "UNITRACK_CPU_ISA must be baseline, avx2, avx512, amx or auto, got 'sse9' (this CPU's level: avx2)");
   expect("amx", Level::kAmx, Level::kAmx, "");
   expect("avx512", Level::kAmx, Level::kAvx512, "");
-  expect("amx", Level::kAvx512, Level::kAvx512, "UNITRACK_CPU_ISA=amx asks for a level this CPU does not support: its level is avx512");
-  std::printf("test_isa: %s (this CPU: %s)\n", failures ? "FAILED" : "passed", unitrack::isa::name(unitrack::isa::cpu_level()));
+  expect("amx", Level::kAvx512, Level::kAvx512,
+         "UNITRACK_CPU_ISA=amx asks for a level this CPU does not support: its level is avx512");
+  std::printf("test_isa: %s (this CPU: %s)\n", failures ? "FAILED" : "passed",
+              unitrack::isa::name(unitrack::isa::cpu_level()));
   return failures ? 1 : 0;
 }

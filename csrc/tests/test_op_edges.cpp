@@ -52,12 +52,14 @@ void expect_thread_independent(const std::function<std::vector<at::Tensor>()>& f
 
 int main() {
   auto& dispatcher = c10::Dispatcher::singleton();
-  auto xcorr = dispatcher.findSchemaOrThrow("unitrack::xcorr", "").typed<at::Tensor(const at::Tensor&, const at::Tensor&)>();
-  auto rsm = dispatcher.findSchemaOrThrow("unitrack::rsm", "")
-                 .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double)>();
+  auto xcorr =
+      dispatcher.findSchemaOrThrow("unitrack::xcorr", "").typed<at::Tensor(const at::Tensor&, const at::Tensor&)>();
+  auto rsm =
+      dispatcher.findSchemaOrThrow("unitrack::rsm", "")
+          .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double)>();
   auto aff = dispatcher.findSchemaOrThrow("unitrack::topk_affinity", "")
-                 .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&, int64_t, double, double,
-                                                           int64_t)>();
+                 .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&, int64_t, double,
+                                                           double, int64_t)>();
   auto prop = dispatcher.findSchemaOrThrow("unitrack::topk_propagate", "")
                   .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double,
                                     int64_t)>();
@@ -99,7 +101,8 @@ int main() {
 
   // Temperatures below 1 / finfo(dtype).max are rejected (rsm returned NaN there).
   auto tp = at::rand({5, 4}), dp = at::rand({3, 4});
-  auto ts = at::tensor(at::ArrayRef<int64_t>({2, 3}), at::kLong), ds = at::tensor(at::ArrayRef<int64_t>({3}), at::kLong);
+  auto ts = at::tensor(at::ArrayRef<int64_t>({2, 3}), at::kLong),
+       ds = at::tensor(at::ArrayRef<int64_t>({3}), at::kLong);
   expect_error([&] { rsm.call(tp, ts, dp, ds, 1e-39); }, "temperature must be >= 2.93874e-39 for float32 inputs",
                "rsm float32 temperature");
   expect_error([&] { rsm.call(tp.to(at::kDouble), ts, dp.to(at::kDouble), ds, 5e-309); },
@@ -116,7 +119,8 @@ int main() {
     auto opts = at::TensorOptions().dtype(dtype);
     auto T = at::relu(at::randn({800, 32}, opts)), D = at::relu(at::randn({760, 32}, opts));  // >= 2^17 affinities
     std::vector<int64_t> tsz(20, 40), dsz(19, 40);
-    auto tsizes = at::tensor(at::ArrayRef<int64_t>(tsz), at::kLong), dsizes = at::tensor(at::ArrayRef<int64_t>(dsz), at::kLong);
+    auto tsizes = at::tensor(at::ArrayRef<int64_t>(tsz), at::kLong),
+         dsizes = at::tensor(at::ArrayRef<int64_t>(dsz), at::kLong);
     expect_thread_independent([&] { return std::vector<at::Tensor>{rsm.call(T, tsizes, D, dsizes, 0.01)}; }, "rsm");
     auto wide = at::randn({64, 4096}, opts);
     auto one = at::tensor(at::ArrayRef<int64_t>({64}), at::kLong);

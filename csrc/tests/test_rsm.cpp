@@ -26,8 +26,8 @@ at::Tensor literal_rsm(const std::vector<int64_t>& tsz, const at::Tensor& tp, co
     auto ti = t.narrow(0, p0, tsz[i]);
     for (int64_t j = 0; j < M; ++j) {
       auto dj = d.narrow(0, q0, dsz[j]);
-      auto r_td = at::mm(wtd.narrow(0, p0, tsz[i]).narrow(1, q0, dsz[j]), dj).flatten();        // [P_i * C]
-      auto r_dt = at::mm(wdt.narrow(0, p0, tsz[i]).narrow(1, q0, dsz[j]).t(), ti).flatten();    // [Q_j * C]
+      auto r_td = at::mm(wtd.narrow(0, p0, tsz[i]).narrow(1, q0, dsz[j]), dj).flatten();      // [P_i * C]
+      auto r_dt = at::mm(wdt.narrow(0, p0, tsz[i]).narrow(1, q0, dsz[j]).t(), ti).flatten();  // [Q_j * C]
       auto s_td = (r_td * ti.flatten()).sum() / (r_td.norm().clamp_min(1e-12) * ti.norm().clamp_min(1e-12));
       auto s_dt = (r_dt * dj.flatten()).sum() / (r_dt.norm().clamp_min(1e-12) * dj.norm().clamp_min(1e-12));
       out[i][j] = (s_td + s_dt) / 2;
@@ -51,9 +51,10 @@ bool raises(F&& f, const std::string& needle) {
 }  // namespace
 
 int main() {
-  auto op = c10::Dispatcher::singleton()
-                .findSchemaOrThrow("unitrack::rsm", "")
-                .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double)>();
+  auto op =
+      c10::Dispatcher::singleton()
+          .findSchemaOrThrow("unitrack::rsm", "")
+          .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double)>();
   int failures = 0;
   const std::vector<int64_t> tsz = {4, 1, 9, 6}, dsz = {7, 3, 5};
   for (auto dtype : {at::kFloat, at::kDouble}) {
@@ -83,7 +84,8 @@ int main() {
   }
   // Bad arguments raise an error (std::runtime_error from the stable-ABI kernel) that names the argument.
   auto tp = at::rand({5, 4}), dp = at::rand({3, 4});
-  auto ok_t = at::tensor(at::ArrayRef<int64_t>({5}), at::kLong), ok_d = at::tensor(at::ArrayRef<int64_t>({3}), at::kLong);
+  auto ok_t = at::tensor(at::ArrayRef<int64_t>({5}), at::kLong),
+       ok_d = at::tensor(at::ArrayRef<int64_t>({3}), at::kLong);
   if (!raises([&] { op.call(tp, at::tensor(at::ArrayRef<int64_t>({1, 3}), at::kLong), dp, ok_d, 0.01); },
               "track_sizes sums to 4")) {
     std::printf("sizes/points mismatch did not raise the expected error\n");
@@ -102,7 +104,7 @@ int main() {
   // (they used to segfault or throw std::length_error), as must sizes that are not a 1-D int64 tensor.
   const int64_t big = INT64_MAX;
   const std::vector<std::pair<std::vector<int64_t>, std::string>> wrapping = {
-      {{big, big, 7}, "track_sizes sums to more than the 5 rows"},       // wraps to 5: the row count
+      {{big, big, 7}, "track_sizes sums to more than the 5 rows"},  // wraps to 5: the row count
       {{int64_t(1) << 62, int64_t(1) << 62, int64_t(1) << 62, int64_t(1) << 62, 3}, "track_sizes sums to more than"},
       {{big, 1}, "track_sizes sums to more than"},
       {{INT64_MIN, 5}, "track_sizes[0] = -9223372036854775808 is negative"},
@@ -118,11 +120,13 @@ int main() {
     std::printf("float sizes did not raise the expected error\n");
     ++failures;
   }
-  if (!raises([&] { op.call(tp, at::ones({5, 1}, at::kLong), dp, ok_d, 0.01); }, "track_sizes must be a 1-D tensor [N]")) {
+  if (!raises([&] { op.call(tp, at::ones({5, 1}, at::kLong), dp, ok_d, 0.01); },
+              "track_sizes must be a 1-D tensor [N]")) {
     std::printf("2-D sizes did not raise the expected error\n");
     ++failures;
   }
-  if (!raises([&] { op.call(tp.unsqueeze(0), ok_t, dp, ok_d, 0.01); }, "track_points must be a 2-D tensor [sum P, C]")) {
+  if (!raises([&] { op.call(tp.unsqueeze(0), ok_t, dp, ok_d, 0.01); },
+              "track_points must be a 2-D tensor [sum P, C]")) {
     std::printf("3-D points did not raise the expected error\n");
     ++failures;
   }

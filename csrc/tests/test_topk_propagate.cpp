@@ -75,13 +75,13 @@ int main() {
                                     int64_t)>();
   const double temperature = 0.05;
   const std::vector<Case> cases = {
-      {1, 3, 8, 6, 7, 2, 5, 2.5, 1},    // global + windowed frames
-      {2, 2, 5, 5, 9, 3, 4, 1.5, 0},    // batched, windowed only
-      {1, 2, 4, 4, 5, 2, 30, 1.5, 0},   // fewer admissible than topk: zero-weight fill-in slots
-      {1, 1, 3, 3, 3, 1, 100, 12.0, 1}, // topk > T*H*W
-      {1, 3, 6, 1, 8, 2, 3, 2.0, 1},    // H = 1
-      {1, 2, 6, 7, 1, 2, 3, 2.0, 0},    // W = 1
-      {1, 2, 17, 9, 8, 2, 6, 0.0, 0},   // radius <= 0: unrestricted
+      {1, 3, 8, 6, 7, 2, 5, 2.5, 1},     // global + windowed frames
+      {2, 2, 5, 5, 9, 3, 4, 1.5, 0},     // batched, windowed only
+      {1, 2, 4, 4, 5, 2, 30, 1.5, 0},    // fewer admissible than topk: zero-weight fill-in slots
+      {1, 1, 3, 3, 3, 1, 100, 12.0, 1},  // topk > T*H*W
+      {1, 3, 6, 1, 8, 2, 3, 2.0, 1},     // H = 1
+      {1, 2, 6, 7, 1, 2, 3, 2.0, 0},     // W = 1
+      {1, 2, 17, 9, 8, 2, 6, 0.0, 0},    // radius <= 0: unrestricted
   };
   int failures = 0;
   for (auto dtype : {at::kDouble, at::kFloat}) {
@@ -102,9 +102,10 @@ int main() {
       // Indices: exact in float64 (brute force and kernel agree on every logit up to rounding far below the gaps).
       const bool ok_i = dtype == at::kFloat || at::equal(i, bi);
       if (!(ok_w && ok_o && ok_i)) {
-        std::printf("mismatch: dtype=%s B=%ld T=%ld C=%ld H=%ld W=%ld topk=%ld radius=%g n_global=%ld (w %d out %d idx %d)\n",
-                    dtype == at::kDouble ? "f64" : "f32", (long)c.B, (long)c.T, (long)c.C, (long)c.H, (long)c.W,
-                    (long)c.topk, c.radius, (long)c.n_global, ok_w, ok_o, ok_i);
+        std::printf(
+            "mismatch: dtype=%s B=%ld T=%ld C=%ld H=%ld W=%ld topk=%ld radius=%g n_global=%ld (w %d out %d idx %d)\n",
+            dtype == at::kDouble ? "f64" : "f32", (long)c.B, (long)c.T, (long)c.C, (long)c.H, (long)c.W, (long)c.topk,
+            c.radius, (long)c.n_global, ok_w, ok_o, ok_i);
         ++failures;
       }
     }
@@ -129,19 +130,24 @@ int main() {
   expect_error([&] { aff.call(q, at::randn({1, 2, 3, 5, 6}), 3, 0.05, 12.0, 1); }, "keys has 3 channels");
   expect_error([&] { aff.call(q, at::randn({1, 2, 4, 5, 7}), 3, 0.05, 12.0, 1); }, "H x W must match");
   expect_error([&] { prop.call(q, k, at::rand({1, 3, 3, 5, 6}), 3, 0.05, 12.0, 1); }, "labels must be");
-  expect_error([&] { prop.call(q, k, lab.to(at::kDouble), 3, 0.05, 12.0, 1); }, "labels and query must have the same dtype");
+  expect_error([&] { prop.call(q, k, lab.to(at::kDouble), 3, 0.05, 12.0, 1); },
+               "labels and query must have the same dtype");
   auto bad = q.clone();
   bad.index_put_({0, 0, 0, 0}, std::nan(""));
   expect_error([&] { aff.call(bad, k, 3, 0.05, 12.0, 1); }, "query contains NaN");
   // Ranks are checked before sizes are read: a 2-D query names the query (it used to index labels first).
-  expect_error([&] { prop.call(at::randn({4, 30}), k, lab, 3, 0.05, 12.0, 1); }, "query must be a 4-D tensor [B, C, H, W], got shape [4, 30]");
+  expect_error([&] { prop.call(at::randn({4, 30}), k, lab, 3, 0.05, 12.0, 1); },
+               "query must be a 4-D tensor [B, C, H, W], got shape [4, 30]");
   expect_error([&] { aff.call(q, at::randn({2, 4, 5, 6}), 3, 0.05, 12.0, 1); }, "keys must be a 5-D tensor");
   expect_error([&] { prop.call(q, k, at::rand({2, 3, 5, 6}), 3, 0.05, 12.0, 1); }, "labels must be a 5-D tensor");
   // An output size B*K*H*W that overflows int64 (zero channels make such inputs empty, so they exist) is rejected
   // with a message, before anything is allocated or indexed.
-  expect_error([&] { aff.call(at::empty({int64_t(1) << 40, 0, 4096, 4096}), at::empty({int64_t(1) << 40, 1, 0, 4096, 4096}),
-                              10, 0.05, 12.0, 1); },
-               "the output size B*K*H*W is too large");
+  expect_error(
+      [&] {
+        aff.call(at::empty({int64_t(1) << 40, 0, 4096, 4096}), at::empty({int64_t(1) << 40, 1, 0, 4096, 4096}), 10,
+                 0.05, 12.0, 1);
+      },
+      "the output size B*K*H*W is too large");
   // topk far above T*H*W is clamped to K = T*H*W (no read past the candidates).
   {
     auto [w, i] = aff.call(q, k, int64_t(1) << 62, 0.05, 0.0, 1);

@@ -45,9 +45,14 @@
 #if UNITRACK_ISA_LEVEL == 1
 #pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe"))), apply_to = function)
 #elif UNITRACK_ISA_LEVEL == 2
-#pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,avx512f,avx512bw,avx512dq,avx512vl,avx512cd"))), apply_to = function)
+#pragma clang attribute push(                                                                                  \
+    __attribute__((target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,avx512f,avx512bw,avx512dq,avx512vl,avx512cd"))), \
+    apply_to = function)
 #else
-#pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx512bf16,amx-tile,amx-bf16"))), apply_to = function)
+#pragma clang attribute push(                                                                                             \
+    __attribute__((target(                                                                                                \
+        "avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx512bf16,amx-tile,amx-bf16"))), \
+    apply_to = function)
 #endif
 #else
 // ISA extensions only, never "arch=x86-64-v3": GCC refuses to inline a function whose arch or tune differs from the
@@ -59,7 +64,8 @@
 #elif UNITRACK_ISA_LEVEL == 2
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse4.2,avx")
 #else
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse4.2,avx,avx512bf16,amx-tile,amx-bf16")
+#pragma GCC target( \
+    "avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse4.2,avx,avx512bf16,amx-tile,amx-bf16")
 #endif
 #endif
 #endif

@@ -23,12 +23,12 @@ namespace gemm {
 template <typename T>
 struct Tile {
   static constexpr int kLanes = simd::Vec<T>::N;
-  static constexpr int NV = 2;                  // vectors per tile row
-  static constexpr int NR = NV * kLanes;        // panel width (outputs per tile row)
+  static constexpr int NV = 2;            // vectors per tile row
+  static constexpr int NR = NV * kLanes;  // panel width (outputs per tile row)
 #if UNITRACK_SIMD_AVX512
-  static constexpr int MR = 12;                 // 24 of the 32 zmm registers hold accumulators
+  static constexpr int MR = 12;  // 24 of the 32 zmm registers hold accumulators
 #else
-  static constexpr int MR = 6;                  // 12 of the 16 xmm/ymm registers hold accumulators
+  static constexpr int MR = 6;  // 12 of the 16 xmm/ymm registers hold accumulators
 #endif
   static_assert(MR * NV + NV + 1 <= (UNITRACK_SIMD_AVX512 ? 32 : 16), "the register tile fits the register file");
 };

@@ -1,4 +1,5 @@
-// CPU kernels of unitrack::rsm (compiled once per ISA level: csrc/cpu/isa/rsm_<level>.cpp; entry csrc/cpu/rsm.cpp) -- the Reconstruction Similarity Metric (SPEC §6, appendix b), computed algebraically.
+// CPU kernels of unitrack::rsm (compiled once per ISA level: csrc/cpu/isa/rsm_<level>.cpp; entry csrc/cpu/rsm.cpp) --
+// the Reconstruction Similarity Metric (SPEC §6, appendix b), computed algebraically.
 //
 //   T^ [sumP, C], D^ [sumQ, C]  per-point L2-normalised (v / max(||v||, 1e-12)), objects packed along dim 0
 //   A    = T^ D^T                                      one GEMM, [sumP, sumQ]
@@ -30,7 +31,6 @@ namespace unitrack {
 namespace cpu {
 namespace UNITRACK_ISA {
 namespace rsm {
-
 
 // exp(x) for x <= 0, written so that gcc vectorises the loops that call it (no libm call). Cody-Waite reduction
 // x = k ln2 + r, |r| <= ln2/2, Taylor polynomial (float: degree 7, rel. error ~1e-8; double: degree 13, ~1e-16),
@@ -139,7 +139,9 @@ inline T madd(T a, T b, T c) {
 }
 
 constexpr int64_t kColPad = 8;  // column padding of the weight buffers and Gram blocks (one AVX vector of floats)
-inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+inline int64_t round_up(int64_t x, int64_t m) {
+  return (x + m - 1) / m * m;
+}
 
 // Register tile of a small matrix product: acc[4][CB] = A[4 rows, 0:K] (row stride lda) @ B[0:K, 0:CB] (row stride
 // ldb). The fixed-size loops are fully unrolled, so gcc keeps acc in vector registers (8 ymm for floats, CB = 16).
@@ -232,11 +234,11 @@ void quad_left_generic(const T* Hm, int64_t ldh, int64_t R, int64_t K, const T* 
 }
 
 #if UNITRACK_SIMD_AVX2
-// AVX2/FMA versions (simd.h vectors) for float input (the common case): the tile's accumulators stay in registers through the epilogue.
-// The per-row (right) and per-4-row-block (left) partial sums are formed in float and accumulated in double: with
-// non-negative Gram blocks (post-ReLU features; signed ones take the double path) every term is >= 0, so nothing
-// cancels. A product below the float range (weights ~1e-20 each) belongs to a pair whose ||r|| is far below the
-// 1e-12 clamp, where the value of ||r|| no longer matters.
+// AVX2/FMA versions (simd.h vectors) for float input (the common case): the tile's accumulators stay in registers
+// through the epilogue. The per-row (right) and per-4-row-block (left) partial sums are formed in float and accumulated
+// in double: with non-negative Gram blocks (post-ReLU features; signed ones take the double path) every term is >= 0,
+// so nothing cancels. A product below the float range (weights ~1e-20 each) belongs to a pair whose ||r|| is far below
+// the 1e-12 clamp, where the value of ||r|| no longer matters.
 namespace avx {
 
 // Fixed 8-float vectors (csrc/cpu/simd.h): the Gram blocks' column chunks (kColPad) are 8 wide at every level.
@@ -271,7 +273,8 @@ inline double hsum_d(V8 v) {
 }
 
 template <bool kSquare, int RB>
-inline void quad_right_rows(const float* x, int64_t ldx, int64_t K, const float* S, int64_t lds, int64_t L, double* out) {
+inline void quad_right_rows(const float* x, int64_t ldx, int64_t K, const float* S, int64_t lds, int64_t L,
+                            double* out) {
   V8 rs[RB];
   for (int r = 0; r < RB; ++r) rs[r] = V8{};
   auto chunk = [&](auto nv_tag, int64_t l0) {
@@ -290,15 +293,16 @@ inline void quad_right_rows(const float* x, int64_t ldx, int64_t K, const float*
 }
 
 template <bool kSquare>
-void quad_right(const float* X, int64_t ldx, int64_t R, int64_t K, const float* S, int64_t lds, int64_t L, double* out) {
+void quad_right(const float* X, int64_t ldx, int64_t R, int64_t K, const float* S, int64_t lds, int64_t L,
+                double* out) {
   int64_t r0 = 0;
   for (; r0 + 6 <= R; r0 += 6) quad_right_rows<kSquare, 6>(X + r0 * ldx, ldx, K, S, lds, L, out + r0);
   for (; r0 < R; r0 += 2) quad_right_rows<kSquare, 2>(X + r0 * ldx, ldx, K, S, lds, L, out + r0);
 }
 
 template <bool kSquare, int RB>
-inline void quad_left_rows(const float* h, int64_t ldh, int64_t K, const float* X, int64_t ldx, int64_t L, const float* xr,
-                           double* out) {
+inline void quad_left_rows(const float* h, int64_t ldh, int64_t K, const float* X, int64_t ldx, int64_t L,
+                           const float* xr, double* out) {
   auto chunk = [&](auto nv_tag, int64_t l0) {
     constexpr int NV = decltype(nv_tag)::value;
     V8 c[RB][NV];
@@ -318,7 +322,8 @@ inline void quad_left_rows(const float* h, int64_t ldh, int64_t K, const float* 
 
 // Rows in blocks of 6 (12 accumulators: enough independent FMAs to hide their latency), then of 2.
 template <bool kSquare>
-void quad_left(const float* Hm, int64_t ldh, int64_t R, int64_t K, const float* X, int64_t ldx, int64_t L, double* out) {
+void quad_left(const float* Hm, int64_t ldh, int64_t R, int64_t K, const float* X, int64_t ldx, int64_t L,
+               double* out) {
   int64_t r0 = 0;
   // Dot mode: Hm is block-upper-triangular over these row blocks (see tri_factor), so the block starting at row r0
   // needs k >= r0 only.
@@ -642,8 +647,7 @@ void track_to_detection_forms(const RsmProblem<scalar_t>& pb, int64_t i, const G
         for (int64_t q = 0; q < Q; ++q) s.x64[p * L + q] = static_cast<double>(s.Xtd[p * ld + q0 + q]);
       quad_right<double, false>(s.x64.data(), L, P4, Q, G.g64.data() + G.off[j], L, L, s.rowq.data());
     } else {
-      quad_right<scalar_t, false>(s.Xtd.data() + q0, ld, P4, Q, G.g.data() + G.off[j], G.ld[j], G.ld[j],
-                                  s.rowq.data());
+      quad_right<scalar_t, false>(s.Xtd.data() + q0, ld, P4, Q, G.g.data() + G.off[j], G.ld[j], G.ld[j], s.rowq.data());
     }
     double sum = 0;
     for (int64_t p = 0; p < P; ++p) sum += s.rowq[p] * s.inv_z[p] * s.inv_z[p];
@@ -744,8 +748,17 @@ void symmetric_cosines(int64_t N, int64_t M, const std::vector<double>& tn2, con
 template <typename scalar_t>
 void rsm_kernel(const scalar_t* A, const scalar_t* T, const scalar_t* D, int64_t C, const int64_t* toff_p, int64_t N,
                 const int64_t* doff_p, int64_t M, double temperature, scalar_t* O) {
-  RsmProblem<scalar_t> pb{A, T, D, C, N, M, 0, 0, std::vector<int64_t>(toff_p, toff_p + N + 1),
-                          std::vector<int64_t>(doff_p, doff_p + M + 1), static_cast<scalar_t>(1.0 / temperature)};
+  RsmProblem<scalar_t> pb{A,
+                          T,
+                          D,
+                          C,
+                          N,
+                          M,
+                          0,
+                          0,
+                          std::vector<int64_t>(toff_p, toff_p + N + 1),
+                          std::vector<int64_t>(doff_p, doff_p + M + 1),
+                          static_cast<scalar_t>(1.0 / temperature)};
   pb.SP = pb.toff.back();
   pb.SQ = pb.doff.back();
   const ForRange for_range{pb.SP * pb.SQ >= (int64_t{1} << 17)};

@@ -1,5 +1,6 @@
-// Backward CPU kernels of unitrack::rsm (issue #16), compiled once per ISA level (csrc/cpu/isa/rsm_backward_<level>.cpp;
-// the entry point csrc/cpu/rsm_backward.cpp runs the GEMMs through the dispatcher and these kernels in between).
+// Backward CPU kernels of unitrack::rsm (issue #16), compiled once per ISA level
+// (csrc/cpu/isa/rsm_backward_<level>.cpp; the entry point csrc/cpu/rsm_backward.cpp runs the GEMMs through the
+// dispatcher and these kernels in between).
 //
 // Derivation (the forward's notation, csrc/cpu/kernels/rsm.h; eps = 1e-12, tau = temperature). Raw points x_p (track
 // rows p, object i(p)) and y_q (detection rows q, object j(q)); unit points t_p = x_p / max(||x_p||, eps), d_q alike;
@@ -10,7 +11,8 @@
 //   s_td = a / (max(sqrt b, eps) max(sqrt c, eps)),  s_dt = a' / (max(sqrt b', eps) max(sqrt e, eps)),
 //   out[i, j] = (s_td + s_dt) / 2.
 // With g = d loss / d out[i, j], nb = max(sqrt b, eps), nc = max(sqrt c, eps) (the same for the dt direction):
-//   ga = g/2 / (nb nc),   gb = [sqrt b >= eps] (-g/2) a / (nb^2 nc) / (2 sqrt b),   gc = [sqrt c >= eps] (-g/2) a / (nb nc^2) / (2 sqrt c)
+//   ga = g/2 / (nb nc),   gb = [sqrt b >= eps] (-g/2) a / (nb^2 nc) / (2 sqrt b),   gc = [sqrt c >= eps] (-g/2) a / (nb
+//   nc^2) / (2 sqrt c)
 // (the eps clamps pass gradient only where the norm is >= eps, and a zero norm passes none: torch's clamp_min and
 // norm backward, i.e. the reference's autograd). Each entry (p, q) belongs to exactly one pair, so the per-pair
 // coefficients spread over the affinity's entries:
@@ -19,10 +21,12 @@
 //   softmax backward:  GA = Wtd (GWtd - rowsum(Wtd GWtd)) / tau + Wdt (GWdt - colsum(Wdt GWdt)) / tau
 //                         + ga Wtd + ga' Wdt             (the last two: a and a' also depend on A directly)
 //   with GWtd = ga A + 2 gb U,  GWdt = ga' A + 2 gb' V;   then through A = T D^T:  gT = GA D,  gD = GA^T T, plus
-//   the reconstructions' own points:  d b / d d_q = 2 sum_{p in i} Wtd[p,q] r_p  =>  gD_j += 2 (sum_i gb_ij W_ij^T W_ij) D_j
-//                                     d b'/ d t_p = 2 sum_{q in j} Wdt[p,q] r'_q =>  gT_i += 2 (sum_j gb'_ij W'_ij W'_ij^T) T_i
-//   (W_ij, W'_ij: the (i, j) blocks of Wtd, Wdt), and the set norms:  gT_p += 2 (sum_j gc_ij) t_p,  gD_q += 2 (sum_i ge_ij) d_q;
-//   finally through the normalisation t = x / n, n = max(||x||, eps):
+//   the reconstructions' own points:  d b / d d_q = 2 sum_{p in i} Wtd[p,q] r_p  =>  gD_j += 2 (sum_i gb_ij W_ij^T
+//   W_ij) D_j
+//                                     d b'/ d t_p = 2 sum_{q in j} Wdt[p,q] r'_q =>  gT_i += 2 (sum_j gb'_ij W'_ij
+//                                     W'_ij^T) T_i
+//   (W_ij, W'_ij: the (i, j) blocks of Wtd, Wdt), and the set norms:  gT_p += 2 (sum_j gc_ij) t_p,  gD_q += 2 (sum_i
+//   ge_ij) d_q; finally through the normalisation t = x / n, n = max(||x||, eps):
 //     gx = gt / n - [||x|| >= eps] <x, gt> x / (n^2 ||x||)      (a zero point gets gt / eps, as in the reference).
 // Nothing of size [N, M, P, C] is formed: the state is five [sum P, sum Q] matrices (A, Wtd, Wdt, U -> GA, V -> the
 // scaled weights of the last two terms) and per-pair coefficients. The pure-PyTorch twin (the oracle, and the kernel of
@@ -94,9 +98,9 @@ inline void pair_coefficients(double g, double a, double b, double c, double& ga
 
 // coef [5][N][M] = (ga, gb, ga', gb', ge) per pair; row_t[i] = sum_j gc_ij, row_d[j] = sum_i ge_ij.
 template <typename T>
-void coefficients_impl(const T* A, const T* w_td, const T* w_dt, const T* U, const T* V, const T* that,
-                       const T* dhat, int64_t C, const int64_t* toff, int64_t N, const int64_t* doff, int64_t M,
-                       const T* grad, double* coef, double* row_t, double* row_d) {
+void coefficients_impl(const T* A, const T* w_td, const T* w_dt, const T* U, const T* V, const T* that, const T* dhat,
+                       int64_t C, const int64_t* toff, int64_t N, const int64_t* doff, int64_t M, const T* grad,
+                       double* coef, double* row_t, double* row_d) {
   const int64_t Q = doff[M], NM = N * M;
   std::vector<double> e(static_cast<size_t>(M));
   for (int64_t j = 0; j < M; ++j) {
@@ -109,7 +113,8 @@ void coefficients_impl(const T* A, const T* w_td, const T* w_dt, const T* U, con
     for (int64_t i = begin; i < end; ++i) {
       double c = 0;
       for (int64_t p = toff[i]; p < toff[i + 1]; ++p)
-        for (int64_t k = 0; k < C; ++k) c += static_cast<double>(that[p * C + k]) * static_cast<double>(that[p * C + k]);
+        for (int64_t k = 0; k < C; ++k)
+          c += static_cast<double>(that[p * C + k]) * static_cast<double>(that[p * C + k]);
       double gc_sum = 0;
       for (int64_t j = 0; j < M; ++j) {
         double a = 0, b = 0, a2 = 0, b2 = 0;

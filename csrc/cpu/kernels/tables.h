@@ -20,8 +20,8 @@ struct TopkFns {
   void (*affinity)(const T* query, const T* keys, const TopkGeometry& g, double temperature, T* weights,
                    int64_t* indices, int64_t B);
   // out [B, L, HW] = sum_k weights[b, k, n] * labels[b, idx / HW, l, idx % HW]   (labels [B, T, L, HW])
-  void (*propagate)(const T* weights, const int64_t* indices, const T* labels, T* out, int64_t B, int64_t T_,
-                    int64_t L, int64_t HW, int64_t K);
+  void (*propagate)(const T* weights, const int64_t* indices, const T* labels, T* out, int64_t B, int64_t T_, int64_t L,
+                    int64_t HW, int64_t K);
   // Whether all n values are finite.
   bool (*all_finite)(const T* x, int64_t n);
 };
@@ -107,15 +107,15 @@ struct RsmBackwardFns {
   void (*softmaxes)(const T* A, int64_t P, int64_t Q, double temperature, T* w_td, T* w_dt);
   // Per-pair coefficients coef [5][N][M] = d out / d (a, b, a', b', e) * grad; row_t [N] = sum_j d out / d c_ij,
   // row_d [M] = sum_i coef[4][i][j] (U = Wtd blockdiag(G_j), V = blockdiag(H_i) Wdt; see rsm_backward.h).
-  void (*coefficients)(const T* A, const T* w_td, const T* w_dt, const T* U, const T* V, const T* that,
-                       const T* dhat, int64_t C, const int64_t* toff, int64_t N, const int64_t* doff, int64_t M,
-                       const T* grad, double* coef, double* row_t, double* row_d);
+  void (*coefficients)(const T* A, const T* w_td, const T* w_dt, const T* U, const T* V, const T* that, const T* dhat,
+                       int64_t C, const int64_t* toff, int64_t N, const int64_t* doff, int64_t M, const T* grad,
+                       double* coef, double* row_t, double* row_d);
   // The affinity's gradient GA [P, Q], written over U.
   void (*grad_affinity)(const T* A, const T* w_td, const T* w_dt, T* U, const T* V, const double* coef,
                         const int64_t* toff, int64_t N, const int64_t* doff, int64_t M, double temperature);
   // out[p, q] = coef[i(p), j(q)] * W[p, q]
-  void (*scale_blocks)(const T* W, const double* coef, const int64_t* toff, int64_t N, const int64_t* doff,
-                       int64_t M, T* out);
+  void (*scale_blocks)(const T* W, const double* coef, const int64_t* toff, int64_t N, const int64_t* doff, int64_t M,
+                       T* out);
   // y += alpha * x
   void (*add_scaled)(const T* x, double alpha, T* y, int64_t n);
   // out = the backward of x / max(||x||, 1e-12) (rows of C) applied to g + 2 row_coef[p] unit[p]
@@ -140,13 +140,13 @@ struct XcorrBackwardKernels {
   XcorrBackwardFns<double> f64;
 };
 
-#define UNITRACK_DECLARE_KERNEL_TABLES(level)  \
-  namespace level {                            \
-  extern const TopkKernels kTopkKernels;       \
-  extern const RsmKernels kRsmKernels;         \
-  extern const XcorrKernels kXcorrKernels;     \
-  extern const TopkBackwardKernels kTopkBackwardKernels; \
-  extern const RsmBackwardKernels kRsmBackwardKernels; \
+#define UNITRACK_DECLARE_KERNEL_TABLES(level)              \
+  namespace level {                                        \
+  extern const TopkKernels kTopkKernels;                   \
+  extern const RsmKernels kRsmKernels;                     \
+  extern const XcorrKernels kXcorrKernels;                 \
+  extern const TopkBackwardKernels kTopkBackwardKernels;   \
+  extern const RsmBackwardKernels kRsmBackwardKernels;     \
   extern const XcorrBackwardKernels kXcorrBackwardKernels; \
   }
 UNITRACK_DECLARE_KERNEL_TABLES(baseline)
@@ -161,14 +161,15 @@ extern const XcorrKernels kXcorrKernels;
 
 // Table of the active level (null pointers of levels that are not built: non-x86).
 #if defined(__x86_64__) || defined(_M_X64)
-#define UNITRACK_SELECT_KERNELS(table) \
-  ::unitrack::isa::select(::unitrack::cpu::baseline::table, &::unitrack::cpu::avx2::table, &::unitrack::cpu::avx512::table)
+#define UNITRACK_SELECT_KERNELS(table)                                                     \
+  ::unitrack::isa::select(::unitrack::cpu::baseline::table, &::unitrack::cpu::avx2::table, \
+                          &::unitrack::cpu::avx512::table)
 // For the ops with an amx table (declared above).
-#define UNITRACK_SELECT_KERNELS_AMX(table)                                                                   \
-  ::unitrack::isa::select(::unitrack::cpu::baseline::table, &::unitrack::cpu::avx2::table,                     \
+#define UNITRACK_SELECT_KERNELS_AMX(table)                                                 \
+  ::unitrack::isa::select(::unitrack::cpu::baseline::table, &::unitrack::cpu::avx2::table, \
                           &::unitrack::cpu::avx512::table, &::unitrack::cpu::amx::table)
 #else
-#define UNITRACK_SELECT_KERNELS(table) \
+#define UNITRACK_SELECT_KERNELS(table)                                                                            \
   ::unitrack::isa::select(::unitrack::cpu::baseline::table, decltype(&::unitrack::cpu::baseline::table){nullptr}, \
                           decltype(&::unitrack::cpu::baseline::table){nullptr})
 #define UNITRACK_SELECT_KERNELS_AMX(table) UNITRACK_SELECT_KERNELS(table)

@@ -55,7 +55,7 @@ void scatter_impl(const T* coef, const int64_t* idx, const T* grad, T* out, int6
                   int64_t HW, int64_t K) {
   const int64_t M = T_ * HW;  // candidates per batch item
   if (B * M * X == 0) return;
-  const int64_t E = K * HW;   // (k, n) entries per batch item
+  const int64_t E = K * HW;  // (k, n) entries per batch item
   // CSR per batch item: start[b][m] .. start[b][m + 1] index ent[b][.], the flat entries e = k*HW + n selecting m.
   std::vector<int64_t> start(static_cast<size_t>(B * (M + 1)));
   std::vector<int64_t> ent(static_cast<size_t>(std::max<int64_t>(B * E, 1)));
@@ -102,7 +102,8 @@ void scatter_impl(const T* coef, const int64_t* idx, const T* grad, T* out, int6
         for (int64_t mm = mm0; mm < mm1; ++mm) {
           const int64_t cnt = st[mm + 1] - st[mm];
           T acc = T(0);
-          for (int64_t r = 0; r < cnt; ++r, ++pos) acc += qc[static_cast<size_t>(pos)] * gx[qn[static_cast<size_t>(pos)]];
+          for (int64_t r = 0; r < cnt; ++r, ++pos)
+            acc += qc[static_cast<size_t>(pos)] * gx[qn[static_cast<size_t>(pos)]];
           ox[mm] = acc;
         }
       }

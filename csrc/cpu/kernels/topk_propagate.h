@@ -29,9 +29,9 @@ namespace cpu {
 namespace UNITRACK_ISA {
 namespace topk {
 
-constexpr int kMR = 6;        // queries per micro-kernel
-constexpr int64_t kTY = 2;    // query rows per tile
-constexpr int64_t kTX = 48;   // query columns per tile (a multiple of kMR)
+constexpr int kMR = 6;       // queries per micro-kernel
+constexpr int64_t kTY = 2;   // query rows per tile
+constexpr int64_t kTX = 48;  // query columns per tile (a multiple of kMR)
 static_assert(kTX % kMR == 0, "a tile row is a whole number of query groups");
 
 // Key block width NR = kNV vectors of the level (float: 8 lanes baseline, 16 avx2, 16 avx512 with kNV = 1; double:
@@ -195,10 +195,10 @@ struct AmxScorer {
   // and one permute into 32 interleaved pairs.
   static void pack_span(uint16_t* dst, const uint16_t* src, int64_t HW, int64_t C, int64_t count, int64_t ld) {
     const int64_t Cp = padded(C);
-    alignas(64) static constexpr uint16_t kLo[32] = {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
-                                                    8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+    alignas(64) static constexpr uint16_t kLo[32] = {0, 32, 1, 33, 2,  34, 3,  35, 4,  36, 5,  37, 6,  38, 7,  39,
+                                                     8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
     alignas(64) static constexpr uint16_t kHi[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
-                                                    24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
+                                                     24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
     const __m512i lo_idx = _mm512_load_si512(kLo), hi_idx = _mm512_load_si512(kHi);
     for (int64_t p = 0; p < Cp / 2; ++p) {
       const int64_t c0 = 2 * p, c1 = 2 * p + 1;
@@ -436,11 +436,11 @@ class TopkTile {
   const T temp_, fill_value_;  // the temperature; the mask's affinity (its logit: (fill_value_ - v0) / temp_)
   P scorer_;
   Scratch<typename P::Packed> a_, block_, span_;  // packed query groups, one key block, one key row span (windows)
-  std::vector<T> vals_;          // [query][K] running top-K values (descending) ...
-  std::vector<int64_t> idxs_;    // ... and their candidate indices
-  std::vector<int64_t> cnts_;    // [query] entries in its list
-  std::vector<T> logits_;        // [K]
-  alignas(64) T acc_[MR * NR];   // scores of one group x one key block
+  std::vector<T> vals_;                           // [query][K] running top-K values (descending) ...
+  std::vector<int64_t> idxs_;                     // ... and their candidate indices
+  std::vector<int64_t> cnts_;                     // [query] entries in its list
+  std::vector<T> logits_;                         // [K]
+  alignas(64) T acc_[MR * NR];                    // scores of one group x one key block
   int64_t g_y_[kMaxGroups], g_x0_[kMaxGroups], g_n_[kMaxGroups];  // each group's row, first column, queries
   int64_t n_groups_ = 0, y0_ = 0, x0_ = 0, y1_ = 0, x1_ = 0;
 };

@@ -1,4 +1,5 @@
-// CPU kernels of unitrack::xcorr (compiled once per ISA level: csrc/cpu/isa/xcorr_<level>.cpp; entry csrc/cpu/xcorr.cpp) -- valid multi-scale cross-correlation (no flip, no scaling).
+// CPU kernels of unitrack::xcorr (compiled once per ISA level: csrc/cpu/isa/xcorr_<level>.cpp; entry
+// csrc/cpu/xcorr.cpp) -- valid multi-scale cross-correlation (no flip, no scaling).
 //   out[s, r, c] = sum_{k,i,j} search[s, k, r+i, c+j] * templ[k, i, j]        (templ [C,h,w], shared by all s)
 //   out[s, r, c] = sum_{k,i,j} search[s, k, r+i, c+j] * templ[s, k, i, j]     (templ [S,C,h,w], one per scale)
 //
@@ -33,7 +34,6 @@ namespace cpu {
 namespace UNITRACK_ISA {
 namespace xcorr {
 
-
 // Register tile: RB output rows x CB output columns.
 constexpr int kRB = 2;
 constexpr int kCB = 6;
@@ -46,32 +46,32 @@ template <typename scalar_t, typename SS, int NR, int CB>
 inline void tile_dot(scalar_t* acc, const SS* srow, int64_t C, const scalar_t* const* trow, int64_t L) {
   int64_t v0 = 0;
   {
-  using V = simd::V<scalar_t>;
-  constexpr int N = simd::Vec<scalar_t>::N;
-  V a[NR][CB];
+    using V = simd::V<scalar_t>;
+    constexpr int N = simd::Vec<scalar_t>::N;
+    V a[NR][CB];
 #pragma GCC unroll 8
-  for (int q = 0; q < NR; ++q)
+    for (int q = 0; q < NR; ++q)
 #pragma GCC unroll 8
-    for (int b = 0; b < CB; ++b) a[q][b] = V{} ;
-  const int64_t Lv = L - L % N;
-  for (int64_t v = 0; v < Lv; v += N) {
-    V t[NR];
+      for (int b = 0; b < CB; ++b) a[q][b] = V{};
+    const int64_t Lv = L - L % N;
+    for (int64_t v = 0; v < Lv; v += N) {
+      V t[NR];
 #pragma GCC unroll 8
-    for (int q = 0; q < NR; ++q) t[q] = simd::load<V>(trow[q] + v);
+      for (int q = 0; q < NR; ++q) t[q] = simd::load<V>(trow[q] + v);
 #pragma GCC unroll 8
-    for (int b = 0; b < CB; ++b) {
-      const V x = simd::load_widen<V>(srow + b * C + v);
+      for (int b = 0; b < CB; ++b) {
+        const V x = simd::load_widen<V>(srow + b * C + v);
 #pragma GCC unroll 8
-      for (int q = 0; q < NR; ++q) a[q][b] = simd::fmadd(x, t[q], a[q][b]);
+        for (int q = 0; q < NR; ++q) a[q][b] = simd::fmadd(x, t[q], a[q][b]);
+      }
     }
-  }
-  for (int q = 0; q < NR; ++q)
-    for (int b = 0; b < CB; ++b) {
-      scalar_t s = 0;
-      for (int l = 0; l < N; ++l) s += a[q][b][l];
-      acc[q * CB + b] += s;
-    }
-  v0 = Lv;
+    for (int q = 0; q < NR; ++q)
+      for (int b = 0; b < CB; ++b) {
+        scalar_t s = 0;
+        for (int l = 0; l < N; ++l) s += a[q][b][l];
+        acc[q * CB + b] += s;
+      }
+    v0 = Lv;
   }
   for (int64_t v = v0; v < L; ++v)
     for (int q = 0; q < NR; ++q)
@@ -80,8 +80,8 @@ inline void tile_dot(scalar_t* acc, const SS* srow, int64_t C, const scalar_t* c
 
 // Output tile rows [r0, r0+RB) x cols [c0, c0+CB) of one scale (RB <= kRB, CB <= kCB at run time).
 template <typename scalar_t, typename SS, int CB>
-void direct_tile(const SS* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0, int RB, int64_t c0,
-                 int64_t C, int64_t H, int64_t W, int64_t h, int64_t w, int64_t Wo) {
+void direct_tile(const SS* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0, int RB, int64_t c0, int64_t C,
+                 int64_t H, int64_t W, int64_t h, int64_t w, int64_t Wo) {
   (void)H;
   const int64_t L = w * C;
   scalar_t acc[kRB * CB];
@@ -107,8 +107,8 @@ void direct_tile(const SS* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0
 }
 
 template <typename scalar_t, typename SS>
-void direct_tile_any(int CB, const SS* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0, int RB,
-                     int64_t c0, int64_t C, int64_t H, int64_t W, int64_t h, int64_t w, int64_t Wo) {
+void direct_tile_any(int CB, const SS* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0, int RB, int64_t c0,
+                     int64_t C, int64_t H, int64_t W, int64_t h, int64_t w, int64_t Wo) {
   switch (CB) {
 #define UNITRACK_XCORR_CASE(n) \
   case n:                      \
@@ -125,7 +125,6 @@ void direct_tile_any(int CB, const SS* s_cl, const scalar_t* t_cl, scalar_t* out
   }
 }
 static_assert(kCB == 6, "direct_tile_any enumerates column blocks 1..6");
-
 
 // One [C, P] matrix (row stride P) -> [P, C] (row stride C), in 32 x 32 cache tiles; rows [p0, p1) of the output.
 // Src/Dst: float/float, double/double, or bf16 bits to float (widened) or to bf16.
@@ -178,8 +177,8 @@ void to_channels_last(const Src* src, Dst* dst, int64_t B, int64_t C, int64_t P)
 // search_cl [S,H,W,C] contiguous (stored as scalar_t or as bf16 bits), templ_cl [h,w,C] (shared) or [S,h,w,C];
 // out [S,Ho,Wo].
 template <typename scalar_t, typename SS = scalar_t>
-void xcorr_direct(const SS* search_cl, const scalar_t* templ_cl, scalar_t* out, int64_t S, int64_t C,
-                  int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale) {
+void xcorr_direct(const SS* search_cl, const scalar_t* templ_cl, scalar_t* out, int64_t S, int64_t C, int64_t H,
+                  int64_t W, int64_t h, int64_t w, bool per_scale) {
   const int64_t Ho = H - h + 1, Wo = W - w + 1;
   const int64_t row_blocks = (Ho + kRB - 1) / kRB;
   // One task per (scale, block of kRB output rows): independent outputs, no synchronisation. Each task touches
@@ -323,12 +322,24 @@ void xcorr_rows(const float* search, const float* templ, float* out, int64_t S, 
       const float* ts = templ + (per_scale ? s * C * h * w : 0);
       float* os = out + s * Ho * Wo;
       switch ((std::min(kChunk, Wo - c0) + 7) / 8) {  // vectors needed for this chunk
-        case 1: rows_tile<1>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0); break;
-        case 2: rows_tile<2>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0); break;
-        case 3: rows_tile<3>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0); break;
-        case 4: rows_tile<4>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0); break;
-        case 5: rows_tile<5>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0); break;
-        default: rows_tile<6>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0); break;
+        case 1:
+          rows_tile<1>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0);
+          break;
+        case 2:
+          rows_tile<2>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0);
+          break;
+        case 3:
+          rows_tile<3>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0);
+          break;
+        case 4:
+          rows_tile<4>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0);
+          break;
+        case 5:
+          rows_tile<5>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0);
+          break;
+        default:
+          rows_tile<6>(ss, ts, os, C, H, W, h, w, Wo, r0, RB, c0);
+          break;
       }
     }
   });
@@ -351,8 +362,8 @@ bool amx_shape_ok(int64_t C, int64_t W, int64_t h, int64_t w) {
   return h >= 1 && W - w + 1 >= 16 && (w * C) % 32 == 0;
 }
 
-void xcorr_amx(const uint16_t* search_cl, const float* templ_cl, float* out, int64_t S, int64_t C, int64_t H,
-               int64_t W, int64_t h, int64_t w, bool per_scale) {
+void xcorr_amx(const uint16_t* search_cl, const float* templ_cl, float* out, int64_t S, int64_t C, int64_t H, int64_t W,
+               int64_t h, int64_t w, bool per_scale) {
   const int64_t L = w * C, chunks = L / 32, groups = (h + 15) / 16, Ts = per_scale ? S : 1;
   const int64_t Ho = H - h + 1, Wo = W - w + 1, col_blocks = (Wo + 15) / 16;
   // B tiles [Ts][groups][chunks][16 pairs][16 rows of the template][2]; zero beyond the template's h rows.
@@ -408,8 +419,8 @@ void xcorr_amx(const uint16_t* search_cl, const float* templ_cl, float* out, int
 // search rows its outputs need into a float32 buffer (L2-resident: ~1 MB at the SOT size) and runs the float32 tiles
 // on it. (Widening inside the dot products' loads instead cost two extra instructions per vector, 1.7-2x the float32
 // time; the rows of a task are read w times there, so this conversion is amortised.)
-void xcorr_direct_bf16_cl(const uint16_t* search_cl, const float* templ_cl, float* out, int64_t S, int64_t C,
-                          int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale) {
+void xcorr_direct_bf16_cl(const uint16_t* search_cl, const float* templ_cl, float* out, int64_t S, int64_t C, int64_t H,
+                          int64_t W, int64_t h, int64_t w, bool per_scale) {
   constexpr int64_t kTaskRows = 8;
   const int64_t Ho = H - h + 1, Wo = W - w + 1, row_tasks = (Ho + kTaskRows - 1) / kTaskRows;
   torch::stable::parallel_for(0, S * row_tasks, 1, [&](int64_t begin, int64_t end) {

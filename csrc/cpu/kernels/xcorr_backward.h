@@ -1,6 +1,6 @@
-// Backward CPU kernels of unitrack::xcorr (issue #16), compiled once per ISA level (csrc/cpu/isa/xcorr_backward_<level>.cpp;
-// entry points csrc/cpu/xcorr_backward.cpp). With out[s, r, c] = sum_{k,i,j} search[s, k, r+i, c+j] templ[(s,) k, i, j]
-// and g = d loss / d out [S, Ho, Wo]:
+// Backward CPU kernels of unitrack::xcorr (issue #16), compiled once per ISA level
+// (csrc/cpu/isa/xcorr_backward_<level>.cpp; entry points csrc/cpu/xcorr_backward.cpp). With out[s, r, c] = sum_{k,i,j}
+// search[s, k, r+i, c+j] templ[(s,) k, i, j] and g = d loss / d out [S, Ho, Wo]:
 //   d/d search[s, k, y, x] = sum_{i,j} g[s, y-i, x-j] templ[(s,) k, i, j]     the full convolution of g[s] with each
 //                                                                               template channel (grad_search)
 //   d/d templ[(s,) k, i, j] = sum_{(s,) r, c} g[s, r, c] search[s, k, r+i, c+j] the valid correlation of each search
@@ -76,10 +76,18 @@ void grad_search_impl(const T* grad, const T* templ, T* out, int64_t S, int64_t 
           const T* gy = g + y * Wp + x0;
           T* oy = o + y * W + x0;
           switch ((n_valid + N - 1) / N) {  // only the vectors the row still needs
-            case 1: conv_row<T, 1>(gy, Wp, f, i_lo, i_hi, w, oy, n_valid); break;
-            case 2: conv_row<T, 2>(gy, Wp, f, i_lo, i_hi, w, oy, n_valid); break;
-            case 3: conv_row<T, 3>(gy, Wp, f, i_lo, i_hi, w, oy, n_valid); break;
-            default: conv_row<T, XB>(gy, Wp, f, i_lo, i_hi, w, oy, n_valid); break;
+            case 1:
+              conv_row<T, 1>(gy, Wp, f, i_lo, i_hi, w, oy, n_valid);
+              break;
+            case 2:
+              conv_row<T, 2>(gy, Wp, f, i_lo, i_hi, w, oy, n_valid);
+              break;
+            case 3:
+              conv_row<T, 3>(gy, Wp, f, i_lo, i_hi, w, oy, n_valid);
+              break;
+            default:
+              conv_row<T, XB>(gy, Wp, f, i_lo, i_hi, w, oy, n_valid);
+              break;
           }
         }
       }
@@ -98,8 +106,7 @@ inline V load_guarded(const T* p, int64_t avail) {
 // out[i, j] = sum_{s, r, c} g[s, r, c] x[s, r + i, c + j]: each loaded g value feeds NB fused multiply-adds.
 template <typename T, int NB>
 inline void corr_rows(const T* x, int64_t xs_stride, const T* g, int64_t s0, int64_t s1, int64_t H, int64_t W,
-                      int64_t Ho, int64_t Wo, int64_t i0, int64_t j0, int64_t jn, T* out, int64_t w,
-                      const T* x_end) {
+                      int64_t Ho, int64_t Wo, int64_t i0, int64_t j0, int64_t jn, T* out, int64_t w, const T* x_end) {
   using V = simd::V<T>;
   V acc[NB];
   for (int b = 0; b < NB; ++b) acc[b] = V{};
@@ -150,10 +157,18 @@ void grad_templ_impl(const T* search, const T* grad, T* out, int64_t S, int64_t 
         const int64_t jn = std::min<int64_t>(N, w - j0);
         for (int64_t i0 = 0; i0 < h; i0 += IB) {
           switch (std::min<int64_t>(IB, h - i0)) {
-            case 1: corr_rows<T, 1>(x, C * H * W, grad, s0, s1, H, W, Ho, Wo, i0, j0, jn, o, w, x_end); break;
-            case 2: corr_rows<T, 2>(x, C * H * W, grad, s0, s1, H, W, Ho, Wo, i0, j0, jn, o, w, x_end); break;
-            case 3: corr_rows<T, 3>(x, C * H * W, grad, s0, s1, H, W, Ho, Wo, i0, j0, jn, o, w, x_end); break;
-            default: corr_rows<T, IB>(x, C * H * W, grad, s0, s1, H, W, Ho, Wo, i0, j0, jn, o, w, x_end); break;
+            case 1:
+              corr_rows<T, 1>(x, C * H * W, grad, s0, s1, H, W, Ho, Wo, i0, j0, jn, o, w, x_end);
+              break;
+            case 2:
+              corr_rows<T, 2>(x, C * H * W, grad, s0, s1, H, W, Ho, Wo, i0, j0, jn, o, w, x_end);
+              break;
+            case 3:
+              corr_rows<T, 3>(x, C * H * W, grad, s0, s1, H, W, Ho, Wo, i0, j0, jn, o, w, x_end);
+              break;
+            default:
+              corr_rows<T, IB>(x, C * H * W, grad, s0, s1, H, W, Ho, Wo, i0, j0, jn, o, w, x_end);
+              break;
           }
         }
       }
