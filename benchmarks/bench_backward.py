@@ -15,10 +15,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -27,7 +24,7 @@ import torch
 import bench_rsm  # (its cases)
 import bench_topk_propagate as topk_bench  # (the DAVIS inputs and parameters)
 import unitrack_ext
-from common import check_ratio, interleaved_medians
+from common import check_ratio, interleaved_medians, run_json_script
 from unitrack_ext import ops, reference
 
 #: fused forward + backward / reference forward + backward at the DAVIS size (at least 6x, as the forward)
@@ -38,7 +35,6 @@ TOPK_FWD_BWD_VS_FWD = 2.0
 TOPK_FWD_BWD_MEMORY_MB = 64.0
 RSM_XCORR_FWD_BWD_VS_REFERENCE = 0.5
 REF_REPEATS = int(os.environ.get("UNITRACK_BENCH_REF_REPEATS", "2"))
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRAD_MB = (
     4
     * (
@@ -126,43 +122,25 @@ def test_topk_backward_cost(benchmark, davis):
 
 _MEMORY_SCRIPT = textwrap.dedent(
     """
-    import json, resource, sys
+    import json, sys
     import torch
-    sys.path.insert(0, {bench_dir!r})
     import bench_topk_propagate as b
-
-    def rss_kb(field):
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-        raise RuntimeError(field)
+    from common import PeakRss
 
     q, k, lab = (t.requires_grad_(True) for t in b._inputs())
     g = torch.randn(b.L, b.H, b.W, generator=torch.Generator().manual_seed(1))
     fn = b._fused if sys.argv[1] == "fused" else b._reference
-    try:  # reset the peak-RSS counter (VmHWM) to the current RSS, so earlier peaks (imports) do not count
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        reset = True
-    except OSError:
-        reset = False
-    base = rss_kb("VmRSS")
-    out = fn(q, k, lab)
-    (out * g).sum().backward()
+    with PeakRss() as m:
+        out = fn(q, k, lab)
+        (out * g).sum().backward()
     assert q.grad is not None and k.grad is not None and lab.grad is not None
-    peak = rss_kb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps(dict(base_kb=base, peak_kb=peak, extra_mb=(peak - base) / 1024, reset=reset)))
+    print(json.dumps(m.result()))
     """
 )
 
 
 def _peak_extra_mb(impl: str) -> dict:
-    script = _MEMORY_SCRIPT.format(bench_dir=os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([ROOT, os.path.join(ROOT, "python"), env.get("PYTHONPATH", "")])
-    res = subprocess.run([sys.executable, "-c", script, impl], capture_output=True, text=True, env=env, check=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_json_script(_MEMORY_SCRIPT, impl)
 
 
 @pytest.mark.benchmark(group="backward-topk-memory")

@@ -14,18 +14,15 @@ candidate * C) is recorded next to a plain torch.mm doing the same number of MAC
 from __future__ import annotations
 
 import importlib
-import json
 import math
 import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import torch
 
 import unitrack_ext
-from common import check_ratio, interleaved_medians
+from common import check_ratio, interleaved_medians, run_json_script
 from unitrack_ext import ops
 
 ref = importlib.import_module("unitrack_ext.reference.topk_propagate")
@@ -38,7 +35,6 @@ MEMORY_VS_INPUTS = 0.5
 INPUT_MB = 4 * (C * H * W + T * C * H * W + T * L * H * W) / 2**20
 REF_REPEATS = int(os.environ.get("UNITRACK_BENCH_REF_REPEATS", "2"))
 FUSED_REPEATS = 5
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 pytestmark = pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="benchmarks the compiled kernel")
 
@@ -159,42 +155,21 @@ def test_same_work_torch_mm(benchmark, davis):
 
 _MEMORY_SCRIPT = textwrap.dedent(
     """
-    import json, resource, sys, importlib
-    import torch
-    import unitrack_ext
-    from unitrack_ext import ops
-    sys.path.insert(0, {bench_dir!r})
+    import json, sys
     import bench_topk_propagate as b
-
-    def rss_kb(field):
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-        raise RuntimeError(field)
+    from common import PeakRss
 
     q, k, lab = b._inputs()
     fn = b._fused if sys.argv[1] == "fused" else b._reference
-    try:  # reset the peak-RSS counter (VmHWM) to the current RSS, so earlier peaks (imports) do not count
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        reset = True
-    except OSError:
-        reset = False
-    base = rss_kb("VmRSS")
-    out = fn(q, k, lab)
-    peak = rss_kb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps(dict(base_kb=base, peak_kb=peak, extra_mb=(peak - base) / 1024, reset=reset)))
+    with PeakRss() as m:
+        out = fn(q, k, lab)
+    print(json.dumps(m.result()))
     """
 )
 
 
 def _peak_extra_mb(impl: str) -> dict:
-    script = _MEMORY_SCRIPT.format(bench_dir=os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([ROOT, os.path.join(ROOT, "python"), env.get("PYTHONPATH", "")])
-    res = subprocess.run([sys.executable, "-c", script, impl], capture_output=True, text=True, env=env, check=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_json_script(_MEMORY_SCRIPT, impl)
 
 
 @pytest.mark.benchmark(group="topk_propagate-memory")

@@ -18,6 +18,7 @@ Rules every benchmark here follows (see ``README`` section "Benchmarks" of the r
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -215,3 +216,50 @@ def run_metadata(device: Any = "cpu") -> dict[str, Any]:
         meta["cuda_device"] = torch.cuda.get_device_name()
         meta["cuda_version"] = torch.version.cuda
     return meta
+
+
+# ---- peak extra memory of one call, measured in a fresh process ----------------------------------------------------
+class PeakRss:
+    """``with PeakRss() as m: work()`` then ``m.result()``: the peak resident memory the block added to the process
+    (peak RSS minus the RSS at entry, in MB). On Linux the peak counter (VmHWM) is reset at entry
+    (``/proc/self/clear_refs``), so earlier peaks (imports, inputs) do not count; where it cannot be reset the
+    process's lifetime peak (``ru_maxrss``) is used and ``reset`` says so."""
+
+    @staticmethod
+    def _status_kb(field: str) -> int:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise RuntimeError(f"/proc/self/status has no {field}")
+
+    def __enter__(self) -> "PeakRss":
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            self.reset = True
+        except OSError:
+            self.reset = False
+        self.base_kb = self._status_kb("VmRSS")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import resource
+
+        self.peak_kb = self._status_kb("VmHWM") if self.reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def result(self) -> dict[str, Any]:
+        return dict(
+            base_kb=self.base_kb, peak_kb=self.peak_kb, extra_mb=(self.peak_kb - self.base_kb) / 1024, reset=self.reset
+        )
+
+
+def run_json_script(script: str, *args: str) -> dict[str, Any]:
+    """Run ``script`` (Python source) in a fresh interpreter with the repository and benchmarks/ importable, and
+    return the JSON object its last output line prints (a measurement that must not see this process's memory)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    paths = [root, os.path.join(root, "python"), os.path.dirname(os.path.abspath(__file__)), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    res = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
