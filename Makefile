@@ -89,7 +89,8 @@ abi-check:
 compare-native: build
 	rm -rf $(CHECK_DIR)/native && mkdir -p $(CHECK_DIR)/native
 	UNITRACK_NATIVE=1 $(VPY) setup.py -q build_ext --build-lib $(CHECK_DIR)/native/lib --build-temp $(CHECK_DIR)/native/tmp
-	cp -r unitrack_ext $(CHECK_DIR)/native/pkg && cp $(CHECK_DIR)/native/lib/unitrack_ext/_C*.so $(CHECK_DIR)/native/pkg/
+	mkdir -p $(CHECK_DIR)/native/pkg && cp -r unitrack_ext $(CHECK_DIR)/native/pkg/
+	cp $(CHECK_DIR)/native/lib/unitrack_ext/_C*.so $(CHECK_DIR)/native/pkg/unitrack_ext/
 	mkdir -p $(CHECK_DIR)/portable && rm -rf $(CHECK_DIR)/portable/unitrack_ext && cp -r unitrack_ext $(CHECK_DIR)/portable/
 	$(VPY) benchmarks/compare_builds.py --build native=$(CHECK_DIR)/native/pkg --build portable=$(CHECK_DIR)/portable
 

@@ -26,6 +26,11 @@ import torch
 import unitrack_ext
 from unitrack_ext import ops
 assert unitrack_ext.HAS_EXT, unitrack_ext.EXT_ERROR
+import os
+_want = os.path.realpath(sys.argv[3])
+_got = os.path.realpath(os.path.dirname(os.path.dirname(unitrack_ext.__file__)))
+if _got != _want:  # e.g. an editable install of the working tree shadowing DIR: the comparison would be void
+    raise SystemExit(f"unitrack_ext was imported from {_got}, not from the build directory {_want}")
 reps = int(sys.argv[1])
 if int(sys.argv[2]) > 0:
     torch.set_num_threads(int(sys.argv[2]))
@@ -92,7 +97,7 @@ def run_worker(path: str, isa: str | None, reps: int, root: str, threads: int = 
     if isa:
         env["UNITRACK_CPU_ISA"] = isa
     res = subprocess.run(
-        [sys.executable, "-c", WORKER, str(reps), str(threads)],
+        [sys.executable, "-c", WORKER, str(reps), str(threads), path],
         capture_output=True,
         text=True,
         env=env,
