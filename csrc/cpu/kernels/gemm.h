@@ -13,6 +13,7 @@
 // ([K][MR]); a register tile of MR x NR accumulators (MR x NV vectors of the level) multiplies one block by one panel.
 // Tasks are (chunk of X blocks, panel): the chunk stays in L2, the panel (K * NR values, 32 KB for K = 256 floats at
 // AVX-512) in L1 while the chunk's blocks stream through it.
+#include "cpu/kernels/workspace.h"
 #ifndef UNITRACK_ISA_SKIP
 
 namespace unitrack {
@@ -92,24 +93,12 @@ void gemm_nt(const T* X, int64_t m, const T* Y, int64_t n, int64_t K, T* out) {
     return;
   }
   const int64_t xblocks = (m + MR - 1) / MR, panels = (n + NR - 1) / NR;
-  // The packs live in a buffer of the calling thread that is kept between calls (like a BLAS's workspace): a fresh
-  // std::vector is zero-filled first (one more pass over the packs) and may be a fresh mapping (page faults).
-  // Measured same-run, interleaved, on rsm: masks N=M=30 at 0.91-0.92 of the time, box shapes within the noise,
-  // outputs bitwise equal. The buffer only grows, and is released at the end of a call that needed more than
-  // kKeepBytes, so one huge call does not pin memory per thread. 64-byte aligned: every vector load of a panel is one
-  // cache line (a split load costs two).
-  constexpr size_t kKeepBytes = size_t{32} << 20;
+  // The packs live in the calling thread's workspace (csrc/cpu/kernels/workspace.h): a fresh std::vector is
+  // zero-filled first (one more pass over the packs) and may be a fresh mapping (page faults). Measured same-run,
+  // interleaved, on rsm: masks N=M=30 at 0.91-0.92 of the time, box shapes within the noise, outputs bitwise equal.
+  struct Packs;
   const size_t xsize = static_cast<size_t>(xblocks * K * MR), ysize = static_cast<size_t>(panels * K * NR);
-  const size_t need = xsize + ysize + 64 / sizeof(T);
-  thread_local std::unique_ptr<T[]> buf;
-  thread_local size_t buf_size = 0;
-  if (buf_size < need) {
-    buf.reset();  // free the old one first: the peak is the new size, not old + new
-    buf_size = 0;
-    buf.reset(new T[need]);
-    buf_size = need;
-  }
-  T* xp = reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(buf.get()) + 63) & ~uintptr_t(63));
+  T* xp = ThreadWorkspace<T, Packs>::get(xsize + ysize);
   T* yp = xp + xsize;
   pack_blocks(X, m, K, MR, xp);
   pack_blocks(Y, n, K, NR, yp);
@@ -130,10 +119,7 @@ void gemm_nt(const T* X, int64_t m, const T* Y, int64_t n, int64_t K, T* out) {
       }
     }
   });
-  if (buf_size * sizeof(T) > kKeepBytes) {
-    buf.reset();
-    buf_size = 0;
-  }
+  ThreadWorkspace<T, Packs>::release_if_large();
 }
 
 }  // namespace gemm
