@@ -47,7 +47,8 @@ tests="$work/op-tests"
 rm -rf "$tests" && mkdir -p "$tests"
 cp "$src"/tests/conftest.py "$src"/tests/test_topk_propagate_op.py "$src"/tests/test_rsm_op.py \
    "$src"/tests/test_xcorr_op.py "$src"/tests/test_ext_plumbing.py "$src"/tests/test_abi.py "$src"/tests/test_bf16_ops.py \
-   "$tests"/
+   "$src"/tests/test_op_gradients.py "$src"/tests/test_op_edges.py "$src"/tests/test_op_validation.py \
+   "$src"/tests/test_op_determinism.py "$tests"/
 cd "$tests"
 "$run_venv/bin/unitrack" env | sed 's/^/    /'
 levels=$("$run_venv/bin/python" -c "
