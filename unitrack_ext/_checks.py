@@ -27,12 +27,17 @@ def feature_dtype_ok(dtype: torch.dtype, device_type: str) -> bool:
     return dtype in (torch.float32, torch.float64, torch.bfloat16) or (dtype == torch.float16 and device_type != "cpu")
 
 
+def expected_feature_dtypes(device_type: str) -> str:
+    """What :func:`feature_dtype_ok` accepts on ``device_type``, in the words of csrc/common/checks.h."""
+    if device_type == "cpu":
+        return "float32, float64 or bfloat16 on the CPU (float16 only on CUDA)"
+    return "float32, float64, bfloat16 or float16"
+
+
 def check_feature_dtype(x: torch.Tensor, name: str) -> None:
     """float32/float64/bfloat16 features, float16 only on CUDA; a ``TypeError`` naming ``name`` otherwise."""
-    if feature_dtype_ok(x.dtype, x.device.type):
-        return
-    where = " on the CPU (float16 only on CUDA)" if x.dtype == torch.float16 else ""
-    raise TypeError(f"{name} must be float32, float64 or bfloat16{where}, got {x.dtype}")
+    if not feature_dtype_ok(x.dtype, x.device.type):
+        raise TypeError(f"{name} must be {expected_feature_dtypes(x.device.type)}, got {x.dtype}")
 
 
 def output_dtype(dtype: torch.dtype) -> torch.dtype:

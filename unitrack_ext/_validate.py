@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from ._checks import LOW_PRECISION_DTYPES, feature_dtype_ok
+from ._checks import LOW_PRECISION_DTYPES, expected_feature_dtypes, feature_dtype_ok
 
 __all__ = ["topk_args", "rsm_args", "xcorr_args", "check_finite", "finite_flag", "poison", "has_data"]
 
@@ -92,19 +92,10 @@ def _check_feature_dtype(x, name, device):
     """check_feature_dtype: float32/float64/bfloat16 anywhere, float16 off the CPU (a fake kernel: the tensor's own
     device)."""
     dev = device if device is not None else x.device.type
-    if dev == "cpu":
-        _check(
-            feature_dtype_ok(x.dtype, "cpu"),
-            lambda: (
-                f"{name} must be float32, float64 or bfloat16 on the CPU (float16 only on CUDA), "
-                f"got {dtype_name(x.dtype)}"
-            ),
-        )
-    else:
-        _check(
-            feature_dtype_ok(x.dtype, dev),
-            lambda: f"{name} must be float32, float64, bfloat16 or float16, got {dtype_name(x.dtype)}",
-        )
+    _check(
+        feature_dtype_ok(x.dtype, dev),
+        lambda: f"{name} must be {expected_feature_dtypes(dev)}, got {dtype_name(x.dtype)}",
+    )
 
 
 def _check_same_dtype(a, an, b, bn):
