@@ -84,7 +84,7 @@ print(f"  FORCE_CUDA       = {FORCE_CUDA}")
 print(f"  UNITRACK_NO_CUDA = {NO_CUDA}")
 print(f"  WITH_CUDA        = {WITH_CUDA}")
 print(f"  DEBUG            = {DEBUG}")
-print(f"  UNITRACK_NATIVE  = {NATIVE}  (CPU kernels: baseline + avx2 + avx512 + amx (bf16 tiles), picked at run time)")
+print(f"  UNITRACK_NATIVE  = {NATIVE}  (CPU kernels: baseline + avx2 + avx512 + avx512bf16 + amx, picked at run time)")
 print(f"  sources          = {len(_sources())} files")
 print("=" * 72)
 

@@ -6,10 +6,13 @@
   for bf16, so at most 10 % slower.
 * ``test_fused_ops``: each fused op at its realistic size with bf16 features against float32 features:
   ``topk_propagate`` at DAVIS size, ``xcorr`` at the SOT size (NCHW search and channels-last search) -- at least
-  1.5x faster where the op layer runs the amx level (``unitrack_ext.bf16_native()``); ``rsm`` (bf16 widened at the
-  entry, float32 inside by design) and every op at a level without native bf16 -- at most 10 % slower.
+  1.5x faster where the op layer computes bf16 natively (``unitrack_ext.bf16_native()``: the amx or avx512bf16
+  level); ``rsm`` (bf16 widened at the entry, float32 inside by design) and every op at a level without native
+  bf16 -- at most 10 % slower.
 * ``test_fused_ops_without_native_bf16``: the same ops in a worker process forced to ``UNITRACK_CPU_ISA=avx512``
   and ``avx2`` (bf16 widened to float32 while packing): at most 10 % slower than float32 there.
+* ``test_fused_ops_avx512bf16``: the same at the ``avx512bf16`` level (vdpbf16ps), at least 1.5x faster, where that
+  level is chosen automatically (skipped on CPUs whose vdpbf16ps is slower than float32 FMAs, such as this project's).
 * ``test_whole_frames``: one frame of every task head at its realistic size, fp32 and bf16 heads alternating frame by
   frame on the same frames, with the heads' per-stage timings (``extra_info`` and printed). Budget: a bf16 frame is
   not slower than an fp32 one (where bf16 is native).
@@ -139,11 +142,11 @@ def test_fused_ops(benchmark, name):
     )
 
 
-@pytest.mark.parametrize("level", ["avx512", "avx2"])
-@pytest.mark.benchmark(group="bf16-ops-not-native")
-def test_fused_ops_without_native_bf16(benchmark, level):
+def _forced_level_ratios(benchmark, level: str) -> dict:
+    """``{op case: bf16 / fp32}`` measured in a worker process forced to ``UNITRACK_CPU_ISA=level`` (skips where the
+    CPU lacks the level)."""
     supported = str(torch.ops.unitrack._cpu_isa_supported())
-    order = ["baseline", "avx2", "avx512", "amx"]
+    order = ["baseline", "avx2", "avx512", "avx512bf16", "amx"]
     if order.index(level) > order.index(supported):
         pytest.skip(f"this CPU supports up to {supported}")
     env = dict(os.environ, UNITRACK_CPU_ISA=level)
@@ -158,13 +161,35 @@ def test_fused_ops_without_native_bf16(benchmark, level):
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["isa"] == level
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
-    worst = []
+    ratios = {}
     for name, (t32, t16) in out["times"].items():
-        worst.append(t16 / t32)
+        ratios[name] = t16 / t32
         print(f"  {level}: {name}: fp32 {t32 * 1e3:.1f} ms, bf16 {t16 * 1e3:.1f} ms, ratio {t16 / t32:.3f}")
         benchmark.extra_info[f"{name}.ratio"] = round(t16 / t32, 4)
-    benchmark.extra_info["worst_ratio"] = round(max(worst), 4)
-    assert max(worst) <= NOT_SLOWER, f"at {level}, bf16 takes {max(worst):.3f}x the float32 time (budget {NOT_SLOWER})"
+    benchmark.extra_info["worst_ratio"] = round(max(ratios.values()), 4)
+    return ratios
+
+
+@pytest.mark.parametrize("level", ["avx512", "avx2"])
+@pytest.mark.benchmark(group="bf16-ops-not-native")
+def test_fused_ops_without_native_bf16(benchmark, level):
+    worst = max(_forced_level_ratios(benchmark, level).values())
+    assert worst <= NOT_SLOWER, f"at {level}, bf16 takes {worst:.3f}x the float32 time (budget {NOT_SLOWER})"
+
+
+@pytest.mark.benchmark(group="bf16-ops-avx512bf16")
+def test_fused_ops_avx512bf16(benchmark):
+    """The vdpbf16ps kernels: at least 1.5x faster than float32 (``rsm``: not slower), on a CPU where the level is
+    chosen automatically (no AMX, and vdpbf16ps at >= 1.25x the float32 multiply-add rate: ``bf16_dot_rate``)."""
+    rate = float(torch.ops.unitrack._bf16_dot_rate())
+    if rate < 1.25:
+        pytest.skip(
+            f"vdpbf16ps does {rate:.2f}x the float32 multiply-adds per second on this CPU: the avx512bf16 level is not "
+            "chosen here (correctness at that level: tests/test_bf16_ops.py)"
+        )
+    for name, ratio in _forced_level_ratios(benchmark, "avx512bf16").items():
+        budget = NOT_SLOWER if name.startswith("rsm") else 1 / OPS_SPEEDUP
+        assert ratio <= budget, f"at avx512bf16, {name}: bf16 takes {ratio:.3f}x the float32 time (budget {budget:.3f})"
 
 
 # ----------------------------------------------------------------------------------------------------- whole frames

@@ -40,6 +40,9 @@ std::string cpu_isa_supported() {
 std::string cpu_isa_built() {
   return isa::built_levels();
 }
+double bf16_dot_rate() {
+  return isa::bf16_dot_rate();
+}
 }  // namespace
 }  // namespace unitrack
 
@@ -50,6 +53,7 @@ STABLE_TORCH_LIBRARY(unitrack, m) {
   m.def("_cpu_isa() -> str");
   m.def("_cpu_isa_supported() -> str");
   m.def("_cpu_isa_built() -> str");
+  m.def("_bf16_dot_rate() -> float");
 
   m.def(
       "topk_propagate(Tensor query, Tensor keys, Tensor labels, int topk, float temperature, float radius, "
@@ -84,4 +88,5 @@ STABLE_TORCH_LIBRARY_IMPL(unitrack, CompositeExplicitAutograd, m) {
   m.impl("_cpu_isa", TORCH_BOX(&unitrack::cpu_isa));
   m.impl("_cpu_isa_supported", TORCH_BOX(&unitrack::cpu_isa_supported));
   m.impl("_cpu_isa_built", TORCH_BOX(&unitrack::cpu_isa_built));
+  m.impl("_bf16_dot_rate", TORCH_BOX(&unitrack::bf16_dot_rate));
 }

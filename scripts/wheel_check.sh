@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the wheel as a user would (plain `pip wheel .`, build isolation ON) in a fresh venv that has torch==$1, install
 # it into another fresh venv with torch==$2 and run the op tests there from OUTSIDE the source tree, once per ISA level
-# this CPU supports (UNITRACK_CPU_ISA=baseline, avx2, avx512, amx).
+# this CPU supports (UNITRACK_CPU_ISA=baseline, avx2, avx512, avx512bf16, amx).
 #   scripts/wheel_check.sh BUILD_TORCH RUN_TORCH [WORK_DIR]      e.g. scripts/wheel_check.sh 2.13.0 2.14.1
 # `make wheel-check` runs 2.13.0 -> 2.13.0 (CI); `make abi-check` runs 2.13.0 -> 2.14.1 and 2.14.1 -> 2.13.0.
 set -euo pipefail
@@ -55,7 +55,7 @@ levels=$("$run_venv/bin/python" -c "
 import torch, unitrack_ext
 assert unitrack_ext.HAS_EXT, unitrack_ext.EXT_ERROR
 sup = str(torch.ops.unitrack._cpu_isa_supported())
-lv = ['baseline', 'avx2', 'avx512', 'amx']
+lv = ['baseline', 'avx2', 'avx512', 'avx512bf16', 'amx']
 print(' '.join(lv[:lv.index(sup) + 1]))")
 for isa in $levels; do
   log "op tests, wheel from torch $build_torch, running under torch $run_torch, UNITRACK_CPU_ISA=$isa (cwd $tests)"

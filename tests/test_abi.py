@@ -24,7 +24,7 @@ import unitrack_ext
 from unitrack_ext import ops, reference
 
 needs_ext = pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="needs the compiled extension")
-LEVELS = ["baseline", "avx2", "avx512", "amx"]
+LEVELS = ["baseline", "avx2", "avx512", "avx512bf16", "amx"]
 
 
 def _so() -> str:
@@ -69,28 +69,30 @@ def test_build_info_names_the_stable_abi_target():
 @needs_ext
 @pytest.mark.skipif(shutil.which("objdump") is None, reason="needs objdump (binutils)")
 def test_only_the_isa_kernels_use_avx():
-    """COMDAT trap: no function outside the avx2/avx512/amx kernel namespaces may contain AVX (ymm/zmm) or AMX tile
-    code, or a baseline CPU could run it; and the levels really differ (the AVX2 kernels use ymm FMAs, AVX-512 ones
-    zmm, the amx ones tile dot products)."""
+    """COMDAT trap: no function outside the avx2/avx512/avx512bf16/amx kernel namespaces may contain AVX (ymm/zmm) or
+    AMX tile code, or a baseline CPU could run it; and the levels really differ (the AVX2 kernels use ymm FMAs,
+    AVX-512 ones zmm, the avx512bf16 ones vdpbf16ps, the amx ones tile dot products)."""
     if "baseline flags: portable" not in torch.ops.unitrack._build_info():
         pytest.skip("a -march=native build")
     dis = subprocess.run(
         ["objdump", "-d", "--no-show-raw-insn", "-C", _so()], capture_output=True, text=True, check=True
     ).stdout
-    bad, fma_ymm, zmm, tiles = set(), 0, 0, 0
+    bad, fma_ymm, zmm, dp, tiles = set(), 0, 0, 0, 0
+    levels = ("::avx2::", "::avx512::", "::avx512bf16::", "::amx::")
     name = ""
     for line in dis.splitlines():
         if line.endswith(">:"):
             name = line
             continue
         if re.search(r"%[yz]mm\d|%tmm\d", line):
-            if "::avx2::" not in name and "::avx512::" not in name and "::amx::" not in name:
+            if not any(level in name for level in levels):
                 bad.add(name)
             fma_ymm += "::avx2::" in name and "vfmadd" in line and "%ymm" in line
             zmm += "::avx512::" in name and "%zmm" in line
+            dp += "::avx512bf16::" in name and "vdpbf16ps" in line
             tiles += "::amx::" in name and "tdpbf16ps" in line
     assert not bad, f"AVX code outside the ISA kernels: {sorted(bad)[:5]}"
-    assert fma_ymm > 0 and zmm > 0 and tiles > 0
+    assert fma_ymm > 0 and zmm > 0 and dp > 0 and tiles > 0
 
 
 # ---------------------------------------------------------------------------------------------------- ISA levels
@@ -140,7 +142,7 @@ def test_unknown_forced_level_is_a_clear_error():
     res = _run(code, UNITRACK_CPU_ISA="sse9")
     assert res.returncode == 0, res.stderr[-2000:]
     supported = str(torch.ops.unitrack._cpu_isa_supported())
-    want = "ERR UNITRACK_CPU_ISA must be baseline, avx2, avx512, amx or auto, got 'sse9' "
+    want = "ERR UNITRACK_CPU_ISA must be baseline, avx2, avx512, avx512bf16, amx or auto, got 'sse9' "
     want += f"(this CPU's level: {supported})"
     assert want in res.stdout
     assert "cpu isa       : ERROR: UNITRACK_CPU_ISA must be" in res.stdout  # `unitrack env` still works

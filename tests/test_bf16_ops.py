@@ -14,8 +14,8 @@ Tolerances, and where they come from:
   that of the exact K-th; a softmax weight moves by a factor within ``exp(+-2 * logit error)``.
 
 Every test runs at the ISA level of this process: the CPU's best (``amx``: AMX-BF16 tile kernels on this machine).
-``test_every_level`` reruns the module under ``UNITRACK_CPU_ISA=avx512 / avx2 / baseline``, where bf16 is widened to
-float32 while packing.
+``test_every_level`` reruns the module under ``UNITRACK_CPU_ISA=avx512bf16`` (``vdpbf16ps`` vectors) and ``avx512 /
+avx2 / baseline``, where bf16 is widened to float32 while packing.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ ref_topk = importlib.import_module("unitrack_ext.reference.topk_propagate")
 U = 2.0**-8  # unit roundoff of bfloat16 (8 significant bits, round to nearest)
 DOT_BOUND = 2 * U + U * U  # relative change of a dot product when both operands are rounded to bf16
 needs_ext = pytest.mark.skipif(not unitrack_ext.HAS_EXT, reason="needs the compiled extension")
-LEVELS = ["baseline", "avx2", "avx512", "amx"]
+LEVELS = ["baseline", "avx2", "avx512", "avx512bf16", "amx"]
 
 
 def _unit(shape, dim, gen):
@@ -167,6 +167,32 @@ def test_xcorr_bf16_within_the_rounding_bound_of_float32(case):
     assert float(err.max()) > 0  # bf16 does round
 
 
+@needs_ext
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_bf16_results_do_not_depend_on_the_thread_count(layout):
+    """The bf16 kernels split their work by the thread count (a channels-last search without native bf16 is cut into
+    as few row blocks as the threads allow, each widening its own rows); the result must not change, bit for bit."""
+    s, t = _xcorr_inputs(3, 33, 40, 45, 7, 7, False, seed=3)  # 34 output rows; odd C (masked tails, zero channel)
+    sb, tb = s.bfloat16(), t.bfloat16()
+    if layout == "channels_last":
+        sb = sb.contiguous(memory_format=torch.channels_last)
+    q, k, lab = _topk_inputs(1, 3, 33, 9, 50, 2, seed=3)
+    qb, kb = q.bfloat16(), k.bfloat16()
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for n in (1, 2, 3, 5):
+            torch.set_num_threads(n)
+            results.append(
+                (ops.xcorr(sb, tb), ops.topk_propagate(qb, kb, lab, topk=10, temperature=0.05, radius=3.0, n_global=1))
+            )
+    finally:
+        torch.set_num_threads(before)
+    for n, (x, p) in zip((2, 3, 5), results[1:]):
+        assert torch.equal(x, results[0][0]), f"xcorr at {n} threads differs from 1 thread"
+        assert torch.equal(p, results[0][1]), f"topk_propagate at {n} threads differs from 1 thread"
+
+
 @pytest.mark.parametrize("method", ["direct", "fft"])
 def test_xcorr_bf16_methods(method, monkeypatch):
     monkeypatch.setenv("UNITRACK_XCORR_METHOD", method)
@@ -273,9 +299,10 @@ def test_nan_in_bf16_features_rejected():
 
 @needs_ext
 @pytest.mark.skipif(bool(os.environ.get("UNITRACK_CPU_ISA")), reason="the level is forced already (a per-level run)")
-@pytest.mark.parametrize("level", ["baseline", "avx2", "avx512"])
+@pytest.mark.parametrize("level", ["baseline", "avx2", "avx512", "avx512bf16"])
 def test_every_level(level):
-    """The same tests at a level without native bf16 (bf16 widened to float32 while packing)."""
+    """The same tests at the levels below this CPU's: without native bf16 (bf16 widened to float32 while packing), and
+    with vdpbf16ps vectors (avx512bf16) on a CPU whose best level is amx."""
     supported = str(torch.ops.unitrack._cpu_isa_supported())
     if LEVELS.index(level) > LEVELS.index(supported):
         pytest.skip(f"this CPU supports up to {supported}")
@@ -296,5 +323,5 @@ def test_every_level(level):
 def test_native_bf16_is_reported():
     level = unitrack_ext.cpu_isa()
     env = unitrack_ext.collect_env()
-    native = "yes" if level == "amx" else "no"
+    native = "yes" if level in ("avx512bf16", "amx") else "no"
     assert f"bf16 native   : {native}" in env

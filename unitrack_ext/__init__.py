@@ -18,8 +18,9 @@ Set ``UNITRACK_FORCE_REFERENCE=1`` to ignore the compiled extension (debugging, 
 ``_C`` is built against the LibTorch stable ABI with ``TORCH_TARGET_VERSION`` = :data:`MIN_TORCH`: one binary loads
 under every torch from that version on. Under an older torch it is not loaded at all (one warning naming the minimum
 torch) and the references serve every op. Its CPU kernels exist for several ISA levels (baseline x86-64, AVX2,
-AVX-512, and AMX-BF16 tile kernels for bfloat16 features); the best level of the CPU is picked when ``_C`` loads, and
-``UNITRACK_CPU_ISA=baseline|avx2|avx512|amx`` forces one (see :func:`cpu_isa`, :func:`bf16_native`).
+AVX-512, and for bfloat16 features AVX512-BF16 ``vdpbf16ps`` and AMX-BF16 tile kernels); the best level of the CPU is
+picked when ``_C`` loads, and ``UNITRACK_CPU_ISA=baseline|avx2|avx512|avx512bf16|amx`` forces one (see
+:func:`cpu_isa`, :func:`bf16_native`).
 """
 
 import os
@@ -98,7 +99,8 @@ if not HAS_EXT:
 
 
 def cpu_isa() -> str:
-    """The ISA level the compiled CPU kernels run at: ``"baseline"``, ``"avx2"``, ``"avx512"`` or ``"amx"``
+    """The ISA level the compiled CPU kernels run at: ``"baseline"``, ``"avx2"``, ``"avx512"``, ``"avx512bf16"`` or
+    ``"amx"``
     (``"reference"`` when ``_C`` is not loaded). Picked once when ``_C`` loads: the best level of this CPU, or
     ``UNITRACK_CPU_ISA``. Raises ``RuntimeError`` naming the variable and the CPU's level when ``UNITRACK_CPU_ISA`` asks
     for a level the CPU lacks (every compiled CPU op raises the same error then)."""
@@ -108,11 +110,12 @@ def cpu_isa() -> str:
 
 
 def bf16_native() -> bool:
-    """Whether the compiled CPU kernels compute bfloat16 dot products natively: the ``amx`` level (AMX-BF16 tiles,
-    e.g. Intel Sapphire Rapids). Elsewhere bfloat16 features are widened to float32 inside the kernels (correct, and
-    about as fast as float32). False when ``_C`` is not loaded or ``UNITRACK_CPU_ISA`` is unusable."""
+    """Whether the compiled CPU kernels compute bfloat16 dot products natively: the ``avx512bf16`` level
+    (``vdpbf16ps``, e.g. AMD Zen 4, Intel Cooper Lake) or the ``amx`` level (AMX-BF16 tiles, e.g. Intel Sapphire
+    Rapids). Elsewhere bfloat16 features are widened to float32 inside the kernels (correct, and about as fast as
+    float32). False when ``_C`` is not loaded or ``UNITRACK_CPU_ISA`` is unusable."""
     try:
-        return cpu_isa() == "amx"
+        return cpu_isa() in ("avx512bf16", "amx")
     except RuntimeError:
         return False
 

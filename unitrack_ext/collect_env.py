@@ -32,17 +32,27 @@ def get_env_info() -> str:
             isa = f"ERROR: {exc}"
         lines.append(
             f"cpu isa       : {isa} (this CPU supports up to {torch.ops.unitrack._cpu_isa_supported()}; "
-            "UNITRACK_CPU_ISA=baseline|avx2|avx512|amx forces a level)"
+            "UNITRACK_CPU_ISA=baseline|avx2|avx512|avx512bf16|amx forces a level)"
         )
         lines.append(
             "bf16 native   : "
             + (
-                "yes (AMX-BF16 tile kernels: bfloat16 dot products, float32 sums)"
+                (
+                    "yes (AMX-BF16 tile kernels: bfloat16 dot products, float32 sums)"
+                    if isa == "amx"
+                    else "yes (AVX512-BF16 vdpbf16ps kernels: bfloat16 dot products, float32 sums)"
+                )
                 if unitrack_ext.bf16_native()
                 else "no (bfloat16 features are widened to float32 inside the kernels: correct, "
-                "about as fast as float32; native needs the amx level)"
+                "about as fast as float32; native needs the avx512bf16 or amx level)"
             )
         )
+        rate = float(torch.ops.unitrack._bf16_dot_rate())
+        if rate > 0:  # the CPU has AVX512-BF16: how its dot product compares (it decides the automatic level)
+            lines.append(
+                f"bf16 dot rate : vdpbf16ps does {rate:.2f}x the multiply-adds per second of float32 FMAs here "
+                "(the avx512bf16 level is chosen automatically on a CPU without AMX only from 1.25x)"
+            )
     parallel = [ln for ln in torch.__config__.parallel_info().splitlines() if "backend" in ln.lower()]
     if parallel:
         lines.append(f"parallel      : {parallel[0].strip()}")

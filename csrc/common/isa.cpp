@@ -13,6 +13,11 @@
 #endif
 
 namespace unitrack {
+#if UNITRACK_X86
+namespace cpu::avx512bf16 {
+double bf16_dot_rate();  // csrc/cpu/kernels/bf16_probe.h
+}
+#endif
 namespace isa {
 namespace {
 
@@ -28,14 +33,24 @@ bool amx_permitted() {
 #endif
 }
 
-// AVX512-BF16, AMX-TILE and AMX-BF16 (CPUID leaf 7: subleaf 1 EAX bit 5; subleaf 0 EDX bits 24 and 22).
+// AVX512-BF16 (CPUID leaf 7 subleaf 1: EAX bit 5). Its zmm state is the AVX-512 one, which x86-64-v4 already checks
+// the OS enables.
+bool avx512_bf16_cpu() {
+#if UNITRACK_X86 && defined(__GNUC__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+  return (a >> 5) & 1u;
+#else
+  return false;
+#endif
+}
+
+// AMX-TILE and AMX-BF16 (CPUID leaf 7 subleaf 0: EDX bits 24 and 22).
 bool amx_bf16_cpu() {
 #if UNITRACK_X86 && defined(__GNUC__)
   unsigned a = 0, b = 0, c = 0, d = 0;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  const bool tiles = ((d >> 24) & 1u) && ((d >> 22) & 1u);
-  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
-  return tiles && ((a >> 5) & 1u);
+  return ((d >> 24) & 1u) && ((d >> 22) & 1u);
 #else
   return false;
 #endif
@@ -53,7 +68,9 @@ Level detect() {
   const bool v3 = __builtin_cpu_supports("x86-64-v3");
   const bool v4 = __builtin_cpu_supports("x86-64-v4");
 #endif
-  if (v4 && amx_bf16_cpu() && amx_permitted()) return Level::kAmx;
+  const bool bf16 = v4 && avx512_bf16_cpu();
+  if (bf16 && amx_bf16_cpu() && amx_permitted()) return Level::kAmx;
+  if (bf16) return Level::kAvx512Bf16;
   if (v4) return Level::kAvx512;
   if (v3) return Level::kAvx2;
 #endif
@@ -69,7 +86,9 @@ struct Choice {
 Choice choose() {
   Choice c;
   c.cpu = detect();
-  c.level = decide(std::getenv("UNITRACK_CPU_ISA"), c.cpu, c.error);
+  // The probe runs only where its answer matters: a CPU whose best level is avx512bf16.
+  const double rate = c.cpu == Level::kAvx512Bf16 ? bf16_dot_rate() : kBf16DotMinRate;
+  c.level = decide(std::getenv("UNITRACK_CPU_ISA"), c.cpu, c.error, rate);
   return c;
 }
 
@@ -82,9 +101,13 @@ const Choice& choice() {
 
 }  // namespace
 
-Level decide(const char* env, Level cpu, std::string& error) {
+Level decide(const char* env, Level cpu, std::string& error, double bf16_rate) {
   error.clear();
-  if (env == nullptr || *env == '\0' || std::string(env) == "auto") return cpu;
+  if (env == nullptr || *env == '\0' || std::string(env) == "auto") {
+    // Chosen, not forced: the avx512bf16 level only where its dot product beats float32 FMAs (bf16_probe.h).
+    if (cpu == Level::kAvx512Bf16 && bf16_rate < kBf16DotMinRate) return Level::kAvx512;
+    return cpu;
+  }
   const std::string want(env);
   Level forced;
   if (want == "baseline") {
@@ -93,10 +116,12 @@ Level decide(const char* env, Level cpu, std::string& error) {
     forced = Level::kAvx2;
   } else if (want == "avx512") {
     forced = Level::kAvx512;
+  } else if (want == "avx512bf16") {
+    forced = Level::kAvx512Bf16;
   } else if (want == "amx") {
     forced = Level::kAmx;
   } else {
-    error = "UNITRACK_CPU_ISA must be baseline, avx2, avx512, amx or auto, got '" + want +
+    error = "UNITRACK_CPU_ISA must be baseline, avx2, avx512, avx512bf16, amx or auto, got '" + want +
             "' (this CPU's level: " + name(cpu) + ")";
     return cpu;
   }
@@ -113,6 +138,8 @@ const char* name(Level level) {
   switch (level) {
     case Level::kAmx:
       return "amx";
+    case Level::kAvx512Bf16:
+      return "avx512bf16";
     case Level::kAvx512:
       return "avx512";
     case Level::kAvx2:
@@ -132,8 +159,17 @@ Level active() {
   return c.level;
 }
 
+double bf16_dot_rate() {
+#if UNITRACK_X86
+  static const double rate = detect() >= Level::kAvx512Bf16 ? cpu::avx512bf16::bf16_dot_rate() : 0.0;
+  return rate;
+#else
+  return 0.0;
+#endif
+}
+
 std::string built_levels() {
-  return UNITRACK_X86 ? "baseline, avx2, avx512, amx" : "baseline";
+  return UNITRACK_X86 ? "baseline, avx2, avx512, avx512bf16, amx" : "baseline";
 }
 
 }  // namespace isa

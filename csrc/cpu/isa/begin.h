@@ -1,5 +1,5 @@
 // Start of one ISA-specific translation unit (csrc/cpu/isa/<op>_<level>.cpp). Before including this file the TU
-// defines UNITRACK_ISA (the namespace: baseline, avx2, avx512, amx) and UNITRACK_ISA_LEVEL (0, 1, 2, 3).
+// defines UNITRACK_ISA (the namespace: baseline, avx2, avx512, avx512bf16, amx) and UNITRACK_ISA_LEVEL (0 .. 4).
 //
 // The classic trap of per-TU ISA flags: an inline function or template instantiated both here and in a baseline TU
 // is merged by the linker (one COMDAT copy wins), so a baseline CPU could end up running AVX2 code (SIGILL). So:
@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -48,6 +49,11 @@
 #pragma clang attribute push(                                                                                  \
     __attribute__((target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,avx512f,avx512bw,avx512dq,avx512vl,avx512cd"))), \
     apply_to = function)
+#elif UNITRACK_ISA_LEVEL == 3
+#pragma clang attribute push(                                                                                  \
+    __attribute__((                                                                                            \
+        target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx512bf16"))), \
+    apply_to = function)
 #else
 #pragma clang attribute push(                                                                                             \
     __attribute__((target(                                                                                                \
@@ -63,6 +69,9 @@
 #pragma GCC target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse4.2,avx")
 #elif UNITRACK_ISA_LEVEL == 2
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse4.2,avx")
+#elif UNITRACK_ISA_LEVEL == 3
+#pragma GCC target( \
+    "avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse4.2,avx,avx512bf16")
 #else
 #pragma GCC target( \
     "avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,sse4.2,avx,avx512bf16,amx-tile,amx-bf16")
@@ -84,7 +93,12 @@
 #define UNITRACK_SIMD_AVX512 0
 #endif
 #if !defined(UNITRACK_ISA_SKIP) && UNITRACK_ISA_LEVEL >= 3
-#define UNITRACK_SIMD_AMX 1  // + AVX512-BF16, AMX-TILE, AMX-BF16 (the amx level; tile permission checked at load)
+#define UNITRACK_SIMD_AVX512BF16 1  // + AVX512-BF16 (vdpbf16ps): the avx512bf16 and amx levels
+#else
+#define UNITRACK_SIMD_AVX512BF16 0
+#endif
+#if !defined(UNITRACK_ISA_SKIP) && UNITRACK_ISA_LEVEL >= 4
+#define UNITRACK_SIMD_AMX 1  // + AMX-TILE, AMX-BF16 (the amx level; tile permission checked at load)
 #else
 #define UNITRACK_SIMD_AMX 0
 #endif

@@ -6,7 +6,8 @@
 // Adding an op's backward (issue #16): add its function pointers to the op's table (or a new table here), implement
 // them in csrc/cpu/kernels/<op>.h (compiled once per level like the forward), and call them from the new entry point.
 // bfloat16 (issue #15): the `bf16` members below take raw bf16 bits (uint16_t) and produce float32; every level
-// provides them (widening to float32 while packing), the amx level (common/isa.h) with AMX-BF16 tile kernels.
+// provides them (widening to float32 while packing), the avx512bf16 level with vdpbf16ps micro-kernels and the amx
+// level (common/isa.h) with AMX-BF16 tile kernels.
 #include <cstdint>
 
 #include "ops/topk_geometry.h"
@@ -153,7 +154,12 @@ UNITRACK_DECLARE_KERNEL_TABLES(baseline)
 UNITRACK_DECLARE_KERNEL_TABLES(avx2)
 UNITRACK_DECLARE_KERNEL_TABLES(avx512)
 #undef UNITRACK_DECLARE_KERNEL_TABLES
-// The amx level (bf16 tile kernels) exists for the ops that have them; the others run avx512 there.
+// The avx512bf16 (vdpbf16ps) and amx (bf16 tiles) levels exist for the ops with bf16 kernels; the others run avx512
+// there.
+namespace avx512bf16 {
+extern const TopkKernels kTopkKernels;
+extern const XcorrKernels kXcorrKernels;
+}  // namespace avx512bf16
 namespace amx {
 extern const TopkKernels kTopkKernels;
 extern const XcorrKernels kXcorrKernels;
@@ -164,10 +170,11 @@ extern const XcorrKernels kXcorrKernels;
 #define UNITRACK_SELECT_KERNELS(table)                                                     \
   ::unitrack::isa::select(::unitrack::cpu::baseline::table, &::unitrack::cpu::avx2::table, \
                           &::unitrack::cpu::avx512::table)
-// For the ops with an amx table (declared above).
-#define UNITRACK_SELECT_KERNELS_AMX(table)                                                 \
-  ::unitrack::isa::select(::unitrack::cpu::baseline::table, &::unitrack::cpu::avx2::table, \
-                          &::unitrack::cpu::avx512::table, &::unitrack::cpu::amx::table)
+// For the ops with avx512bf16 and amx tables (declared above).
+#define UNITRACK_SELECT_KERNELS_AMX(table)                                                      \
+  ::unitrack::isa::select(::unitrack::cpu::baseline::table, &::unitrack::cpu::avx2::table,      \
+                          &::unitrack::cpu::avx512::table, &::unitrack::cpu::avx512bf16::table, \
+                          &::unitrack::cpu::amx::table)
 #else
 #define UNITRACK_SELECT_KERNELS(table)                                                                            \
   ::unitrack::isa::select(::unitrack::cpu::baseline::table, decltype(&::unitrack::cpu::baseline::table){nullptr}, \

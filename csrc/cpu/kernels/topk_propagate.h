@@ -163,6 +163,88 @@ struct FmaScorer {
   }
 };
 
+#if UNITRACK_SIMD_AVX512BF16
+// dst [Cp/2][ld][2] (element (p, j, e) = channel 2p + e of key j; VNNI pairs) from the `count` consecutive bf16 keys
+// at src (channel stride HW); zero keys up to ld (a multiple of 16) and zero channels from C up to Cp (even). 32 keys
+// of a channel pair per step: two (masked) loads and one permute into 32 interleaved pairs.
+inline void pack_pairs(uint16_t* dst, const uint16_t* src, int64_t HW, int64_t C, int64_t Cp, int64_t count,
+                       int64_t ld) {
+  alignas(64) static constexpr uint16_t kLo[32] = {0, 32, 1, 33, 2,  34, 3,  35, 4,  36, 5,  37, 6,  38, 7,  39,
+                                                   8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+  alignas(64) static constexpr uint16_t kHi[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
+                                                   24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
+  const __m512i lo_idx = _mm512_load_si512(kLo), hi_idx = _mm512_load_si512(kHi);
+  for (int64_t p = 0; p < Cp / 2; ++p) {
+    const int64_t c0 = 2 * p, c1 = 2 * p + 1;
+    uint16_t* d = dst + p * ld * 2;
+    for (int64_t j = 0; j < ld; j += 32) {
+      const int64_t nv = std::clamp<int64_t>(count - j, 0, 32);
+      const __mmask32 m = nv >= 32 ? ~__mmask32(0) : ((__mmask32(1) << nv) - 1);
+      const __m512i x0 = c0 < C ? _mm512_maskz_loadu_epi16(m, src + c0 * HW + j) : _mm512_setzero_si512();
+      const __m512i x1 = c1 < C ? _mm512_maskz_loadu_epi16(m, src + c1 * HW + j) : _mm512_setzero_si512();
+      const int64_t left = std::min<int64_t>(32, ld - j);  // keys of this step inside the span
+      _mm512_storeu_si512(d + 2 * j, _mm512_permutex2var_epi16(x0, lo_idx, x1));
+      if (left > 16) _mm512_storeu_si512(d + 2 * j + 32, _mm512_permutex2var_epi16(x0, hi_idx, x1));
+    }
+  }
+}
+
+// The vdpbf16ps scoring policy (bf16 storage only; the avx512bf16 level): a group of kDpMR queries is packed
+// [Cp/2][kDpMR][2] (each query's channel pairs as one 32-bit word), a key span [Cp/2][ld][2] (pack_pairs), Cp = C
+// rounded up to even with a zero channel. For each channel pair the micro-kernel loads kDpNV vectors of 16 keys x 2
+// channels and, for each query, broadcasts its pair and adds both products to 16 float32 sums (vdpbf16ps): a
+// kDpMR x (16 kDpNV) register tile, 32 multiply-adds per instruction (float32 FMA: 16).
+constexpr int kDpMR = 6;  // queries per micro-kernel (kTX is a multiple)
+constexpr int kDpNV = 2;  // vectors of 16 keys: 12 accumulators + 2 key vectors of the 32 zmm registers
+struct Dpbf16Scorer {
+  using Value = float;
+  using Packed = uint16_t;
+  static constexpr int kGroup = kDpMR;
+  static constexpr int64_t kBlock = 16 * kDpNV;
+  static int64_t padded(int64_t C) { return (C + 1) / 2 * 2; }
+  static int64_t group_elems(int64_t C) { return padded(C) * kGroup; }
+  static int64_t span_elems(int64_t C, int64_t ld) { return padded(C) * ld; }
+  void begin() {}
+  void end() {}
+
+  // a [Cp/2][kDpMR][2] from the n (<= kDpMR) consecutive queries at src (channel stride HW); zero padding.
+  static void pack_group(uint16_t* a, const uint16_t* src, int64_t HW, int64_t C, int64_t n) {
+    const int64_t Cp = padded(C);
+    std::memset(a, 0, sizeof(uint16_t) * static_cast<size_t>(Cp * kGroup));
+    for (int64_t c = 0; c < C; ++c) {
+      uint16_t* dst = a + (c / 2) * (kGroup * 2) + (c % 2);
+      const uint16_t* s = src + c * HW;
+      for (int64_t i = 0; i < n; ++i) dst[i * 2] = s[i];
+    }
+  }
+  static void pack_span(uint16_t* dst, const uint16_t* src, int64_t HW, int64_t C, int64_t count, int64_t ld) {
+    pack_pairs(dst, src, HW, C, padded(C), count, ld);
+  }
+  // acc [kDpMR][kBlock] = scores of group a against the kBlock keys at column `col` of the packed span b (ld keys).
+  static void score(const uint16_t* a, const uint16_t* b, int64_t col, int64_t ld, int64_t C, float* acc) {
+    const int64_t pairs = padded(C) / 2;
+    __m512 sum[kDpMR][kDpNV];
+    for (int i = 0; i < kDpMR; ++i)
+      for (int v = 0; v < kDpNV; ++v) sum[i][v] = _mm512_setzero_ps();
+    const uint16_t* bp = b + col * 2;
+    for (int64_t p = 0; p < pairs; ++p) {
+      __m512bh k[kDpNV];
+      for (int v = 0; v < kDpNV; ++v) k[v] = (__m512bh)_mm512_loadu_si512(bp + p * ld * 2 + v * 32);
+      const uint16_t* ap = a + p * (kDpMR * 2);
+#pragma GCC unroll 8
+      for (int i = 0; i < kDpMR; ++i) {
+        uint32_t pair;
+        std::memcpy(&pair, ap + 2 * i, sizeof pair);
+        const __m512bh q = (__m512bh)_mm512_set1_epi32(static_cast<int>(pair));
+        for (int v = 0; v < kDpNV; ++v) sum[i][v] = _mm512_dpbf16_ps(sum[i][v], q, k[v]);
+      }
+    }
+    for (int i = 0; i < kDpMR; ++i)
+      for (int v = 0; v < kDpNV; ++v) _mm512_store_ps(acc + i * kBlock + v * 16, sum[i][v]);
+  }
+};
+#endif
+
 #if UNITRACK_SIMD_AMX
 // The AMX-BF16 scoring policy (bf16 storage only): a group of 16 queries is packed [Cp/32][16][32] (one A tile per
 // 32 channels: a row = one query's 32 channels), a key span [Cp/2][ld][2] (VNNI pairs: a B tile row = 16 keys x 2
@@ -190,29 +272,9 @@ struct AmxScorer {
       for (int64_t i = 0; i < n; ++i) dst[i * 32] = s[i];
     }
   }
-  // dst [Cp/2][ld][2] (element (p, j, e) = channel 2p + e of key j) from the `count` consecutive keys at src (channel
-  // stride HW); zero keys up to ld and zero channels up to Cp. 32 keys of a channel pair per step: two (masked) loads
-  // and one permute into 32 interleaved pairs.
+  // dst [Cp/2][ld][2] (VNNI pairs, zero channels up to Cp) from the `count` consecutive keys at src.
   static void pack_span(uint16_t* dst, const uint16_t* src, int64_t HW, int64_t C, int64_t count, int64_t ld) {
-    const int64_t Cp = padded(C);
-    alignas(64) static constexpr uint16_t kLo[32] = {0, 32, 1, 33, 2,  34, 3,  35, 4,  36, 5,  37, 6,  38, 7,  39,
-                                                     8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
-    alignas(64) static constexpr uint16_t kHi[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
-                                                     24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
-    const __m512i lo_idx = _mm512_load_si512(kLo), hi_idx = _mm512_load_si512(kHi);
-    for (int64_t p = 0; p < Cp / 2; ++p) {
-      const int64_t c0 = 2 * p, c1 = 2 * p + 1;
-      uint16_t* d = dst + p * ld * 2;
-      for (int64_t j = 0; j < ld; j += 32) {
-        const int64_t nv = std::clamp<int64_t>(count - j, 0, 32);
-        const __mmask32 m = nv >= 32 ? ~__mmask32(0) : ((__mmask32(1) << nv) - 1);
-        const __m512i x0 = c0 < C ? _mm512_maskz_loadu_epi16(m, src + c0 * HW + j) : _mm512_setzero_si512();
-        const __m512i x1 = c1 < C ? _mm512_maskz_loadu_epi16(m, src + c1 * HW + j) : _mm512_setzero_si512();
-        const int64_t left = std::min<int64_t>(32, ld - j);  // keys of this step inside the span (ld: multiple of 16)
-        _mm512_storeu_si512(d + 2 * j, _mm512_permutex2var_epi16(x0, lo_idx, x1));
-        if (left > 16) _mm512_storeu_si512(d + 2 * j + 32, _mm512_permutex2var_epi16(x0, hi_idx, x1));
-      }
-    }
+    pack_pairs(dst, src, HW, C, padded(C), count, ld);
   }
   // acc [16][16] = scores of group a against the 16 keys at column `col` of the packed span b (row stride ld).
   static void score(const uint16_t* a, const uint16_t* b, int64_t col, int64_t ld, int64_t C, float* acc) {
@@ -472,12 +534,14 @@ void topk_affinity_impl(const T* query, const T* keys, const TopkGeometry& g, do
   topk_affinity_tiles<T, FmaScorer<T>>(query, keys, g, temperature, out_w, out_i, B);
 }
 
-// bfloat16 features (raw bits), float32 scores: AMX-BF16 tiles at the amx level, else widened to float32 while
-// packing (exact) and scored by the float32 micro-kernel.
+// bfloat16 features (raw bits), float32 scores: AMX-BF16 tiles at the amx level, vdpbf16ps at the avx512bf16 level,
+// else widened to float32 while packing (exact) and scored by the float32 micro-kernel.
 void topk_affinity_bf16(const uint16_t* query, const uint16_t* keys, const TopkGeometry& g, double temperature,
                         float* out_w, int64_t* out_i, int64_t B) {
 #if UNITRACK_SIMD_AMX
   topk_affinity_tiles<uint16_t, AmxScorer>(query, keys, g, temperature, out_w, out_i, B);
+#elif UNITRACK_SIMD_AVX512BF16
+  topk_affinity_tiles<uint16_t, Dpbf16Scorer>(query, keys, g, temperature, out_w, out_i, B);
 #else
   topk_affinity_tiles<uint16_t, FmaScorer<float>>(query, keys, g, temperature, out_w, out_i, B);
 #endif

@@ -79,27 +79,84 @@ inline void tile_dot(scalar_t* acc, const SS* srow, int64_t C, const scalar_t* c
       for (int b = 0; b < CB; ++b) acc[q * CB + b] += simd::widen<scalar_t>(srow[b * C + v]) * trow[q][v];
 }
 
-// Output tile rows [r0, r0+RB) x cols [c0, c0+CB) of one scale (RB <= kRB, CB <= kCB at run time).
-template <typename scalar_t, typename SS, int CB>
-void direct_tile(const SS* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0, int RB, int64_t c0, int64_t C,
-                 int64_t H, int64_t W, int64_t h, int64_t w, int64_t Wo) {
-  (void)H;
+#if UNITRACK_SIMD_AVX512BF16 && !UNITRACK_SIMD_AMX
+// The same dot products on bf16 search AND bf16 template (the avx512bf16 level): vdpbf16ps multiplies 16
+// pairs of adjacent bf16 values and adds both products to 16 float32 lanes, so one instruction covers 32 elements
+// of the flattened row (float32: 16). Pairs of the search and of the template line up because both are read from
+// the same offset of their own [w*C] row; the tail (L % 32) is a zero-masked load, so nothing is read past L.
+template <int NR, int CB>
+inline void tile_dot_bf16(float* acc, const uint16_t* srow, int64_t C, const uint16_t* const* trow, int64_t L) {
+  __m512 a[NR][CB];
+#pragma GCC unroll 8
+  for (int q = 0; q < NR; ++q)
+#pragma GCC unroll 8
+    for (int b = 0; b < CB; ++b) a[q][b] = _mm512_setzero_ps();
+  for (int64_t v = 0; v < L; v += 32) {
+    const __mmask32 m = L - v >= 32 ? ~__mmask32(0) : ((__mmask32(1) << (L - v)) - 1);
+    __m512bh t[NR];
+#pragma GCC unroll 8
+    for (int q = 0; q < NR; ++q) t[q] = (__m512bh)_mm512_maskz_loadu_epi16(m, trow[q] + v);
+#pragma GCC unroll 8
+    for (int b = 0; b < CB; ++b) {
+      const __m512bh x = (__m512bh)_mm512_maskz_loadu_epi16(m, srow + b * C + v);
+#pragma GCC unroll 8
+      for (int q = 0; q < NR; ++q) a[q][b] = _mm512_dpbf16_ps(a[q][b], x, t[q]);
+    }
+  }
+  for (int q = 0; q < NR; ++q)
+    for (int b = 0; b < CB; ++b) acc[q * CB + b] += _mm512_reduce_add_ps(a[q][b]);
+}
+#endif
+
+// Where the channels-last search rows of one scale are: rows(R) points at pixel 0 of search row R ([W][C]).
+template <typename SS>
+struct ScaleRows {  // the whole scale, contiguous
+  const SS* base;
+  int64_t row;  // W * C
+  const SS* operator()(int64_t R) const { return base + R * row; }
+};
+template <typename SS>
+struct RingRows {  // a ring of `cap` rows (row R in slot R % cap): the last rows widened from bf16
+  const SS* base;
+  int64_t row, cap;
+  const SS* operator()(int64_t R) const { return base + (R % cap) * row; }
+};
+
+// Output tile rows [r0, r0+RB) x cols [c0, c0+CB) of one scale (RB <= kRB, CB <= kCB at run time). TS: the
+// template's storage (scalar_t, or bf16 bits with a bf16 search at the avx512bf16 level).
+template <typename scalar_t, typename SS, typename TS, int CB, typename Rows>
+void direct_tile(const Rows& rows, const TS* t_cl, scalar_t* out, int64_t r0, int RB, int64_t c0, int64_t C, int64_t h,
+                 int64_t w, int64_t Wo) {
   const int64_t L = w * C;
   scalar_t acc[kRB * CB];
   for (auto& a : acc) a = 0;
+  auto dot = [&](auto nr, scalar_t* a, const SS* srow, const TS* const* trow) {
+    constexpr int NR = decltype(nr)::value;
+    if constexpr (std::is_same_v<TS, scalar_t>) {
+      tile_dot<scalar_t, SS, NR, CB>(a, srow, C, trow, L);
+    } else {
+#if UNITRACK_SIMD_AVX512BF16 && !UNITRACK_SIMD_AMX
+      static_assert(std::is_same_v<SS, uint16_t> && std::is_same_v<TS, uint16_t> && std::is_same_v<scalar_t, float>,
+                    "a bf16 template goes with a bf16 search and float32 sums");
+      tile_dot_bf16<NR, CB>(a, srow, C, trow, L);
+#else
+      static_assert(std::is_same_v<TS, scalar_t>, "bf16 templates need the avx512bf16 level");
+#endif
+    }
+  };
   // Search row R contributes to output row r0+q with template row i = R - r0 - q.
   for (int64_t R = r0; R < r0 + RB - 1 + h; ++R) {
-    const SS* srow = s_cl + (R * W + c0) * C;
+    const SS* srow = rows(R) + c0 * C;
     const int q_lo = static_cast<int>(std::max<int64_t>(0, R - r0 - (h - 1)));
     const int q_hi = static_cast<int>(std::min<int64_t>(RB - 1, R - r0));
     if (RB == kRB && q_lo == 0 && q_hi == kRB - 1) {
-      const scalar_t* trow[kRB];
+      const TS* trow[kRB];
       for (int q = 0; q < kRB; ++q) trow[q] = t_cl + (R - r0 - q) * L;
-      tile_dot<scalar_t, SS, kRB, CB>(acc, srow, C, trow, L);
+      dot(std::integral_constant<int, kRB>{}, acc, srow, trow);
     } else {
       for (int q = q_lo; q <= q_hi; ++q) {
-        const scalar_t* trow[1] = {t_cl + (R - r0 - q) * L};
-        tile_dot<scalar_t, SS, 1, CB>(acc + q * CB, srow, C, trow, L);
+        const TS* trow[1] = {t_cl + (R - r0 - q) * L};
+        dot(std::integral_constant<int, 1>{}, acc + q * CB, srow, trow);
       }
     }
   }
@@ -107,25 +164,27 @@ void direct_tile(const SS* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0
     for (int b = 0; b < CB; ++b) out[(r0 + q) * Wo + c0 + b] = acc[q * CB + b];
 }
 
-template <typename scalar_t, typename SS>
-void direct_tile_any(int CB, const SS* s_cl, const scalar_t* t_cl, scalar_t* out, int64_t r0, int RB, int64_t c0,
-                     int64_t C, int64_t H, int64_t W, int64_t h, int64_t w, int64_t Wo) {
-  switch (CB) {
-#define UNITRACK_XCORR_CASE(n) \
-  case n:                      \
-    return direct_tile<scalar_t, SS, n>(s_cl, t_cl, out, r0, RB, c0, C, H, W, h, w, Wo);
-    UNITRACK_XCORR_CASE(1)
-    UNITRACK_XCORR_CASE(2)
-    UNITRACK_XCORR_CASE(3)
-    UNITRACK_XCORR_CASE(4)
-    UNITRACK_XCORR_CASE(5)
-    UNITRACK_XCORR_CASE(6)
+// Output rows [r0, r0 + RB) of one scale, every column, in register tiles of kCB columns.
+template <typename scalar_t, typename SS, typename TS, typename Rows>
+void direct_rows(const Rows& rows, const TS* t_cl, scalar_t* out, int64_t r0, int RB, int64_t C, int64_t h, int64_t w,
+                 int64_t Wo) {
+  for (int64_t c0 = 0; c0 < Wo; c0 += kCB) {
+    switch (static_cast<int>(std::min<int64_t>(kCB, Wo - c0))) {
+#define UNITRACK_XCORR_CASE(n)                                                        \
+  case n:                                                                             \
+    direct_tile<scalar_t, SS, TS, n, Rows>(rows, t_cl, out, r0, RB, c0, C, h, w, Wo); \
+    break;
+      UNITRACK_XCORR_CASE(1)
+      UNITRACK_XCORR_CASE(2)
+      UNITRACK_XCORR_CASE(3)
+      UNITRACK_XCORR_CASE(4)
+      UNITRACK_XCORR_CASE(5)
+      UNITRACK_XCORR_CASE(6)
 #undef UNITRACK_XCORR_CASE
-    default:
-      UNITRACK_CHECK(false, "xcorr: internal error, bad column block ", CB);
+    }
   }
 }
-static_assert(kCB == 6, "direct_tile_any enumerates column blocks 1..6");
+static_assert(kCB == 6, "direct_rows enumerates column blocks 1..6");
 
 // One [C, P] matrix (row stride P) -> [P, C] (row stride C), in 32 x 32 cache tiles; rows [p0, p1) of the output.
 // Src/Dst: float/float, double/double, or bf16 bits to float (widened) or to bf16.
@@ -175,11 +234,11 @@ void to_channels_last(const Src* src, Dst* dst, int64_t B, int64_t C, int64_t P)
   });
 }
 
-// search_cl [S,H,W,C] contiguous (stored as scalar_t or as bf16 bits), templ_cl [h,w,C] (shared) or [S,h,w,C];
-// out [S,Ho,Wo].
-template <typename scalar_t, typename SS = scalar_t>
-void xcorr_direct(const SS* search_cl, const scalar_t* templ_cl, scalar_t* out, int64_t S, int64_t C, int64_t H,
-                  int64_t W, int64_t h, int64_t w, bool per_scale) {
+// search_cl [S,H,W,C] contiguous (stored as scalar_t or as bf16 bits), templ_cl [h,w,C] (shared) or [S,h,w,C]
+// (stored as scalar_t, or as bf16 bits with a bf16 search at the avx512bf16 level); out [S,Ho,Wo].
+template <typename scalar_t, typename SS = scalar_t, typename TS = scalar_t>
+void xcorr_direct(const SS* search_cl, const TS* templ_cl, scalar_t* out, int64_t S, int64_t C, int64_t H, int64_t W,
+                  int64_t h, int64_t w, bool per_scale) {
   const int64_t Ho = H - h + 1, Wo = W - w + 1;
   const int64_t row_blocks = (Ho + kRB - 1) / kRB;
   // One task per (scale, block of kRB output rows): independent outputs, no synchronisation. Each task touches
@@ -188,13 +247,9 @@ void xcorr_direct(const SS* search_cl, const scalar_t* templ_cl, scalar_t* out, 
     for (int64_t idx = begin; idx < end; ++idx) {
       const int64_t s = idx / row_blocks, r0 = (idx % row_blocks) * kRB;
       const int RB = static_cast<int>(std::min<int64_t>(kRB, Ho - r0));
-      const SS* s_cl = search_cl + s * H * W * C;
-      const scalar_t* t_cl = templ_cl + (per_scale ? s * h * w * C : 0);
-      scalar_t* o = out + s * Ho * Wo;
-      for (int64_t c0 = 0; c0 < Wo; c0 += kCB) {
-        const int CB = static_cast<int>(std::min<int64_t>(kCB, Wo - c0));
-        direct_tile_any<scalar_t, SS>(CB, s_cl, t_cl, o, r0, RB, c0, C, H, W, h, w, Wo);
-      }
+      const ScaleRows<SS> rows{search_cl + s * H * W * C, W * C};
+      const TS* t_cl = templ_cl + (per_scale ? s * h * w * C : 0);
+      direct_rows<scalar_t, SS, TS>(rows, t_cl, out + s * Ho * Wo, r0, RB, C, h, w, Wo);
     }
   });
 }
@@ -416,60 +471,87 @@ void xcorr_amx(const uint16_t* search_cl, const float* templ_cl, float* out, int
 }
 #endif
 
-// A channels-last bf16 search without native bf16: one task per (scale, block of kTaskRows output rows) widens the
-// search rows its outputs need into a float32 buffer (the thread's workspace, about one L2: 1.9 MB at the SOT size)
-// and runs the float32 tiles on it. (Widening inside the dot products' loads instead cost two extra instructions per
-// vector, 1.7-2x the float32 time; the rows of a task are read w times there, so this conversion is amortised.)
-// 16 rows per task widen each search row (16 + h - 1) / 16 times (8 rows: 2.6 times at h = 14): bf16 at 1.07-1.13x
-// the float32 time here (8 rows: 1.09-1.18x).
+// A channels-last bf16 search without native bf16. One task per (scale, block of output rows) walks its rows kRB at
+// a time and widens each search row to float32 just before its first use, into a ring of the kRB + h - 1 rows one
+// step reads (the thread's workspace: 1 MB at the SOT size, so the float32 rows are read from L2), then runs the
+// float32 tiles on it. A task re-widens the h - 1 rows it shares with the task above, so a scale is cut into as few
+// tasks as the thread count allows (one at 1 thread: every row widened once; the same split as an NCHW search,
+// whose widening rides on the transpose). Each output's arithmetic is the same whatever the split, so results do
+// not depend on the thread count. (Widening inside the dot products' loads instead costs two extra instructions per
+// vector, 1.7-2x the float32 time; a buffer of 16 output rows per task widened each row 1.8 times: 1.07-1.13x.)
+#if !UNITRACK_SIMD_AVX512BF16 || UNITRACK_SIMD_AMX
 void xcorr_direct_bf16_cl(const uint16_t* search_cl, const float* templ_cl, float* out, int64_t S, int64_t C, int64_t H,
                           int64_t W, int64_t h, int64_t w, bool per_scale) {
-  constexpr int64_t kTaskRows = 16;
-  const int64_t Ho = H - h + 1, Wo = W - w + 1, row_tasks = (Ho + kTaskRows - 1) / kTaskRows;
+  const int64_t Ho = H - h + 1, Wo = W - w + 1, row = W * C, cap = kRB + h - 1;
+  const int64_t steps = (Ho + kRB - 1) / kRB;  // kRB output rows each
+  // At least two tasks per thread (load balance), in whole steps of kRB rows.
+  const int64_t threads = std::max<int64_t>(1, static_cast<int64_t>(torch::stable::get_num_threads()));
+  const int64_t per_scale_tasks = std::clamp<int64_t>((2 * threads + S - 1) / S, 1, steps);
+  const int64_t task_steps = (steps + per_scale_tasks - 1) / per_scale_tasks;
+  const int64_t row_tasks = (steps + task_steps - 1) / task_steps;
   torch::stable::parallel_for(0, S * row_tasks, 1, [&](int64_t begin, int64_t end) {
     struct WidenedRows;
-    float* const buf = ThreadWorkspace<float, WidenedRows>::get(static_cast<size_t>((kTaskRows + h - 1) * W * C));
+    float* const ring = ThreadWorkspace<float, WidenedRows>::get(static_cast<size_t>(cap * row));
+    const RingRows<float> rows{ring, row, cap};
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t s = task / row_tasks, r_abs = (task % row_tasks) * kTaskRows;
-      const int64_t rows = std::min(kTaskRows, Ho - r_abs), n = (rows + h - 1) * W * C;
-      const uint16_t* src = search_cl + (s * H + r_abs) * W * C;
-      using V = simd::V<float>;
-      constexpr int N = simd::Vec<float>::N;
-      int64_t i = 0;
-      for (; i + N <= n; i += N) simd::store(buf + i, simd::load_bf16<V>(src + i));
-      for (; i < n; ++i) buf[i] = simd::bf16_to_float(src[i]);
+      const int64_t s = task / row_tasks, r_begin = (task % row_tasks) * task_steps * kRB;
+      const int64_t r_end = std::min(Ho, r_begin + task_steps * kRB);
+      const uint16_t* src = search_cl + s * H * row;
       const float* t_cl = templ_cl + (per_scale ? s * h * w * C : 0);
-      float* o = out + (s * Ho + r_abs) * Wo;  // output row r_abs + q = buffer row q
-      for (int64_t q0 = 0; q0 < rows; q0 += kRB) {
-        const int RB = static_cast<int>(std::min<int64_t>(kRB, rows - q0));
-        for (int64_t c0 = 0; c0 < Wo; c0 += kCB) {
-          const int CB = static_cast<int>(std::min<int64_t>(kCB, Wo - c0));
-          direct_tile_any<float, float>(CB, buf, t_cl, o, q0, RB, c0, C, H, W, h, w, Wo);
+      int64_t next = r_begin;  // the next search row to widen
+      for (int64_t r0 = r_begin; r0 < r_end; r0 += kRB) {
+        const int RB = static_cast<int>(std::min<int64_t>(kRB, r_end - r0));
+        for (; next < r0 + RB + h - 1; ++next) {  // slot next % cap held row next - cap, which no step reads again
+          const uint16_t* in = src + next * row;
+          float* dst = ring + (next % cap) * row;
+          using V = simd::V<float>;
+          constexpr int N = simd::Vec<float>::N;
+          int64_t i = 0;
+          for (; i + N <= row; i += N) simd::store(dst + i, simd::load_bf16<V>(in + i));
+          for (; i < row; ++i) dst[i] = simd::bf16_to_float(in[i]);
         }
+        direct_rows<float, float, float>(rows, t_cl, out + s * Ho * Wo, r0, RB, C, h, w, Wo);
       }
     }
     ThreadWorkspace<float, WidenedRows>::release_if_large();
   });
 }
+#endif
 
-// bf16 search / template -> float32 out. The template is widened to float32 channels-last (small); an NCHW search is
-// widened while it is transposed to channels-last (no extra pass), a channels-last one row block by row block
-// (xcorr_direct_bf16_cl). At the amx level, shapes the tile kernel takes use it on the bf16 data.
+// bf16 search / template -> float32 out.
+//  * amx level: AMX-BF16 tiles for the shapes they take (amx_shape_ok), else as the levels without native bf16;
+//  * avx512bf16 level: vdpbf16ps tiles on the bf16 data (the template and an NCHW search transposed to channels-last
+//    as bf16);
+//  * other levels: the float32 tiles; the template is widened to float32 channels-last (small), an NCHW search while
+//    it is transposed to channels-last (no extra pass), a channels-last one row by row (xcorr_direct_bf16_cl).
+// (vdpbf16ps is not used at the amx level: on the Intel cores that have AMX it retires one instruction per two
+// cycles, half the multiply-add rate of float32 FMAs; see common/isa.cpp.)
 void xcorr_bf16(const uint16_t* search, bool search_cl, const uint16_t* templ, float* out, int64_t S, int64_t C,
                 int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale) {
   const int64_t Ts = per_scale ? S : 1;
+  // A search's channels-last copy goes to the calling thread's workspace: a fresh 6-13 MB buffer per call costs page
+  // faults (up to 1.7x the float32 time in some runs).
+  struct SearchCopy;
+  const auto search_copy = [&](auto* kind) {
+    using Dst = std::remove_pointer_t<decltype(kind)>;
+    Dst* dst = ThreadWorkspace<Dst, SearchCopy>::get(static_cast<size_t>(S * H * W * C));
+    to_channels_last<uint16_t, Dst>(search, dst, S, C, H * W);
+    return dst;
+  };
+#if UNITRACK_SIMD_AVX512BF16 && !UNITRACK_SIMD_AMX
+  const uint16_t* s_cl = search_cl ? search : search_copy(static_cast<uint16_t*>(nullptr));
+  std::unique_ptr<uint16_t[]> t_cl(new uint16_t[static_cast<size_t>(Ts * h * w * C)]);
+  to_channels_last<uint16_t, uint16_t>(templ, t_cl.get(), Ts, C, h * w);
+  xcorr_direct<float, uint16_t, uint16_t>(s_cl, t_cl.get(), out, S, C, H, W, h, w, per_scale);
+  ThreadWorkspace<uint16_t, SearchCopy>::release_if_large();
+#else
   std::unique_ptr<float[]> t_cl(new float[static_cast<size_t>(Ts * h * w * C)]);
   to_channels_last<uint16_t, float>(templ, t_cl.get(), Ts, C, h * w);
 #if UNITRACK_SIMD_AMX
   if (amx_shape_ok(C, W, h, w)) {
-    std::unique_ptr<uint16_t[]> s_keep;
-    const uint16_t* s_cl = search;
-    if (!search_cl) {
-      s_keep.reset(new uint16_t[static_cast<size_t>(S * H * W * C)]);
-      to_channels_last<uint16_t, uint16_t>(search, s_keep.get(), S, C, H * W);
-      s_cl = s_keep.get();
-    }
+    const uint16_t* s_cl = search_cl ? search : search_copy(static_cast<uint16_t*>(nullptr));
     xcorr_amx(s_cl, t_cl.get(), out, S, C, H, W, h, w, per_scale);
+    ThreadWorkspace<uint16_t, SearchCopy>::release_if_large();
     return;
   }
 #endif
@@ -477,9 +559,9 @@ void xcorr_bf16(const uint16_t* search, bool search_cl, const uint16_t* templ, f
     xcorr_direct_bf16_cl(search, t_cl.get(), out, S, C, H, W, h, w, per_scale);
     return;
   }
-  std::unique_ptr<float[]> s_cl(new float[static_cast<size_t>(S * H * W * C)]);
-  to_channels_last<uint16_t, float>(search, s_cl.get(), S, C, H * W);
-  xcorr_direct<float>(s_cl.get(), t_cl.get(), out, S, C, H, W, h, w, per_scale);
+  xcorr_direct<float>(search_copy(static_cast<float*>(nullptr)), t_cl.get(), out, S, C, H, W, h, w, per_scale);
+  ThreadWorkspace<float, SearchCopy>::release_if_large();
+#endif
 }
 
 }  // namespace xcorr
