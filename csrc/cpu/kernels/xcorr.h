@@ -104,7 +104,11 @@ inline void tile_dot_bf16(float* acc, const uint16_t* srow, int64_t C, const uin
     }
   }
   for (int q = 0; q < NR; ++q)
-    for (int b = 0; b < CB; ++b) acc[q * CB + b] += _mm512_reduce_add_ps(a[q][b]);
+    for (int b = 0; b < CB; ++b) {
+      float s = 0;
+      for (int l = 0; l < 16; ++l) s += a[q][b][l];
+      acc[q * CB + b] += s;
+    }
 }
 #endif
 
@@ -538,29 +542,41 @@ void xcorr_bf16(const uint16_t* search, bool search_cl, const uint16_t* templ, f
     to_channels_last<uint16_t, Dst>(search, dst, S, C, H * W);
     return dst;
   };
+  // The template's channels-last copy: 64-byte aligned like every vector load of it (malloc's 16 bytes split every
+  // other load across two cache lines).
+  struct TemplateCopy;
+  const auto template_copy = [&](auto* kind) {
+    using Dst = std::remove_pointer_t<decltype(kind)>;
+    Dst* dst = ThreadWorkspace<Dst, TemplateCopy>::get(static_cast<size_t>(Ts * h * w * C));
+    to_channels_last<uint16_t, Dst>(templ, dst, Ts, C, h * w);
+    return dst;
+  };
+  struct ReleaseLarge {  // on every return: no huge copy stays pinned in this thread
+    ~ReleaseLarge() {
+      ThreadWorkspace<float, SearchCopy>::release_if_large();
+      ThreadWorkspace<uint16_t, SearchCopy>::release_if_large();
+      ThreadWorkspace<float, TemplateCopy>::release_if_large();
+      ThreadWorkspace<uint16_t, TemplateCopy>::release_if_large();
+    }
+  } release_large;
 #if UNITRACK_SIMD_AVX512BF16 && !UNITRACK_SIMD_AMX
   const uint16_t* s_cl = search_cl ? search : search_copy(static_cast<uint16_t*>(nullptr));
-  std::unique_ptr<uint16_t[]> t_cl(new uint16_t[static_cast<size_t>(Ts * h * w * C)]);
-  to_channels_last<uint16_t, uint16_t>(templ, t_cl.get(), Ts, C, h * w);
-  xcorr_direct<float, uint16_t, uint16_t>(s_cl, t_cl.get(), out, S, C, H, W, h, w, per_scale);
-  ThreadWorkspace<uint16_t, SearchCopy>::release_if_large();
+  const uint16_t* t_cl = template_copy(static_cast<uint16_t*>(nullptr));
+  xcorr_direct<float, uint16_t, uint16_t>(s_cl, t_cl, out, S, C, H, W, h, w, per_scale);
 #else
-  std::unique_ptr<float[]> t_cl(new float[static_cast<size_t>(Ts * h * w * C)]);
-  to_channels_last<uint16_t, float>(templ, t_cl.get(), Ts, C, h * w);
+  const float* t_cl = template_copy(static_cast<float*>(nullptr));
 #if UNITRACK_SIMD_AMX
   if (amx_shape_ok(C, W, h, w)) {
     const uint16_t* s_cl = search_cl ? search : search_copy(static_cast<uint16_t*>(nullptr));
-    xcorr_amx(s_cl, t_cl.get(), out, S, C, H, W, h, w, per_scale);
-    ThreadWorkspace<uint16_t, SearchCopy>::release_if_large();
+    xcorr_amx(s_cl, t_cl, out, S, C, H, W, h, w, per_scale);
     return;
   }
 #endif
   if (search_cl) {
-    xcorr_direct_bf16_cl(search, t_cl.get(), out, S, C, H, W, h, w, per_scale);
+    xcorr_direct_bf16_cl(search, t_cl, out, S, C, H, W, h, w, per_scale);
     return;
   }
-  xcorr_direct<float>(search_copy(static_cast<float*>(nullptr)), t_cl.get(), out, S, C, H, W, h, w, per_scale);
-  ThreadWorkspace<float, SearchCopy>::release_if_large();
+  xcorr_direct<float>(search_copy(static_cast<float*>(nullptr)), t_cl, out, S, C, H, W, h, w, per_scale);
 #endif
 }
 
