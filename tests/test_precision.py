@@ -291,3 +291,17 @@ def test_cli_track_reports_precision(tmp_path):
         str(tmp_path / "o2"),
     )
     assert res.returncode == 2 and "--precision fp16: float16 runs on CUDA only" in res.stderr
+
+
+def test_results_md_names_the_bf16_kernels_that_ran():
+    """results.md's precision line says how the fused ops computed bf16 on the machine that ran (the ISA level)."""
+    from unitrack.evaluation.report import _precision_line
+
+    assert _precision_line("fp32", {}) == "fp32"
+    amx = _precision_line("bf16", {"bf16_native": True, "cpu_isa": "amx"})
+    dp = _precision_line("bf16", {"bf16_native": True, "cpu_isa": "avx512bf16"})
+    widened = _precision_line("bf16", {"bf16_native": False, "cpu_isa": "avx512"})
+    assert "native (AMX-BF16 tiles)" in amx
+    assert "native (AVX512-BF16 vdpbf16ps)" in dp
+    assert "widened to float32" in widened
+    assert all("RSM, DCF, softmax and top-K in float32" in line for line in (amx, dp, widened))

@@ -151,7 +151,11 @@ def _precision_line(precision: str, machine: Dict[str, Any]) -> str:
         return "fp32"
     ops = ""
     if precision == "bf16":
-        native = "native (AMX-BF16 tiles)" if machine.get("bf16_native") else "widened to float32 (no native bf16 here)"
+        if machine.get("bf16_native"):
+            kind = "AMX-BF16 tiles" if machine.get("cpu_isa") == "amx" else "AVX512-BF16 vdpbf16ps"
+            native = f"native ({kind})"
+        else:
+            native = "widened to float32 (no native bf16 here)"
         ops = f"; bf16 dot products in the propagation / XCorr ops {native}"
     return f"{precision} (backbone under autocast{ops}; RSM, DCF, softmax and top-K in float32)"
 
