@@ -17,15 +17,15 @@ namespace probe {
 
 constexpr int kChains = 12;  // independent accumulators: more than latency x throughput of either instruction
 
-// Seconds for `iters` x kChains dependent-free vdpbf16ps (zmm).
-inline double time_dpbf16(int64_t iters) {
+// Seconds for `iters` x kChains independent `acc = op(acc, x, y)` on zmm registers.
+template <typename X, typename Op>
+inline double time_chains(int64_t iters, X x, X y, Op op) {
   __m512 acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
-  __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80), y = (__m512bh)_mm512_set1_epi32(0x3f803f81);
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t k = 0; k < iters; ++k) {
 #pragma GCC unroll 12
-    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], x, y);
+    for (int i = 0; i < kChains; ++i) acc[i] = op(acc[i], x, y);
     __asm__ volatile("" : "+v"(x), "+v"(y));  // keep the loop: x and y could change
   }
   const auto t1 = std::chrono::steady_clock::now();
@@ -36,23 +36,13 @@ inline double time_dpbf16(int64_t iters) {
   return std::chrono::duration<double>(t1 - t0).count();
 }
 
-// Seconds for `iters` x kChains vfmadd231ps (zmm).
+inline double time_dpbf16(int64_t iters) {
+  return time_chains(iters, (__m512bh)_mm512_set1_epi32(0x3f803f80), (__m512bh)_mm512_set1_epi32(0x3f803f81),
+                     [](__m512 a, __m512bh x, __m512bh y) { return _mm512_dpbf16_ps(a, x, y); });
+}
 inline double time_fma(int64_t iters) {
-  __m512 acc[kChains];
-  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
-  __m512 x = _mm512_set1_ps(1.0f), y = _mm512_set1_ps(0.5f);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t k = 0; k < iters; ++k) {
-#pragma GCC unroll 12
-    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
-    __asm__ volatile("" : "+v"(x), "+v"(y));
-  }
-  const auto t1 = std::chrono::steady_clock::now();
-  __m512 s = acc[0];
-  for (int i = 1; i < kChains; ++i) s = _mm512_add_ps(s, acc[i]);
-  volatile float sink = s[0];
-  (void)sink;
-  return std::chrono::duration<double>(t1 - t0).count();
+  return time_chains(iters, _mm512_set1_ps(1.0f), _mm512_set1_ps(0.5f),
+                     [](__m512 a, __m512 x, __m512 y) { return _mm512_fmadd_ps(a, x, y); });
 }
 
 }  // namespace probe

@@ -189,6 +189,18 @@ inline void pack_pairs(uint16_t* dst, const uint16_t* src, int64_t HW, int64_t C
   }
 }
 
+// a [Cp/K][G][K] (query i's channels kK .. kK+K-1 contiguous, K of them per chunk) from the n (<= G) consecutive
+// bf16 queries at src (channel stride HW); zero queries from n and zero channels from C up to Cp (a multiple of K).
+template <int G, int K>
+inline void pack_chunks(uint16_t* a, const uint16_t* src, int64_t HW, int64_t C, int64_t Cp, int64_t n) {
+  std::memset(a, 0, sizeof(uint16_t) * static_cast<size_t>(Cp * G));
+  for (int64_t c = 0; c < C; ++c) {
+    uint16_t* dst = a + (c / K) * (G * K) + (c % K);
+    const uint16_t* s = src + c * HW;
+    for (int64_t i = 0; i < n; ++i) dst[i * K] = s[i];
+  }
+}
+
 // The vdpbf16ps scoring policy (bf16 storage only; the avx512bf16 level): a group of kDpMR queries is packed
 // [Cp/2][kDpMR][2] (each query's channel pairs as one 32-bit word), a key span [Cp/2][ld][2] (pack_pairs), Cp = C
 // rounded up to even with a zero channel. For each channel pair the micro-kernel loads kDpNV vectors of 16 keys x 2
@@ -209,13 +221,7 @@ struct Dpbf16Scorer {
 
   // a [Cp/2][kDpMR][2] from the n (<= kDpMR) consecutive queries at src (channel stride HW); zero padding.
   static void pack_group(uint16_t* a, const uint16_t* src, int64_t HW, int64_t C, int64_t n) {
-    const int64_t Cp = padded(C);
-    std::memset(a, 0, sizeof(uint16_t) * static_cast<size_t>(Cp * kGroup));
-    for (int64_t c = 0; c < C; ++c) {
-      uint16_t* dst = a + (c / 2) * (kGroup * 2) + (c % 2);
-      const uint16_t* s = src + c * HW;
-      for (int64_t i = 0; i < n; ++i) dst[i * 2] = s[i];
-    }
+    pack_chunks<kGroup, 2>(a, src, HW, C, padded(C), n);
   }
   static void pack_span(uint16_t* dst, const uint16_t* src, int64_t HW, int64_t C, int64_t count, int64_t ld) {
     pack_pairs(dst, src, HW, C, padded(C), count, ld);
@@ -264,13 +270,7 @@ struct AmxScorer {
 
   // a [Cp/32][16][32] from the n (<= 16) consecutive queries at src (channel stride HW); zero padding.
   static void pack_group(uint16_t* a, const uint16_t* src, int64_t HW, int64_t C, int64_t n) {
-    const int64_t Cp = padded(C);
-    std::memset(a, 0, sizeof(uint16_t) * static_cast<size_t>(Cp * kGroup));
-    for (int64_t c = 0; c < C; ++c) {
-      uint16_t* dst = a + (c / 32) * (kGroup * 32) + (c % 32);
-      const uint16_t* s = src + c * HW;
-      for (int64_t i = 0; i < n; ++i) dst[i * 32] = s[i];
-    }
+    pack_chunks<kGroup, 32>(a, src, HW, C, padded(C), n);
   }
   // dst [Cp/2][ld][2] (VNNI pairs, zero channels up to Cp) from the `count` consecutive keys at src.
   static void pack_span(uint16_t* dst, const uint16_t* src, int64_t HW, int64_t C, int64_t count, int64_t ld) {

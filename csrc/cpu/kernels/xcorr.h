@@ -522,6 +522,16 @@ void xcorr_direct_bf16_cl(const uint16_t* search_cl, const float* templ_cl, floa
 }
 #endif
 
+// The calling thread's workspace `Tag` (64-byte aligned), holding src [B, C, P] (bf16) as [B, P, C] of Dst.
+struct SearchCopy;
+struct TemplateCopy;
+template <typename Dst, typename Tag>
+Dst* workspace_copy(const uint16_t* src, int64_t B, int64_t C, int64_t P) {
+  Dst* dst = ThreadWorkspace<Dst, Tag>::get(static_cast<size_t>(B * P * C));
+  to_channels_last<uint16_t, Dst>(src, dst, B, C, P);
+  return dst;
+}
+
 // bf16 search / template -> float32 out.
 //  * amx level: AMX-BF16 tiles for the shapes they take (amx_shape_ok), else as the levels without native bf16;
 //  * avx512bf16 level: vdpbf16ps tiles on the bf16 data (the template and an NCHW search transposed to channels-last
@@ -533,23 +543,14 @@ void xcorr_direct_bf16_cl(const uint16_t* search_cl, const float* templ_cl, floa
 void xcorr_bf16(const uint16_t* search, bool search_cl, const uint16_t* templ, float* out, int64_t S, int64_t C,
                 int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale) {
   const int64_t Ts = per_scale ? S : 1;
-  // A search's channels-last copy goes to the calling thread's workspace: a fresh 6-13 MB buffer per call costs page
-  // faults (up to 1.7x the float32 time in some runs).
-  struct SearchCopy;
+  // The channels-last copies (search, template) go to the calling thread's workspace: a fresh 6-13 MB buffer per call
+  // costs page faults (up to 1.7x the float32 time in some runs), and malloc's 16-byte alignment split every other
+  // vector load of the template over two cache lines.
   const auto search_copy = [&](auto* kind) {
-    using Dst = std::remove_pointer_t<decltype(kind)>;
-    Dst* dst = ThreadWorkspace<Dst, SearchCopy>::get(static_cast<size_t>(S * H * W * C));
-    to_channels_last<uint16_t, Dst>(search, dst, S, C, H * W);
-    return dst;
+    return workspace_copy<std::remove_pointer_t<decltype(kind)>, SearchCopy>(search, S, C, H * W);
   };
-  // The template's channels-last copy: 64-byte aligned like every vector load of it (malloc's 16 bytes split every
-  // other load across two cache lines).
-  struct TemplateCopy;
   const auto template_copy = [&](auto* kind) {
-    using Dst = std::remove_pointer_t<decltype(kind)>;
-    Dst* dst = ThreadWorkspace<Dst, TemplateCopy>::get(static_cast<size_t>(Ts * h * w * C));
-    to_channels_last<uint16_t, Dst>(templ, dst, Ts, C, h * w);
-    return dst;
+    return workspace_copy<std::remove_pointer_t<decltype(kind)>, TemplateCopy>(templ, Ts, C, h * w);
   };
   struct ReleaseLarge {  // on every return: no huge copy stays pinned in this thread
     ~ReleaseLarge() {
