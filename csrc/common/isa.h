@@ -10,7 +10,8 @@
 // Levels (x86-64 micro-architecture levels, as GCC's -march=x86-64-vN):
 //   baseline = x86-64 (SSE2)  |  avx2 = x86-64-v3 (AVX2, FMA, BMI2, F16C)  |  avx512 = x86-64-v4 (AVX-512 F/BW/DQ/VL)
 //   avx512bf16 = avx512 + AVX512-BF16: native bfloat16 dot products in vectors (vdpbf16ps; AMD Zen 4 and later,
-//         Intel Cooper Lake and every AMX CPU).
+//         Intel Cooper Lake and every AMX CPU). Chosen without UNITRACK_CPU_ISA only on a CPU without AMX whose
+//         vdpbf16ps beats float32 FMAs (bf16_dot_rate() below; decide()).
 //   amx = avx512bf16 + AMX-TILE + AMX-BF16 with the OS's permission for tile data (Linux >= 5.16,
 //         arch_prctl(ARCH_REQ_XCOMP_PERM)): bfloat16 dot products in tiles (Intel Sapphire Rapids and later).
 //   Only the ops with bf16 kernels (topk_propagate, xcorr) have tables at the two bf16 levels; the others run their
@@ -31,7 +32,8 @@ enum class Level : int { kBaseline = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Bf16 = 3,
 const char* name(Level level);
 // The best level this CPU (and OS) supports, among those this build compiled.
 Level cpu_level();
-// The level in use: UNITRACK_CPU_ISA if set, else cpu_level(). Picked once, when _C is loaded; throws (every call) a
+// The level in use: UNITRACK_CPU_ISA if set, else cpu_level() (avx512 instead of avx512bf16 where vdpbf16ps is
+// slow: decide()). Picked once, when _C is loaded; throws (every call) a
 // message naming the variable and the CPU's level if the variable asks for a level the CPU lacks or is unknown.
 Level active();
 // Multiply-adds per second of vdpbf16ps over float32 FMAs from which a CPU whose best level is avx512bf16 runs that

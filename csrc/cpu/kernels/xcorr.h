@@ -479,10 +479,10 @@ void xcorr_amx(const uint16_t* search_cl, const float* templ_cl, float* out, int
 // a time and widens each search row to float32 just before its first use, into a ring of the kRB + h - 1 rows one
 // step reads (the thread's workspace: 1 MB at the SOT size, so the float32 rows are read from L2), then runs the
 // float32 tiles on it. A task re-widens the h - 1 rows it shares with the task above, so a scale is cut into as few
-// tasks as the thread count allows (one at 1 thread: every row widened once; the same split as an NCHW search,
-// whose widening rides on the transpose). Each output's arithmetic is the same whatever the split, so results do
-// not depend on the thread count. (Widening inside the dot products' loads instead costs two extra instructions per
-// vector, 1.7-2x the float32 time; a buffer of 16 output rows per task widened each row 1.8 times: 1.07-1.13x.)
+// tasks as the thread count allows (one at 1 thread: every row widened once). Each output's arithmetic is the same
+// whatever the split, so results do not depend on the thread count. (Widening inside the dot products' loads instead
+// costs two extra instructions per vector, 1.7-2x the float32 time; a buffer of 16 output rows per task widened each
+// row 1.8 times: 1.07-1.13x.)
 #if !UNITRACK_SIMD_AVX512BF16 || UNITRACK_SIMD_AMX
 void xcorr_direct_bf16_cl(const uint16_t* search_cl, const float* templ_cl, float* out, int64_t S, int64_t C, int64_t H,
                           int64_t W, int64_t h, int64_t w, bool per_scale) {
@@ -538,8 +538,8 @@ Dst* workspace_copy(const uint16_t* src, int64_t B, int64_t C, int64_t P) {
 //    as bf16);
 //  * other levels: the float32 tiles; the template is widened to float32 channels-last (small), an NCHW search while
 //    it is transposed to channels-last (no extra pass), a channels-last one row by row (xcorr_direct_bf16_cl).
-// (vdpbf16ps is not used at the amx level: on the Intel cores that have AMX it retires one instruction per two
-// cycles, half the multiply-add rate of float32 FMAs; see common/isa.cpp.)
+// (vdpbf16ps is not used at the amx level: on the AMX CPU measured here it does half the multiply-adds per second of
+// float32 FMAs; see cpu/kernels/bf16_probe.h.)
 void xcorr_bf16(const uint16_t* search, bool search_cl, const uint16_t* templ, float* out, int64_t S, int64_t C,
                 int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale) {
   const int64_t Ts = per_scale ? S : 1;
