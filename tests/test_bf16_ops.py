@@ -325,3 +325,17 @@ def test_native_bf16_is_reported():
     env = unitrack_ext.collect_env()
     native = "yes" if level in ("avx512bf16", "amx") else "no"
     assert f"bf16 native   : {native}" in env
+
+
+@needs_ext
+def test_vdpbf16ps_rate_is_measured_and_reported():
+    """On a CPU with AVX512-BF16 (level avx512bf16 or amx) the load-time probe's rate is a positive number and
+    ``unitrack env`` prints it; elsewhere it is 0 and not printed."""
+    supported = str(torch.ops.unitrack._cpu_isa_supported())
+    rate = float(torch.ops.unitrack._bf16_dot_rate())
+    env = unitrack_ext.collect_env()
+    if LEVELS.index(supported) >= LEVELS.index("avx512bf16"):
+        assert 0.05 < rate < 20, rate
+        assert f"vdpbf16ps does {rate:.2f}x the multiply-adds per second of float32 FMAs" in env
+    else:
+        assert rate == 0.0 and "bf16 dot rate" not in env
