@@ -189,8 +189,9 @@ inline void pack_pairs(uint16_t* dst, const uint16_t* src, int64_t HW, int64_t C
   }
 }
 
-// a [Cp/K][G][K] (query i's channels kK .. kK+K-1 contiguous, K of them per chunk) from the n (<= G) consecutive
-// bf16 queries at src (channel stride HW); zero queries from n and zero channels from C up to Cp (a multiple of K).
+// a [Cp/K][G][K] from the n (<= G) consecutive bf16 queries at src (channel stride HW): chunk k holds channels
+// k*K .. k*K+K-1 of query 0, then of query 1, ...; zero queries from n and zero channels from C up to Cp (a multiple
+// of K).
 template <int G, int K>
 inline void pack_chunks(uint16_t* a, const uint16_t* src, int64_t HW, int64_t C, int64_t Cp, int64_t n) {
   std::memset(a, 0, sizeof(uint16_t) * static_cast<size_t>(Cp * G));
