@@ -5,7 +5,7 @@
 // Why measure: the instruction's rate differs by a factor of four between cores that have it. On the Intel Xeon this
 // project is developed on (Sapphire Rapids class), a 512-bit vdpbf16ps retires once per ~2 cycles (0.60 ns, against
 // 0.15 ns for a vfmadd231ps with the same 12 independent accumulators), so per multiply-add it runs at half the
-// float32 rate, and the bf16 kernels of this level were 1.2-1.4x slower than float32 there; AMX tiles are the native
+// float32 rate, and the bf16 kernels of this level were 1.1-1.5x slower than float32 there; AMX tiles are the native
 // path on those CPUs. A core that runs it at the FMA's instruction rate would measure 2.0 (twice the float32
 // multiply-adds per cycle). The threshold (isa::kBf16DotMinRate = 1.25, common/isa.h) lies 2.5x above the 0.5
 // measured here and 1.6x below 2.0, far outside the probe's noise (0.50-0.52 in repeated runs); it takes ~0.2 ms.
