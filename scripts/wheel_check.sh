@@ -55,7 +55,7 @@ levels=$("$run_venv/bin/python" -c "
 import torch, unitrack_ext
 assert unitrack_ext.HAS_EXT, unitrack_ext.EXT_ERROR
 sup = str(torch.ops.unitrack._cpu_isa_supported())
-lv = ['baseline', 'avx2', 'avx512', 'avx512bf16', 'amx']
+lv = [s.strip() for s in str(torch.ops.unitrack._cpu_isa_built()).split(',')]
 print(' '.join(lv[:lv.index(sup) + 1]))")
 for isa in $levels; do
   log "op tests, wheel from torch $build_torch, running under torch $run_torch, UNITRACK_CPU_ISA=$isa (cwd $tests)"

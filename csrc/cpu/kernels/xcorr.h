@@ -543,15 +543,9 @@ Dst* workspace_copy(const uint16_t* src, int64_t B, int64_t C, int64_t P) {
 void xcorr_bf16(const uint16_t* search, bool search_cl, const uint16_t* templ, float* out, int64_t S, int64_t C,
                 int64_t H, int64_t W, int64_t h, int64_t w, bool per_scale) {
   const int64_t Ts = per_scale ? S : 1;
-  // The channels-last copies (search, template) go to the calling thread's workspace: a fresh 6-13 MB buffer per call
-  // costs page faults (up to 1.7x the float32 time in some runs), and malloc's 16-byte alignment split every other
-  // vector load of the template over two cache lines.
-  const auto search_copy = [&](auto* kind) {
-    return workspace_copy<std::remove_pointer_t<decltype(kind)>, SearchCopy>(search, S, C, H * W);
-  };
-  const auto template_copy = [&](auto* kind) {
-    return workspace_copy<std::remove_pointer_t<decltype(kind)>, TemplateCopy>(templ, Ts, C, h * w);
-  };
+  // The channels-last copies (search, template) go to the calling thread's workspace (workspace_copy): a fresh 6-13 MB
+  // buffer per call costs page faults (up to 1.7x the float32 time in some runs), and malloc's 16-byte alignment split
+  // every other vector load of the template over two cache lines.
   struct ReleaseLarge {  // on every return: no huge copy stays pinned in this thread
     ~ReleaseLarge() {
       ThreadWorkspace<float, SearchCopy>::release_if_large();
@@ -561,14 +555,14 @@ void xcorr_bf16(const uint16_t* search, bool search_cl, const uint16_t* templ, f
     }
   } release_large;
 #if UNITRACK_SIMD_AVX512BF16 && !UNITRACK_SIMD_AMX
-  const uint16_t* s_cl = search_cl ? search : search_copy(static_cast<uint16_t*>(nullptr));
-  const uint16_t* t_cl = template_copy(static_cast<uint16_t*>(nullptr));
+  const uint16_t* s_cl = search_cl ? search : workspace_copy<uint16_t, SearchCopy>(search, S, C, H * W);
+  const uint16_t* t_cl = workspace_copy<uint16_t, TemplateCopy>(templ, Ts, C, h * w);
   xcorr_direct<float, uint16_t, uint16_t>(s_cl, t_cl, out, S, C, H, W, h, w, per_scale);
 #else
-  const float* t_cl = template_copy(static_cast<float*>(nullptr));
+  const float* t_cl = workspace_copy<float, TemplateCopy>(templ, Ts, C, h * w);
 #if UNITRACK_SIMD_AMX
   if (amx_shape_ok(C, W, h, w)) {
-    const uint16_t* s_cl = search_cl ? search : search_copy(static_cast<uint16_t*>(nullptr));
+    const uint16_t* s_cl = search_cl ? search : workspace_copy<uint16_t, SearchCopy>(search, S, C, H * W);
     xcorr_amx(s_cl, t_cl, out, S, C, H, W, h, w, per_scale);
     return;
   }
@@ -577,7 +571,7 @@ void xcorr_bf16(const uint16_t* search, bool search_cl, const uint16_t* templ, f
     xcorr_direct_bf16_cl(search, t_cl, out, S, C, H, W, h, w, per_scale);
     return;
   }
-  xcorr_direct<float>(search_copy(static_cast<float*>(nullptr)), t_cl, out, S, C, H, W, h, w, per_scale);
+  xcorr_direct<float>(workspace_copy<float, SearchCopy>(search, S, C, H * W), t_cl, out, S, C, H, W, h, w, per_scale);
 #endif
 }
 
